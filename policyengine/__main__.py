@@ -1,0 +1,5 @@
+import sys
+
+from policyengine.cli import main
+
+sys.exit(main())

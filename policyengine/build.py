@@ -1,0 +1,436 @@
+"""Build the AST (nodes.py) from the Lark parse tree, keeping a Span on every node."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+from lark import Token, Tree
+
+from policyengine import nodes as n
+from policyengine.diagnostics import Diagnostics
+from policyengine.span import SourceText, Span
+
+Node = Tree[Token] | Token
+
+_UNITS = {"yuan", "wan_yuan", "percent", "points", "days"}
+_PROVENANCE = {"cite", "secondary", "provisional"}
+_EXPRESSIONS = {"quantity", "by_level", "ref", "none", "binop", "bands"}
+_DATES = {"from_until", "from_only", "until_only"}
+
+
+class Builder:
+    """Walks one file's tree. Bad literals (an impossible date) become diagnostics."""
+
+    def __init__(self, source: SourceText, diagnostics: Diagnostics) -> None:
+        self.source = source
+        self.file = source.display
+        self.diagnostics = diagnostics
+
+    # ------------------------------------------------------------ helpers
+    def span(self, node: Node, fallback: Span | None = None) -> Span:
+        if isinstance(node, Token):
+            line = node.line or 1
+            col = node.column or 1
+            return Span(
+                self.file,
+                line,
+                col,
+                node.end_line or line,
+                node.end_column or col + len(str(node)),
+            )
+        meta = node.meta
+        if meta.empty:
+            return fallback or Span(self.file, 1, 1, 1, 2)
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def string(self, token: Token) -> str:
+        raw = str(token)[1:-1]
+        return raw.replace('\\"', '"').replace("\\\\", "\\")
+
+    def date(self, token: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(token))
+        except ValueError:
+            self.diagnostics.error(
+                "P004", f"`{token}` is not a date that exists", self.span(token)
+            )
+            return dt.date(1, 1, 1)
+
+    @staticmethod
+    def trees(node: Tree[Token], *names: str) -> Iterator[Tree[Token]]:
+        for child in node.children:
+            if isinstance(child, Tree) and (not names or child.data in names):
+                yield child
+
+    @staticmethod
+    def tokens(node: Tree[Token], *types: str) -> list[Token]:
+        return [c for c in node.children if isinstance(c, Token) and (not types or c.type in types)]
+
+    def first_tree(self, node: Tree[Token], *names: str) -> Tree[Token] | None:
+        return next(self.trees(node, *names), None)
+
+    # ------------------------------------------------------------ file
+    def file_node(self, tree: Tree[Token]) -> n.RuleFile:
+        decls: list[n.Decl] = []
+        for item in self.trees(tree):
+            builder = getattr(self, f"decl_{item.data}")
+            decls.append(builder(item))
+        return n.RuleFile(self.file, tuple(decls))
+
+    # ------------------------------------------------------------ declarations
+    def decl_policy_decl(self, tree: Tree[Token]) -> n.PolicyDecl:
+        name, *rest = self.tokens(tree, "NAME", "STRING")
+        title = self.string(rest[0]) if rest else None
+        uses: list[str] = []
+        start: dt.date | None = None
+        start_prov: n.Provenance | None = None
+        is_layer = False
+        for stmt in self.trees(tree):
+            if stmt.data == "uses":
+                uses.extend(self.names(stmt.children[0]))  # type: ignore[arg-type]
+            elif stmt.data == "layer":
+                is_layer = True
+            else:  # policy_start
+                start = self.date(self.tokens(stmt, "DATE")[0])
+                start_prov = self.optional_provenance(stmt)
+        return n.PolicyDecl(str(name), title, tuple(uses), start, start_prov, is_layer, self.span(tree))
+
+    def decl_source_decl(self, tree: Tree[Token]) -> n.SourceDecl:
+        name = self.tokens(tree, "NAME")[0]
+        fields = []
+        for field in self.trees(tree, "source_field"):
+            key, value = field.children
+            assert isinstance(key, Token) and isinstance(value, Token)
+            parsed: str | dt.date = (
+                self.string(value) if value.type == "STRING" else self.date(value)
+            )
+            fields.append((str(key), parsed, self.span(field)))
+        return n.SourceDecl(str(name), tuple(fields), self.span(tree))
+
+    def decl_condition_decl(self, tree: Tree[Token]) -> n.ConditionDecl:
+        name, *title = self.tokens(tree, "NAME", "STRING")
+        terms_tree = self.first_tree(tree, "icd_terms")
+        with_tree = self.first_tree(tree, "icd_with")
+        assert terms_tree is not None
+        return n.ConditionDecl(
+            str(name),
+            self.string(title[0]) if title else None,
+            tuple(self.icd_term(t) for t in self.trees(terms_tree, "icd_term")),
+            tuple(self.icd_term(t) for t in self.trees(with_tree, "icd_term")) if with_tree else (),
+            self.optional_provenance(tree),
+            self.span(tree),
+        )
+
+    def icd_term(self, tree: Tree[Token]) -> n.IcdTerm:
+        codes = self.tokens(tree, "ICD")
+        high = str(codes[1]) if len(codes) > 1 else None
+        return n.IcdTerm(str(codes[0]), high, self.span(tree))
+
+    def decl_catalogue_decl(self, tree: Tree[Token]) -> n.CatalogueDecl:
+        name = self.tokens(tree, "NAME")[0]
+        strings = self.tokens(tree, "STRING")
+        title = self.string(strings[0]) if len(strings) > 1 else None
+        file_token = strings[-1]
+        return n.CatalogueDecl(
+            str(name),
+            title,
+            self.string(file_token),
+            self.span(file_token),
+            self.optional_provenance(tree),
+            self.span(tree),
+        )
+
+    def decl_let_decl(self, tree: Tree[Token]) -> n.LetDecl:
+        name, *title = self.tokens(tree, "NAME", "STRING")
+        span = self.span(tree)
+        value_tree = next(t for t in self.trees(tree) if t.data in _EXPRESSIONS)
+        return n.LetDecl(
+            str(name),
+            self.string(title[0]) if title else None,
+            self.value(value_tree, span),
+            self.optional_dates(tree),
+            self.optional_provenance(tree),
+            self.optional_date_provenance(tree),
+            span,
+        )
+
+    def decl_table_decl(self, tree: Tree[Token]) -> n.TableDecl:
+        kind_tree = tree.children[0]
+        assert isinstance(kind_tree, Tree)
+        name, *title = self.tokens(tree, "NAME", "STRING")
+        period_tree = self.first_tree(tree, "period")
+        period_token = period_tree.children[0] if period_tree else None
+        settings, rows = self.table_body(tree)
+        return n.TableDecl(
+            str(kind_tree.data),
+            str(name),
+            self.string(title[0]) if title else None,
+            str(period_token) if period_token is not None else None,
+            self.span(period_token) if isinstance(period_token, Token) else None,
+            settings,
+            rows,
+            self.span(tree),
+        )
+
+    def table_body(self, tree: Tree[Token]) -> tuple[tuple[n.Setting, ...], tuple[n.Row, ...]]:
+        settings: list[n.Setting] = []
+        rows: list[n.Row] = []
+        for stmt in self.trees(tree):
+            if stmt.data in ("row", "adjust"):
+                rows.append(self.row(stmt, is_adjust=stmt.data == "adjust"))
+            elif stmt.data in ("complete", "pools", "self_burden"):
+                list_tree = stmt.children[0]
+                assert isinstance(list_tree, Tree)
+                settings.append(
+                    n.Setting(str(stmt.data), tuple(self.names(list_tree)), None, self.span(stmt))
+                )
+            elif stmt.data in ("programme", "alias"):
+                target = self.tokens(stmt, "NAME")[0]
+                settings.append(
+                    n.Setting(
+                        str(stmt.data),
+                        (str(target),),
+                        self.optional_provenance(stmt),
+                        self.span(stmt),
+                    )
+                )
+        return tuple(settings), tuple(rows)
+
+    def row(self, tree: Tree[Token], *, is_adjust: bool) -> n.Row:
+        label_tokens = self.tokens(tree, "NAME")
+        body = self.first_tree(tree, "row_body")
+        assert body is not None
+        span = self.span(tree)
+        conds_tree = self.first_tree(body, "conds")
+        value_tree = next(t for t in self.trees(body) if t.data in _EXPRESSIONS)
+        overrides_tree = self.first_tree(body, "overrides")
+        overrides = ()
+        if overrides_tree is not None:
+            list_tree = overrides_tree.children[0]
+            assert isinstance(list_tree, Tree)
+            overrides = tuple(self.names(list_tree))
+        return n.Row(
+            str(label_tokens[0]) if label_tokens else None,
+            self.conds(conds_tree) if conds_tree is not None else (),
+            self.value(value_tree, span),
+            self.optional_dates(body),
+            self.optional_provenance(body),
+            self.optional_date_provenance(body),
+            overrides,
+            is_adjust,
+            span,
+        )
+
+    def conds(self, tree: Tree[Token]) -> tuple[n.Cond, ...]:
+        result = []
+        for cond in self.trees(tree, "cond"):
+            key = self.tokens(cond, "NAME")[0]
+            negated = bool(self.tokens(cond, "NOT"))
+            values = tuple(self.cond_value(v) for v in self.trees(cond, "cond_value"))
+            result.append(n.Cond(str(key), negated, values, self.span(cond)))
+        return tuple(result)
+
+    def cond_value(self, tree: Tree[Token]) -> n.CondValue:
+        span = self.span(tree)
+        names = self.tokens(tree, "NAME")
+        if names:
+            return n.CondValue(str(names[0]), None, None, span)
+        ints = [int(str(t)) for t in self.tokens(tree, "INT")]
+        return n.CondValue(None, ints[0], ints[-1], span)
+
+    def decl_rule_decl(self, tree: Tree[Token]) -> n.RuleDecl:
+        keyword = tree.children[0]
+        assert isinstance(keyword, Tree)
+        header_names = []
+        title: str | None = None
+        provenance: n.Provenance | None = None
+        for child in tree.children[1:]:
+            if isinstance(child, Token) and child.type == "NAME":
+                header_names.append(child)
+            elif isinstance(child, Token) and child.type == "STRING":
+                title = self.string(child)
+            elif isinstance(child, Tree) and child.data in _PROVENANCE:
+                provenance = self.provenance(child)
+        kind_token = header_names[0]
+        name = str(header_names[1]) if len(header_names) > 1 else str(kind_token)
+        return self.rule_body(tree, keyword.data == "audit", kind_token, name, title, provenance)
+
+    def rule_body(
+        self,
+        tree: Tree[Token],
+        audit: bool,
+        kind_token: Token,
+        name: str,
+        title: str | None,
+        provenance: n.Provenance | None,
+    ) -> n.RuleDecl:
+        action: Token | None = None
+        when: list[tuple[n.Cond, ...]] = []
+        dates: n.Dates | None = None
+        date_prov: n.Provenance | None = None
+        overrides: list[tuple[str, Span]] = []
+        programme: str | None = None
+        params: list[n.Param] = []
+        tables: list[n.ParamTable] = []
+        for stmt in self.trees(tree):
+            data = stmt.data
+            if data == "action":
+                action = self.tokens(stmt, "NAME")[0]
+            elif data == "applies_when":
+                conds_tree = stmt.children[0]
+                assert isinstance(conds_tree, Tree)
+                when.append(self.conds(conds_tree))
+            elif data == "effective":
+                dates = self.optional_dates(stmt)
+                date_prov = self.optional_date_provenance(stmt)
+            elif data == "rule_overrides":
+                for qualified in self.trees(stmt.children[0], "qualified"):  # type: ignore[arg-type]
+                    parts = [str(t) for t in self.tokens(qualified, "NAME")]
+                    overrides.append((".".join(parts), self.span(qualified)))
+            elif data == "programme":
+                programme = str(self.tokens(stmt, "NAME")[0])
+            elif data == "param_table":
+                table_name = self.tokens(stmt, "NAME")[0]
+                settings, rows = self.table_body(stmt)
+                tables.append(n.ParamTable(str(table_name), settings, rows, self.span(stmt)))
+            elif data == "param":
+                params.append(self.param(stmt))
+        return n.RuleDecl(
+            audit=audit,
+            kind=str(kind_token),
+            kind_span=self.span(kind_token),
+            name=name,
+            title=title,
+            provenance=provenance,
+            action=str(action) if action is not None else None,
+            action_span=self.span(action) if action is not None else None,
+            when=tuple(when),
+            dates=dates,
+            date_provenance=date_prov,
+            overrides=tuple(overrides),
+            programme=programme,
+            params=tuple(params),
+            tables=tuple(tables),
+            span=self.span(tree),
+        )
+
+    def param(self, tree: Tree[Token]) -> n.Param:
+        name = tree.children[0]
+        assert isinstance(name, Token)
+        span = self.span(tree)
+        args = tuple(self.value_expr(t, span) for t in self.trees(tree) if t.data in _EXPRESSIONS)
+        return n.Param(str(name), args, self.optional_provenance(tree), span)
+
+    def decl_moments_decl(self, tree: Tree[Token]) -> n.MomentsDecl:
+        list_tree = tree.children[0]
+        assert isinstance(list_tree, Tree)
+        return n.MomentsDecl(
+            tuple(self.names(list_tree)), self.optional_provenance(tree), self.span(tree)
+        )
+
+    # ------------------------------------------------------------ shared pieces
+    def names(self, tree: Tree[Token]) -> list[str]:
+        return [str(t) for t in self.tokens(tree, "NAME")]
+
+    def optional_provenance(self, tree: Tree[Token]) -> n.Provenance | None:
+        found = self.first_tree(tree, *_PROVENANCE)
+        return self.provenance(found) if found is not None else None
+
+    def optional_date_provenance(self, tree: Tree[Token]) -> n.Provenance | None:
+        found = self.first_tree(tree, "date_provenance")
+        if found is None:
+            return None
+        inner = self.first_tree(found, *_PROVENANCE)
+        assert inner is not None
+        return self.provenance(inner)
+
+    def provenance(self, tree: Tree[Token]) -> n.Provenance:
+        span = self.span(tree)
+        if tree.data == "provisional":
+            return n.Provisional(self.string(self.tokens(tree, "STRING")[0]), span)
+        doc = str(self.tokens(tree, "NAME")[0])
+        clauses = self.tokens(tree, "CLAUSE")
+        strings = self.tokens(tree, "STRING")
+        clause = str(clauses[0]) if clauses else None
+        quote = self.string(strings[0]) if strings else None
+        if tree.data == "cite":
+            assert clause is not None and quote is not None
+            return n.Cite(doc, clause, quote, span)
+        return n.Secondary(doc, clause, quote, span)
+
+    def optional_dates(self, tree: Tree[Token]) -> n.Dates | None:
+        found = self.first_tree(tree, *_DATES)
+        if found is None:
+            return None
+        dates = [self.date(t) for t in self.tokens(found, "DATE")]
+        span = self.span(found)
+        if found.data == "from_until":
+            return n.Dates(dates[0], dates[1], span)
+        if found.data == "from_only":
+            return n.Dates(dates[0], None, span)
+        return n.Dates(None, dates[0], span)
+
+    # ------------------------------------------------------------ values
+    def value(self, tree: Tree[Token], fallback: Span) -> n.Value:
+        if tree.data == "bands":
+            return self.bands(tree)
+        return self.value_expr(tree, fallback)
+
+    def bands(self, tree: Tree[Token]) -> n.Bands:
+        statements = []
+        for stmt in self.trees(tree):
+            span = self.span(stmt)
+            exprs = [self.value_expr(t, span) for t in self.trees(stmt) if t.data in _EXPRESSIONS]
+            provenance = self.optional_provenance(stmt)
+            kind = str(stmt.data)
+            if kind == "band":
+                statements.append(n.BandStmt("band", exprs[0], exprs[1], exprs[2], provenance, span))
+            elif kind == "band_open":
+                statements.append(n.BandStmt("band", exprs[0], None, exprs[1], provenance, span))
+            else:
+                statements.append(n.BandStmt(kind, exprs[0], None, None, provenance, span))
+        return n.Bands(tuple(statements), self.span(tree))
+
+    def value_expr(self, tree: Tree[Token], fallback: Span) -> n.Expr:
+        span = self.span(tree, fallback)
+        data = tree.data
+        if data == "quantity":
+            return self.quantity(tree, span)
+        if data == "by_level":
+            items = [self.value_expr(t, span) for t in self.trees(tree)]
+            return n.ByLevel((items[0], items[1], items[2]), span)
+        if data == "ref":
+            return n.Ref(str(tree.children[0]), span)
+        if data == "none":
+            return n.NoneValue(span)
+        if data == "binop":
+            left, op, right = tree.children
+            assert isinstance(left, Tree) and isinstance(right, Tree) and isinstance(op, Token)
+            symbol = "×" if op.type == "TIMES" else str(op)
+            return n.BinOp(
+                symbol, self.value_expr(left, span), self.value_expr(right, span), span
+            )
+        # `bands` where an expression is needed: the checker reports it with this span
+        self.diagnostics.error("T002", "a `bands` block is not allowed here", span)
+        return n.NoneValue(span)
+
+    def quantity(self, tree: Tree[Token], span: Span) -> n.Quantity:
+        number_token = tree.children[0]
+        assert isinstance(number_token, Token)
+        unit_tree = self.first_tree(tree)
+        unit = str(unit_tree.data) if unit_tree is not None and unit_tree.data in _UNITS else ""
+        try:
+            number = Decimal(str(number_token))
+        except InvalidOperation:  # pragma: no cover - the lexer only admits digits
+            number = Decimal(0)
+        end = self.span(unit_tree, span) if unit_tree is not None else span
+        text = self.source.text.splitlines()[span.line - 1][span.col - 1 : end.end_col - 1]
+        if span.line != end.end_line:
+            text = str(number_token)
+        return n.Quantity(number, unit, text.strip() or str(number_token), span)
+
+
+def build(source: SourceText, tree: Tree[Token], diagnostics: Diagnostics) -> n.RuleFile:
+    return Builder(source, diagnostics).file_node(tree)

@@ -1,0 +1,209 @@
+"""Import the medical-insurance catalogue (医保目录) from CSV.
+
+The columns are those of ../shared/data/catalogue-sample.csv (documented in
+docs/language.md). Every malformed cell is reported as `file:line:col` with the column
+name; nothing is guessed, a row with a bad cell is left out of the catalogue.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from policyengine.diagnostics import Diagnostics
+from policyengine.span import Span
+from policyengine.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
+
+COLUMNS = (
+    "code",
+    "name",
+    "generic",
+    "kind",
+    "class",
+    "selfpay_prop",
+    "price_cap",
+    "selected",
+    "negotiated",
+    "two_disease",
+    "local_region",
+    "indications",
+    "min_level",
+    "sex",
+    "min_age",
+    "max_age",
+    "min_title",
+    "contra_dx",
+    "contra_sex",
+    "contra_min_age",
+    "contra_max_age",
+    "daily_frequency",
+)
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueItem:
+    code: str
+    name: str
+    generic: str
+    kind: str
+    cls: str
+    selfpay_prop: Decimal | None
+    price_cap: Decimal | None
+    selected: bool
+    negotiated: bool
+    two_disease: bool
+    local_region: str
+    indications: tuple[str, ...]
+    min_level: int | None
+    sex: str
+    min_age: int | None
+    max_age: int | None
+    min_title: str
+    contra_dx: tuple[str, ...]
+    contra_sex: str
+    contra_min_age: int | None
+    contra_max_age: int | None
+    daily_frequency: int | None
+    location: str
+
+    def flag(self, name: str) -> bool:
+        return bool(getattr(self, name))
+
+
+class _Row:
+    """Reads one CSV row's cells, reporting bad ones with their column position."""
+
+    def __init__(self, display: str, line_no: int, line: str, cells: dict[str, str], diags: Diagnostics):
+        self.display = display
+        self.line_no = line_no
+        self.line = line
+        self.cells = cells
+        self.diags = diags
+        self.ok = True
+
+    def span(self, column: str) -> Span:
+        index = COLUMNS.index(column) if column in COLUMNS else 0
+        col = 1
+        for _ in range(index):
+            next_comma = self.line.find(",", col - 1)
+            if next_comma < 0:
+                break
+            col = next_comma + 2
+        width = max(len(self.cells.get(column, "")), 1)
+        return Span(self.display, self.line_no, col, self.line_no, col + width)
+
+    def fail(self, column: str, message: str) -> None:
+        self.ok = False
+        self.diags.error("I001", f"catalogue column `{column}`: {message}", self.span(column))
+
+    def text(self, column: str) -> str:
+        return self.cells.get(column, "").strip()
+
+    def choice(self, column: str, choices: tuple[str, ...], *, optional: bool = False) -> str:
+        value = self.text(column)
+        if (value or not optional) and value not in choices:
+            self.fail(column, f"`{value}` is not one of {', '.join(choices)}")
+        return value
+
+    def decimal(self, column: str, *, low: Decimal, high: Decimal | None = None) -> Decimal | None:
+        value = self.text(column)
+        if not value:
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            self.fail(column, f"`{value}` is not a number")
+            return None
+        if not number.is_finite() or number < low or (high is not None and number > high):
+            upper = f" and {high}" if high is not None else ""
+            self.fail(column, f"`{value}` must be between {low}{upper}")
+            return None
+        return number
+
+    def integer(self, column: str, *, low: int, high: int) -> int | None:
+        value = self.text(column)
+        if not value:
+            return None
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.fail(column, f"`{value}` must be a whole number from {low} to {high}")
+            return None
+        return int(value)
+
+    def flag(self, column: str) -> bool:
+        value = self.text(column)
+        if value not in ("", "0", "1"):
+            self.fail(column, f"`{value}` must be 1, 0 or empty")
+        return value == "1"
+
+    def prefixes(self, column: str) -> tuple[str, ...]:
+        return tuple(p.strip().upper() for p in self.text(column).split(";") if p.strip())
+
+
+def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, CatalogueItem]:
+    lines = text.splitlines()
+    if not lines:
+        diags.error("I001", "catalogue file is empty", Span(display, 1, 1, 1, 2))
+        return {}
+    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        diags.error(
+            "I001",
+            f"catalogue header lacks column(s): {', '.join(missing)}",
+            Span(display, 1, 1, 1, len(lines[0]) + 1),
+        )
+        return {}
+    items: dict[str, CatalogueItem] = {}
+    first_line: dict[str, int] = {}
+    reader = csv.DictReader(io.StringIO(text))
+    for row_index, cells in enumerate(reader):
+        line_no = reader.line_num
+        if row_index >= MAX_ROWS:
+            diags.error("I001", f"catalogue has more than {MAX_ROWS:,} rows", Span(display, line_no, 1, line_no, 2))
+            break
+        raw_line = lines[line_no - 1] if line_no - 1 < len(lines) else ""
+        row = _Row(display, line_no, raw_line, {k: v or "" for k, v in cells.items() if k}, diags)
+        item = _item(row, display)
+        if item is None:
+            continue
+        if item.code in items:
+            row.fail("code", f"`{item.code}` is listed twice (first at line {first_line[item.code]})")
+            continue
+        items[item.code] = item
+        first_line[item.code] = line_no
+    return items
+
+
+def _item(row: _Row, display: str) -> CatalogueItem | None:
+    code = row.text("code")
+    if not code:
+        row.fail("code", "empty code")
+    item = CatalogueItem(
+        code=code,
+        name=row.text("name"),
+        generic=row.text("generic"),
+        kind=row.choice("kind", ITEM_KINDS),
+        cls=row.choice("class", CLASSES),
+        selfpay_prop=row.decimal("selfpay_prop", low=Decimal(0), high=Decimal(1)),
+        price_cap=row.decimal("price_cap", low=Decimal(0)),
+        selected=row.flag("selected"),
+        negotiated=row.flag("negotiated"),
+        two_disease=row.flag("two_disease"),
+        local_region=row.text("local_region"),
+        indications=row.prefixes("indications"),
+        min_level=row.integer("min_level", low=1, high=3),
+        sex=row.choice("sex", SEXES, optional=True),
+        min_age=row.integer("min_age", low=0, high=150),
+        max_age=row.integer("max_age", low=0, high=150),
+        min_title=row.choice("min_title", TITLES, optional=True),
+        contra_dx=row.prefixes("contra_dx"),
+        contra_sex=row.choice("contra_sex", SEXES, optional=True),
+        contra_min_age=row.integer("contra_min_age", low=0, high=150),
+        contra_max_age=row.integer("contra_max_age", low=0, high=150),
+        daily_frequency=row.integer("daily_frequency", low=1, high=1000),
+        location=f"{display}:{row.line_no}",
+    )
+    return item if row.ok else None

@@ -1,0 +1,97 @@
+"""The checker: an ordered table of named passes, each collecting every diagnostic.
+
+    names      symbol tables, duplicates, unknown names (did-you-mean), `when` resolution
+    catalogue  import the catalogue CSV the policy declares
+    citations  every rule and figure cites; clauses exist; quotes occur in their clause
+    units      money / ratio / points / days / counts where each belongs; sensible ranges
+    dates      effective ranges well formed; a figure's versions neither overlap nor gap
+    rules      finding rules complete; rules of a single-instance kind do not conflict
+    tables     rows overlap (R001), gaps (D002), completeness (R002), ratio bounds (T003)
+
+`check` runs them all even after errors (a pass skips what earlier ones could not resolve),
+so a user sees every problem at once; the IR is built only from an error-free policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from policyengine import nodes as n
+from policyengine.catalogue import load_catalogue
+from policyengine.check import citations, dates, names, rules, tables, units
+from policyengine.check.context import CheckContext
+from policyengine.check.lower import lower
+from policyengine.diagnostics import Diagnostic
+from policyengine.ir import Note, PolicyIR
+from policyengine.loader import Loaded, load
+from policyengine.span import SourceText
+
+
+def _catalogue(ctx: CheckContext) -> None:
+    for decl in ctx.catalogues:
+        layer = ctx.layer_of[id(decl)]
+        found = ctx.loaded.read_file(layer, decl.file)
+        if found is None:
+            ctx.diags.error("I001", f"catalogue file `{decl.file}` not found in {layer.name}/", decl.file_span)
+            continue
+        display, text = found
+        items = load_catalogue(text, display, ctx.diags)
+        for code, item in items.items():
+            if code in ctx.catalogue:
+                ctx.diags.error("I001", f"catalogue code `{code}` appears in two catalogues", decl.span)
+            ctx.catalogue[code] = item
+
+
+PASSES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
+    ("names", names.run),
+    ("catalogue", _catalogue),
+    ("citations", citations.run),
+    ("units", units.run),
+    ("dates", dates.run),
+    ("rules", rules.run),
+    ("tables", tables.run),
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    directory: Path
+    diagnostics: tuple[Diagnostic, ...]
+    texts: dict[str, SourceText]
+    policy: PolicyIR | None
+    content_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return self.policy.notes if self.policy else ()
+
+
+def check_loaded(loaded: Loaded) -> CheckResult:
+    ctx = CheckContext(loaded, loaded.diagnostics)
+    parsed = not any(d.code.startswith("P") for d in loaded.diagnostics.sorted())
+    for _name, run in PASSES:
+        run(ctx)
+    content_hash = loaded.content_hash()
+    policy = None
+    if parsed and not ctx.diags.has_errors and ctx.policy is not None:
+        policy = lower(ctx, content_hash)
+    return CheckResult(
+        loaded.main.directory,
+        tuple(ctx.diags.sorted()),
+        loaded.texts,
+        policy,
+        content_hash,
+    )
+
+
+def check(directory: Path) -> CheckResult:
+    return check_loaded(load(directory))
+
+
+__all__ = ["PASSES", "CheckResult", "check", "check_loaded", "n"]

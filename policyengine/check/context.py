@@ -1,0 +1,77 @@
+"""State shared by the checker's passes: the declarations by name, and what each pass resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from policyengine import nodes as n
+from policyengine.catalogue import CatalogueItem
+from policyengine.clauses import ClauseIndex
+from policyengine.diagnostics import Diagnostics
+from policyengine.ir import CondIR, Note, Origin
+from policyengine.loader import Layer, Loaded
+from policyengine.span import Span
+
+
+@dataclass
+class CheckContext:
+    loaded: Loaded
+    diags: Diagnostics
+    # symbols (names pass)
+    layer_of: dict[int, Layer] = field(default_factory=dict)
+    policy: n.PolicyDecl | None = None
+    sources: dict[str, n.SourceDecl] = field(default_factory=dict)
+    conditions: dict[str, n.ConditionDecl] = field(default_factory=dict)
+    lets: dict[str, list[n.LetDecl]] = field(default_factory=dict)
+    tables: dict[tuple[str, str], n.TableDecl] = field(default_factory=dict)
+    rules: list[n.RuleDecl] = field(default_factory=list)
+    catalogues: list[n.CatalogueDecl] = field(default_factory=list)
+    moments: n.MomentsDecl | None = None
+    conds: dict[int, tuple[CondIR, ...]] = field(default_factory=dict)  # id(row or when-tuple)
+    # citations pass
+    clause_index: dict[str, ClauseIndex] = field(default_factory=dict)
+    origins: dict[int, Origin] = field(default_factory=dict)  # id(provenance node) → Origin
+    # catalogue
+    catalogue: dict[str, CatalogueItem] = field(default_factory=dict)
+    # units pass
+    let_units: dict[str, str] = field(default_factory=dict)
+    # provisional notes, collected as passes meet them
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def region(self) -> str:
+        return self.policy.name if self.policy else self.loaded.main.name
+
+    @property
+    def start(self) -> dt.date:
+        if self.policy and self.policy.start:
+            return self.policy.start
+        return dt.date(1900, 1, 1)
+
+    def all_decls(self) -> list[tuple[Layer, n.Decl]]:
+        return [(layer, decl) for layer in self.loaded.layers for decl in layer.decls()]
+
+    def origin(self, provenance: n.Provenance | None) -> Origin:
+        if provenance is None:
+            return Origin("provisional", note="no citation")
+        found = self.origins.get(id(provenance))
+        if found is not None:
+            return found
+        return _plain_origin(provenance, self.sources)
+
+    def location(self, span: Span) -> str:
+        return span.location
+
+
+def _plain_origin(provenance: n.Provenance, sources: dict[str, n.SourceDecl]) -> Origin:
+    if isinstance(provenance, n.Provisional):
+        return Origin("provisional", note=provenance.reason)
+    source = sources.get(provenance.doc)
+    doc = provenance.doc
+    if source is not None:
+        number = source.field("number")
+        title = source.field("title")
+        doc = str(number or title or provenance.doc)
+    kind = "cited" if isinstance(provenance, n.Cite) else "secondary"
+    return Origin(kind, doc, provenance.clause, provenance.quote)

@@ -1,0 +1,284 @@
+"""Lower the checked AST into the IR (ir.py): rows numbered, origins attached, provisional
+figures listed, and the dates on which the rule set changes (its versions) collected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import count
+
+from policyengine import nodes as n
+from policyengine.check.context import CheckContext
+from policyengine.check.dates import ONE_DAY
+from policyengine.check.tables import beats
+from policyengine.check.units import check_param
+from policyengine.diagnostics import Diagnostics
+from policyengine.domain import describe
+from policyengine.ir import (
+    Condition,
+    LetVersion,
+    Moments,
+    Note,
+    Origin,
+    ParamIR,
+    PolicyIR,
+    RowIR,
+    RuleIR,
+    TableIR,
+    refs_of,
+)
+from policyengine.vocabulary import FINDING_KINDS
+
+
+class Lowering:
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.row_ids = count(1)
+        self.notes: list[Note] = []
+        self.dates: set[dt.date] = set()
+
+    # ------------------------------------------------------------ provenance
+    def note(self, provenance: n.Provenance | None, span: n.Span, subject: str) -> tuple[Note, ...]:
+        if isinstance(provenance, n.Provisional):
+            note = Note(span.location, subject, provenance.reason)
+            self.notes.append(note)
+            return (note,)
+        return ()
+
+    def mark(self, dates: n.Dates | None) -> tuple[dt.date | None, dt.date | None]:
+        if dates is None:
+            return None, None
+        if dates.start:
+            self.dates.add(dates.start)
+        if dates.end:
+            self.dates.add(dates.end + ONE_DAY)
+        return dates.start, dates.end
+
+    # ------------------------------------------------------------ pieces
+    def condition(self, decl: n.ConditionDecl) -> Condition:
+        prefixes = tuple(t.low.upper() for t in decl.terms if t.high is None)
+        ranges = tuple((t.low[:3].upper(), t.high[:3].upper()) for t in decl.terms if t.high)
+        self.note(decl.provenance, decl.span, f"condition {decl.name}")
+        return Condition(
+            decl.name,
+            decl.title or decl.name,
+            prefixes,
+            ranges,
+            tuple(t.low.upper() for t in decl.with_terms),
+            self.ctx.origin(decl.provenance),
+            decl.span.location,
+        )
+
+    def let(self, decl: n.LetDecl) -> LetVersion:
+        start, end = self.mark(decl.dates)
+        subject = f"{decl.name} = {show_value(decl.value)}"
+        notes = self.note(decl.provenance, decl.span, subject)
+        notes += self.note(decl.date_provenance, decl.span, f"{decl.name} effective {_range(decl.dates)}")
+        notes += self.band_notes(decl.value, decl.name)
+        return LetVersion(
+            decl.name,
+            decl.title or decl.name,
+            start,
+            end,
+            decl.value,
+            self.ctx.origin(decl.provenance),
+            decl.span.location,
+            notes,
+        )
+
+    def band_notes(self, value: n.Value, subject: str) -> tuple[Note, ...]:
+        if not isinstance(value, n.Bands):
+            return ()
+        notes: tuple[Note, ...] = ()
+        for stmt in value.statements:
+            notes += self.note(stmt.provenance, stmt.span, f"{subject} {show_band(stmt)}")
+        return notes
+
+    def rows(self, table: str, rows: tuple[n.Row, ...]) -> tuple[RowIR, ...]:
+        ids = {id(row): next(self.row_ids) for row in rows}
+        wins = beats(rows)
+        lowered = []
+        for row in rows:
+            start, end = self.mark(row.dates)
+            conds = self.ctx.conds.get(id(row), ())
+            when = describe(conds)
+            subject = f"{table} ({when}) {show_value(row.value)}"
+            notes = self.note(row.provenance, row.span, subject)
+            notes += self.note(row.date_provenance, row.span, f"{table} ({when}) effective {_range(row.dates)}")
+            notes += self.band_notes(row.value, f"{table} ({when})")
+            lowered.append(
+                RowIR(
+                    id=ids[id(row)],
+                    table=table,
+                    label=row.label,
+                    conds=conds,
+                    start=start,
+                    end=end,
+                    expr=row.value,
+                    origin=self.ctx.origin(row.provenance),
+                    overrides=frozenset(ids[beaten] for beaten in wins[id(row)]),
+                    is_adjust=row.is_adjust,
+                    location=row.span.location,
+                    notes=notes,
+                    refs=refs_of(row.value),
+                )
+            )
+        return tuple(lowered)
+
+    def table(self, decl: n.TableDecl) -> TableIR:
+        key = f"{decl.kind} {decl.name}"
+        rows = self.rows(key, decl.rows)
+        alias = decl.setting("alias")
+        alias_notes = self.note(alias.provenance, alias.span, f"{key} as {alias.args[0]}") if alias else ()
+        return TableIR(
+            kind=decl.kind,
+            name=decl.name,
+            title=decl.title or key,
+            period=decl.period,
+            rows=tuple(r for r in rows if not r.is_adjust),
+            adjust=tuple(r for r in rows if r.is_adjust),
+            pools=_args(decl.setting("pools")),
+            programme=(decl.setting("programme").args[0] if decl.setting("programme") else None),  # type: ignore[union-attr]
+            self_burden=_args(decl.setting("self_burden")),
+            alias=alias.args[0] if alias else None,
+            alias_origin=self.ctx.origin(alias.provenance) if alias else None,
+            alias_notes=alias_notes,
+            location=decl.span.location,
+        )
+
+    def rule(self, rule_id: int, decl: n.RuleDecl) -> RuleIR:
+        spec = FINDING_KINDS[decl.kind]
+        start, end = self.mark(decl.dates)
+        origin = self.ctx.origin(decl.provenance)
+        notes = self.note(decl.provenance, decl.span, f"rule {decl.name} ({decl.kind})")
+        notes += self.note(decl.date_provenance, decl.span, f"rule {decl.name} effective {_range(decl.dates)}")
+        params = {}
+        for param in decl.params:
+            values = check_param(self.ctx_silent(), param, spec.params[param.name])
+            shown = ", ".join(show_value(a) for a in param.args)
+            param_notes = self.note(param.provenance, param.span, f"{decl.name} {param.name} {shown}")
+            params[param.name] = ParamIR(
+                param.name,
+                values,
+                self.ctx.origin(param.provenance) if param.provenance else origin,
+                param.span.location,
+                param_notes,
+            )
+        level = spec.level
+        if level == "either":
+            level = str(params["scope"].values[0]) if "scope" in params else "line"
+        tables = {}
+        for table in decl.tables:
+            key = f"{decl.kind} {table.name}" if decl.name == decl.kind else f"{decl.kind} {decl.name} {table.name}"
+            rows = self.rows(key, table.rows)
+            tables[table.name] = TableIR(
+                "rule", key, key, None, rows, (), (), None, (), None, None, (), table.span.location
+            )
+        return RuleIR(
+            id=rule_id,
+            kind=decl.kind,
+            name=decl.name,
+            title=decl.title or decl.name,
+            audit=decl.audit,
+            level=level,
+            action=decl.action or "reject",
+            when=tuple(self.ctx.conds.get(id(w), ()) for w in decl.when),
+            start=start,
+            end=end,
+            origin=origin,
+            programme=decl.programme,
+            params=params,
+            tables=tables,
+            location=decl.span.location,
+            notes=notes,
+        )
+
+    def ctx_silent(self) -> CheckContext:
+        """The context with a throw-away collector: values were checked already."""
+        silent = CheckContext(self.ctx.loaded, Diagnostics())
+        silent.conditions = self.ctx.conditions
+        silent.lets = self.ctx.lets
+        return silent
+
+
+def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
+    low = Lowering(ctx)
+    policy = ctx.policy
+    assert policy is not None and policy.start is not None
+    start_notes = low.note(policy.start_provenance, policy.span, f"policy {policy.name} starts {policy.start}")
+    del start_notes
+    conditions = {name: low.condition(decl) for name, decl in ctx.conditions.items()}
+    lets: dict[str, tuple[LetVersion, ...]] = {}
+    for name, versions in ctx.lets.items():
+        lowered = [low.let(v) for v in versions]
+        lets[name] = tuple(sorted(lowered, key=lambda v: v.start or dt.date.min))
+    tables = {key: low.table(decl) for key, decl in ctx.tables.items()}
+    rules = tuple(low.rule(index + 1, decl) for index, decl in enumerate(ctx.rules) if decl.kind in FINDING_KINDS)
+    moments = None
+    if ctx.moments is not None:
+        moments = Moments(ctx.moments.names, ctx.origin(ctx.moments.provenance), ctx.moments.span.location)
+        low.note(ctx.moments.provenance, ctx.moments.span, "audit moments")
+    switches = tuple(sorted({policy.start} | {d for d in low.dates if d > policy.start}))
+    return PolicyIR(
+        name=policy.name,
+        title=policy.title or policy.name,
+        is_layer=policy.is_layer,
+        start=policy.start,
+        start_origin=ctx.origin(policy.start_provenance),
+        start_location=policy.span.location,
+        layers=tuple(layer.name for layer in ctx.loaded.layers),
+        conditions=conditions,
+        catalogue=ctx.catalogue,
+        lets=lets,
+        deductibles={name: t for (kind, name), t in tables.items() if kind == "deductible"},
+        ratios={name: t for (kind, name), t in tables.items() if kind == "ratio"},
+        caps=tuple(t for (kind, _), t in tables.items() if kind == "cap"),
+        limits={name: t for (kind, name), t in tables.items() if kind == "limit"},
+        second_layer=tables.get(("second_layer", "critical_illness")),
+        pre_self_pay=tables.get(("pre_self_pay", "default")),
+        rules=rules,
+        moments=moments,
+        switches=switches,
+        content_hash=content_hash,
+        notes=tuple(sorted(set(low.notes), key=Note.sort_key)),
+    )
+
+
+def _args(setting: n.Setting | None) -> tuple[str, ...]:
+    return setting.args if setting else ()
+
+
+def _range(dates: n.Dates | None) -> str:
+    if dates is None:
+        return "always"
+    if dates.start and dates.end:
+        return f"{dates.start} – {dates.end}"
+    return f"from {dates.start}" if dates.start else f"until {dates.end}"
+
+
+def show_value(value: n.Value) -> str:
+    """The expression as written (for notes and traces)."""
+    if isinstance(value, n.Quantity):
+        return value.text
+    if isinstance(value, n.Ref):
+        return value.name
+    if isinstance(value, n.NoneValue):
+        return "none"
+    if isinstance(value, n.ByLevel):
+        return "by level " + " / ".join(show_value(i) for i in value.items)
+    if isinstance(value, n.BinOp):
+        return f"{show_value(value.left)} {value.op} {show_value(value.right)}"
+    return "bands { " + "; ".join(show_band(s) for s in value.statements) + " }"
+
+
+def show_band(stmt: n.BandStmt) -> str:
+    if stmt.kind == "band":
+        assert stmt.low is not None and stmt.rate is not None
+        if stmt.high is None:
+            return f"band above {show_value(stmt.low)} at {show_value(stmt.rate)}"
+        return f"band {show_value(stmt.low)} to {show_value(stmt.high)} at {show_value(stmt.rate)}"
+    assert stmt.low is not None
+    return f"{stmt.kind} {show_value(stmt.low)}"
+
+
+def origin_of(provenance: n.Provenance | None, ctx: CheckContext) -> Origin:
+    return ctx.origin(provenance)

@@ -1,0 +1,434 @@
+"""Pass `names`: build the symbol tables, report duplicates and unknown names.
+
+Resolves every `when` condition into a CondIR (key and values checked against the claim
+contract's vocabulary), every figure reference against the `let`s, and every row label
+an `overrides` names. Unknown words get a did-you-mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policyengine import nodes as n
+from policyengine.check.context import CheckContext
+from policyengine.diagnostics import Related, suggestion
+from policyengine.ir import CondIR
+from policyengine.vocabulary import (
+    CONDITION_KEYS,
+    CONDITION_NAME_KEYS,
+    FINDING_KINDS,
+    INTEGER_KEYS,
+    MOMENTS,
+    PAID_POOLS,
+    PERIODS,
+    PROGRAMMES,
+    TABLE_KINDS,
+    TABLE_SETTINGS,
+    VISITS,
+)
+
+SOURCE_FIELDS = ("title", "number", "date", "file")
+RESERVED = frozenset({"none", "always", "when", "policy", "not"})
+_TABLE_NAMES = {
+    "deductible": VISITS,
+    "ratio": VISITS,
+    "limit": VISITS,
+    "second_layer": ("critical_illness",),
+    "pre_self_pay": ("default",),
+}
+_SETTING_WORDS = {
+    "complete": "complete over",
+    "pools": "pools",
+    "programme": "programme",
+    "self_burden": "self_burden",
+    "alias": "as",
+}
+
+
+def run(ctx: CheckContext) -> None:
+    _collect(ctx)
+    for layer, decl in ctx.all_decls():
+        if isinstance(decl, n.TableDecl):
+            _check_table(ctx, decl)
+        elif isinstance(decl, n.LetDecl):
+            _check_refs(ctx, decl.value)
+        elif isinstance(decl, n.SourceDecl):
+            _check_source_fields(ctx, decl)
+        elif isinstance(decl, n.MomentsDecl):
+            _check_words(ctx, decl.names, MOMENTS, "moment", decl.span)
+        elif isinstance(decl, n.RuleDecl):
+            _check_rule_names(ctx, decl)
+        del layer
+
+
+# ------------------------------------------------------------------ collection
+
+
+def _collect(ctx: CheckContext) -> None:
+    seen_rules: dict[str, n.RuleDecl] = {}
+    for layer, decl in ctx.all_decls():
+        ctx.layer_of[id(decl)] = layer
+        if isinstance(decl, n.PolicyDecl):
+            _collect_policy(ctx, layer.name, decl)
+        elif isinstance(decl, n.SourceDecl):
+            _unique(ctx, ctx.sources, decl.name, decl, "source document")
+        elif isinstance(decl, n.ConditionDecl):
+            _unique(ctx, ctx.conditions, decl.name, decl, "condition")
+        elif isinstance(decl, n.LetDecl):
+            ctx.lets.setdefault(decl.name, []).append(decl)
+        elif isinstance(decl, n.TableDecl):
+            _collect_table(ctx, decl)
+        elif isinstance(decl, n.RuleDecl):
+            _collect_rule(ctx, seen_rules, decl)
+        elif isinstance(decl, n.CatalogueDecl):
+            ctx.catalogues.append(decl)
+        elif isinstance(decl, n.MomentsDecl):
+            if ctx.moments is not None and ctx.layer_of.get(id(ctx.moments)) is layer:
+                _duplicate(ctx, "moments", decl.span, ctx.moments.span)
+            ctx.moments = decl
+    _drop_overridden_rules(ctx, seen_rules)
+    if ctx.policy is None:
+        main = ctx.loaded.main
+        span = main.files[0].decls[0].span if main.files and main.files[0].decls else None
+        if span is not None:
+            ctx.diags.error(
+                "I002",
+                f"no `policy {main.name} {{ … }}` declaration in {main.name}/",
+                span,
+                hint="one file of a policy directory declares the policy, its layers and its start",
+            )
+
+
+def _collect_policy(ctx: CheckContext, layer_name: str, decl: n.PolicyDecl) -> None:
+    if decl.name != layer_name:
+        ctx.diags.error(
+            "I002",
+            f"policy `{decl.name}` is declared in directory `{layer_name}/`",
+            decl.span,
+            hint=f"name the policy `{layer_name}` (claims select it by `region`)",
+        )
+    if layer_name != ctx.loaded.main.name:
+        return
+    if ctx.policy is not None:
+        _duplicate(ctx, f"policy `{decl.name}`", decl.span, ctx.policy.span)
+        return
+    ctx.policy = decl
+    if decl.start is None:
+        ctx.diags.error(
+            "N005",
+            f"policy `{decl.name}` has no start date",
+            decl.span,
+            hint="add `effective from YYYY-MM-DD` with its citation or `provisional \"…\"`",
+        )
+
+
+def _unique(ctx: CheckContext, table: dict[str, object], name: str, decl: n.Decl, what: str) -> None:
+    earlier = table.get(name)
+    if earlier is not None:
+        _duplicate(ctx, f"{what} `{name}`", decl.span, earlier.span)  # type: ignore[attr-defined]
+        return
+    table[name] = decl
+
+
+def _duplicate(ctx: CheckContext, what: str, span: n.Span, first: n.Span) -> None:
+    ctx.diags.error(
+        "N002",
+        f"{what} is defined twice",
+        span,
+        related=[Related(first, "first defined here")],
+    )
+
+
+def _collect_table(ctx: CheckContext, decl: n.TableDecl) -> None:
+    key = (decl.kind, decl.name)
+    earlier = ctx.tables.get(key)
+    if earlier is not None:
+        _duplicate(ctx, f"{decl.kind} `{decl.name}`", decl.span, earlier.span)
+        return
+    ctx.tables[key] = decl
+
+
+def _collect_rule(ctx: CheckContext, seen: dict[str, n.RuleDecl], decl: n.RuleDecl) -> None:
+    earlier = seen.get(decl.name)
+    if earlier is not None:
+        overridden = {target.split(".")[-1] for target, _ in decl.overrides}
+        same_layer = ctx.layer_of[id(earlier)] is ctx.layer_of[id(decl)]
+        if decl.name not in overridden or same_layer:
+            _duplicate(ctx, f"rule `{decl.name}`", decl.span, earlier.span)
+            return
+    seen[decl.name] = decl
+    ctx.rules.append(decl)
+
+
+def _drop_overridden_rules(ctx: CheckContext, seen: dict[str, n.RuleDecl]) -> None:
+    """A rule that says `overrides layer.name` replaces that rule of an imported layer."""
+    by_qualified = {
+        f"{ctx.layer_of[id(rule)].name}.{rule.name}": rule for rule in ctx.rules
+    }
+    dropped: set[int] = set()
+    for rule in ctx.rules:
+        for target, span in rule.overrides:
+            qualified = target if "." in target else None
+            victim = by_qualified.get(qualified) if qualified else _unqualified(ctx, rule, target)
+            if victim is None or victim is rule:
+                ctx.diags.error(
+                    "R004",
+                    f"rule `{rule.name}` overrides `{target}`, which is not a rule of a layer it uses",
+                    span,
+                    hint=suggestion(target, by_qualified),
+                )
+                continue
+            dropped.add(id(victim))
+    ctx.rules = [r for r in ctx.rules if id(r) not in dropped]
+    for name, rule in list(seen.items()):
+        if id(rule) in dropped:
+            del seen[name]
+
+
+def _unqualified(ctx: CheckContext, rule: n.RuleDecl, target: str) -> n.RuleDecl | None:
+    own_layer = ctx.layer_of[id(rule)]
+    candidates = [
+        r for r in ctx.rules if r.name == target and ctx.layer_of[id(r)] is not own_layer
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _check_source_fields(ctx: CheckContext, decl: n.SourceDecl) -> None:
+    seen: set[str] = set()
+    for name, _value, span in decl.fields:
+        if name not in SOURCE_FIELDS:
+            ctx.diags.error(
+                "N004",
+                f"unknown field `{name}` in source `{decl.name}`",
+                span,
+                hint=suggestion(name, SOURCE_FIELDS) or f"fields: {', '.join(SOURCE_FIELDS)}",
+            )
+        elif name in seen:
+            ctx.diags.error("N002", f"field `{name}` is given twice", span)
+        seen.add(name)
+    if decl.field("title") is None:
+        ctx.diags.error("N005", f"source `{decl.name}` has no `title`", decl.span)
+
+
+def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
+    allowed_names = _TABLE_NAMES.get(decl.kind)
+    if allowed_names is not None and decl.name not in allowed_names:
+        ctx.diags.error(
+            "N001",
+            f"`{decl.name}` is not a {_table_word(decl.kind)} name",
+            decl.span,
+            hint=suggestion(decl.name, allowed_names) or f"expected one of: {', '.join(allowed_names)}",
+        )
+    _check_period(ctx, decl)
+    allowed = TABLE_SETTINGS[decl.kind]
+    for setting in decl.settings:
+        if setting.name not in allowed:
+            words = ", ".join(_SETTING_WORDS[s] for s in sorted(allowed))
+            ctx.diags.error(
+                "N004",
+                f"`{_SETTING_WORDS[setting.name]}` is not a setting of a {decl.kind} table",
+                setting.span,
+                hint=f"{decl.kind} tables take: {words}" if words else None,
+            )
+        _check_setting_values(ctx, setting)
+    _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}")
+    if decl.kind == "limit":
+        for row in decl.rows:
+            _check_limit_row(ctx, row)
+
+
+def _table_word(kind: str) -> str:
+    return {"second_layer": "second layer", "pre_self_pay": "pre-self-pay"}.get(kind, kind)
+
+
+def _check_period(ctx: CheckContext, decl: n.TableDecl) -> None:
+    if decl.kind == "deductible" and decl.period is None:
+        ctx.diags.error(
+            "N005",
+            f"deductible `{decl.name}` does not say `per year` or `per admission`",
+            decl.span,
+        )
+    elif decl.period is not None and decl.period_span is not None:
+        if decl.kind != "deductible":
+            ctx.diags.error("N004", f"a {decl.kind} table has no period", decl.period_span)
+        elif decl.period not in PERIODS:
+            ctx.diags.error(
+                "N001",
+                f"unknown period `per {decl.period}`",
+                decl.period_span,
+                hint=suggestion(decl.period, PERIODS) or "use `per year` or `per admission`",
+            )
+
+
+def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:
+    choices: Iterable[str] | None = {
+        "complete": CONDITION_KEYS.keys(),
+        "pools": PAID_POOLS,
+        "programme": PROGRAMMES,
+        "self_burden": VISITS,
+    }.get(setting.name)
+    if choices is not None:
+        _check_words(ctx, setting.args, tuple(choices), _SETTING_WORDS[setting.name], setting.span)
+
+
+def _check_limit_row(ctx: CheckContext, row: n.Row) -> None:
+    certified = [c for c in row.conds if c.key == "certified"]
+    if len(certified) != 1 or len(certified[0].values) != 1 or certified[0].negated:
+        ctx.diags.error(
+            "N005",
+            "a limit row names exactly one certified condition: `when certified <condition>`",
+            row.span,
+            hint="per-condition limits add up over the person's certified conditions",
+        )
+
+
+def _check_rows(ctx: CheckContext, rows: tuple[n.Row, ...], table: str) -> None:
+    labels: dict[str, n.Row] = {}
+    for row in rows:
+        if row.label is not None:
+            if row.label in labels:
+                _duplicate(ctx, f"row label `{row.label}`", row.span, labels[row.label].span)
+            labels[row.label] = row
+        ctx.conds[id(row)] = resolve_conds(ctx, row.conds)
+        _check_refs(ctx, row.value)
+    for row in rows:
+        for target in row.overrides:
+            if target not in labels or labels[target] is row:
+                ctx.diags.error(
+                    "R004",
+                    f"`overrides {target}`: no row labelled `{target}` in {table}",
+                    row.span,
+                    hint=suggestion(target, labels) or "label the row it overrides: `name: when …`",
+                )
+
+
+def resolve_conds(ctx: CheckContext, conds: tuple[n.Cond, ...]) -> tuple[CondIR, ...]:
+    resolved = []
+    keys_seen: set[str] = set()
+    for cond in conds:
+        if cond.key in keys_seen:
+            ctx.diags.error("N002", f"`{cond.key}` is tested twice in one `when`", cond.span)
+        keys_seen.add(cond.key)
+        if cond.key not in CONDITION_KEYS:
+            ctx.diags.error(
+                "N001",
+                f"unknown condition key `{cond.key}`",
+                cond.span,
+                hint=suggestion(cond.key, CONDITION_KEYS) or f"keys: {', '.join(CONDITION_KEYS)}",
+            )
+            continue
+        resolved.append(_resolve_cond(ctx, cond))
+    return tuple(resolved)
+
+
+def _resolve_cond(ctx: CheckContext, cond: n.Cond) -> CondIR:
+    names: set[str] = set()
+    ranges: list[tuple[int, int]] = []
+    choices = CONDITION_KEYS[cond.key]
+    for value in cond.values:
+        if cond.key in INTEGER_KEYS:
+            if value.name is not None or value.low is None or value.high is None:
+                ctx.diags.error("T002", f"`{cond.key}` takes whole numbers, not `{value}`", value.span)
+                continue
+            _check_integer_range(ctx, cond.key, value)
+            ranges.append((value.low, value.high))
+            continue
+        if value.name is None:
+            ctx.diags.error("T002", f"`{cond.key}` takes a name, not `{value}`", value.span)
+            continue
+        known: Iterable[str] = ctx.conditions if cond.key in CONDITION_NAME_KEYS else choices or ()
+        _check_words(ctx, (value.name,), tuple(known), f"{cond.key} value", value.span)
+        names.add(value.name)
+    return CondIR(cond.key, cond.negated, frozenset(names), tuple(ranges))
+
+
+def _check_integer_range(ctx: CheckContext, key: str, value: n.CondValue) -> None:
+    assert value.low is not None and value.high is not None
+    top = 3 if key == "level" else 150
+    if not 0 <= value.low <= value.high <= top or (key == "level" and value.low < 1):
+        ctx.diags.error(
+            "T003",
+            f"`{key} {value}` is outside {1 if key == 'level' else 0}..{top}",
+            value.span,
+        )
+
+
+def _check_words(
+    ctx: CheckContext, words: Iterable[str], known: tuple[str, ...], what: str, span: n.Span
+) -> None:
+    for word in words:
+        if word not in known:
+            ctx.diags.error(
+                "N001",
+                f"unknown {what} `{word}`",
+                span,
+                hint=suggestion(word, known) or f"expected one of: {', '.join(known)}",
+            )
+
+
+def _check_refs(ctx: CheckContext, value: n.Value) -> None:
+    for ref in _refs(value):
+        if ref.name not in ctx.lets:
+            ctx.diags.error(
+                "N001",
+                f"unknown figure `{ref.name}`",
+                ref.span,
+                hint=suggestion(ref.name, ctx.lets) or "define it with `let`",
+            )
+
+
+def _refs(value: n.Value | None) -> list[n.Ref]:
+    if value is None:
+        return []
+    if isinstance(value, n.Ref):
+        return [value]
+    if isinstance(value, n.BinOp):
+        return _refs(value.left) + _refs(value.right)
+    if isinstance(value, n.ByLevel):
+        return [r for item in value.items for r in _refs(item)]
+    if isinstance(value, n.Bands):
+        return [r for s in value.statements for part in (s.low, s.high, s.rate) for r in _refs(part)]
+    return []
+
+
+def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
+    if decl.name in RESERVED:
+        ctx.diags.error("N001", f"`{decl.name}` is a keyword and cannot name a rule", decl.span)
+    for alternative in decl.when:
+        ctx.conds[id(alternative)] = resolve_conds(ctx, alternative)
+    spec = FINDING_KINDS.get(decl.kind)
+    if spec is None:
+        ctx.diags.error(
+            "N001",
+            f"unknown finding kind `{decl.kind}`",
+            decl.kind_span,
+            hint=suggestion(decl.kind, FINDING_KINDS) or f"kinds: {', '.join(FINDING_KINDS)}",
+        )
+        return
+    for table in decl.tables:
+        if table.name not in spec.tables:
+            ctx.diags.error(
+                "N004",
+                f"`{decl.kind}` rules have no `{table.name}` table",
+                table.span,
+                hint=suggestion(table.name, spec.tables)
+                or (f"tables: {', '.join(spec.tables)}" if spec.tables else "it takes no table"),
+            )
+        _check_rows(ctx, table.rows, f"{decl.kind} {table.name}")
+    for param in decl.params:
+        if param.name not in spec.params:
+            known = list(spec.params) + list(spec.tables)
+            ctx.diags.error(
+                "N004",
+                f"`{decl.kind}` rules have no parameter `{param.name}`",
+                param.span,
+                hint=suggestion(param.name, known)
+                or (f"parameters: {', '.join(known)}" if known else "it takes no parameters"),
+            )
+
+
+def table_names() -> tuple[str, ...]:
+    return TABLE_KINDS

@@ -1,0 +1,115 @@
+"""Pass `rules`: finding rules are complete and do not conflict.
+
+Each rule has a known action, the parameters its kind requires, and a programme where
+its kind needs one. Two rules of a kind where only one may apply (every kind but
+`not_covered` and `restricted_use`, which list independent reasons) must not both apply
+to the same claim on the same day; a rule replacing a layer's rule says `overrides`.
+"""
+
+from __future__ import annotations
+
+from policyengine import nodes as n
+from policyengine.check.context import CheckContext
+from policyengine.check.dates import interval, show
+from policyengine.check.units import check_param
+from policyengine.diagnostics import Related, suggestion
+from policyengine.domain import cases, describe_case, matches
+from policyengine.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES
+
+
+def run(ctx: CheckContext) -> None:
+    for rule in ctx.rules:
+        _check_rule(ctx, rule)
+    _check_conflicts(ctx)
+
+
+def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
+    spec = FINDING_KINDS.get(rule.kind)
+    if spec is None:
+        return  # reported by the names pass
+    if rule.action is None:
+        ctx.diags.error(
+            "N005",
+            f"rule `{rule.name}` has no action",
+            rule.span,
+            hint=f"add `action` with one of: {', '.join(ACTIONS)}",
+        )
+    elif rule.action not in ACTIONS:
+        ctx.diags.error(
+            "N001",
+            f"unknown action `{rule.action}`",
+            rule.action_span or rule.span,
+            hint=suggestion(rule.action, ACTIONS) or f"actions: {', '.join(ACTIONS)}",
+        )
+    if spec.needs_programme and rule.programme is None:
+        ctx.diags.error(
+            "N005",
+            f"`{rule.kind}` rule `{rule.name}` needs `programme` ({' or '.join(PROGRAMMES)})",
+            rule.span,
+        )
+    elif rule.programme is not None and rule.programme not in PROGRAMMES:
+        ctx.diags.error(
+            "N001",
+            f"unknown programme `{rule.programme}`",
+            rule.span,
+            hint=suggestion(rule.programme, PROGRAMMES),
+        )
+    for name, param_spec in spec.params.items():
+        if param_spec.required and rule.param(name) is None:
+            ctx.diags.error("N005", f"`{rule.kind}` rule `{rule.name}` needs `{name}`", rule.span)
+    for name in spec.tables:
+        if rule.table(name) is None:
+            ctx.diags.error("N005", f"`{rule.kind}` rule `{rule.name}` needs a `{name} {{ … }}` table", rule.span)
+    _check_scope(ctx, rule)
+
+
+def _check_scope(ctx: CheckContext, rule: n.RuleDecl) -> None:
+    scope = rule.param("scope")
+    if scope is None or rule.kind != "restricted_use":
+        return
+    spec = FINDING_KINDS[rule.kind].params["scope"]
+    values = check_param(ctx, scope, spec)
+    if len(values) != 1:
+        ctx.diags.error("T002", "`scope` is `line` or `claim`", scope.span)
+    elif values[0] == "claim" and not rule.when:
+        ctx.diags.error(
+            "N005",
+            f"claim-level rule `{rule.name}` needs `when`: the visits it restricts",
+            rule.span,
+        )
+    elif values[0] == "line" and rule.param("checks") is None:
+        ctx.diags.error("N005", f"line-level rule `{rule.name}` needs `checks`", rule.span)
+
+
+def _check_conflicts(ctx: CheckContext) -> None:
+    by_kind: dict[str, list[n.RuleDecl]] = {}
+    for rule in ctx.rules:
+        spec = FINDING_KINDS.get(rule.kind)
+        if spec is not None and not spec.additive:
+            by_kind.setdefault(rule.kind, []).append(rule)
+    for rules in by_kind.values():
+        for index, first in enumerate(rules):
+            for second in rules[index + 1 :]:
+                _check_pair(ctx, first, second)
+
+
+def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> None:
+    a_start, a_end = interval(first.dates)
+    b_start, b_end = interval(second.dates)
+    if max(a_start, b_start) > min(a_end, b_end):
+        return
+    alternatives_a = [ctx.conds.get(id(w), ()) for w in first.when] or [()]
+    alternatives_b = [ctx.conds.get(id(w), ()) for w in second.when] or [()]
+    for case in cases([*alternatives_a, *alternatives_b]):
+        if any(matches(a, case) for a in alternatives_a) and any(
+            matches(b, case) for b in alternatives_b
+        ):
+            ctx.diags.error(
+                "R003",
+                f"rules `{first.name}` and `{second.name}` ({first.kind}) both apply to "
+                f"{describe_case(case)} on {show(max(a_start, b_start))}",
+                second.span,
+                related=[Related(first.span, "the other rule")],
+                hint="narrow one with `when`/`effective`, or replace a layer's rule with `overrides`",
+            )
+            return

@@ -1,0 +1,289 @@
+"""Pass `tables`: for every class of claims a table's rows distinguish, at every date,
+
+- no two rows apply at once unless one says `overrides` the other (R001, both spans);
+- the rows that apply to a class leave no gap between their first and last date (D002);
+- a table declared `complete over …` has a row for every class from the policy's start (R002);
+- a ratio plus its adjustments stays within 0–100% (T003).
+
+The classes come from domain.cases, so the check is exhaustive, not sampled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from policyengine import nodes as n
+from policyengine.check.context import CheckContext
+from policyengine.check.dates import ONE_DAY, interval, show
+from policyengine.check.units import value_at
+from policyengine.diagnostics import Related
+from policyengine.domain import cases, describe_case, matches
+from policyengine.values import Val
+
+MAX_REPORTED = 5
+_FIXED_VISITS = {"deductible", "ratio", "limit"}
+
+
+def run(ctx: CheckContext) -> None:
+    for _layer, decl in ctx.all_decls():
+        if isinstance(decl, n.TableDecl):
+            _check_table_decl(ctx, decl)
+        elif isinstance(decl, n.RuleDecl):
+            for table in decl.tables:
+                title = f"{decl.kind} `{decl.name}` {table.name}"
+                _check_rows(ctx, title, table.rows, None, None, table.span)
+
+
+def _visits(decl: n.TableDecl) -> tuple[str, ...] | None:
+    if decl.kind in _FIXED_VISITS:
+        return (decl.name,)
+    setting = decl.setting("pools") or decl.setting("self_burden")
+    return setting.args if setting else None
+
+
+def _check_table_decl(ctx: CheckContext, decl: n.TableDecl) -> None:
+    title = f"{decl.kind} `{decl.name}`"
+    complete = decl.setting("complete")
+    visits = _visits(decl)
+    base = tuple(r for r in decl.rows if not r.is_adjust)
+    adjust = tuple(r for r in decl.rows if r.is_adjust)
+    if decl.kind == "limit":
+        by_condition: dict[str, list[n.Row]] = {}
+        for row in base:
+            names = next((c.names for c in ctx.conds.get(id(row), ()) if c.key == "certified"), ())
+            for name in names:
+                by_condition.setdefault(name, []).append(row)
+        for rows in by_condition.values():
+            _check_rows(ctx, title, tuple(rows), None, visits, decl.span)
+    else:
+        _check_rows(ctx, title, base, complete, visits, decl.span)
+    if adjust:
+        _check_rows(ctx, f"{title} adjustments", adjust, None, visits, decl.span)
+        _check_ratio_bounds(ctx, base, adjust, visits)
+
+
+def beats(rows: Iterable[n.Row]) -> dict[int, set[int]]:
+    """id(row) → ids of the rows it overrides, directly or through others."""
+    by_label = {row.label: row for row in rows if row.label}
+    direct = {id(row): {id(by_label[t]) for t in row.overrides if t in by_label} for row in rows}
+    closure: dict[int, set[int]] = {}
+    for start in direct:
+        seen: set[int] = set()
+        pending = list(direct[start])
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(direct.get(current, ()))
+        closure[start] = seen
+    return closure
+
+
+def _check_rows(
+    ctx: CheckContext,
+    title: str,
+    rows: tuple[n.Row, ...],
+    complete: n.Setting | None,
+    visits: Iterable[str] | None,
+    table_span: n.Span,
+) -> None:
+    if not rows:
+        return
+    try:
+        classes = cases(
+            [ctx.conds.get(id(r), ()) for r in rows],
+            extra_keys=complete.args if complete else (),
+            visits=visits,
+        )
+    except ValueError as error:
+        ctx.diags.error("R002", f"{title}: {error}", table_span)
+        return
+    wins = beats(rows)
+    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]] = {}
+    gaps: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]] = {}
+    missing: list[tuple[dict[str, Any], list[tuple[dt.date, dt.date]]]] = []
+    for case in classes:
+        applying = [r for r in rows if matches(ctx.conds.get(id(r), ()), case)]
+        _find_overlaps(applying, wins, case, overlaps)
+        _find_gaps(applying, case, gaps)
+        if complete is not None:
+            holes = _holes(applying, ctx.start)
+            if holes:
+                missing.append((case, holes))
+    _report_overlaps(ctx, title, overlaps)
+    _report_gaps(ctx, title, gaps)
+    if complete is not None and missing:
+        _report_missing(ctx, title, missing, complete.span)
+
+
+def _find_overlaps(
+    applying: list[n.Row],
+    wins: dict[int, set[int]],
+    case: dict[str, Any],
+    found: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]],
+) -> None:
+    for index, first in enumerate(applying):
+        for second in applying[index + 1 :]:
+            key = (id(first), id(second))
+            if key in found or id(second) in wins[id(first)] or id(first) in wins[id(second)]:
+                continue
+            a_start, a_end = interval(first.dates)
+            b_start, b_end = interval(second.dates)
+            if max(a_start, b_start) <= min(a_end, b_end):
+                found[key] = (first, second, case, max(a_start, b_start))
+
+
+def _merged(rows: list[n.Row]) -> list[tuple[dt.date, dt.date]]:
+    spans = sorted(interval(r.dates) for r in rows)
+    merged: list[tuple[dt.date, dt.date]] = []
+    for start, end in spans:
+        if merged and (merged[-1][1] == dt.date.max or start <= merged[-1][1] + ONE_DAY):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _find_gaps(
+    applying: list[n.Row],
+    case: dict[str, Any],
+    found: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]],
+) -> None:
+    merged = _merged(applying)
+    for (_s1, end), (start, _e2) in zip(merged, merged[1:], strict=False):
+        after = next(r for r in applying if interval(r.dates)[0] == start)
+        key = (id(after), start)
+        if key not in found:
+            found[key] = (after, case, end + ONE_DAY, start - ONE_DAY)
+
+
+def _holes(applying: list[n.Row], policy_start: dt.date) -> list[tuple[dt.date, dt.date]]:
+    holes = []
+    cursor = policy_start
+    for start, end in _merged(applying):
+        if end < cursor:
+            continue
+        if start > cursor:
+            holes.append((cursor, start - ONE_DAY))
+        if end == dt.date.max:
+            return holes
+        cursor = max(cursor, end + ONE_DAY)
+    holes.append((cursor, dt.date.max))
+    return holes
+
+
+def _report_overlaps(
+    ctx: CheckContext,
+    title: str,
+    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]],
+) -> None:
+    for first, second, case, day in overlaps.values():
+        later, earlier = (second, first) if second.span.line >= first.span.line else (first, second)
+        ctx.diags.error(
+            "R001",
+            f"rows of {title} overlap: both apply to {describe_case(case)} on {show(day)}",
+            later.span,
+            related=[Related(earlier.span, "the other row")],
+            hint="if one row is an exception to the other, label the general row "
+            "(`name: when …`) and add `overrides name` to the exception",
+        )
+
+
+def _report_gaps(
+    ctx: CheckContext,
+    title: str,
+    gaps: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]],
+) -> None:
+    for after, case, start, end in gaps.values():
+        ctx.diags.error(
+            "D002",
+            f"gap in {title}: no row applies to {describe_case(case)} from {show(start)} to {show(end)}",
+            after.span,
+        )
+
+
+def _report_missing(
+    ctx: CheckContext,
+    title: str,
+    missing: list[tuple[dict[str, Any], list[tuple[dt.date, dt.date]]]],
+    span: n.Span,
+) -> None:
+    shown = []
+    for case, holes in missing[:MAX_REPORTED]:
+        ranges = ", ".join(
+            f"from {show(s)}" if e == dt.date.max else f"{show(s)}–{show(e)}" for s, e in holes
+        )
+        shown.append(f"{describe_case(case)} ({ranges})")
+    more = f"; and {len(missing) - MAX_REPORTED} more" if len(missing) > MAX_REPORTED else ""
+    ctx.diags.error(
+        "R002",
+        f"{title} is declared complete but no row applies to: {'; '.join(shown)}{more}",
+        span,
+    )
+
+
+def _check_ratio_bounds(
+    ctx: CheckContext,
+    base: tuple[n.Row, ...],
+    adjust: tuple[n.Row, ...],
+    visits: Iterable[str] | None,
+) -> None:
+    classes = cases([ctx.conds.get(id(r), ()) for r in (*base, *adjust)], extra_keys=("level",), visits=visits)
+    days = {ctx.start} | {interval(r.dates)[0] for r in (*base, *adjust) if r.dates and r.dates.start}
+    for versions in ctx.lets.values():
+        days |= {v.dates.start for v in versions if v.dates and v.dates.start}
+    wins = beats(base)
+    reported: set[int] = set()
+    for day in sorted(d for d in days if d >= ctx.start):
+        for case in classes:
+            total = _ratio_at(ctx, base, adjust, wins, case, day)
+            if total is not None and not 0 <= total[0] <= 1 and id(total[1]) not in reported:
+                reported.add(id(total[1]))
+                ctx.diags.error(
+                    "T003",
+                    f"with this adjustment the ratio is {total[0] * 100}% for {describe_case(case)} on {day}",
+                    total[1].span,
+                )
+
+
+def _ratio_at(
+    ctx: CheckContext,
+    base: tuple[n.Row, ...],
+    adjust: tuple[n.Row, ...],
+    wins: dict[int, set[int]],
+    case: dict[str, Any],
+    day: dt.date,
+) -> tuple[Any, n.Row] | None:
+    def live(rows: Iterable[n.Row]) -> list[n.Row]:
+        return [
+            r
+            for r in rows
+            if matches(ctx.conds.get(id(r), ()), case)
+            and interval(r.dates)[0] <= day <= interval(r.dates)[1]
+        ]
+
+    bases = live(base)
+    bases = [r for r in bases if not any(id(r) in wins[id(o)] for o in bases)]
+    adjustments = live(adjust)
+    if len(bases) != 1 or not adjustments:
+        return None
+    level = case["level"]
+    total = _amount(ctx, bases[0].value, day, level)
+    if total is None:
+        return None
+    for row in adjustments:
+        points = _amount(ctx, row.value, day, level)
+        if points is None:
+            return None
+        total += points
+    return total, adjustments[-1]
+
+
+def _amount(ctx: CheckContext, expr: n.Value, day: dt.date, level: int) -> Any:
+    try:
+        value = value_at(ctx, expr, day)
+    except Exception:  # reported by the units pass
+        return None
+    return value.at_level(level) if isinstance(value, Val) and value.amounts else None

@@ -1,0 +1,265 @@
+"""Emit the claim payers for one visit type at one version (spec §2, steps 6–8).
+
+Each table is resolved at compile time (compile/tables.py); the emitted code looks the
+claim's facts up, applies the figure, and — in the traced variant — records the step with
+the rule's location, its citation and the provisional figures it used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from policyengine.compile.tables import level_of
+from policyengine.compile.writer import Code, Raw
+from policyengine.domain import matches
+from policyengine.interpret import certified_condition
+from policyengine.ir import RowIR, TableIR
+from policyengine.matching import ratio_text
+from policyengine.values import BandsVal, Val
+
+if TYPE_CHECKING:
+    from policyengine.compile.settle import VersionCompiler
+
+
+def failure(what: str, visit: str) -> str:
+    return (
+        f"raise _RuleFailure('no {what} applies to {visit} visits of this person (scheme %s) on %s'"
+        " % (person.scheme, day))"
+    )
+
+
+def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
+    if not _deductible(vc, w, visit):
+        return
+    if not _ratio(vc, w, visit):
+        return
+    w("base = covered - ded")
+    w("computed = _fen(base * rate) if rate.__class__ is _D else _fen(rate(base))")
+    if vc.trace:
+        w("tr.append({'step': 'fund', 'figures': {'covered': _money(covered), 'deductible': _money(ded)}, "
+          "'value': _money(computed)})")
+    _cap(vc, w, visit)
+    _limit(vc, w, visit)
+    _second_layer(vc, w, visit)
+
+
+def _row_meta(vc: VersionCompiler, row: RowIR) -> tuple[Any, ...]:
+    """(note ids, location, source, step notes) of a row at this version."""
+    return (
+        vc.note_ids(*vc.row_notes(row)),
+        row.location,
+        row.origin.as_json(),
+        tuple(vc.step_notes(row)),
+    )
+
+
+def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
+    table = vc.policy.deductibles.get(visit)
+    if table is None:
+        w(failure("deductible", visit))
+        return False
+
+    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+        if row is None:
+            return None
+        amount = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
+        return (amount if amount is not None else vc.zero, *_row_meta(vc, row))
+
+    resolved, name = vc.table_var(table, table.rows, payload, (visit,))
+    w(f"hd = {vc.lookup(resolved, name)}")
+    with w.block("if hd is None:"):
+        w(failure("deductible", visit))
+    w("amount = hd[0]")
+    w(f"met = history.deductible_met.get({visit!r}, _Z)" if table.period == "year" else "met = _Z")
+    w("left = amount - met")
+    with w.block("if left < 0:"):
+        w("left = _Z")
+    w("ded = covered if covered < left else left")
+    w("N.update(hd[1])")
+    if vc.trace:
+        vc.need("admission")
+        w(
+            f"tr.append({{'step': 'deductible', 'pool': {visit!r}, 'period': {table.period!r}, "
+            "'rule': hd[2], 'source': _copy(hd[3]), 'figures': {'amount': _money(amount), "
+            "'met': _money(met), 'admission': admission}, 'value': _money(ded), 'provisional': list(hd[4])})"
+        )
+    return True
+
+
+def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
+    table = vc.policy.ratios.get(visit)
+    alias: TableIR | None = None
+    if table is not None and table.alias is not None:
+        alias, table = table, vc.policy.ratios.get(table.alias)
+    if table is None:
+        w(failure("ratio", visit))
+        return False
+    adjust = [r for r in table.adjust if r.active(vc.day)]
+
+    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+        if row is None:
+            return None
+        level = facts.get("level")
+        base = level_of(vc.policy.value(row.expr, vc.day), level)
+        applying = [r for r in adjust if matches(r.conds, facts)]
+        points = [level_of(vc.policy.value(r.expr, vc.day), level) for r in applying]
+        final = base + sum(points) if not isinstance(base, BandsVal) else base
+        notes = vc.row_notes(row, *applying) + (alias.alias_notes if alias else ())
+        step = {
+            "step": "ratio",
+            "rule": row.location,
+            "source": row.origin.as_json(),
+            "figures": {
+                "base": _describe(base),
+                "alias": {"of": alias.alias, "rule": alias.location,
+                          "source": alias.alias_origin.as_json() if alias.alias_origin else None}
+                if alias else None,
+                "adjustments": [
+                    {"rule": r.location, "points": ratio_text(p), "source": r.origin.as_json()}
+                    for r, p in zip(applying, points, strict=True)
+                ],
+            },
+            "value": _describe(final),
+            "provisional": vc.step_notes(row, *applying),
+        }
+        rate = vc.module.bands_function(final) if isinstance(final, BandsVal) else final
+        return (rate, vc.note_ids(*notes), step if vc.trace else None)
+
+    resolved = _resolve_with(vc, table, payload, visit, adjust)
+    w(f"hr = {vc.lookup(resolved[0], resolved[1])}")
+    with w.block("if hr is None:"):
+        w(failure("ratio", visit))
+    w("rate = hr[0]")
+    w("N.update(hr[1])")
+    if vc.trace:
+        w("tr.append(_copy(hr[2]))")
+    return True
+
+
+def _resolve_with(vc: VersionCompiler, table: TableIR, payload: Any, visit: str, adjust: list[RowIR]) -> tuple[Any, str]:
+    from policyengine.compile.tables import resolve
+
+    resolved = resolve(vc.policy, list(table.rows), vc.day, payload, visits=(visit,), extra_rows=adjust)
+    return resolved, vc.module.table_const(resolved)
+
+
+def _describe(value: Any) -> str:
+    return value.describe() if isinstance(value, BandsVal) else ratio_text(value)
+
+
+def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
+    table = next((t for t in vc.policy.caps if visit in t.pools), None)
+    if table is None:
+        w("fund = computed")
+        return
+
+    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+        if row is None:
+            return None
+        return (level_of(vc.policy.value(row.expr, vc.day), facts.get("level")), *_row_meta(vc, row))
+
+    resolved, name = vc.table_var(table, table.rows, payload, table.pools)
+    w(f"hc = {vc.lookup(resolved, name)}")
+    with w.block("if hc is None:"):
+        w(failure("annual cap", visit))
+    w("N.update(hc[1])")
+    w("fund = computed")
+    with w.block("if hc[0] is not None:"):
+        w("paid = " + " + ".join(f"history.paid.get({p!r}, _Z)" for p in table.pools))
+        w("left = hc[0] - paid")
+        with w.block("if left < 0:"):
+            w("left = _Z")
+        with w.block("if left < fund:"):
+            w("fund = left")
+        if vc.trace:
+            w(
+                "tr.append({'step': 'cap', 'rule': hc[2], 'source': _copy(hc[3]), 'figures': "
+                f"{{'cap': _money(hc[0]), 'pools': {list(table.pools)!r}, 'paid': _money(paid), "
+                "'left': _money(left)}, 'value': _money(fund), 'provisional': list(hc[4])})"
+            )
+
+
+def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
+    table = vc.policy.limits.get(visit)
+    if table is None:
+        return
+    rows = [r for r in table.rows if r.active(vc.day)]
+    numeric = []
+    for row in rows:
+        value = vc.policy.value(row.expr, vc.day)
+        if isinstance(value, Val) and value.amounts:
+            numeric.append((row, value.amounts[0]))
+    if not numeric:
+        return
+    entries = tuple(
+        (certified_condition(row), amount, vc.note_ids(*vc.row_notes(row)), row.location, row.origin.as_json())
+        for row, amount in numeric
+    )
+    pool = table.pools[0] if table.pools else visit
+    vc.need("vdate")
+    w(f"certified = {{ct.condition for ct in person.certifications if ct.programme == {table.programme!r} "
+      "and ct.since <= vdate}")
+    w("lim = _Z")
+    w("used = []")
+    with w.block(f"for entry in {vc.const(entries)}:"):
+        with w.block("if entry[0] in certified:"):
+            w("lim += entry[1]")
+            w("used.append(entry)")
+            w("N.update(entry[2])")
+    w(f"paid = history.paid.get({pool!r}, _Z)")
+    w("left = lim - paid")
+    with w.block("if left < 0:"):
+        w("left = _Z")
+    with w.block("if left < fund:"):
+        w("fund = left")
+    if vc.trace:
+        first = vc.const(entries[0][4])
+        w(
+            f"tr.append({{'step': 'limit', 'rule': {table.location!r}, "
+            f"'source': _copy(used[0][4] if used else {first}), 'figures': {{'conditions': "
+            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), "
+            f"'pool': {pool!r}, 'paid': _money(paid), 'left': _money(left)}}, 'value': _money(fund), "
+            "'provisional': [_NOTES[i] for i in sorted({i for u in used for i in u[2]})]})"
+        )
+
+
+def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
+    table = vc.policy.second_layer
+    if table is None or visit not in table.self_burden:
+        return
+
+    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+        if row is None:
+            return None
+        bands = vc.policy.value(row.expr, vc.day)
+        meta = _row_meta(vc, row)
+        if not isinstance(bands, BandsVal):
+            return (None, None, *meta, None)
+        return (vc.module.bands_function(bands), bands.payment_cap, *meta, bands.describe())
+
+    resolved, name = vc.table_var(table, table.rows, payload, table.self_burden)
+    w(f"hs = {vc.lookup(resolved, name)}")
+    with w.block("if hs is not None:"):
+        w("N.update(hs[2])")
+        with w.block("if hs[0] is not None:"):
+            w("sb = history.self_burden.inpatient")
+            w("s = covered - fund")
+            w("ci = _fen(hs[0](sb + s) - hs[0](sb))")
+            w("computed = ci")
+            w("cap_left = None")
+            with w.block("if hs[1] is not None:"):
+                w("cap_left = hs[1] - history.paid.get('critical_illness', _Z)")
+                with w.block("if cap_left < 0:"):
+                    w("cap_left = _Z")
+                with w.block("if cap_left < ci:"):
+                    w("ci = cap_left")
+            if vc.trace:
+                w(
+                    "tr.append({'step': 'critical_illness', 'rule': hs[3], 'source': _copy(hs[4]), "
+                    "'figures': {'self_burden_before': _money(sb), 'self_burden': _money(s), 'bands': hs[6], "
+                    "'computed': _money(computed), 'payment_cap_left': _money(cap_left) if cap_left is not None "
+                    "else None}, 'value': _money(ci), 'provisional': list(hs[5])})"
+                )
+
+
+__all__ = ["Raw", "visit_payers"]

@@ -1,0 +1,276 @@
+"""Emit one version's settle function: `_settle_<i>(c, day, before, tr)`.
+
+The function is the spec's settlement (../spec/claims.md §2) with everything that depends
+on the version folded in: which rules run, every table resolved to a dict, every figure a
+constant. The traced variant is the same code plus `tr.append(...)` steps; the plain
+variant has no trace statements at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from policyengine.compile import rules as emit_rules
+from policyengine.compile.tables import Resolved, level_of, resolve
+from policyengine.compile.writer import Code, literal
+from policyengine.ir import Note, RowIR, RuleIR, TableIR
+from policyengine.matching import money, ratio_text
+from policyengine.values import BandsVal, Val
+
+if TYPE_CHECKING:
+    from policyengine.compile.module import ModuleBuilder
+
+# Prelude lines for each local the body may need, in dependency order.
+PRELUDE = (
+    ("vdate", "vdate = visit.date"),
+    ("scheme", "scheme = person.scheme"),
+    ("status", "status = person.status if person.scheme == 'employee' else None"),
+    ("level", "level = visit.hospital.level"),
+    ("hkind", "hkind = visit.hospital.kind"),
+    ("admission", "admission = ('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' else None"),
+    ("sex", "sex = person.sex"),
+    ("age", "age = _age_on(person.birth_date, visit.date)"),
+    ("title", "title = visit.doctor.title"),
+    ("groups", "groups = frozenset(person.groups)"),
+    ("udiag", "udiag = [d.upper() for d in visit.diagnoses]"),
+    ("dx", "dx = _diagnosed(visit.diagnoses)"),
+)
+
+
+class VersionCompiler:
+    def __init__(self, module: ModuleBuilder, index: int, day: dt.date, trace: bool) -> None:
+        self.module = module
+        self.policy = module.policy
+        self.index = index
+        self.day = day
+        self.trace = trace
+        self.needs: set[str] = set()
+        self.track_drugs = False
+        self.track_services = False
+        # local var → (lookup source, applicability guard, table name), computed before the loop
+        self.rule_tables: dict[str, tuple[str, str, str]] = {}
+        self.const = module.const
+        self.zero = Decimal(0)
+
+    # ------------------------------------------------------------ bookkeeping
+    def need(self, *names: str) -> None:
+        self.needs.update(names)
+        if "dx" in names:
+            self.module.uses_conditions = True
+
+    def note_ids(self, *notes: Note) -> tuple[int, ...]:
+        return self.module.note_ids(notes)
+
+    def row_notes(self, *rows: RowIR) -> tuple[Note, ...]:
+        notes: list[Note] = []
+        for row in rows:
+            notes.extend(row.notes)
+            notes.extend(self.policy.let_notes(row.refs, self.day))
+        return tuple(notes)
+
+    def step_notes(self, *rows: RowIR) -> list[str]:
+        return [str(n) for n in sorted(set(self.row_notes(*rows)), key=Note.sort_key)]
+
+    def table_var(self, table: TableIR, rows: tuple[RowIR, ...], payload: Any, visits: tuple[str, ...] | None) -> tuple[Resolved, str]:
+        resolved = resolve(self.policy, list(rows), self.day, payload, visits=visits)
+        return resolved, self.module.table_const(resolved)
+
+    def lookup(self, resolved: Resolved, name: str) -> str:
+        for key in resolved.keys:
+            self.need(_FACT_NEED.get(key, key))
+        if not resolved.keys:
+            return f"{name}.get(())"
+        return f"{name}.get({resolved.key_source(self.const)})"
+
+    def rule_table_var(self, rule: RuleIR, table_name: str) -> str | None:
+        table = rule.tables[table_name]
+
+        def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+            if row is None:
+                return None
+            value = self.policy.value(row.expr, self.day)
+            assert isinstance(value, Val)
+            return (
+                int(level_of(value, facts.get("level"))),
+                self.note_ids(*self.row_notes(row)),
+                row.location,
+                row.origin.as_json(),
+                value.describe(),
+            )
+
+        resolved, name = self.table_var(table, table.rows, payload, None)
+        if not resolved.entries:
+            return None
+        var = f"lim{rule.id}"
+        guard = f"a{rule.id} and " if rule.when else ""
+        self.rule_tables[var] = (self.lookup(resolved, name), guard, table_name)
+        return var
+
+    # ------------------------------------------------------------ the function
+    def function(self) -> Code:
+        body = Code()
+        body.level = 1
+        self.claim_rules(body)
+        self.line_loop(body)
+        self.buckets(body)
+        self.payers(body)
+        self.finish(body)
+        head = Code()
+        name = f"_settle_{self.index}_traced" if self.trace else f"_settle_{self.index}"
+        version = self.policy.switches[self.index]
+        head(f"def {name}(c, day, before, tr):")
+        head(f"    # rules in force from {version}")
+        head("    person = c.person")
+        head("    visit = c.visit")
+        head("    history = c.history")
+        head("    vtype = visit.type")
+        for key, line in PRELUDE:
+            if key in self.needs:
+                head(f"    {line}")
+        head("    F = []")
+        head("    N = set()")
+        head("    cacts = set()")
+        if self.trace:
+            source = self.const(self.policy.start_origin.as_json())
+            head(
+                f"    tr.append({{'step': 'policy', 'version': {version.isoformat()!r}, "
+                f"'as_of': day.isoformat(), 'rule': {self.policy.start_location!r}, 'source': _copy({source})}})"
+            )
+        head.lines.extend(body.lines)
+        return head
+
+    def active_rules(self, level: str) -> list[RuleIR]:
+        return [r for r in self.policy.rules if r.level == level and r.active(self.day)]
+
+    def claim_rules(self, w: Code) -> None:
+        for rule in self.active_rules("claim"):
+            emit_rules.claim_rule(self, w, rule)
+
+    def line_loop(self, w: Code) -> None:
+        rules = self.active_rules("line")
+        guards: list[str | None] = []
+        for rule in rules:
+            if rule.when:
+                var = f"a{rule.id}"
+                w(f"{var} = {emit_rules.when_source(self, rule.when)}")
+                guards.append(var)
+            else:
+                guards.append(None)
+        loop = Code()
+        loop.level = w.level + 1
+        for rule, guard in zip(rules, guards, strict=True):
+            emit_rules.line_rule(self, loop, rule, guard)
+        for var, (source, guard, table_name) in self.rule_tables.items():
+            w(f"{var} = {source}")
+            if self.trace:
+                with w.block(f"if {guard}{var} is not None:"):
+                    w(f"tr.append({{'step': 'audit_table', 'rule': {var}[2], 'source': _copy({var}[3]), "
+                      f"'table': {table_name!r}, 'value': {var}[4]}})")
+        if self.track_drugs:
+            w("firsts = {}")
+        if self.track_services:
+            self.need("vdate")
+            w("svc = {}")
+            with w.block("for rec in history.services:"):
+                with w.block("if rec.date == vdate:"):
+                    w("svc[rec.code] = svc.get(rec.code, 0) + 1")
+        w("items = c.items if _ascending(c.items) else sorted(c.items, key=_by_line)")
+        w("pending = []")
+        with w.block("for it in items:"):
+            w("code = it.code")
+            w("e = _CAT.get(code)")
+            w("inc = code in _INCAT")
+            w("ek = e.kind if e is not None else it.kind")
+            w("ln = it.line")
+            w("lf = []")
+            w.lines.extend(loop.lines)
+            if self.track_drugs:
+                with w.block("if ek == 'drug':"):
+                    w("firsts.setdefault(code[:10], (ln, code))")
+            if self.track_services:
+                with w.block("if ek == 'service':"):
+                    w("svc[code] = svc.get(code, 0) + 1")
+            w("pending.append((it, e, lf))")
+        with w.block("for number, f in enumerate(F, 1):"):
+            w("f['id'] = 'F%d' % number")
+
+    def buckets(self, w: Code) -> None:
+        """Dispositions and the national decomposition of each line (spec §2, buckets 1–5)."""
+        w("rows = []")
+        w("covered = _Z")
+        default = self.module.selfpay_default(self)
+        with w.block("for it, e, lf in pending:"):
+            w("amount = it.amount")
+            w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
+            w("cls = e.cls if e is not None else None")
+            if self.trace:
+                w("basis = (None, None, None, None)")
+            with w.block("if 'reject' in acts:"):
+                w("row = [it.line, amount, cls, 1, amount, _Z, _Z, _Z, _Z, lf]")
+            with w.block("elif 'exclude' in acts:"):
+                w("row = [it.line, amount, cls, 0, _Z, amount, _Z, _Z, _Z, lf]")
+            with w.block("else:"):
+                w("over = _Z")
+                with w.block("if e is not None and e.price_cap is not None:"):
+                    w("over = _fen(amount - e.price_cap * it.quantity)")
+                    with w.block("if over < 0:"):
+                        w("over = _Z")
+                w("pre = _Z")
+                if self.trace:
+                    w("sp = (None, None, None)")
+                with w.block("if cls == 'B':"):
+                    w("prop = e.selfpay_prop")
+                    if self.trace:
+                        w("sp = (_ratio_text(prop), e.location, None) if prop is not None else None")
+                    with w.block("if prop is None:"):
+                        for line in default.get_source.splitlines():
+                            w(line)
+                        if self.trace:
+                            w(f"sp = {default.trace_source}")
+                    w("pre = _fen((amount - over) * prop)")
+                w("cov = amount - over - pre")
+                w("covered += cov")
+                w("row = [it.line, amount, cls, 0, _Z, _Z, over, pre, cov, lf]")
+                if self.trace:
+                    w("basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is not None else None)")
+            if self.trace:
+                w("tr.append(_line_step(it, row, basis, e))")
+            w("rows.append(row)")
+
+    def payers(self, w: Code) -> None:
+        w("ded = fund = ci = _Z")
+        with w.block("if covered:"):
+            first = True
+            for visit in ("outpatient", "special_outpatient", "two_disease", "inpatient"):
+                branch = Code()
+                branch.level = w.level + 1
+                from policyengine.compile.payers import visit_payers
+
+                visit_payers(self, branch, visit)
+                with w.block(f"{'if' if first else 'elif'} vtype == {visit!r}:"):
+                    w.lines.extend(branch.lines)
+                first = False
+
+    def finish(self, w: Code) -> None:
+        version = self.policy.switches[self.index].isoformat()
+        tr = "tr" if self.trace else "None"
+        w(
+            f"return _finish(c.id, {{'region': {self.policy.name!r}, 'version': {version!r}, "
+            f"'as_of': day.isoformat()}}, F, rows, ded, fund, ci, [_NOTES[i] for i in sorted(N)], {tr})"
+        )
+
+
+_FACT_NEED = {"visit": "vtype", "hospital_kind": "hkind", "group": "groups", "diagnosis": "dx"}
+
+
+def money_text(value: Any) -> str | None:
+    return money(value) if value is not None else None
+
+
+def ratio_source(value: Any) -> str:
+    return ratio_text(value) if not isinstance(value, BandsVal) else value.describe()
+
+
+__all__ = ["PRELUDE", "VersionCompiler", "literal", "money_text", "ratio_source"]

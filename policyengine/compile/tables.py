@@ -1,0 +1,121 @@
+"""Resolve a decision table, for one version of the policy, into a dict keyed by claim facts.
+
+For every class of claims the active rows distinguish (domain.cases), the winning row is
+found once, at compile time, and its value folded for the hospital level. At run time a
+lookup is one `dict.get` on a tuple of the claim's facts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from policyengine.domain import SET_KEYS, cases, matches
+from policyengine.ir import PolicyIR, RowIR
+from policyengine.values import BandsVal, Val, Value
+
+# Local variable in the generated function holding each fact.
+FACT_VARS = {
+    "scheme": "scheme",
+    "status": "status",
+    "visit": "vtype",
+    "admission": "admission",
+    "level": "level",
+    "hospital_kind": "hkind",
+    "group": "groups",
+    "diagnosis": "dx",
+    "certified": "certified",
+    "sex": "sex",
+    "age": "age",
+}
+
+
+class CompileError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A table at one version: its key (fact names in order) and entries key → payload."""
+
+    keys: tuple[str, ...]
+    set_masks: dict[str, frozenset[str]]  # for set facts: the names the rows mention
+    age_breaks: tuple[int, ...]
+    entries: dict[tuple[Any, ...], Any]
+
+    def key_source(self, constant: Any) -> str:
+        """Python source building this table's key from the generated function's locals."""
+        parts = []
+        for key in self.keys:
+            var = FACT_VARS[key]
+            if key in SET_KEYS:
+                parts.append(f"({var} & {constant(self.set_masks[key])})")
+            elif key == "age":
+                breaks = constant(self.age_breaks)
+                parts.append(f"{breaks}[_bisect({breaks}, age) - 1]")
+            else:
+                parts.append(var)
+        if len(parts) == 1:
+            return f"({parts[0]},)"
+        return "(" + ", ".join(parts) + ")"
+
+
+def winner(rows: list[RowIR], facts: dict[str, Any]) -> RowIR | None:
+    live = [r for r in rows if matches(r.conds, facts)]
+    live = [r for r in live if not any(r.id in other.overrides for other in live)]
+    if len(live) > 1:
+        raise CompileError(f"rows {', '.join(r.location for r in live)} conflict")
+    return live[0] if live else None
+
+
+def level_of(value: Value, level: int | None) -> Any:
+    if isinstance(value, BandsVal):
+        return value
+    assert isinstance(value, Val)
+    if not value.amounts:
+        return None  # `none`
+    return value.at_level(level or 1)
+
+
+def needs_level(policy: PolicyIR, rows: list[RowIR], day: dt.date) -> bool:
+    for row in rows:
+        value = policy.value(row.expr, day)
+        if isinstance(value, Val) and value.by_level:
+            return True
+    return False
+
+
+def resolve(
+    policy: PolicyIR,
+    rows: list[RowIR],
+    day: dt.date,
+    payload: Any,
+    *,
+    visits: tuple[str, ...] | None = None,
+    extra_rows: list[RowIR] = (),  # type: ignore[assignment]
+) -> Resolved:
+    """`payload(row, facts)` gives the entry for the winning row of each class of claims."""
+    active = [r for r in rows if r.active(day)]
+    everything = active + [r for r in extra_rows if r.active(day)]
+    extra = ("level",) if needs_level(policy, everything, day) else ()
+    classes = cases([r.conds for r in everything], extra_keys=extra, visits=visits)
+    keys = tuple(classes[0].keys()) if classes else ()
+    masks = {
+        key: frozenset(name for r in everything for c in r.conds if c.key == key for name in c.names)
+        for key in keys
+        if key in SET_KEYS
+    }
+    breaks = tuple(sorted({facts["age"] for facts in classes})) if "age" in keys else ()
+    entries: dict[tuple[Any, ...], Any] = {}
+    for facts in classes:
+        row = winner(active, facts)
+        entry = payload(row, facts)
+        if entry is not None:
+            entries[tuple(facts[k] for k in keys)] = entry
+    return Resolved(keys, masks, breaks, entries)
+
+
+def age_bucket(breaks: tuple[int, ...], age: int) -> int:
+    return breaks[bisect.bisect_right(breaks, age) - 1]

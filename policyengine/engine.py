@@ -1,0 +1,164 @@
+"""The Python API claim systems embed.
+
+    from policyengine import Engine
+    engine = Engine.load()                      # the bundled policies
+    result = engine.adjudicate(claim)            # dict, JSON text or Claim → Result
+
+Loading checks and compiles each policy once (cached on disk by content hash, see
+cache.py); adjudication is then a call into the generated code. An Engine is immutable
+after load and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Context, localcontext
+from pathlib import Path
+from typing import Any, Callable
+
+from policyengine.cache import load_compiled
+from policyengine.claims import Claim, ClaimRejected, load_claim
+from policyengine.errors import PolicyInvalid, PolicyNotFound
+from policyengine.loader import policy_files
+from policyengine.results import Result
+from policyengine.vocabulary import MOMENTS
+
+# Settlement arithmetic runs in this context whatever the host application set.
+MONEY_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
+
+
+def bundled_policies() -> Path:
+    """`policies/` of a checkout, or the copy an installed wheel carries."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_policies", here.parent / "policies"):
+        if candidate.is_dir():
+            return candidate
+    raise PolicyNotFound("no bundled policies found (neither policies/ nor policyengine/_policies/)")
+
+
+def policy_dirs(path: Path) -> list[Path]:
+    """A policy directory itself, or every policy directory inside `path`."""
+    if policy_files(path):
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_dir() and policy_files(p))
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedPolicy:
+    """One compiled policy: its metadata and its settle function."""
+
+    name: str
+    title: str
+    directory: Path
+    start: str
+    versions: tuple[str, ...]
+    layers: tuple[str, ...]
+    notes: tuple[str, ...]
+    inventory: tuple[dict[str, Any], ...]
+    settle: Callable[..., dict[str, Any]]
+    source: str
+    cached: bool
+    is_layer: bool
+
+
+class Engine:
+    def __init__(self, policies: dict[str, LoadedPolicy]) -> None:
+        self._policies = dict(policies)
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, *, cache: bool = True) -> Engine:
+        """Load the bundled policies, a policy directory, or a directory of policies."""
+        root = Path(path) if path is not None else bundled_policies()
+        if not root.is_dir():
+            raise PolicyNotFound(f"{root} is not a directory")
+        found = {}
+        for directory in policy_dirs(root):
+            policy = load_compiled(directory, use_cache=cache)
+            if not policy.name or directory.name != policy.name:
+                continue
+            if policy.is_layer:
+                continue
+            found[policy.name] = policy
+        if not found:
+            raise PolicyNotFound(f"no policies in {root}")
+        return cls(found)
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted(self._policies))
+
+    def policy(self, region: str) -> LoadedPolicy:
+        try:
+            return self._policies[region]
+        except KeyError:
+            known = ", ".join(self.regions)
+            raise PolicyNotFound(f"no policy for region `{region}` (loaded: {known})") from None
+
+    # ------------------------------------------------------------ adjudication
+    def settle(
+        self,
+        claim: Claim | dict[str, Any] | str | bytes,
+        *,
+        region: str | None = None,
+        as_of: dt.date | str | None = None,
+        moment: str = "during",
+        trace: bool = False,
+    ) -> dict[str, Any]:
+        """The result as a JSON-ready dict (the fast path the CLI and batch use)."""
+        parsed = load_claim(claim, region=region)
+        chosen = region or parsed.region
+        if chosen is None:
+            raise ClaimRejected(parsed.id, [_missing_region()])
+        if moment not in MOMENTS:
+            raise ValueError(f"moment must be one of {', '.join(MOMENTS)}, not {moment!r}")
+        day = _date(as_of) if as_of is not None else parsed.visit.date
+        policy = self.policy(chosen)
+        with localcontext(MONEY_CONTEXT):
+            return policy.settle(parsed, day, moment == "before", trace)
+
+    def adjudicate(
+        self,
+        claim: Claim | dict[str, Any] | str | bytes,
+        *,
+        region: str | None = None,
+        as_of: dt.date | str | None = None,
+        moment: str = "during",
+        trace: bool = False,
+    ) -> Result:
+        """Adjudicate one claim. Raises ClaimRejected (with every JSON-path error),
+        PolicyNotFound, NotInForce or RuleFailure — never anything else for bad input."""
+        data = self.settle(claim, region=region, as_of=as_of, moment=moment, trace=trace)
+        return Result.model_validate(data)
+
+    def adjudicate_json(self, text: str | bytes, **options: Any) -> str:
+        return dumps(self.settle(text, **options))
+
+    def describe(self) -> Iterable[LoadedPolicy]:
+        return [self._policies[r] for r in self.regions]
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+def _date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"as_of must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _missing_region() -> Any:
+    from policyengine.claims import ContractError
+
+    return ContractError("region", "no region: give it in the claim or as an option")
+
+
+__all__ = ["Engine", "PolicyInvalid", "bundled_policies"]

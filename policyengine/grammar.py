@@ -1,0 +1,58 @@
+"""Locate grammar/policy.lark and build the Lark parser once.
+
+The grammar lives in the top-level `grammar/` folder of a checkout; an installed wheel
+carries it as `policyengine/_grammar/policy.lark` (force-included at build time).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from lark import Lark
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CANDIDATES = (
+    _PACKAGE_DIR / "_grammar" / "policy.lark",  # installed wheel
+    _PACKAGE_DIR.parent / "grammar" / "policy.lark",  # checkout / editable install
+)
+
+
+def grammar_path() -> Path:
+    for candidate in _CANDIDATES:
+        if candidate.is_file():
+            return candidate
+    searched = ", ".join(str(c) for c in _CANDIDATES)
+    raise FileNotFoundError(f"policy.lark not found (searched {searched})")
+
+
+@functools.cache
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+def grammar_hash() -> str:
+    return hashlib.sha256(grammar_text().encode()).hexdigest()
+
+
+@functools.cache
+def parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+@functools.cache
+def keywords() -> frozenset[str]:
+    """Every keyword of the language, for did-you-mean on misspelled keywords."""
+    words = set()
+    for terminal in parser().terminals:
+        pattern = terminal.pattern
+        if pattern.type == "str" and pattern.value.isidentifier():
+            words.add(pattern.value)
+    return frozenset(words)

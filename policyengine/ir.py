@@ -1,0 +1,260 @@
+"""The checked IR: names resolved, units checked, rows dated and numbered.
+
+Both evaluators (compile/ and interpret.py) read only this. Expressions stay as AST
+nodes and are evaluated by `values.evaluate` for a date, with `let` references resolved
+to the version of the figure in force on that date.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from policyengine import nodes as n
+from policyengine.catalogue import CatalogueItem
+from policyengine.values import Value, evaluate
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a rule or figure comes from, as results and traces show it (spec §3)."""
+
+    provenance: str  # "cited", "secondary", "provisional"
+    doc: str | None = None
+    clause: str | None = None
+    quote: str | None = None
+    note: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        if self.provenance == "provisional":
+            return {"provenance": "provisional", "note": self.note or ""}
+        out = {"doc": self.doc or ""}
+        if self.clause:
+            out["clause"] = self.clause
+        if self.quote:
+            out["quote"] = self.quote
+        out["provenance"] = self.provenance
+        return out
+
+
+@dataclass(frozen=True)
+class Note:
+    """One provisional figure or rule: where it is, what it is, and why it is provisional."""
+
+    location: str
+    subject: str
+    reason: str
+
+    def sort_key(self) -> tuple[str, int, str]:
+        file, _, line = self.location.rpartition(":")
+        return (file, int(line) if line.isdigit() else 0, self.subject)
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.subject} (provisional: {self.reason})"
+
+
+@dataclass(frozen=True)
+class CondIR:
+    key: str
+    negated: bool
+    names: frozenset[str]
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An ICD-10 condition list. Ranges match on the 3-character category."""
+
+    name: str
+    title: str
+    prefixes: tuple[str, ...]
+    ranges: tuple[tuple[str, str], ...]
+    with_prefixes: tuple[str, ...]  # at least one of these must also be diagnosed
+    origin: Origin
+    location: str
+
+
+@dataclass(frozen=True)
+class LetVersion:
+    name: str
+    title: str
+    start: dt.date | None
+    end: dt.date | None
+    expr: n.Value
+    origin: Origin
+    location: str
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
+class RowIR:
+    id: int
+    table: str  # "deductible inpatient", "audit excess_supply max_days"
+    label: str | None
+    conds: tuple[CondIR, ...]
+    start: dt.date | None
+    end: dt.date | None
+    expr: n.Value
+    origin: Origin
+    overrides: frozenset[int]  # ids of the rows this one beats, directly or transitively
+    is_adjust: bool
+    location: str
+    notes: tuple[Note, ...]  # the row's own provisional notes (value and dates)
+    refs: tuple[str, ...]  # let names the value uses
+
+    def active(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class TableIR:
+    kind: str
+    name: str
+    title: str
+    period: str | None
+    rows: tuple[RowIR, ...]
+    adjust: tuple[RowIR, ...]
+    pools: tuple[str, ...]
+    programme: str | None
+    self_burden: tuple[str, ...]
+    alias: str | None
+    alias_origin: Origin | None
+    alias_notes: tuple[Note, ...]
+    location: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class ParamIR:
+    name: str
+    values: tuple[Any, ...]  # names (str), or Decimal for days/levels
+    origin: Origin
+    location: str
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
+class RuleIR:
+    id: int
+    kind: str
+    name: str
+    title: str
+    audit: bool
+    level: str  # "line" or "claim"
+    action: str
+    when: tuple[tuple[CondIR, ...], ...]
+    start: dt.date | None
+    end: dt.date | None
+    origin: Origin
+    programme: str | None
+    params: dict[str, ParamIR]
+    tables: dict[str, TableIR]
+    location: str
+    notes: tuple[Note, ...]
+
+    def active(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def names(self, param: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        found = self.params.get(param)
+        return tuple(str(v) for v in found.values) if found else default
+
+
+@dataclass(frozen=True)
+class Moments:
+    names: tuple[str, ...]
+    origin: Origin
+    location: str
+
+
+@dataclass(frozen=True)
+class PolicyIR:
+    name: str
+    title: str
+    is_layer: bool
+    start: dt.date
+    start_origin: Origin
+    start_location: str
+    layers: tuple[str, ...]
+    conditions: dict[str, Condition]
+    catalogue: dict[str, CatalogueItem]
+    lets: dict[str, tuple[LetVersion, ...]]
+    deductibles: dict[str, TableIR]
+    ratios: dict[str, TableIR]
+    caps: tuple[TableIR, ...]
+    limits: dict[str, TableIR]
+    second_layer: TableIR | None
+    pre_self_pay: TableIR | None
+    rules: tuple[RuleIR, ...]
+    moments: Moments | None
+    switches: tuple[dt.date, ...]  # version start dates, ascending; switches[0] == start
+    content_hash: str
+    notes: tuple[Note, ...] = field(default=())  # every provisional note, for `check`
+
+    def version_index(self, day: dt.date) -> int:
+        """The rule set in force on `day` (-1 before the policy's start)."""
+        return bisect.bisect_right(self.switches, day) - 1
+
+    def let_at(self, name: str, day: dt.date) -> LetVersion | None:
+        return next((v for v in self.lets.get(name, ()) if _in_range(v.start, v.end, day)), None)
+
+    def value(self, expr: n.Value, day: dt.date) -> Value:
+        """Evaluate a checked expression with `let` figures as in force on `day`."""
+
+        def resolve(ref: n.Ref) -> Value:
+            version = self.let_at(ref.name, day)
+            if version is None:
+                raise LookupError(f"figure `{ref.name}` has no value on {day}")
+            return evaluate(version.expr, resolve)
+
+        return evaluate(expr, resolve)
+
+    def let_notes(self, refs: tuple[str, ...], day: dt.date) -> tuple[Note, ...]:
+        """Provisional notes of the figures a value uses, as in force on `day`, transitively."""
+        out: list[Note] = []
+        pending = list(refs)
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            version = self.let_at(name, day)
+            if version is not None:
+                out.extend(version.notes)
+                pending.extend(_refs(version.expr))
+        return tuple(out)
+
+
+def _in_range(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def _refs(expr: n.Value) -> list[str]:
+    if isinstance(expr, n.Ref):
+        return [expr.name]
+    if isinstance(expr, n.BinOp):
+        return _refs(expr.left) + _refs(expr.right)
+    if isinstance(expr, n.ByLevel):
+        return [r for item in expr.items for r in _refs(item)]
+    if isinstance(expr, n.Bands):
+        found: list[str] = []
+        for stmt in expr.statements:
+            for part in (stmt.low, stmt.high, stmt.rate):
+                if part is not None:
+                    found.extend(_refs(part))
+        return found
+    return []
+
+
+def refs_of(expr: n.Value) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_refs(expr)))
+
+
+ZERO = Decimal(0)

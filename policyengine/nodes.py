@@ -1,0 +1,323 @@
+"""The AST: frozen dataclasses built straight from the Lark tree, each with its Span.
+
+Nodes hold what the author wrote, nothing resolved: names are strings, values are
+unevaluated expressions. The checker resolves and types them into the IR (ir.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from policyengine.span import Span
+
+# ---------------------------------------------------------------- provenance
+
+
+@dataclass(frozen=True)
+class Cite:
+    """A clause of a document we hold, with the quoted words."""
+
+    doc: str
+    clause: str
+    quote: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Secondary:
+    """A document we do not hold, known by title/文号."""
+
+    doc: str
+    clause: str | None
+    quote: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Provisional:
+    """A working value no document we hold states; the reason says why it is there."""
+
+    reason: str
+    span: Span
+
+
+Provenance = Cite | Secondary | Provisional
+
+
+# ---------------------------------------------------------------- dates
+
+
+@dataclass(frozen=True)
+class Dates:
+    """An inclusive effective range; `None` is open."""
+
+    start: dt.date | None
+    end: dt.date | None
+    span: Span
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit as written: `800 元`, `35 万元`, `65%`, `5 pt`, `7 days`, `3`."""
+
+    number: Decimal
+    unit: str  # "yuan", "wan_yuan", "percent", "points", "days" or "" (a count)
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ByLevel:
+    """One value per hospital level 1, 2, 3."""
+
+    items: tuple[Expr, Expr, Expr]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class NoneValue:
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "+", "-", "×"
+    left: Expr
+    right: Expr
+    span: Span
+
+
+Expr = Quantity | ByLevel | Ref | NoneValue | BinOp
+
+
+@dataclass(frozen=True)
+class BandStmt:
+    """One statement of a `bands` block: threshold, band, ceiling or payment_cap."""
+
+    kind: str  # "threshold", "band", "ceiling", "payment_cap"
+    low: Expr | None  # band start, or the value of threshold/ceiling/payment_cap
+    high: Expr | None  # band end; None for an open band and for the other kinds
+    rate: Expr | None
+    provenance: Provenance | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bands:
+    statements: tuple[BandStmt, ...]
+    span: Span
+
+
+Value = Expr | Bands
+
+
+# ---------------------------------------------------------------- conditions and rows
+
+
+@dataclass(frozen=True)
+class CondValue:
+    """A name, an integer, or an inclusive integer range (`age 0..14`)."""
+
+    name: str | None
+    low: int | None
+    high: int | None
+    span: Span
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return self.name
+        return str(self.low) if self.low == self.high else f"{self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
+class Cond:
+    key: str
+    negated: bool
+    values: tuple[CondValue, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Row:
+    """`[label:] when <conds> => <value> [dates] [provenance] [dates provenance] [overrides]`."""
+
+    label: str | None
+    conds: tuple[Cond, ...]  # empty for `always`
+    value: Value
+    dates: Dates | None
+    provenance: Provenance | None
+    date_provenance: Provenance | None
+    overrides: tuple[str, ...]
+    is_adjust: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A table setting: `complete over`, `pools`, `programme`, `self_burden`, `as`."""
+
+    name: str
+    args: tuple[str, ...]
+    provenance: Provenance | None
+    span: Span
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class PolicyDecl:
+    name: str
+    title: str | None
+    uses: tuple[str, ...]
+    start: dt.date | None
+    start_provenance: Provenance | None
+    is_layer: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class SourceDecl:
+    name: str
+    fields: tuple[tuple[str, str | dt.date, Span], ...]
+    span: Span
+
+    def field(self, key: str) -> str | dt.date | None:
+        return next((value for name, value, _ in self.fields if name == key), None)
+
+
+@dataclass(frozen=True)
+class IcdTerm:
+    low: str
+    high: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class ConditionDecl:
+    name: str
+    title: str | None
+    terms: tuple[IcdTerm, ...]
+    with_terms: tuple[IcdTerm, ...]
+    provenance: Provenance | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class CatalogueDecl:
+    name: str
+    title: str | None
+    file: str
+    file_span: Span
+    provenance: Provenance | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class LetDecl:
+    name: str
+    title: str | None
+    value: Value
+    dates: Dates | None
+    provenance: Provenance | None
+    date_provenance: Provenance | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class TableDecl:
+    """deductible, ratio, cap, limit, second_layer or pre_self_pay."""
+
+    kind: str
+    name: str
+    title: str | None
+    period: str | None
+    period_span: Span | None
+    settings: tuple[Setting, ...]
+    rows: tuple[Row, ...]
+    span: Span
+
+    def setting(self, name: str) -> Setting | None:
+        return next((s for s in self.settings if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    args: tuple[Expr, ...]
+    provenance: Provenance | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParamTable:
+    name: str
+    settings: tuple[Setting, ...]
+    rows: tuple[Row, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class RuleDecl:
+    """A finding rule. `audit` rules follow the audit moment; `rule` rules never do."""
+
+    audit: bool
+    kind: str
+    kind_span: Span
+    name: str
+    title: str | None
+    provenance: Provenance | None
+    action: str | None
+    action_span: Span | None
+    when: tuple[tuple[Cond, ...], ...]  # alternatives; empty = always
+    dates: Dates | None
+    date_provenance: Provenance | None
+    overrides: tuple[tuple[str, Span], ...]
+    programme: str | None
+    params: tuple[Param, ...]
+    tables: tuple[ParamTable, ...]
+    span: Span
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def table(self, name: str) -> ParamTable | None:
+        return next((t for t in self.tables if t.name == name), None)
+
+
+@dataclass(frozen=True)
+class MomentsDecl:
+    names: tuple[str, ...]
+    provenance: Provenance | None
+    span: Span
+
+
+Decl = (
+    PolicyDecl
+    | SourceDecl
+    | ConditionDecl
+    | CatalogueDecl
+    | LetDecl
+    | TableDecl
+    | RuleDecl
+    | MomentsDecl
+)
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """One parsed `.policy` file."""
+
+    path: str
+    decls: tuple[Decl, ...]

@@ -1,0 +1,239 @@
+"""Parse rule-file text with Lark; turn Lark's errors into located diagnostics.
+
+A syntax error says where (file:line:col), what was found and what was expected; a
+misspelled keyword gets a did-you-mean; an unclosed block points at its `{`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from policyengine.diagnostics import Diagnostic, Severity, did_you_mean
+from policyengine.grammar import keywords, parser
+from policyengine.span import SourceText, Span
+
+MAX_FILE_BYTES = 2_000_000
+MAX_NESTING = 64
+
+# How the expected-token list reads to a policy author.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a quoted string "…"',
+    "DATE": "a date (YYYY-MM-DD)",
+    "NUMBER": "a number",
+    "INT": "an integer",
+    "ICD": "an ICD-10 code such as I10",
+    "CLAUSE": "a clause path such as 三(二)5",
+    "RANGE_SEP": "`..`",
+    "PLUS": "`+`",
+    "MINUS": "`-`",
+    "TIMES": "`×`",
+    "NOT": "`not`",
+    "$END": "the end of the file",
+}
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    tree: Tree[Token] | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse(source: SourceText) -> ParseResult:
+    """Parse one rule file; on failure return its syntax diagnostic instead of a tree."""
+    limit = _check_limits(source)
+    if limit is not None:
+        return ParseResult(None, (limit,))
+    try:
+        return ParseResult(parser().parse(source.text), ())
+    except UnexpectedInput as error:
+        return ParseResult(None, (_syntax_diagnostic(source, error),))
+
+
+def _check_limits(source: SourceText) -> Diagnostic | None:
+    size = len(source.text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        return Diagnostic(
+            "P006",
+            f"rule file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+            Span(source.display, 1, 1, 1, 2),
+            hint="split the policy into several files",
+        )
+    depth = 0
+    in_string = False
+    in_comment = False
+    for offset, ch in enumerate(source.text):
+        if in_comment:
+            in_comment = ch != "\n"
+        elif in_string:
+            in_string = ch not in '"\n'
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "({":
+            depth += 1
+            if depth > MAX_NESTING:
+                return Diagnostic(
+                    "P006",
+                    f"nesting deeper than {MAX_NESTING} levels",
+                    source.span_at_offset(offset),
+                )
+        elif ch in ")}":
+            depth -= 1
+    return None
+
+
+def _syntax_diagnostic(source: SourceText, error: UnexpectedInput) -> Diagnostic:
+    if isinstance(error, UnexpectedEOF) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    ):
+        return _eof_diagnostic(source, error)
+    if isinstance(error, UnexpectedToken):
+        return _token_diagnostic(source, error)
+    assert isinstance(error, UnexpectedCharacters)
+    return _character_diagnostic(source, error)
+
+
+def _expected_words(expected: set[str] | frozenset[str]) -> list[str]:
+    words = set()
+    for name in expected:
+        if name in _TERMINAL_WORDS:
+            words.add(_TERMINAL_WORDS[name])
+            continue
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:
+            continue
+        words.add(f"`{pattern.value}`" if pattern.type == "str" else name.lower())
+    return sorted(words)
+
+
+def _expected_keywords(expected: set[str] | frozenset[str]) -> list[str]:
+    result = []
+    for name in expected:
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and pattern.value.isidentifier():
+            result.append(pattern.value)
+    return result
+
+
+def _expected_clause(expected: set[str] | frozenset[str]) -> str:
+    words = _expected_words(expected)
+    if not words:
+        return ""
+    if len(words) > 12:
+        words = [*words[:12], "…"]
+    return "; expected " + ", ".join(words)
+
+
+def _token_diagnostic(source: SourceText, error: UnexpectedToken) -> Diagnostic:
+    token = error.token
+    span = _token_span(source, token)
+    expected = error.expected
+    if token.type == "NAME" or str(token).isidentifier():
+        word = str(token)
+        candidates = _expected_keywords(expected)
+        close = did_you_mean(word, candidates) or did_you_mean(word, keywords())
+        if close is not None and close != word and close in candidates:
+            return Diagnostic(
+                "P003",
+                f"unknown keyword `{word}`; did you mean `{close}`?",
+                span,
+                Severity.ERROR,
+                hint=f"expected one of: {', '.join(sorted(candidates))}",
+            )
+    shown = str(token).replace("\n", "\\n")
+    return Diagnostic(
+        "P001",
+        f"unexpected `{shown}`{_expected_clause(expected)}",
+        span,
+    )
+
+
+def _character_diagnostic(source: SourceText, error: UnexpectedCharacters) -> Diagnostic:
+    offset = error.pos_in_stream
+    rest = source.text[offset:]
+    if rest.startswith('"'):
+        return Diagnostic(
+            "P005",
+            "unterminated string: a string must close with `\"` on the same line",
+            source.span_at_offset(offset),
+        )
+    word = _leading_word(rest)
+    allowed = error.allowed or set()
+    if word:
+        candidates = _expected_keywords(allowed)
+        close = did_you_mean(word, candidates)
+        span = source.span_at_offset(offset, len(word))
+        if close is not None:
+            return Diagnostic(
+                "P003",
+                f"unknown keyword `{word}`; did you mean `{close}`?",
+                span,
+                hint=f"expected one of: {', '.join(sorted(candidates))}",
+            )
+        return Diagnostic("P001", f"unexpected `{word}`{_expected_clause(allowed)}", span)
+    char = rest[:1]
+    return Diagnostic(
+        "P004" if char.isdigit() else "P001",
+        f"unexpected character `{char}`{_expected_clause(allowed)}",
+        source.span_at_offset(offset),
+    )
+
+
+def _eof_diagnostic(source: SourceText, error: UnexpectedInput) -> Diagnostic:
+    opener = _unclosed_brace(source.text)
+    if opener is not None:
+        return Diagnostic(
+            "P002",
+            "unclosed block: this `{` is never closed",
+            source.span_at_offset(opener),
+            hint="add the missing `}`",
+        )
+    expected = getattr(error, "expected", set())
+    return Diagnostic(
+        "P001",
+        f"unexpected end of file{_expected_clause(expected)}",
+        source.end_span(),
+    )
+
+
+def _unclosed_brace(text: str) -> int | None:
+    stack: list[int] = []
+    in_string = in_comment = False
+    for offset, ch in enumerate(text):
+        if in_comment:
+            in_comment = ch != "\n"
+        elif in_string:
+            in_string = ch not in '"\n'
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            stack.append(offset)
+        elif ch == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _leading_word(text: str) -> str:
+    end = 0
+    while end < len(text) and (text[end].isalnum() or text[end] == "_") and text[end].isascii():
+        end += 1
+    return text[:end]
+
+
+def _token_span(source: SourceText, token: Token) -> Span:
+    line = token.line or 1
+    col = token.column or 1
+    end_line = token.end_line or line
+    end_col = token.end_column or col + max(len(str(token)), 1)
+    return Span(source.display, line, col, end_line, end_col)

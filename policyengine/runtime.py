@@ -1,0 +1,169 @@
+"""Helpers the generated code calls: the policy-independent tail of settlement.
+
+`finish` numbers findings, formats money, allocates each payer's payment to lines and
+takes the decision (spec §2–3). It is written independently of interpret.py so that the
+differential test compares two implementations, not one.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from policyengine.matching import age_on, condition_matches, has_prefix, title_at_least
+from policyengine.values import Band, BandsVal, banded_total
+
+ZERO = Decimal(0)
+FEN = Decimal("0.01")
+
+__all__ = [
+    "ZERO",
+    "Band",
+    "BandsVal",
+    "age_on",
+    "banded_total",
+    "condition_matches",
+    "fen",
+    "finish",
+    "has_prefix",
+    "title_at_least",
+]
+
+
+def fen(amount: Decimal) -> Decimal:
+    return amount.quantize(FEN, ROUND_HALF_UP)
+
+
+def _text(amount: Decimal) -> str:
+    return str(amount.quantize(FEN, ROUND_HALF_UP))
+
+
+def _shares(payment: Decimal, covered: list[Decimal]) -> list[Decimal]:
+    """Pro rata to line `covered`, half-up to the fen; the rest to the largest line."""
+    total = sum(covered, ZERO)
+    if not total or not payment:
+        return [ZERO] * len(covered)
+    shares = [fen(payment * c / total) for c in covered]
+    largest = covered.index(max(covered))  # lines are in ascending order: lowest line wins ties
+    shares[largest] += payment - sum(shares, ZERO)
+    return shares
+
+
+def finish(
+    claim_id: str,
+    policy: dict[str, str],
+    findings: list[dict[str, Any]],
+    lines: list[list[Any]],
+    deductible: Decimal,
+    fund: Decimal,
+    critical: Decimal,
+    notes: list[str],
+    trace: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """lines: [line, billed, class, denied?, denied, excluded, over_limit, pre_self_pay, covered, finding refs]."""
+    covered = [row[8] for row in lines]
+    fund_shares = _shares(fund, covered)
+    critical_shares = _shares(critical, covered)
+    out_lines = []
+    sums = [ZERO] * 6
+    denied_count = 0
+    for index, row in enumerate(lines):
+        billed, denied = row[1], row[4]
+        denied_count += row[3]
+        for slot, value in enumerate((billed, denied, row[5], row[6], row[7], row[8])):
+            sums[slot] += value
+        paid = fund_shares[index] + critical_shares[index]
+        out_lines.append(
+            {
+                "line": row[0],
+                "billed": _text(billed),
+                "class": row[2],
+                "denied": _text(denied),
+                "excluded": _text(row[5]),
+                "over_limit": _text(row[6]),
+                "pre_self_pay": _text(row[7]),
+                "covered": _text(row[8]),
+                "findings": [f["id"] for f in row[9]],
+                "payers": {"fund": _text(fund_shares[index]), "critical_illness": _text(critical_shares[index])},
+                "patient": _text(billed - denied - paid),
+            }
+        )
+    patient = sums[0] - sums[1] - fund - critical
+    if trace is not None:
+        trace.append({"step": "patient", "value": _text(patient)})
+    result: dict[str, Any] = {
+        "claim_id": claim_id,
+        "policy": policy,
+        "decision": _decision(findings, denied_count, len(lines)),
+        "totals": {
+            "billed": _text(sums[0]),
+            "denied": _text(sums[1]),
+            "excluded": _text(sums[2]),
+            "over_limit": _text(sums[3]),
+            "pre_self_pay": _text(sums[4]),
+            "covered": _text(sums[5]),
+            "deductible": _text(deductible),
+            "payers": {"fund": _text(fund), "critical_illness": _text(critical)},
+            "patient": _text(patient),
+        },
+        "lines": out_lines,
+        "findings": findings,
+        "provisional": notes,
+    }
+    if trace is not None:
+        result["trace"] = trace
+    return result
+
+
+def _decision(findings: list[dict[str, Any]], denied: int, count: int) -> str:
+    review = False
+    for finding in findings:
+        action = finding["action"]
+        if finding["line"] is None and (action == "reject" or action == "exclude"):
+            return "reject"
+        review = review or action == "review"
+    if denied == count:
+        return "reject"
+    if denied:
+        return "partial"
+    return "review" if review else "pay"
+
+
+RANK = {"resident": 0, "attending": 1, "associate_chief": 2, "chief": 3}
+
+
+def by_line(item: Any) -> int:
+    return int(item.line)
+
+
+def ascending(items: Any) -> bool:
+    return all(items[i].line < items[i + 1].line for i in range(len(items) - 1))
+
+
+def copy(value: Any) -> Any:
+    """A fresh copy of a constant trace fragment, so results never share mutable state."""
+    if isinstance(value, dict):
+        return {k: copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [copy(v) for v in value]
+    return value
+
+
+def line_step(item: Any, row: list[Any], basis: tuple[Any, ...], entry: Any) -> dict[str, Any]:
+    return {
+        "step": "line",
+        "code": item.code,
+        "line": row[0],
+        "billed": _text(row[1]),
+        "class": row[2],
+        "denied": _text(row[4]),
+        "excluded": _text(row[5]),
+        "over_limit": _text(row[6]),
+        "pre_self_pay": _text(row[7]),
+        "covered": _text(row[8]),
+        "findings": [f["id"] for f in row[9]],
+        "price_cap": basis[3],
+        "selfpay": basis[0],
+        "selfpay_rule": basis[1],
+        "selfpay_source": basis[2],
+    }
