@@ -10,6 +10,7 @@ $XDG_CACHE_HOME/policyengine, else ~/.cache/policyengine; an unwritable cache is
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import marshal
@@ -51,8 +52,19 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.cache
+def engine_hash() -> str:
+    """The generated code depends on the compiler: any change to the package's source
+    (an editable install being edited) invalidates every cached policy."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _manifest_path(base: Path, directory: Path) -> Path:
-    key = f"{__version__}|{grammar_hash()}|{sys.version}|{directory}"
+    key = f"{__version__}|{engine_hash()}|{grammar_hash()}|{sys.version}|{directory}"
     return base / f"{directory.name}-{_digest(key.encode())[:20]}.json"
 
 
