@@ -152,4 +152,5 @@ def loaded_policy(directory: Path, namespace: dict[str, Any], source: str, *, ca
         source=source,
         cached=cached,
         is_layer=namespace["IS_LAYER"],
+        kinds={code: item.kind for code, item in namespace["_CAT"].items()},
     )

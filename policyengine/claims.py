@@ -228,7 +228,7 @@ class SelfBurden(_Model):
 class History(_Model):
     paid: dict[PaidPool, Money] = Field(default_factory=dict)
     deductible_met: dict[DeductiblePool, Money] = Field(default_factory=dict)
-    self_burden: SelfBurden = SelfBurden()
+    self_burden: SelfBurden = Field(default_factory=SelfBurden)
     admissions: StrictInt = Field(default=0, ge=0, le=10_000)
     dispensed: tuple[Dispensed, ...] = ()
     services: tuple[ServiceRecord, ...] = ()
@@ -240,7 +240,7 @@ class Claim(_Model):
     person: Person
     visit: Visit
     items: tuple[Item, ...] = Field(max_length=MAX_ITEMS)
-    history: History = History()
+    history: History = Field(default_factory=History)
 
     @model_validator(mode="after")
     def _visit_after_birth(self) -> Claim:

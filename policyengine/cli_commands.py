@@ -13,7 +13,13 @@ from policyengine.claims import ClaimRejected, load_claim, parse_json
 from policyengine.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, write_json
 from policyengine.errors import PolicyNotFound
 
-EXTRA_COMMANDS: list[Callable[..., None]] = []
+def _extra_commands() -> list[Callable[..., None]]:
+    from policyengine import cli_batch, cli_explain
+
+    return [cli_explain.register, cli_batch.register]
+
+
+EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
 
 
 def read_claim_text(source: str) -> str:

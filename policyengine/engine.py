@@ -63,6 +63,10 @@ class LoadedPolicy:
     source: str
     cached: bool
     is_layer: bool
+    kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
+
+    def kind_of(self, code: str, claimed: str) -> str:
+        return self.kinds.get(code, claimed)
 
 
 class Engine:

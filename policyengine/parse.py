@@ -6,12 +6,14 @@ misspelled keyword gets a did-you-mean; an unclosed block points at its `{`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from policyengine.diagnostics import Diagnostic, Severity, did_you_mean
+from policyengine.diagnostics import Diagnostic, Related, Severity, did_you_mean
 from policyengine.grammar import keywords, parser
 from policyengine.span import SourceText, Span
 
@@ -133,10 +135,39 @@ def _expected_clause(expected: set[str] | frozenset[str]) -> str:
     return "; expected " + ", ".join(words)
 
 
+def _accepts(text: str) -> set[str]:
+    """The terminals the parser accepts after `text` (empty if `text` does not parse)."""
+    try:
+        interactive = parser().parse_interactive(text)
+        interactive.exhaust_lexer()
+        return set(interactive.accepts())  # type: ignore[no-untyped-call]
+    except UnexpectedInput:
+        return set()
+
+
+@functools.cache
+def _declaration_keywords() -> frozenset[str]:
+    """The keywords that begin a top-level declaration (`let`, `ratio`, `rule`, …)."""
+    return frozenset(_expected_keywords(_accepts("")))
+
+
 def _token_diagnostic(source: SourceText, error: UnexpectedToken) -> Diagnostic:
     token = error.token
     span = _token_span(source, token)
-    expected = error.expected
+    # The parser's own state merges look-aheads (LALR); ask it what it really accepts here.
+    interactive = error.interactive_parser
+    expected: set[str] = error.expected
+    if interactive is not None:
+        expected = set(interactive.accepts())  # type: ignore[no-untyped-call]
+    if str(token) in _declaration_keywords() and "RBRACE" in expected:
+        # A declaration inside a block, and the file has a `{` never closed: the block
+        # before it lacks its `}`.
+        opener = _unclosed_brace(source.text[: token.start_pos])
+        if opener is not None and _unclosed_brace(source.text) is not None:
+            return _unclosed(source, opener, [Related(span, f"`{token}` begins a new declaration")])
+    misspelled = _misspelled_before(source, error)
+    if misspelled is not None:
+        return misspelled
     if token.type == "NAME" or str(token).isidentifier():
         word = str(token)
         candidates = _expected_keywords(expected)
@@ -150,10 +181,30 @@ def _token_diagnostic(source: SourceText, error: UnexpectedToken) -> Diagnostic:
                 hint=f"expected one of: {', '.join(sorted(candidates))}",
             )
     shown = str(token).replace("\n", "\\n")
+    hint = None
+    if str(token) in ("from", "until") and not {"FROM", "UNTIL"} & expected:
+        hint = "dates come before the citation: `… => 800 元 from 2021-01-01 cite DOC …`"
+    return Diagnostic("P001", f"unexpected `{shown}`{_expected_clause(expected)}", span, hint=hint)
+
+
+def _misspelled_before(source: SourceText, error: UnexpectedToken) -> Diagnostic | None:
+    """`provisonal "x"` in a table: the misspelled keyword parsed as a row label, so the
+    error surfaces at the next token. Blame the word if the keyword it resembles is
+    accepted where it stands and the next token may follow that keyword."""
+    history = getattr(error, "token_history", None) or []
+    previous = history[-1] if history else None
+    if previous is None or previous.type != "NAME" or previous.start_pos is None:
+        return None
+    prefix = source.text[: previous.start_pos]
+    candidates = _expected_keywords(_accepts(prefix))
+    close = did_you_mean(str(previous), candidates)
+    if close is None or error.token.type not in _accepts(f"{prefix}{close} "):
+        return None
     return Diagnostic(
-        "P001",
-        f"unexpected `{shown}`{_expected_clause(expected)}",
-        span,
+        "P003",
+        f"unknown keyword `{previous}`; did you mean `{close}`?",
+        _token_span(source, previous),
+        hint=f"expected one of: {', '.join(sorted(candidates))}",
     )
 
 
@@ -191,17 +242,22 @@ def _character_diagnostic(source: SourceText, error: UnexpectedCharacters) -> Di
 def _eof_diagnostic(source: SourceText, error: UnexpectedInput) -> Diagnostic:
     opener = _unclosed_brace(source.text)
     if opener is not None:
-        return Diagnostic(
-            "P002",
-            "unclosed block: this `{` is never closed",
-            source.span_at_offset(opener),
-            hint="add the missing `}`",
-        )
+        return _unclosed(source, opener)
     expected = getattr(error, "expected", set())
     return Diagnostic(
         "P001",
         f"unexpected end of file{_expected_clause(expected)}",
         source.end_span(),
+    )
+
+
+def _unclosed(source: SourceText, opener: int, related: Sequence[Related] = ()) -> Diagnostic:
+    return Diagnostic(
+        "P002",
+        "unclosed block: this `{` is never closed",
+        source.span_at_offset(opener),
+        hint="add the missing `}`",
+        related=tuple(related),
     )
 
 

@@ -29,6 +29,9 @@ class CheckContext:
     catalogues: list[n.CatalogueDecl] = field(default_factory=list)
     moments: n.MomentsDecl | None = None
     conds: dict[int, tuple[CondIR, ...]] = field(default_factory=dict)  # id(row or when-tuple)
+    # id(row, when-tuple or rule) whose conditions or overrides did not resolve (already
+    # reported): later passes leave them out rather than report the consequences again
+    unresolved: set[int] = field(default_factory=set)
     # citations pass
     clause_index: dict[str, ClauseIndex] = field(default_factory=dict)
     origins: dict[int, Origin] = field(default_factory=dict)  # id(provenance node) → Origin

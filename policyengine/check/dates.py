@@ -67,6 +67,11 @@ def _check_versions(ctx: CheckContext, name: str, versions: list[n.LetDecl]) -> 
             )
 
 
+def overlap_start(policy_start: dt.date, start: dt.date, end: dt.date) -> str:
+    """The first day of an overlap [start, end] worth naming: not before the policy starts."""
+    return show(max(start, policy_start) if end >= policy_start else start)
+
+
 def show(day: dt.date) -> str:
     if day == dt.date.min:
         return "the beginning"

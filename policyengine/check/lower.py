@@ -104,7 +104,7 @@ class Lowering:
             subject = f"{table} ({when}) {show_value(row.value)}"
             notes = self.note(row.provenance, row.span, subject)
             notes += self.note(row.date_provenance, row.span, f"{table} ({when}) effective {_range(row.dates)}")
-            notes += self.band_notes(row.value, f"{table} ({when})")
+            notes += self.band_notes(row.value, table)
             lowered.append(
                 RowIR(
                     id=ids[id(row)],

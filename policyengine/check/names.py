@@ -11,8 +11,9 @@ from collections.abc import Iterable
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
-from policyengine.diagnostics import Related, suggestion
+from policyengine.diagnostics import Related, did_you_mean, suggestion
 from policyengine.ir import CondIR
+from policyengine.span import Span
 from policyengine.vocabulary import (
     CONDITION_KEYS,
     CONDITION_NAME_KEYS,
@@ -36,6 +37,8 @@ _TABLE_NAMES = {
     "second_layer": ("critical_illness",),
     "pre_self_pay": ("default",),
 }
+# The keywords that begin a statement of a rule body; anything else there is a parameter.
+RULE_KEYWORDS = ("action", "when", "effective", "overrides", "programme")
 _SETTING_WORDS = {
     "complete": "complete over",
     "pools": "pools",
@@ -171,6 +174,7 @@ def _drop_overridden_rules(ctx: CheckContext, seen: dict[str, n.RuleDecl]) -> No
             qualified = target if "." in target else None
             victim = by_qualified.get(qualified) if qualified else _unqualified(ctx, rule, target)
             if victim is None or victim is rule:
+                ctx.unresolved.add(id(rule))
                 ctx.diags.error(
                     "R004",
                     f"rule `{rule.name}` overrides `{target}`, which is not a rule of a layer it uses",
@@ -292,17 +296,26 @@ def _check_rows(ctx: CheckContext, rows: tuple[n.Row, ...], table: str) -> None:
             if row.label in labels:
                 _duplicate(ctx, f"row label `{row.label}`", row.span, labels[row.label].span)
             labels[row.label] = row
-        ctx.conds[id(row)] = resolve_conds(ctx, row.conds)
+        _resolve_into(ctx, id(row), row.conds)
         _check_refs(ctx, row.value)
     for row in rows:
         for target in row.overrides:
             if target not in labels or labels[target] is row:
+                ctx.unresolved.add(id(row))
                 ctx.diags.error(
                     "R004",
                     f"`overrides {target}`: no row labelled `{target}` in {table}",
                     row.span,
                     hint=suggestion(target, labels) or "label the row it overrides: `name: when …`",
                 )
+
+
+def _resolve_into(ctx: CheckContext, owner: int, conds: tuple[n.Cond, ...]) -> None:
+    """Resolve a row's or a `when`'s conditions; mark the owner unresolved on any error."""
+    before = len(ctx.diags)
+    ctx.conds[owner] = resolve_conds(ctx, conds)
+    if len(ctx.diags) > before:
+        ctx.unresolved.add(owner)
 
 
 def resolve_conds(ctx: CheckContext, conds: tuple[n.Cond, ...]) -> tuple[CondIR, ...]:
@@ -398,7 +411,7 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
     if decl.name in RESERVED:
         ctx.diags.error("N001", f"`{decl.name}` is a keyword and cannot name a rule", decl.span)
     for alternative in decl.when:
-        ctx.conds[id(alternative)] = resolve_conds(ctx, alternative)
+        _resolve_into(ctx, id(alternative), alternative)
     spec = FINDING_KINDS.get(decl.kind)
     if spec is None:
         ctx.diags.error(
@@ -421,6 +434,23 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
     for param in decl.params:
         if param.name not in spec.params:
             known = list(spec.params) + list(spec.tables)
+            keyword = misspelled_keyword(param.name, known)
+            if keyword is not None:
+                word = Span(
+                    param.span.file,
+                    param.span.line,
+                    param.span.col,
+                    param.span.line,
+                    param.span.col + len(param.name),
+                )
+                ctx.diags.error(
+                    "P003",
+                    f"unknown keyword `{param.name}`; did you mean `{keyword}`?",
+                    word,
+                    hint=f"a rule's statements begin with {', '.join(RULE_KEYWORDS)} "
+                    f"or a parameter ({', '.join(known) or 'none for this kind'})",
+                )
+                continue
             ctx.diags.error(
                 "N004",
                 f"`{decl.kind}` rules have no parameter `{param.name}`",
@@ -428,6 +458,13 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
                 hint=suggestion(param.name, known)
                 or (f"parameters: {', '.join(known)}" if known else "it takes no parameters"),
             )
+
+
+def misspelled_keyword(word: str, params: Iterable[str]) -> str | None:
+    """The rule keyword `word` misspells, unless it is closer to one of the parameters."""
+    if did_you_mean(word, params) is not None:
+        return None
+    return did_you_mean(word, RULE_KEYWORDS)
 
 
 def table_names() -> tuple[str, ...]:

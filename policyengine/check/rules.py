@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
-from policyengine.check.dates import interval, show
+from policyengine.check.dates import interval, overlap_start
+from policyengine.check.names import misspelled_keyword
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Related, suggestion
 from policyengine.domain import cases, describe_case, matches
@@ -27,13 +28,17 @@ def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
     spec = FINDING_KINDS.get(rule.kind)
     if spec is None:
         return  # reported by the names pass
+    # `acton exclude` was reported as a misspelled keyword (names pass): no "has no action"
+    known = (*spec.params, *spec.tables)
+    typos = {misspelled_keyword(p.name, known) for p in rule.params}
     if rule.action is None:
-        ctx.diags.error(
-            "N005",
-            f"rule `{rule.name}` has no action",
-            rule.span,
-            hint=f"add `action` with one of: {', '.join(ACTIONS)}",
-        )
+        if "action" not in typos:
+            ctx.diags.error(
+                "N005",
+                f"rule `{rule.name}` has no action",
+                rule.span,
+                hint=f"add `action` with one of: {', '.join(ACTIONS)}",
+            )
     elif rule.action not in ACTIONS:
         ctx.diags.error(
             "N001",
@@ -42,11 +47,12 @@ def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
             hint=suggestion(rule.action, ACTIONS) or f"actions: {', '.join(ACTIONS)}",
         )
     if spec.needs_programme and rule.programme is None:
-        ctx.diags.error(
-            "N005",
-            f"`{rule.kind}` rule `{rule.name}` needs `programme` ({' or '.join(PROGRAMMES)})",
-            rule.span,
-        )
+        if "programme" not in typos:
+            ctx.diags.error(
+                "N005",
+                f"`{rule.kind}` rule `{rule.name}` needs `programme` ({' or '.join(PROGRAMMES)})",
+                rule.span,
+            )
     elif rule.programme is not None and rule.programme not in PROGRAMMES:
         ctx.diags.error(
             "N001",
@@ -94,6 +100,9 @@ def _check_conflicts(ctx: CheckContext) -> None:
 
 
 def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> None:
+    owners = (first, second, *first.when, *second.when)
+    if any(id(owner) in ctx.unresolved for owner in owners):
+        return  # a name or an override target did not resolve: reported already
     a_start, a_end = interval(first.dates)
     b_start, b_end = interval(second.dates)
     if max(a_start, b_start) > min(a_end, b_end):
@@ -107,7 +116,8 @@ def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> Non
             ctx.diags.error(
                 "R003",
                 f"rules `{first.name}` and `{second.name}` ({first.kind}) both apply to "
-                f"{describe_case(case)} on {show(max(a_start, b_start))}",
+                f"{describe_case(case)} from "
+                f"{overlap_start(ctx.start, max(a_start, b_start), min(a_end, b_end))}",
                 second.span,
                 related=[Related(first.span, "the other rule")],
                 hint="narrow one with `when`/`effective`, or replace a layer's rule with `overrides`",

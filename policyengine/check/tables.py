@@ -16,13 +16,14 @@ from typing import Any
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
-from policyengine.check.dates import ONE_DAY, interval, show
+from policyengine.check.dates import ONE_DAY, interval, overlap_start, show
 from policyengine.check.units import value_at
 from policyengine.diagnostics import Related
 from policyengine.domain import cases, describe_case, matches
 from policyengine.values import Val
 
 MAX_REPORTED = 5
+Overlap = tuple[dt.date, dt.date]  # first and last day two rows both apply
 _FIXED_VISITS = {"deductible", "ratio", "limit"}
 
 
@@ -33,7 +34,9 @@ def run(ctx: CheckContext) -> None:
         elif isinstance(decl, n.RuleDecl):
             for table in decl.tables:
                 title = f"{decl.kind} `{decl.name}` {table.name}"
-                _check_rows(ctx, title, table.rows, None, None, table.span)
+                rows = tuple(r for r in table.rows if id(r) not in ctx.unresolved)
+                _check_rows(ctx, title, rows, None, None, table.span, partial=len(rows) < len(table.rows)
+                )
 
 
 def _visits(decl: n.TableDecl) -> tuple[str, ...] | None:
@@ -47,8 +50,10 @@ def _check_table_decl(ctx: CheckContext, decl: n.TableDecl) -> None:
     title = f"{decl.kind} `{decl.name}`"
     complete = decl.setting("complete")
     visits = _visits(decl)
-    base = tuple(r for r in decl.rows if not r.is_adjust)
-    adjust = tuple(r for r in decl.rows if r.is_adjust)
+    resolved = tuple(r for r in decl.rows if id(r) not in ctx.unresolved)
+    partial = len(resolved) < len(decl.rows)
+    base = tuple(r for r in resolved if not r.is_adjust)
+    adjust = tuple(r for r in resolved if r.is_adjust)
     if decl.kind == "limit":
         by_condition: dict[str, list[n.Row]] = {}
         for row in base:
@@ -56,11 +61,11 @@ def _check_table_decl(ctx: CheckContext, decl: n.TableDecl) -> None:
             for name in names:
                 by_condition.setdefault(name, []).append(row)
         for rows in by_condition.values():
-            _check_rows(ctx, title, tuple(rows), None, visits, decl.span)
+            _check_rows(ctx, title, tuple(rows), None, visits, decl.span, partial=partial)
     else:
-        _check_rows(ctx, title, base, complete, visits, decl.span)
+        _check_rows(ctx, title, base, complete, visits, decl.span, partial=partial)
     if adjust:
-        _check_rows(ctx, f"{title} adjustments", adjust, None, visits, decl.span)
+        _check_rows(ctx, f"{title} adjustments", adjust, None, visits, decl.span, partial=partial)
         _check_ratio_bounds(ctx, base, adjust, visits)
 
 
@@ -88,7 +93,11 @@ def _check_rows(
     complete: n.Setting | None,
     visits: Iterable[str] | None,
     table_span: n.Span,
+    *,
+    partial: bool = False,
 ) -> None:
+    """`partial`: some rows did not resolve (reported already) and are left out, so only
+    overlaps are checked: the missing rows may fill what would look like gaps or holes."""
     if not rows:
         return
     try:
@@ -101,12 +110,14 @@ def _check_rows(
         ctx.diags.error("R002", f"{title}: {error}", table_span)
         return
     wins = beats(rows)
-    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]] = {}
+    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]] = {}
     gaps: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]] = {}
     missing: list[tuple[dict[str, Any], list[tuple[dt.date, dt.date]]]] = []
     for case in classes:
         applying = [r for r in rows if matches(ctx.conds.get(id(r), ()), case)]
         _find_overlaps(applying, wins, case, overlaps)
+        if partial:
+            continue
         _find_gaps(applying, case, gaps)
         if complete is not None:
             holes = _holes(applying, ctx.start)
@@ -122,7 +133,7 @@ def _find_overlaps(
     applying: list[n.Row],
     wins: dict[int, set[int]],
     case: dict[str, Any],
-    found: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]],
+    found: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]],
 ) -> None:
     for index, first in enumerate(applying):
         for second in applying[index + 1 :]:
@@ -132,7 +143,7 @@ def _find_overlaps(
             a_start, a_end = interval(first.dates)
             b_start, b_end = interval(second.dates)
             if max(a_start, b_start) <= min(a_end, b_end):
-                found[key] = (first, second, case, max(a_start, b_start))
+                found[key] = (first, second, case, (max(a_start, b_start), min(a_end, b_end)))
 
 
 def _merged(rows: list[n.Row]) -> list[tuple[dt.date, dt.date]]:
@@ -177,13 +188,14 @@ def _holes(applying: list[n.Row], policy_start: dt.date) -> list[tuple[dt.date, 
 def _report_overlaps(
     ctx: CheckContext,
     title: str,
-    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], dt.date]],
+    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]],
 ) -> None:
-    for first, second, case, day in overlaps.values():
+    for first, second, case, (start, end) in overlaps.values():
         later, earlier = (second, first) if second.span.line >= first.span.line else (first, second)
         ctx.diags.error(
             "R001",
-            f"rows of {title} overlap: both apply to {describe_case(case)} on {show(day)}",
+            f"rows of {title} overlap: both apply to {describe_case(case)} "
+            f"from {overlap_start(ctx.start, start, end)}",
             later.span,
             related=[Related(earlier.span, "the other row")],
             hint="if one row is an exception to the other, label the general row "

@@ -25,6 +25,10 @@ class _Cycle(Exception):
     pass
 
 
+class _Unknown(Exception):
+    """A reference to a figure no `let` defines (the names pass reported it)."""
+
+
 def run(ctx: CheckContext) -> None:
     _type_lets(ctx)
     for _layer, decl in ctx.all_decls():
@@ -43,7 +47,7 @@ def value_of(ctx: CheckContext, expr: n.Value) -> Value:
     def resolve(ref: n.Ref) -> Value:
         versions = ctx.lets.get(ref.name)
         if not versions:
-            raise UnitError(f"unknown figure `{ref.name}`", ref.span)
+            raise _Unknown(ref.name)
         if ref.name in stack:
             raise _Cycle(" → ".join([*stack, ref.name]))
         stack.append(ref.name)
@@ -85,6 +89,8 @@ def _safe_value(ctx: CheckContext, expr: n.Value, span: n.Span) -> Value | None:
         ctx.diags.error("T001", str(error), error.span, hint=error.hint)
     except _Cycle as cycle:
         ctx.diags.error("N001", f"figures refer to each other in a cycle: {cycle}", span)
+    except _Unknown:
+        pass
     return None
 
 
@@ -242,6 +248,8 @@ def _word(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> st
 def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> Decimal | None:
     try:
         value = value_of(ctx, arg)
+    except _Unknown:
+        return None
     except (UnitError, _Cycle) as error:
         ctx.diags.error("T001", str(error), _value_span(arg, param.span))
         return None

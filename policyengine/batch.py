@@ -1,0 +1,389 @@
+"""`policyengine batch`: settle a JSONL file of claims of any size with flat memory.
+
+1. scan    read the input once; index every line by (person, visit date, line number),
+           in sorted runs of bounded size written to the work directory;
+2. settle  merge the runs so each person's claims come together in date order, cut them
+           into tasks of whole persons, settle each task (in worker processes with --jobs),
+           carrying the person's ledger (ledger.py); a task's records are written to its
+           own file and renamed into place when complete;
+3. merge   merge the task files by input line into the output, which appears complete or
+           not at all.
+
+The work directory (`<output>.work/`) is what makes a batch resumable: after an interrupt
+or a killed worker, `--resume` reuses the index and every completed task.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import marshal
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from policyengine.engine import Engine, dumps
+from policyengine.ledger import settle_person
+
+INDEX_RUN = 100_000  # index entries sorted in memory at once
+TASK_CLAIMS = 5_000  # claims per task (whole persons)
+Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
+
+
+class BatchInterrupted(Exception):
+    """The batch stopped before finishing; completed tasks are kept for --resume."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    input: Path
+    output: Path
+    jobs: int = 1
+    policy: str | None = None
+    region: str | None = None
+    moment: str = "during"
+    as_of: str | None = None
+    trace: bool = False
+    resume: bool = False
+    keep_work: bool = False
+
+    def fingerprint(self, stat: os.stat_result) -> dict[str, Any]:
+        return {
+            "input": str(self.input.resolve()),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "policy": self.policy,
+            "region": self.region,
+            "moment": self.moment,
+            "as_of": self.as_of,
+            "trace": self.trace,
+            "task_claims": TASK_CLAIMS,
+        }
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    settled: int = 0
+    errors: int = 0
+    blank_lines: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    fund: Decimal = Decimal(0)
+    critical_illness: Decimal = Decimal(0)
+    patient: Decimal = Decimal(0)
+    seconds: float = 0.0
+    resumed_tasks: int = 0
+
+    def add(self, other: Summary) -> None:
+        self.records += other.records
+        self.settled += other.settled
+        self.errors += other.errors
+        for decision, count in other.decisions.items():
+            self.decisions[decision] = self.decisions.get(decision, 0) + count
+        self.fund += other.fund
+        self.critical_illness += other.critical_illness
+        self.patient += other.patient
+
+    def count(self, result: dict[str, Any] | None) -> None:
+        self.records += 1
+        if result is None:
+            self.errors += 1
+            return
+        self.settled += 1
+        self.decisions[result["decision"]] = self.decisions.get(result["decision"], 0) + 1
+        payers = result["totals"]["payers"]
+        self.fund += Decimal(payers["fund"])
+        self.critical_illness += Decimal(payers["critical_illness"])
+        self.patient += Decimal(result["totals"]["patient"])
+
+    @property
+    def throughput(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("fund", "critical_illness", "patient"):
+            data[key] = f"{data[key]:.2f}"
+        data["claims_per_second"] = round(self.throughput, 1)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        return cls(
+            records=data["records"],
+            settled=data["settled"],
+            errors=data["errors"],
+            decisions=dict(data["decisions"]),
+            fund=Decimal(data["fund"]),
+            critical_illness=Decimal(data["critical_illness"]),
+            patient=Decimal(data["patient"]),
+        )
+
+
+# ------------------------------------------------------------------ phase 1: scan
+
+
+def _key(line: bytes, number: int) -> tuple[str, str]:
+    """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
+    try:
+        data = json.loads(line)
+        person, date = data["person"]["id"], data["visit"]["date"]
+        if isinstance(person, str) and isinstance(date, str):
+            return person, date
+    except (ValueError, TypeError, KeyError, RecursionError):
+        pass
+    return f"\x00{number}", ""
+
+
+def scan(options: BatchOptions, work: Path, progress: Any) -> tuple[int, int, list[Path]]:
+    """Index the input in sorted runs. Returns (claims, blank lines, run files)."""
+    runs: list[Path] = []
+    pending: list[Entry] = []
+    claims = blank = 0
+    with options.input.open("rb") as source:
+        offset = 0
+        for number, line in enumerate(source, start=1):
+            length = len(line)
+            if line.strip():
+                person, date = _key(line, number)
+                pending.append((person, date, number, offset, length))
+                claims += 1
+                if len(pending) >= INDEX_RUN:
+                    runs.append(_write_run(work, len(runs), pending))
+                    pending = []
+            else:
+                blank += 1
+            offset += length
+            progress.advance_bytes(length)
+    if pending:
+        runs.append(_write_run(work, len(runs), pending))
+    return claims, blank, runs
+
+
+def _write_run(work: Path, index: int, entries: list[Entry]) -> Path:
+    entries.sort()
+    path = work / f"index-{index:05d}.marshal"
+    _atomic(path, marshal.dumps(entries))
+    return path
+
+
+def _persons(runs: list[Path]) -> Iterator[list[Entry]]:
+    """Each person's entries, persons in order, each person's claims by (date, line)."""
+    streams = [iter(marshal.loads(path.read_bytes())) for path in runs]
+    group: list[Entry] = []
+    for entry in heapq.merge(*streams):
+        if group and entry[0] != group[0][0]:
+            yield group
+            group = []
+        group.append(entry)
+    if group:
+        yield group
+
+
+def tasks(runs: list[Path]) -> Iterator[list[list[Entry]]]:
+    task: list[list[Entry]] = []
+    size = 0
+    for group in _persons(runs):
+        task.append(group)
+        size += len(group)
+        if size >= TASK_CLAIMS:
+            yield task
+            task, size = [], 0
+    if task:
+        yield task
+
+
+# ------------------------------------------------------------------ phase 2: settle
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options: BatchOptions) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _WORKER["engine"] = Engine.load(options.policy)
+    _WORKER["options"] = options
+
+
+def settle_task(number: int, task: list[list[Entry]], work: Path) -> dict[str, Any]:
+    """Settle one task's persons; write `task-NNNNNN.jsonl` atomically; return its summary."""
+    engine: Engine = _WORKER["engine"]
+    options: BatchOptions = _WORKER["options"]
+    records: list[tuple[int, str]] = []
+    summary = Summary()
+    with options.input.open("rb") as source:
+        for group in task:
+            raw = []
+            for _person, _date, line_number, offset, length in group:
+                source.seek(offset)
+                raw.append((line_number - 1, source.read(length)))
+            for settled in _settle_group(engine, options, raw):
+                summary.count(settled.result)
+                record = settled.result if settled.result is not None else settled.error
+                records.append((settled.index + 1, dumps(record)))
+    records.sort()
+    text = "".join(f"{number_}\t{record}\n" for number_, record in records)
+    _atomic(work / f"task-{number:06d}.jsonl", text.encode("utf-8"))
+    return summary.as_json()
+
+
+def _settle_group(engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]) -> Iterable[Any]:
+    region = options.region
+
+    def settle(claim: Any) -> dict[str, Any]:
+        return engine.settle(claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace)
+
+    def kind_of(code: str, claimed: str) -> str:
+        chosen = region
+        return engine.policy(chosen).kind_of(code, claimed) if chosen else _any_kind(engine, code, claimed)
+
+    return settle_person(raw, settle, kind_of, region=region)
+
+
+def _any_kind(engine: Engine, code: str, claimed: str) -> str:
+    for policy in engine.describe():
+        if code in policy.kinds:
+            return policy.kinds[code]
+    return claimed
+
+
+# ------------------------------------------------------------------ phase 3: merge
+
+
+def merge(work: Path, count: int, output: Path) -> None:
+    def lines(path: Path) -> Iterator[tuple[int, str]]:
+        with path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                number, _, record = line.partition("\t")
+                yield int(number), record
+
+    files = [work / f"task-{n:06d}.jsonl" for n in range(count)]
+    temporary = output.with_name(f".{output.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as out:
+        for _number, record in heapq.merge(*(lines(f) for f in files)):
+            out.write(record)
+    os.replace(temporary, output)
+
+
+# ------------------------------------------------------------------ driver
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def work_dir(options: BatchOptions) -> Path:
+    return options.output.with_name(options.output.name + ".work")
+
+
+def prepare(options: BatchOptions, progress: Any) -> tuple[Path, dict[str, Any]]:
+    """The work directory with its index: reused on --resume, built afresh otherwise."""
+    work = work_dir(options)
+    fingerprint = options.fingerprint(options.input.stat())
+    manifest_path = work / "manifest.json"
+    if work.exists():
+        if not options.resume:
+            raise FileExistsError(
+                f"{work} holds an unfinished batch: rerun with --resume to continue it, or remove it"
+            )
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        if manifest and manifest["fingerprint"] == fingerprint and manifest.get("indexed"):
+            progress.advance_bytes(fingerprint["size"])
+            return work, manifest
+        if manifest and manifest["fingerprint"] != fingerprint:
+            raise ValueError(f"--resume: the input or the options changed since {work} was made")
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    claims, blank, runs = scan(options, work, progress)
+    manifest = {
+        "fingerprint": fingerprint,
+        "indexed": True,
+        "claims": claims,
+        "blank_lines": blank,
+        "runs": [p.name for p in runs],
+    }
+    _atomic(manifest_path, json.dumps(manifest).encode())
+    return work, manifest
+
+
+def run_batch(options: BatchOptions, progress: Any) -> Summary:
+    started = time.monotonic()
+    work, manifest = prepare(options, progress)
+    runs = [work / name for name in manifest["runs"]]
+    progress.start_settling(manifest["claims"])
+    summary = Summary(blank_lines=manifest["blank_lines"])
+    count = _settle_all(options, work, runs, summary, progress)
+    merge(work, count, options.output)
+    if not options.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _settle_all(options: BatchOptions, work: Path, runs: list[Path], summary: Summary, progress: Any) -> int:
+    done_dir = work / "done"
+    done_dir.mkdir(exist_ok=True)
+    jobs = max(1, options.jobs)
+    executor = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(options,)) if jobs > 1 else None
+    if executor is None:
+        _init_worker_inline(options)
+    pending: dict[Future[dict[str, Any]], int] = {}
+    count = 0
+
+    def collect(future: Future[dict[str, Any]]) -> None:
+        number = pending.pop(future)
+        part = future.result()
+        _atomic(done_dir / f"{number:06d}.json", json.dumps(part).encode())
+        summary.add(Summary.from_json(part))
+        progress.advance_claims(part["records"])
+
+    try:
+        for number, task in enumerate(tasks(runs)):
+            count = number + 1
+            finished = done_dir / f"{number:06d}.json"
+            if finished.exists() and (work / f"task-{number:06d}.jsonl").exists():
+                part = json.loads(finished.read_text())
+                summary.add(Summary.from_json(part))
+                summary.resumed_tasks += 1
+                progress.advance_claims(part["records"])
+                continue
+            if executor is None:
+                part = settle_task(number, task, work)
+                _atomic(finished, json.dumps(part).encode())
+                summary.add(Summary.from_json(part))
+                progress.advance_claims(part["records"])
+                continue
+            pending[executor.submit(settle_task, number, task, work)] = number
+            while len(pending) >= jobs * 2:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    collect(future)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                collect(future)
+    except BrokenProcessPool as error:
+        raise BatchInterrupted(f"a worker process died ({error}); completed tasks are kept") from error
+    finally:
+        if executor is not None:
+            for future in pending:
+                future.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+    return count
+
+
+def _init_worker_inline(options: BatchOptions) -> None:
+    _WORKER["engine"] = Engine.load(options.policy)
+    _WORKER["options"] = options

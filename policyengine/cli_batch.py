@@ -1,0 +1,139 @@
+"""`policyengine batch`: the command line around batch.py (progress, summary, signals)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from policyengine.batch import BatchInterrupted, BatchOptions, Summary, run_batch, work_dir
+from policyengine.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
+
+
+class Progress:
+    """A rich progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool, input_size: int) -> None:
+        self.bar: Any = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress
+        from rich.progress import TextColumn, TimeRemainingColumn
+
+        self.bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self.bar.start()
+        self.scan = self.bar.add_task("indexing", total=input_size)
+        self.settle: Any = None
+
+    def advance_bytes(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.scan, count)
+
+    def start_settling(self, claims: int) -> None:
+        if self.bar is not None:
+            self.settle = self.bar.add_task("settling", total=claims)
+
+    def advance_claims(self, count: int) -> None:
+        if self.bar is not None and self.settle is not None:
+            self.bar.advance(self.settle, count)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def register(add: Any) -> None:
+    batch = add(
+        "batch",
+        run,
+        "settle a JSONL file of claims, keeping each person's year ledger",
+        """
+        policyengine batch claims.jsonl -o results.jsonl
+        policyengine batch claims.jsonl -o results.jsonl --jobs 2
+        policyengine batch claims.jsonl -o results.jsonl --resume     # after an interrupt
+        policyengine batch claims.jsonl -o results.jsonl --summary-json summary.json
+        """,
+    )
+    batch.add_argument("input", type=Path, help="claims, one JSON object per line")
+    batch.add_argument("-o", "--output", type=Path, required=True, help="results, one per input line, in input order")
+    batch.add_argument("--jobs", type=int, default=1, help="worker processes (persons are partitioned between them)")
+    batch.add_argument("--policy", help="a policy directory or directory of policies (default: bundled)")
+    batch.add_argument("--region", help="region for claims that do not name one")
+    batch.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
+    batch.add_argument("--moment", choices=("before", "during", "after"), default="during")
+    batch.add_argument("--trace", action="store_true", help="include each result's trace")
+    batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
+    batch.add_argument("--keep-work", action="store_true", help="keep the work directory afterwards")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    batch.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.input.is_file():
+        return report_error(f"input {args.input} not found", None, EXIT_INPUT)
+    if args.jobs < 1:
+        return report_error("--jobs must be at least 1", None, EXIT_INPUT)
+    options = BatchOptions(
+        input=args.input,
+        output=args.output,
+        jobs=args.jobs,
+        policy=args.policy,
+        region=args.region,
+        moment=args.moment,
+        as_of=args.as_of,
+        trace=args.trace,
+        resume=args.resume,
+        keep_work=args.keep_work,
+    )
+    progress = Progress(sys.stderr.isatty() and not args.no_progress, args.input.stat().st_size)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        summary = run_batch(options, progress)
+    except FileExistsError as error:
+        return report_error(str(error), None, EXIT_INPUT)
+    except (KeyboardInterrupt, BatchInterrupted) as error:
+        progress.stop()
+        reason = str(error) or "interrupted"
+        return report_error(
+            f"batch incomplete: {reason}",
+            f"completed work is kept in {work_dir(options)}; rerun the same command with --resume",
+            EXIT_INTERNAL,
+        )
+    finally:
+        progress.stop()
+        signal.signal(signal.SIGTERM, previous)
+    print_summary(summary, options)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8")
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
+
+
+def print_summary(summary: Summary, options: BatchOptions) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    decisions = ", ".join(f"{k} {v}" for k, v in sorted(summary.decisions.items())) or "none"
+    console.print(f"[bold]batch[/] {options.input} → {options.output}")
+    console.print(f"  claims   {summary.records:,} ({summary.settled:,} settled, {summary.errors:,} errors"
+                  + (f", {summary.blank_lines} blank lines skipped" if summary.blank_lines else "") + ")")
+    console.print(f"  decisions {decisions}")
+    console.print(f"  fund {summary.fund:,.2f} · critical illness {summary.critical_illness:,.2f} · "
+                  f"patients {summary.patient:,.2f}")
+    resumed = f", {summary.resumed_tasks} task(s) resumed" if summary.resumed_tasks else ""
+    console.print(f"  {summary.seconds:.1f} s, {summary.throughput:,.0f} claims/s with {options.jobs} job(s){resumed}")
+    if summary.errors:
+        console.print(f"  [red]{summary.errors} claim(s) failed[/]: see their error records in {options.output}")

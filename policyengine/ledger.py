@@ -1,0 +1,140 @@
+"""The per-person year ledger of batch settlement (../spec/claims.md §1, "Batch and the ledger").
+
+A person's claims are settled in `visit.date` order (input order breaks ties). The first
+claim of a person in a calendar year opens the ledger with its own `history`; later claims
+of that year use the ledger and ignore theirs. After each claim:
+
+    paid[visit.type] += fund            paid.critical_illness += critical_illness
+    deductible_met[outpatient|special_outpatient] += deductible
+    self_burden.inpatient += covered − fund      (inpatient and special_outpatient claims)
+    admissions += 1                               (inpatient claims)
+    non-denied drug lines join `dispensed`, non-denied service lines join `services`.
+
+`settle_person` is the one implementation batch, Spark and `diff` share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from policyengine.claims import Claim, ClaimRejected, Dispensed, History, SelfBurden, ServiceRecord, load_claim
+from policyengine.errors import PolicyEngineError
+
+ZERO = Decimal(0)
+YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
+SELF_BURDEN_VISITS = ("inpatient", "special_outpatient")
+
+
+@dataclass
+class Ledger:
+    year: int
+    paid: dict[str, Decimal] = field(default_factory=dict)
+    deductible_met: dict[str, Decimal] = field(default_factory=dict)
+    self_burden: Decimal = ZERO
+    admissions: int = 0
+    dispensed: list[Dispensed] = field(default_factory=list)
+    services: list[ServiceRecord] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, claim: Claim) -> Ledger:
+        history = claim.history
+        return cls(
+            year=claim.visit.date.year,
+            paid=dict(history.paid),
+            deductible_met=dict(history.deductible_met),
+            self_burden=history.self_burden.inpatient,
+            admissions=history.admissions,
+            dispensed=list(history.dispensed),
+            services=list(history.services),
+        )
+
+    def history(self) -> History:
+        return History.model_construct(
+            paid=dict(self.paid),
+            deductible_met=dict(self.deductible_met),
+            self_burden=SelfBurden.model_construct(inpatient=self.self_burden),
+            admissions=self.admissions,
+            dispensed=tuple(self.dispensed),
+            services=tuple(self.services),
+        )
+
+    def record(self, claim: Claim, result: dict[str, Any], kind_of: Callable[[str, str], str]) -> None:
+        visit = claim.visit.type
+        totals = result["totals"]
+        fund = Decimal(totals["payers"]["fund"])
+        critical = Decimal(totals["payers"]["critical_illness"])
+        self.paid[visit] = self.paid.get(visit, ZERO) + fund
+        self.paid["critical_illness"] = self.paid.get("critical_illness", ZERO) + critical
+        if visit in YEARLY_DEDUCTIBLE_POOLS:
+            self.deductible_met[visit] = self.deductible_met.get(visit, ZERO) + Decimal(totals["deductible"])
+        if visit in SELF_BURDEN_VISITS:
+            self.self_burden += Decimal(totals["covered"]) - fund
+        if visit == "inpatient":
+            self.admissions += 1
+        denied = {line["line"] for line in result["lines"] if Decimal(line["denied"]) > 0}
+        for item in sorted(claim.items, key=lambda i: i.line):
+            if item.line in denied:
+                continue
+            kind = kind_of(item.code, item.kind)
+            if kind == "drug":
+                self.dispensed.append(
+                    Dispensed.model_construct(code=item.code, date=claim.visit.date, days_supply=item.days_supply or 0)
+                )
+            elif kind == "service":
+                self.services.append(ServiceRecord.model_construct(code=item.code, date=claim.visit.date))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """One claim's outcome in a batch: its result, or its error record."""
+
+    index: int  # position in the input (0-based)
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+Settle = Callable[[Claim], dict[str, Any]]
+
+
+def order_key(claim: Claim, index: int) -> tuple[Any, int]:
+    return (claim.visit.date, index)
+
+
+def settle_person(
+    claims: Iterable[tuple[int, Any]],
+    settle: Settle,
+    kind_of: Callable[[str, str], str],
+    *,
+    region: str | None = None,
+) -> Iterator[Settled]:
+    """Settle one person's claims (index, raw claim) in date order, carrying the ledger.
+
+    Raw claims that break the contract yield error records and do not touch the ledger.
+    """
+    parsed: list[tuple[int, Claim]] = []
+    for index, raw in claims:
+        try:
+            parsed.append((index, load_claim(raw, region=region)))
+        except ClaimRejected as rejected:
+            yield Settled(index, None, error_record(rejected.claim_id, rejected.as_json()["errors"], index))
+    ledger: Ledger | None = None
+    for index, claim in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
+        if ledger is None or ledger.year != claim.visit.date.year:
+            ledger = Ledger.open(claim)
+        else:
+            claim = claim.model_copy(update={"history": ledger.history()})
+        try:
+            result = settle(claim)
+        except PolicyEngineError as error:
+            yield Settled(index, None, error_record(claim.id, [{"path": "", "message": str(error)}], index,
+                                                     kind=type(error).__name__))
+            continue
+        ledger.record(claim, result, kind_of)
+        yield Settled(index, result, None)
+
+
+def error_record(claim_id: str | None, errors: list[dict[str, str]], index: int, kind: str = "malformed_claim") -> dict[str, Any]:
+    return {"claim_id": claim_id, "line": index + 1, "error": kind, "errors": errors}
