@@ -137,3 +137,32 @@ def print_summary(summary: Summary, options: BatchOptions) -> None:
     console.print(f"  {summary.seconds:.1f} s, {summary.throughput:,.0f} claims/s with {options.jobs} job(s){resumed}")
     if summary.errors:
         console.print(f"  [red]{summary.errors} claim(s) failed[/]: see their error records in {options.output}")
+
+
+def register_generate(add: Any) -> None:
+    generate = add(
+        "generate",
+        run_generate,
+        "write a year of realistic claims per person (for examples, benchmarks and diff)",
+        """
+        policyengine generate --region tianjin --persons 1000 --seed 7 -o claims.jsonl
+        policyengine generate --region quanzhou --persons 50 --year 2021 -o qz-2021.jsonl
+        """,
+    )
+    generate.add_argument("--region", required=True, choices=("tianjin", "quanzhou"))
+    generate.add_argument("--persons", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--year", type=int, default=2024)
+    generate.add_argument("-o", "--output", type=Path, required=True)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from policyengine.generate import generate
+
+    count = 0
+    with args.output.open("w", encoding="utf-8") as out:
+        for claim in generate(args.region, args.persons, args.seed, args.year):
+            out.write(json.dumps(claim, ensure_ascii=False) + "\n")
+            count += 1
+    print(f"wrote {count:,} claims of {args.persons:,} persons to {args.output}", file=sys.stderr)
+    return EXIT_OK

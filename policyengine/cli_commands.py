@@ -16,7 +16,7 @@ from policyengine.errors import PolicyNotFound
 def _extra_commands() -> list[Callable[..., None]]:
     from policyengine import cli_batch, cli_explain
 
-    return [cli_explain.register, cli_batch.register]
+    return [cli_explain.register, cli_batch.register, cli_batch.register_generate]
 
 
 EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()

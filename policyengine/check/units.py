@@ -26,7 +26,11 @@ class _Cycle(Exception):
 
 
 class _Unknown(Exception):
-    """A reference to a figure no `let` defines (the names pass reported it)."""
+    """A reference to a figure no `let` defines."""
+
+    def __init__(self, ref: n.Ref) -> None:
+        super().__init__(ref.name)
+        self.ref = ref
 
 
 def run(ctx: CheckContext) -> None:
@@ -47,7 +51,7 @@ def value_of(ctx: CheckContext, expr: n.Value) -> Value:
     def resolve(ref: n.Ref) -> Value:
         versions = ctx.lets.get(ref.name)
         if not versions:
-            raise _Unknown(ref.name)
+            raise _Unknown(ref)
         if ref.name in stack:
             raise _Cycle(" → ".join([*stack, ref.name]))
         stack.append(ref.name)
@@ -90,7 +94,7 @@ def _safe_value(ctx: CheckContext, expr: n.Value, span: n.Span) -> Value | None:
     except _Cycle as cycle:
         ctx.diags.error("N001", f"figures refer to each other in a cycle: {cycle}", span)
     except _Unknown:
-        pass
+        pass  # reported by the names pass
     return None
 
 
@@ -248,7 +252,14 @@ def _word(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> st
 def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> Decimal | None:
     try:
         value = value_of(ctx, arg)
-    except _Unknown:
+    except _Unknown as unknown:
+        name = unknown.ref.name
+        ctx.diags.error(
+            "N001",
+            f"unknown figure `{name}`",
+            unknown.ref.span,
+            hint=suggestion(name, ctx.lets) or "define it with `let`",
+        )
         return None
     except (UnitError, _Cycle) as error:
         ctx.diags.error("T001", str(error), _value_span(arg, param.span))
