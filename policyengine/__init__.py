@@ -18,6 +18,27 @@ The package reads as its pipeline::
 docs/architecture.md describes each stage.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from policyengine.engine import Engine
+    from policyengine.results import Result
+
+__all__ = ["Engine", "Result", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # `from policyengine import Engine` without importing the pipeline for `--version`
+    if name == "Engine":
+        from policyengine.engine import Engine
+
+        return Engine
+    if name == "Result":
+        from policyengine.results import Result
+
+        return Result
+    raise AttributeError(f"module 'policyengine' has no attribute {name!r}")

@@ -242,12 +242,6 @@ class Claim(_Model):
     items: tuple[Item, ...] = Field(max_length=MAX_ITEMS)
     history: History = Field(default_factory=History)
 
-    @model_validator(mode="after")
-    def _visit_after_birth(self) -> Claim:
-        if self.person.birth_date > self.visit.date:
-            raise ValueError("person.birth_date is after visit.date")
-        return self
-
 
 # ------------------------------------------------------------------ loading
 
@@ -330,6 +324,7 @@ def load_claim(data: Any, *, region: str | None = None) -> Claim:
     except ValidationError as error:
         errors = _pydantic_errors(error) + errors
         raise ClaimRejected(claim_id, errors) from None
+    errors += _consistency(claim)
     if errors:
         raise ClaimRejected(claim_id, errors)
     if region is not None and claim.region is None:
@@ -343,6 +338,14 @@ def _pydantic_errors(error: ValidationError) -> list[ContractError]:
         message = str(item["msg"]).removeprefix("Value error, ")
         out.append(ContractError(json_path(tuple(item["loc"])), message))
     return out
+
+
+def _consistency(claim: Claim) -> list[ContractError]:
+    """Checks across fields, each reported at the field that is wrong."""
+    errors = []
+    if claim.person.birth_date > claim.visit.date:
+        errors.append(ContractError("person.birth_date", f"{claim.person.birth_date} is after the visit date {claim.visit.date}"))
+    return errors
 
 
 def _raw_checks(data: Mapping[str, Any]) -> list[ContractError]:

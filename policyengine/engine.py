@@ -114,16 +114,15 @@ class Engine:
         trace: bool = False,
     ) -> dict[str, Any]:
         """The result as a JSON-ready dict (the fast path the CLI and batch use)."""
-        parsed = load_claim(claim, region=region)
-        chosen = region or parsed.region
-        if chosen is None:
-            raise ClaimRejected(parsed.id, [_missing_region()])
         if moment not in MOMENTS:
             raise ValueError(f"moment must be one of {', '.join(MOMENTS)}, not {moment!r}")
-        day = _date(as_of) if as_of is not None else parsed.visit.date
-        policy = self.policy(chosen)
         with localcontext(MONEY_CONTEXT):
-            return policy.settle(parsed, day, moment == "before", trace)
+            parsed = load_claim(claim, region=region)
+            chosen = region or parsed.region
+            if chosen is None:
+                raise ClaimRejected(parsed.id, [_missing_region()])
+            day = _date(as_of) if as_of is not None else parsed.visit.date
+            return self.policy(chosen).settle(parsed, day, moment == "before", trace)
 
     def adjudicate(
         self,

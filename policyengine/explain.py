@@ -206,10 +206,11 @@ class Builder:
         figures = step["figures"]
         detail = f"{figures['amount']}"
         if step.get("period") == "year":
-            detail += f" − {self.word('met')} {figures['met']}"
+            left = max(Decimal(0), Decimal(figures["amount"]) - Decimal(figures["met"]))
+            detail += f" − {self.word('met')} {figures['met']} = {left:.2f}"
         else:
             detail += f" ({self.word('admission_' + str(figures.get('admission')))})"
-        section.add(f"{number}. {self.word('deductible')} {detail} → {step['value']}", 0, "bold")
+        section.add(f"{number}. {self.word('deductible')} {detail}; {self.word('this_claim')} {step['value']}", 0, "bold")
         self.cite(section, step["rule"], step.get("source"), 1)
         self.flags(section, step.get("provisional"), 1, step["rule"])
 
@@ -266,10 +267,11 @@ class Builder:
         section.add(f"{self.word('billed')} {totals['billed']} = {self.word('denied')} {totals['denied']} + "
                     f"{self.word('fund')} {payers['fund']} + {self.word('critical_illness')} "
                     f"{payers['critical_illness']} + {self.word('patient')} {totals['patient']}", 0, "bold")
-        section.add(f"{self.word('patient')}: {self.word('excluded')} {totals['excluded']} · "
-                    f"{self.word('over_limit')} {totals['over_limit']} · {self.word('pre_self_pay')} "
-                    f"{totals['pre_self_pay']} · {self.word('deductible')} {totals['deductible']} · "
-                    f"{self.word('covered')} {totals['covered']}", 1)
+        in_scope = Decimal(totals["covered"]) - Decimal(payers["fund"]) - Decimal(payers["critical_illness"])
+        section.add(f"{self.word('patient')} {totals['patient']} = {self.word('excluded')} {totals['excluded']} + "
+                    f"{self.word('over_limit')} {totals['over_limit']} + {self.word('pre_self_pay')} "
+                    f"{totals['pre_self_pay']} + {self.word('in_scope')} {in_scope:.2f} "
+                    f"({self.word('of_which')}{self.word('deductible')} {totals['deductible']})", 1)
         return section
 
 

@@ -232,10 +232,17 @@ def _character_diagnostic(source: SourceText, error: UnexpectedCharacters) -> Di
             )
         return Diagnostic("P001", f"unexpected `{word}`{_expected_clause(allowed)}", span)
     char = rest[:1]
+    hint = None
+    if not char.isascii() and "NAME" in allowed:
+        hint = (
+            "a name is ASCII letters, digits and `_`; a Chinese title goes in quotes "
+            'after it: `let outpatient_deductible "起付线" = …`'
+        )
     return Diagnostic(
         "P004" if char.isdigit() else "P001",
         f"unexpected character `{char}`{_expected_clause(allowed)}",
         source.span_at_offset(offset),
+        hint=hint,
     )
 
 

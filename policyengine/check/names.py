@@ -238,8 +238,15 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
                 hint=f"{decl.kind} tables take: {words}" if words else None,
             )
         _check_setting_values(ctx, setting)
-    _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}")
+    _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}", certified=decl.kind == "limit")
     if decl.kind == "limit":
+        if decl.setting("programme") is None:
+            ctx.diags.error(
+                "N005",
+                f"limit `{decl.name}` needs `programme` ({' or '.join(PROGRAMMES)})",
+                decl.span,
+                hint="the certifications of that programme decide which rows count",
+            )
         for row in decl.rows:
             _check_limit_row(ctx, row)
 
@@ -280,23 +287,27 @@ def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:
 
 def _check_limit_row(ctx: CheckContext, row: n.Row) -> None:
     certified = [c for c in row.conds if c.key == "certified"]
-    if len(certified) != 1 or len(certified[0].values) != 1 or certified[0].negated:
+    only = certified[0] if len(row.conds) == len(certified) == 1 else None
+    if only is None or len(only.values) != 1 or only.negated:
         ctx.diags.error(
             "N005",
-            "a limit row names exactly one certified condition: `when certified <condition>`",
+            "a limit row tests one certified condition and nothing else: "
+            "`when certified <condition>`",
             row.span,
             hint="per-condition limits add up over the person's certified conditions",
         )
 
 
-def _check_rows(ctx: CheckContext, rows: tuple[n.Row, ...], table: str) -> None:
+def _check_rows(
+    ctx: CheckContext, rows: tuple[n.Row, ...], table: str, *, certified: bool = False
+) -> None:
     labels: dict[str, n.Row] = {}
     for row in rows:
         if row.label is not None:
             if row.label in labels:
                 _duplicate(ctx, f"row label `{row.label}`", row.span, labels[row.label].span)
             labels[row.label] = row
-        _resolve_into(ctx, id(row), row.conds)
+        _resolve_into(ctx, id(row), row.conds, certified=certified)
         _check_refs(ctx, row.value)
     for row in rows:
         for target in row.overrides:
@@ -310,9 +321,21 @@ def _check_rows(ctx: CheckContext, rows: tuple[n.Row, ...], table: str) -> None:
                 )
 
 
-def _resolve_into(ctx: CheckContext, owner: int, conds: tuple[n.Cond, ...]) -> None:
-    """Resolve a row's or a `when`'s conditions; mark the owner unresolved on any error."""
+def _resolve_into(
+    ctx: CheckContext, owner: int, conds: tuple[n.Cond, ...], *, certified: bool = False
+) -> None:
+    """Resolve a row's or a `when`'s conditions; mark the owner unresolved on any error.
+    `certified` is a fact of limit tables only (the certifications of their programme)."""
     before = len(ctx.diags)
+    for cond in conds:
+        if cond.key == "certified" and not certified:
+            ctx.diags.error(
+                "N001",
+                "`certified` can be tested only in the rows of a `limit` table",
+                cond.span,
+                hint="test the visit's diagnoses with `diagnosis`; a rule requires a "
+                "certification with `certification_required`",
+            )
     ctx.conds[owner] = resolve_conds(ctx, conds)
     if len(ctx.diags) > before:
         ctx.unresolved.add(owner)

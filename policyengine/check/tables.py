@@ -3,7 +3,9 @@
 - no two rows apply at once unless one says `overrides` the other (R001, both spans);
 - the rows that apply to a class leave no gap between their first and last date (D002);
 - a table declared `complete over …` has a row for every class from the policy's start (R002);
-- a ratio plus its adjustments stays within 0–100% (T003).
+- a ratio plus its adjustments stays within 0–100% (T003);
+- settings name what exists: a cap's `pools` (each pool in one cap), the second layer's
+  `self_burden`, a ratio's `as` (N005, N002, N001).
 
 The classes come from domain.cases, so the check is exhaustive, not sampled.
 """
@@ -18,16 +20,21 @@ from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.check.dates import ONE_DAY, interval, overlap_start, show
 from policyengine.check.units import value_at
-from policyengine.diagnostics import Related
+from policyengine.diagnostics import Related, suggestion
 from policyengine.domain import cases, describe_case, matches
 from policyengine.values import Val
 
 MAX_REPORTED = 5
 Overlap = tuple[dt.date, dt.date]  # first and last day two rows both apply
 _FIXED_VISITS = {"deductible", "ratio", "limit"}
+_NEEDED = {
+    "cap": ("pools", "the pools whose payments count against the cap"),
+    "second_layer": ("self_burden", "the visits whose self-burden it pays on"),
+}
 
 
 def run(ctx: CheckContext) -> None:
+    _check_settings(ctx)
     for _layer, decl in ctx.all_decls():
         if isinstance(decl, n.TableDecl):
             _check_table_decl(ctx, decl)
@@ -35,8 +42,55 @@ def run(ctx: CheckContext) -> None:
             for table in decl.tables:
                 title = f"{decl.kind} `{decl.name}` {table.name}"
                 rows = tuple(r for r in table.rows if id(r) not in ctx.unresolved)
-                _check_rows(ctx, title, rows, None, None, table.span, partial=len(rows) < len(table.rows)
-                )
+                partial = len(rows) < len(table.rows)
+                _check_rows(ctx, title, rows, None, None, table.span, partial=partial)
+
+
+def _check_settings(ctx: CheckContext) -> None:
+    capped: dict[str, n.TableDecl] = {}
+    for (kind, name), decl in ctx.tables.items():
+        needed, meaning = _NEEDED.get(kind, ("", ""))
+        if needed and decl.setting(needed) is None:
+            ctx.diags.error(
+                "N005",
+                f"{kind} `{name}` does not say which visits it covers: add `{needed} …`",
+                decl.span,
+                hint=f"{meaning}, e.g. `{needed} inpatient, special_outpatient`",
+            )
+        pools = decl.setting("pools")
+        if kind == "cap" and pools is not None:
+            for pool in pools.args:
+                if pool in capped:
+                    ctx.diags.error(
+                        "N002",
+                        f"pool `{pool}` is in two caps: `{capped[pool].name}` and `{name}`",
+                        pools.span,
+                        related=[Related(capped[pool].span, "the other cap")],
+                    )
+                capped.setdefault(pool, decl)
+        alias = decl.setting("alias")
+        if alias is not None:
+            _check_alias(ctx, decl, alias)
+
+
+def _check_alias(ctx: CheckContext, decl: n.TableDecl, alias: n.Setting) -> None:
+    """`as inpatient`: the ratio is another ratio table's, which has rows of its own."""
+    target = ctx.tables.get(("ratio", alias.args[0]))
+    if decl.rows:
+        ctx.diags.error(
+            "N002",
+            f"ratio `{decl.name}` is defined twice: `as {alias.args[0]}` and its own rows",
+            alias.span,
+            hint="keep either `as …` or the rows",
+        )
+    elif target is None or target is decl or target.setting("alias") is not None:
+        others = [name for kind, name in ctx.tables if kind == "ratio" and name != decl.name]
+        ctx.diags.error(
+            "N001",
+            f"`as {alias.args[0]}`: no ratio table `{alias.args[0]}` with rows of its own",
+            alias.span,
+            hint=suggestion(alias.args[0], others) or f"ratios: {', '.join(others) or 'none'}",
+        )
 
 
 def _visits(decl: n.TableDecl) -> tuple[str, ...] | None:

@@ -113,7 +113,8 @@ def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
     if value.unit not in allowed:
         ctx.diags.error(
             "T002",
-            f"expected {_either(allowed)} here, found {UNIT_WORDS.get(value.unit, value.unit)}",
+            f"expected {_either(expected, allowed)} here, "
+            f"found {UNIT_WORDS.get(value.unit, value.unit)}",
             span,
             hint=_unit_hint(expected, value.unit),
         )
@@ -126,8 +127,9 @@ def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
     _check_range(ctx, value, row.value)
 
 
-def _either(units: set[str]) -> str:
-    return " or ".join(UNIT_WORDS[u] for u in sorted(units))
+def _either(expected: str, units: set[str]) -> str:
+    """`a ratio (%) or a `bands` block`: the place's own unit first."""
+    return " or ".join(UNIT_WORDS[u] for u in [expected, *sorted(units - {expected})])
 
 
 def _unit_hint(expected: str, found: str) -> str | None:

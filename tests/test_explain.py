@@ -1,0 +1,112 @@
+"""`explain`: golden renderings (reviewed by hand, not regenerated blindly) and replay.
+
+To update a golden file after an intended change, run with POLICYENGINE_UPDATE_GOLDEN=1,
+then read the diff (`git diff tests/golden`) before committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from policyengine import explain
+from policyengine.cli import main
+from policyengine.engine import Engine
+from tests.support import EXAMPLES
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {"outpatient": "claim.json", "inpatient": "claim-inpatient.json"}
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, dict]:
+    engine = Engine.load()
+    out = {}
+    for name, file in CASES.items():
+        claim = json.loads((EXAMPLES / file).read_text(encoding="utf-8"))
+        out[name] = explain.trace_document(claim, engine.settle(claim, trace=True))
+    return out
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("POLICYENGINE_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_text_at_80_columns(documents: dict[str, dict], case: str, lang: str) -> None:
+    document = documents[case]
+    doc = explain.build(document["claim"], document["result"], lang)
+    text = explain.render_text(doc, width=80, color=False)
+    golden(f"explain-{case}-{lang}.txt", text)
+    from rich.cells import cell_len
+
+    assert all(cell_len(line) <= 80 for line in text.splitlines())
+    assert "\x1b[" not in text
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_markdown(documents: dict[str, dict], case: str) -> None:
+    document = documents[case]
+    golden(f"explain-{case}.md", explain.render_markdown(explain.build(document["claim"], document["result"], "zh")))
+
+
+def test_json_trace_document(documents: dict[str, dict]) -> None:
+    text = json.dumps(documents["inpatient"], ensure_ascii=False, indent=2) + "\n"
+    golden("trace-inpatient.json", text.replace('"generator": "policyengine 0.1.0"', '"generator": "policyengine"'))
+
+
+def test_every_step_names_its_rule_and_cites_a_clause(documents: dict[str, dict]) -> None:
+    for document in documents.values():
+        for step in document["result"]["trace"]:
+            if step["step"] in ("deductible", "ratio", "cap", "limit", "critical_illness", "audit_table", "policy"):
+                assert step["rule"] and ":" in step["rule"]
+                assert step["source"]["provenance"] in ("cited", "secondary", "provisional")
+        for finding in document["result"]["findings"]:
+            assert finding["rule"] and finding["source"]["provenance"]
+
+
+def test_provisional_figures_are_flagged(documents: dict[str, dict]) -> None:
+    document = documents["outpatient"]
+    text = explain.render_text(explain.build(document["claim"], document["result"], "zh"), width=80, color=False)
+    assert "⚠ 暂定" in text and "职工在职门诊起付线:所持文件未载" in text
+
+
+def test_replay_renders_the_stored_trace_identically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    claim = str(EXAMPLES / "claim-inpatient.json")
+    assert main(["explain", claim, "--format", "json"]) == 0
+    stored = tmp_path / "trace.json"
+    stored.write_text(capsys.readouterr().out, encoding="utf-8")
+    for fmt in ("text", "markdown"):
+        assert main(["explain", claim, "--format", fmt, "--width", "80"]) == 0
+        direct = capsys.readouterr().out
+        assert main(["explain", "--replay", str(stored), "--format", fmt, "--width", "80"]) == 0
+        assert capsys.readouterr().out == direct
+    assert main(["explain", "--replay", str(stored), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(stored.read_text(encoding="utf-8"))
+
+
+def test_replay_refuses_what_is_not_a_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "not-a-trace.json"
+    path.write_text('{"schema": "something/else"}', encoding="utf-8")
+    assert main(["explain", "--replay", str(path)]) == 2
+    assert "not a policyengine.trace/1 document" in capsys.readouterr().err
+
+
+def test_no_color_when_piped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "policyengine", "explain", str(EXAMPLES / "claim.json")],
+        capture_output=True, text=True, check=False, env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0 and "\x1b[" not in done.stdout
+    assert done.stdout.startswith("理赔 TJ-2024-000001: 天津")
