@@ -234,15 +234,23 @@ def settle_task(number: int, task: list[list[Entry]], work: Path) -> dict[str, A
     return summary.as_json()
 
 
-def _settle_group(engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]) -> Iterable[Any]:
+def _settle_group(
+    engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]
+) -> Iterable[Any]:
     region = options.region
 
     def settle(claim: Any) -> dict[str, Any]:
-        return engine.settle(claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace)
+        return engine.settle(
+            claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace
+        )
 
     def kind_of(code: str, claimed: str) -> str:
         chosen = region
-        return engine.policy(chosen).kind_of(code, claimed) if chosen else _any_kind(engine, code, claimed)
+        return (
+            engine.policy(chosen).kind_of(code, claimed)
+            if chosen
+            else _any_kind(engine, code, claimed)
+        )
 
     return settle_person(raw, settle, kind_of, region=region)
 
@@ -296,7 +304,8 @@ def prepare(options: BatchOptions, progress: Any) -> tuple[Path, dict[str, Any]]
     if work.exists():
         if not options.resume:
             raise FileExistsError(
-                f"{work} holds an unfinished batch: rerun with --resume to continue it, or remove it"
+                f"{work} holds an unfinished batch: rerun with --resume to continue it, or "
+                "remove it"
             )
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
         if manifest and manifest["fingerprint"] == fingerprint and manifest.get("indexed"):
@@ -332,11 +341,17 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
     return summary
 
 
-def _settle_all(options: BatchOptions, work: Path, runs: list[Path], summary: Summary, progress: Any) -> int:
+def _settle_all(
+    options: BatchOptions, work: Path, runs: list[Path], summary: Summary, progress: Any
+) -> int:
     done_dir = work / "done"
     done_dir.mkdir(exist_ok=True)
     jobs = max(1, options.jobs)
-    executor = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(options,)) if jobs > 1 else None
+    executor = (
+        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(options,))
+        if jobs > 1
+        else None
+    )
     if executor is None:
         _init_worker_inline(options)
     pending: dict[Future[dict[str, Any]], int] = {}
@@ -375,7 +390,9 @@ def _settle_all(options: BatchOptions, work: Path, runs: list[Path], summary: Su
             for future in done:
                 collect(future)
     except BrokenProcessPool as error:
-        raise BatchInterrupted(f"a worker process died ({error}); completed tasks are kept") from error
+        raise BatchInterrupted(
+            f"a worker process died ({error}); completed tasks are kept"
+        ) from error
     finally:
         if executor is not None:
             for future in pending:

@@ -53,9 +53,7 @@ class Builder:
         try:
             return dt.date.fromisoformat(str(token))
         except ValueError:
-            self.diagnostics.error(
-                "P004", f"`{token}` is not a date that exists", self.span(token)
-            )
+            self.diagnostics.error("P004", f"`{token}` is not a date that exists", self.span(token))
             return dt.date(1, 1, 1)
 
     @staticmethod
@@ -95,7 +93,9 @@ class Builder:
             else:  # policy_start
                 start = self.date(self.tokens(stmt, "DATE")[0])
                 start_prov = self.optional_provenance(stmt)
-        return n.PolicyDecl(str(name), title, tuple(uses), start, start_prov, is_layer, self.span(tree))
+        return n.PolicyDecl(
+            str(name), title, tuple(uses), start, start_prov, is_layer, self.span(tree)
+        )
 
     def decl_source_decl(self, tree: Tree[Token]) -> n.SourceDecl:
         name = self.tokens(tree, "NAME")[0]
@@ -206,7 +206,7 @@ class Builder:
         conds_tree = self.first_tree(body, "conds")
         value_tree = next(t for t in self.trees(body) if t.data in _EXPRESSIONS)
         overrides_tree = self.first_tree(body, "overrides")
-        overrides = ()
+        overrides: tuple[str, ...] = ()
         if overrides_tree is not None:
             list_tree = overrides_tree.children[0]
             assert isinstance(list_tree, Tree)
@@ -386,7 +386,9 @@ class Builder:
             provenance = self.optional_provenance(stmt)
             kind = str(stmt.data)
             if kind == "band":
-                statements.append(n.BandStmt("band", exprs[0], exprs[1], exprs[2], provenance, span))
+                statements.append(
+                    n.BandStmt("band", exprs[0], exprs[1], exprs[2], provenance, span)
+                )
             elif kind == "band_open":
                 statements.append(n.BandStmt("band", exprs[0], None, exprs[1], provenance, span))
             else:
@@ -409,9 +411,7 @@ class Builder:
             left, op, right = tree.children
             assert isinstance(left, Tree) and isinstance(right, Tree) and isinstance(op, Token)
             symbol = "×" if op.type == "TIMES" else str(op)
-            return n.BinOp(
-                symbol, self.value_expr(left, span), self.value_expr(right, span), span
-            )
+            return n.BinOp(symbol, self.value_expr(left, span), self.value_expr(right, span), span)
         # `bands` where an expression is needed: the checker reports it with this span
         self.diagnostics.error("T002", "a `bands` block is not allowed here", span)
         return n.NoneValue(span)

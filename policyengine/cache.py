@@ -82,8 +82,8 @@ def _warm(base: Path, directory: Path) -> LoadedPolicy | None:
         for folder, names in manifest["dirs"].items():
             if _listing(Path(folder)) != names:
                 return None
-        code = marshal.loads((base / manifest["code"]).read_bytes())
-        source = (base / manifest["source"]).read_text(encoding="utf-8")
+        code = marshal.loads((base / str(manifest["code"])).read_bytes())
+        source = (base / str(manifest["source"])).read_text(encoding="utf-8")
     except (OSError, ValueError, KeyError, EOFError, TypeError):
         return None
     namespace: dict[str, Any] = {"__name__": f"policyengine.compiled.{directory.name}"}
@@ -91,15 +91,24 @@ def _warm(base: Path, directory: Path) -> LoadedPolicy | None:
     return loaded_policy(directory, namespace, source, cached=True)
 
 
-def _store(base: Path, directory: Path, deps: list[Path], dirs: set[Path], content_hash: str, code: Any, source: str) -> None:
+def _store(
+    base: Path,
+    directory: Path,
+    deps: list[Path],
+    dirs: set[Path],
+    content_hash: str,
+    code: Any,
+    source: str,
+) -> None:
+    code_file, source_file = f"{content_hash}.marshal", f"{content_hash}.py"
     manifest = {
         "deps": {str(p): _digest(p.read_bytes()) for p in deps},
         "dirs": {str(d): _listing(d) for d in sorted(dirs)},
-        "code": f"{content_hash}.marshal",
-        "source": f"{content_hash}.py",
+        "code": code_file,
+        "source": source_file,
     }
-    _atomic_write(base / manifest["code"], marshal.dumps(code))
-    _atomic_write(base / manifest["source"], source.encode("utf-8"))
+    _atomic_write(base / code_file, marshal.dumps(code))
+    _atomic_write(base / source_file, source.encode("utf-8"))
     _atomic_write(_manifest_path(base, directory), json.dumps(manifest, indent=1).encode("utf-8"))
 
 
@@ -132,11 +141,21 @@ def load_compiled(directory: Path, *, use_cache: bool = True) -> LoadedPolicy:
     if base is not None:
         dirs = {layer.directory.resolve() for layer in loaded.layers}
         with contextlib.suppress(OSError):
-            _store(base, directory, loaded.deps, dirs, result.content_hash, compiled.code, compiled.source)
+            _store(
+                base,
+                directory,
+                loaded.deps,
+                dirs,
+                result.content_hash,
+                compiled.code,
+                compiled.source,
+            )
     return loaded_policy(directory, namespace, compiled.source, cached=False)
 
 
-def loaded_policy(directory: Path, namespace: dict[str, Any], source: str, *, cached: bool) -> LoadedPolicy:
+def loaded_policy(
+    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool
+) -> LoadedPolicy:
     from policyengine.engine import LoadedPolicy
 
     return LoadedPolicy(

@@ -76,7 +76,9 @@ class CatalogueItem:
 class _Row:
     """Reads one CSV row's cells, reporting bad ones with their column position."""
 
-    def __init__(self, display: str, line_no: int, line: str, cells: dict[str, str], diags: Diagnostics):
+    def __init__(
+        self, display: str, line_no: int, line: str, cells: dict[str, str], diags: Diagnostics
+    ):
         self.display = display
         self.line_no = line_no
         self.line = line
@@ -162,7 +164,11 @@ def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, Cat
     for row_index, cells in enumerate(reader):
         line_no = reader.line_num
         if row_index >= MAX_ROWS:
-            diags.error("I001", f"catalogue has more than {MAX_ROWS:,} rows", Span(display, line_no, 1, line_no, 2))
+            diags.error(
+                "I001",
+                f"catalogue has more than {MAX_ROWS:,} rows",
+                Span(display, line_no, 1, line_no, 2),
+            )
             break
         raw_line = lines[line_no - 1] if line_no - 1 < len(lines) else ""
         row = _Row(display, line_no, raw_line, {k: v or "" for k, v in cells.items() if k}, diags)
@@ -170,7 +176,9 @@ def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, Cat
         if item is None:
             continue
         if item.code in items:
-            row.fail("code", f"`{item.code}` is listed twice (first at line {first_line[item.code]})")
+            row.fail(
+                "code", f"`{item.code}` is listed twice (first at line {first_line[item.code]})"
+            )
             continue
         items[item.code] = item
         first_line[item.code] = line_no

@@ -65,7 +65,9 @@ def exact_decimal(value: Any, places: int) -> Decimal:
     if number < 0:
         raise ValueError("must not be negative")
     if number and number.adjusted() >= MAX_DIGITS_BEFORE_POINT:
-        raise ValueError(f"is too large (at most {MAX_DIGITS_BEFORE_POINT} digits before the point)")
+        raise ValueError(
+            f"is too large (at most {MAX_DIGITS_BEFORE_POINT} digits before the point)"
+        )
     quantum = Decimal(1).scaleb(-places)
     try:
         rounded = number.quantize(quantum)
@@ -110,7 +112,9 @@ Title = Literal["resident", "attending", "associate_chief", "chief"]
 VisitType = Literal["outpatient", "special_outpatient", "two_disease", "inpatient"]
 HospitalKind = Literal["general", "tcm", "community", "specialist"]
 ItemKind = Literal["drug", "service", "material", "bed"]
-PaidPool = Literal["outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"]
+PaidPool = Literal[
+    "outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"
+]
 DeductiblePool = Literal["outpatient", "special_outpatient", "two_disease"]
 
 
@@ -173,7 +177,9 @@ class Visit(_Model):
 
     @field_validator("admitted")
     @classmethod
-    def _admitted_before_discharge(cls, admitted: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    def _admitted_before_discharge(
+        cls, admitted: dt.date | None, info: ValidationInfo
+    ) -> dt.date | None:
         discharge = info.data.get("date")
         if admitted is not None and discharge is not None and admitted > discharge:
             raise ValueError(f"admission {admitted} is after the visit date {discharge}")
@@ -288,7 +294,9 @@ def parse_json(text: str | bytes) -> Any:
     except RecursionError as error:
         raise ClaimRejected(None, [ContractError("", "JSON nested too deeply")]) from error
     except _DuplicateKey as error:
-        raise ClaimRejected(None, [ContractError("", f"key '{error.key}' appears twice in one object")]) from error
+        raise ClaimRejected(
+            None, [ContractError("", f"key '{error.key}' appears twice in one object")]
+        ) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise ClaimRejected(None, [ContractError("", f"not valid JSON: {error}")]) from error
 
@@ -344,7 +352,12 @@ def _consistency(claim: Claim) -> list[ContractError]:
     """Checks across fields, each reported at the field that is wrong."""
     errors = []
     if claim.person.birth_date > claim.visit.date:
-        errors.append(ContractError("person.birth_date", f"{claim.person.birth_date} is after the visit date {claim.visit.date}"))
+        errors.append(
+            ContractError(
+                "person.birth_date",
+                f"{claim.person.birth_date} is after the visit date {claim.visit.date}",
+            )
+        )
     return errors
 
 
@@ -362,7 +375,9 @@ def _raw_checks(data: Mapping[str, Any]) -> list[ContractError]:
         if isinstance(line, int) and not isinstance(line, bool):
             if line in first:
                 errors.append(
-                    ContractError(f"items[{index}].line", f"line {line} repeats items[{first[line]}].line")
+                    ContractError(
+                        f"items[{index}].line", f"line {line} repeats items[{first[line]}].line"
+                    )
                 )
             else:
                 first[line] = index

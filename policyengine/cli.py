@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
     check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--no-provisional", action="store_true", help="do not list provisional figures")
+    check.add_argument(
+        "--no-provisional", action="store_true", help="do not list provisional figures"
+    )
 
     compile_ = add(
         "compile",
@@ -124,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine list --format json
         """,
     )
-    listing.add_argument("--policy", type=Path, help="a directory of policies instead of the bundled ones")
+    listing.add_argument(
+        "--policy", type=Path, help="a directory of policies instead of the bundled ones"
+    )
     listing.add_argument("--format", choices=("text", "json"), default="text")
 
     test = add(
@@ -138,8 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         """,
     )
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
-    test.add_argument("--min-coverage", type=float, default=None, metavar="PERCENT",
-                      help="fail when fewer rules/rows than this were exercised")
+    test.add_argument(
+        "--min-coverage",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="fail when fewer rules/rows than this were exercised",
+    )
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.add_argument("-k", dest="keyword", help="only cases whose name contains this")
 
@@ -152,9 +161,15 @@ def _claim_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("claim", help="claim JSON file, or - for standard input")
     sub.add_argument("--policy", type=Path, help="a policy directory (default: bundled, by region)")
     sub.add_argument("--region", help="region when the claim does not name one")
-    sub.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date (YYYY-MM-DD)")
-    sub.add_argument("--moment", choices=("before", "during", "after"), default="during",
-                     help="audit moment: before turns blocking audit findings into warnings")
+    sub.add_argument(
+        "--as-of", dest="as_of", help="apply the rules in force on this date (YYYY-MM-DD)"
+    )
+    sub.add_argument(
+        "--moment",
+        choices=("before", "during", "after"),
+        default="during",
+        help="audit moment: before turns blocking audit findings into warnings",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,8 +21,8 @@ class Progress:
         self.bar: Any = None
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress
-        from rich.progress import TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
 
         self.bar = RichProgress(
             TextColumn("{task.description}"),
@@ -65,16 +65,33 @@ def register(add: Any) -> None:
         """,
     )
     batch.add_argument("input", type=Path, help="claims, one JSON object per line")
-    batch.add_argument("-o", "--output", type=Path, required=True, help="results, one per input line, in input order")
-    batch.add_argument("--jobs", type=int, default=1, help="worker processes (persons are partitioned between them)")
-    batch.add_argument("--policy", help="a policy directory or directory of policies (default: bundled)")
+    batch.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="results, one per input line, in input order",
+    )
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes (persons are partitioned between them)",
+    )
+    batch.add_argument(
+        "--policy", help="a policy directory or directory of policies (default: bundled)"
+    )
     batch.add_argument("--region", help="region for claims that do not name one")
     batch.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
     batch.add_argument("--moment", choices=("before", "during", "after"), default="during")
     batch.add_argument("--trace", action="store_true", help="include each result's trace")
     batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
-    batch.add_argument("--keep-work", action="store_true", help="keep the work directory afterwards")
-    batch.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    batch.add_argument(
+        "--keep-work", action="store_true", help="keep the work directory afterwards"
+    )
+    batch.add_argument(
+        "--no-progress", action="store_true", help="no progress bar even on a terminal"
+    )
     batch.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
 
 
@@ -118,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print_summary(summary, options)
     if args.summary_json:
-        args.summary_json.write_text(json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8")
+        args.summary_json.write_text(
+            json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8"
+        )
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
@@ -128,15 +147,26 @@ def print_summary(summary: Summary, options: BatchOptions) -> None:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(summary.decisions.items())) or "none"
     console.print(f"[bold]batch[/] {options.input} → {options.output}")
-    console.print(f"  claims   {summary.records:,} ({summary.settled:,} settled, {summary.errors:,} errors"
-                  + (f", {summary.blank_lines} blank lines skipped" if summary.blank_lines else "") + ")")
+    console.print(
+        f"  claims   {summary.records:,} ({summary.settled:,} settled, {summary.errors:,} errors"
+        + (f", {summary.blank_lines} blank lines skipped" if summary.blank_lines else "")
+        + ")"
+    )
     console.print(f"  decisions {decisions}")
-    console.print(f"  fund {summary.fund:,.2f} · critical illness {summary.critical_illness:,.2f} · "
-                  f"patients {summary.patient:,.2f}")
+    console.print(
+        f"  fund {summary.fund:,.2f} · critical illness {summary.critical_illness:,.2f} · "
+        f"patients {summary.patient:,.2f}"
+    )
     resumed = f", {summary.resumed_tasks} task(s) resumed" if summary.resumed_tasks else ""
-    console.print(f"  {summary.seconds:.1f} s, {summary.throughput:,.0f} claims/s with {options.jobs} job(s){resumed}")
+    console.print(
+        f"  {summary.seconds:.1f} s, {summary.throughput:,.0f} claims/s with {options.jobs} "
+        f"job(s){resumed}"
+    )
     if summary.errors:
-        console.print(f"  [red]{summary.errors} claim(s) failed[/]: see their error records in {options.output}")
+        console.print(
+            f"  [red]{summary.errors} claim(s) failed[/]: see their error records in "
+            f"{options.output}"
+        )
 
 
 def register_generate(add: Any) -> None:

@@ -13,6 +13,7 @@ from policyengine.claims import ClaimRejected, load_claim, parse_json
 from policyengine.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, write_json
 from policyengine.errors import PolicyNotFound
 
+
 def _extra_commands() -> list[Callable[..., None]]:
     from policyengine import cli_batch, cli_explain
 
@@ -114,8 +115,11 @@ def compile_(args: argparse.Namespace) -> int:
     elif args.emit_python:
         sys.stdout.write(policy.source)
     else:
-        print(f"{policy.name}: compiled {len(policy.versions)} version(s), "
-              f"{policy.source.count(chr(10))} lines of Python", file=sys.stderr)
+        print(
+            f"{policy.name}: compiled {len(policy.versions)} version(s), "
+            f"{policy.source.count(chr(10))} lines of Python",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -183,7 +187,13 @@ def list_(args: argparse.Namespace) -> int:
     for column in ("region", "title", "effective from", "versions (rule sets from)", "provisional"):
         table.add_column(column)
     for p in policies:
-        table.add_row(p["region"], p["title"], p["effective_from"], ", ".join(p["versions"]), str(p["provisional"]))
+        table.add_row(
+            p["region"],
+            p["title"],
+            p["effective_from"],
+            ", ".join(p["versions"]),
+            str(p["provisional"]),
+        )
     Console().print(table)
     return EXIT_OK
 

@@ -26,15 +26,21 @@ def register(add: Any) -> None:
         policyengine explain --replay trace.json        # render a stored trace again
         """,
     )
-    explain.add_argument("claim", help="claim JSON file (or a trace document with --replay), or - for stdin")
-    explain.add_argument("--replay", action="store_true", help="render a stored policyengine.trace/1 document")
+    explain.add_argument(
+        "claim", help="claim JSON file (or a trace document with --replay), or - for stdin"
+    )
+    explain.add_argument(
+        "--replay", action="store_true", help="render a stored policyengine.trace/1 document"
+    )
     explain.add_argument("--policy", help="a policy directory (default: bundled, by region)")
     explain.add_argument("--region", help="region when the claim does not name one")
     explain.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
     explain.add_argument("--moment", choices=("before", "during", "after"), default="during")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh")
     explain.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    explain.add_argument("--width", type=int, help="text width (default: the terminal's, 80 when piped)")
+    explain.add_argument(
+        "--width", type=int, help="text width (default: the terminal's, 80 when piped)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         if region is None and args.policy is not None and len(engine.regions) == 1:
             region = engine.regions[0]
         try:
-            result = engine.settle(raw, region=region, as_of=args.as_of, moment=args.moment, trace=True)
+            result = engine.settle(
+                raw, region=region, as_of=args.as_of, moment=args.moment, trace=True
+            )
         except ClaimRejected as rejected:
             write_json(rejected.as_json(), pretty=True)
             return EXIT_INPUT

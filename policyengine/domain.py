@@ -88,7 +88,9 @@ def cases(
     for _key, values in axes:
         total *= max(len(values), 1)
     if total > MAX_CASES:
-        raise ValueError(f"the conditions distinguish {total:,} classes of claims (limit {MAX_CASES:,})")
+        raise ValueError(
+            f"the conditions distinguish {total:,} classes of claims (limit {MAX_CASES:,})"
+        )
     out = []
     for combo in itertools.product(*(values for _key, values in axes)):
         case = dict(zip((key for key, _v in axes), combo, strict=True))
@@ -120,7 +122,9 @@ def _ordered(keys: Iterable[str]) -> list[str]:
 def _axis(key: str, mentioned: set[Any], visits: Iterable[str] | None) -> list[Any]:
     if key in SET_KEYS:
         names = sorted(n for n in mentioned if isinstance(n, str))
-        return [frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)]
+        return [
+            frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)
+        ]
     if key == "age":
         points = {0, 150}
         for low, high in (m for m in mentioned if isinstance(m, tuple)):
@@ -143,7 +147,7 @@ def _consistent(case: Mapping[str, Any]) -> bool:
     if "status" in case and (case["status"] is None) != (case.get("scheme") == "resident"):
         return False
     if "admission" in case and "visit" in case:
-        return (case["admission"] is None) != (case["visit"] == "inpatient")
+        return bool((case["admission"] is None) != (case["visit"] == "inpatient"))
     return True
 
 

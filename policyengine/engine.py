@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, localcontext
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from policyengine.cache import load_compiled
 from policyengine.claims import Claim, ClaimRejected, load_claim
@@ -37,7 +37,9 @@ def bundled_policies() -> Path:
     for candidate in (here / "_policies", here.parent / "policies"):
         if candidate.is_dir():
             return candidate
-    raise PolicyNotFound("no bundled policies found (neither policies/ nor policyengine/_policies/)")
+    raise PolicyNotFound(
+        "no bundled policies found (neither policies/ nor policyengine/_policies/)"
+    )
 
 
 def policy_dirs(path: Path) -> list[Path]:

@@ -9,6 +9,7 @@ provisional figures are marked ⚠. The JSON form is the trace document
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -42,14 +43,23 @@ class Doc:
 
 
 def trace_document(claim: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    return {"schema": TRACE_SCHEMA, "generator": f"policyengine {__version__}", "claim": claim, "result": result}
+    return {
+        "schema": TRACE_SCHEMA,
+        "generator": f"policyengine {__version__}",
+        "claim": claim,
+        "result": result,
+    }
 
 
 def check_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(document, dict) or document.get("schema") != TRACE_SCHEMA:
         raise ValueError(f"not a {TRACE_SCHEMA} document (its `schema` field must say so)")
     claim, result = document.get("claim"), document.get("result")
-    if not isinstance(claim, dict) or not isinstance(result, dict) or not isinstance(result.get("trace"), list):
+    if (
+        not isinstance(claim, dict)
+        or not isinstance(result, dict)
+        or not isinstance(result.get("trace"), list)
+    ):
         raise ValueError(f"a {TRACE_SCHEMA} document holds `claim` and a `result` with its `trace`")
     return claim, result
 
@@ -84,14 +94,18 @@ class Builder:
             text = f"{self.word('secondary')}: {text}"
         return text
 
-    def cite(self, section: Section, rule: str | None, source: dict[str, Any] | None, indent: int) -> None:
+    def cite(
+        self, section: Section, rule: str | None, source: dict[str, Any] | None, indent: int
+    ) -> None:
         if rule:
             section.add(f"{self.word('rule')} {rule}", indent, "dim")
         cited = self.source(source)
         if cited:
             section.add(cited, indent, "yellow" if cited.startswith("⚠") else "dim")
 
-    def flags(self, section: Section, notes: list[str] | None, indent: int, own: str | None = None) -> None:
+    def flags(
+        self, section: Section, notes: list[str] | None, indent: int, own: str | None = None
+    ) -> None:
         """A step's provisional figures, without their reasons (listed once at the end);
         the step's own row is skipped when its source line already says it is provisional."""
         for note in notes or ():
@@ -145,14 +159,20 @@ class Builder:
             cls = step.get("class")
             label = self.word(f"class_{cls}") if cls else self.word("not_in_catalogue")
             name = f" {item['name']}" if item.get("name") else ""
-            section.add(f"{self.line_no(step['line'])} {step['code']}{name} · {label} · {step['billed']}", 0, "bold")
+            section.add(
+                f"{self.line_no(step['line'])} {step['code']}{name} · {label} · {step['billed']}",
+                0,
+                "bold",
+            )
             self.line_split(section, step, item)
         return section
 
     def line_split(self, section: Section, step: dict[str, Any], item: dict[str, Any]) -> None:
         for bucket in ("denied", "excluded"):
             if Decimal(step[bucket]) > 0:
-                reasons = "; ".join(self.finding_label(fid) for fid in step["findings"]) or self.word("claim_level")
+                reasons = "; ".join(
+                    self.finding_label(fid) for fid in step["findings"]
+                ) or self.word("claim_level")
                 section.add(f"{self.word(bucket)} {step[bucket]} ← {reasons}", 1)
                 return
         if Decimal(step["over_limit"]) > 0:
@@ -162,27 +182,47 @@ class Builder:
                 1,
             )
         if Decimal(step["pre_self_pay"]) > 0:
-            section.add(f"{self.word('pre_self_pay')} {step['pre_self_pay']} ({self.word('selfpay')} "
-                        f"{_percent(step['selfpay'])}, {step['selfpay_rule']})", 1)
+            section.add(
+                f"{self.word('pre_self_pay')} {step['pre_self_pay']} ({self.word('selfpay')} "
+                f"{_percent(step['selfpay'])}, {step['selfpay_rule']})",
+                1,
+            )
             if step.get("selfpay_source"):
                 self.cite(section, None, step["selfpay_source"], 2)
         section.add(f"{self.word('covered')} {step['covered']}", 1)
-        warnings = [fid for fid in step["findings"] if self.findings.get(fid, {}).get("action") in ("warn", "review")]
+        warnings = [
+            fid
+            for fid in step["findings"]
+            if self.findings.get(fid, {}).get("action") in ("warn", "review")
+        ]
         for fid in warnings:
             section.add(f"{self.finding_label(fid)}", 1, "yellow")
 
     def finding_label(self, fid: str) -> str:
         finding = self.findings.get(fid, {})
-        return f"{fid} {kind_word(finding.get('kind', ''), self.lang)}({self.word('action_' + finding.get('action', ''))})"
+        action = self.word("action_" + finding.get("action", ""))
+        return f"{fid} {kind_word(finding.get('kind', ''), self.lang)}({action})"
 
     def findings_section(self) -> Section:
         section = Section(self.word("findings_title"))
         for finding in self.result.get("findings", []):
-            where = self.line_no(finding["line"]) if finding.get("line") is not None else self.word("claim_level")
+            where = (
+                self.line_no(finding["line"])
+                if finding.get("line") is not None
+                else self.word("claim_level")
+            )
             style = "red" if finding["action"] in ("reject", "exclude") else "yellow"
-            section.add(f"{finding['id']} {kind_word(finding['kind'], self.lang)} · "
-                        f"{self.word('action_' + finding['action'])} · {where}", 0, style)
-            message = finding["message"] if self.lang == "zh" else finding.get("message_en", finding["message"])
+            section.add(
+                f"{finding['id']} {kind_word(finding['kind'], self.lang)} · "
+                f"{self.word('action_' + finding['action'])} · {where}",
+                0,
+                style,
+            )
+            message = (
+                finding["message"]
+                if self.lang == "zh"
+                else finding.get("message_en", finding["message"])
+            )
             section.add(message, 1)
             self.cite(section, finding["rule"], finding.get("source"), 1)
         return section
@@ -199,7 +239,9 @@ class Builder:
         return section
 
     def step_audit_table(self, section: Section, number: int, step: dict[str, Any]) -> None:
-        section.add(f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold")
+        section.add(
+            f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold"
+        )
         self.cite(section, step["rule"], step.get("source"), 1)
 
     def step_deductible(self, section: Section, number: int, step: dict[str, Any]) -> None:
@@ -210,7 +252,12 @@ class Builder:
             detail += f" − {self.word('met')} {figures['met']} = {left:.2f}"
         else:
             detail += f" ({self.word('admission_' + str(figures.get('admission')))})"
-        section.add(f"{number}. {self.word('deductible')} {detail}; {self.word('this_claim')} {step['value']}", 0, "bold")
+        section.add(
+            f"{number}. {self.word('deductible')} {detail}; {self.word('this_claim')} "
+            f"{step['value']}",
+            0,
+            "bold",
+        )
         self.cite(section, step["rule"], step.get("source"), 1)
         self.flags(section, step.get("provisional"), 1, step["rule"])
 
@@ -230,30 +277,48 @@ class Builder:
 
     def step_fund(self, section: Section, number: int, step: dict[str, Any]) -> None:
         figures = step["figures"]
-        section.add(f"{number}. {self.word('fund')} ({figures['covered']} − {figures['deductible']}) × "
-                    f"{self.word('ratio')} = {step['value']}", 0, "bold")
+        section.add(
+            f"{number}. {self.word('fund')} ({figures['covered']} − {figures['deductible']}) × "
+            f"{self.word('ratio')} = {step['value']}",
+            0,
+            "bold",
+        )
 
     def step_cap(self, section: Section, number: int, step: dict[str, Any]) -> None:
         figures = step["figures"]
         pools = "+".join(self.word(p) for p in figures["pools"])
-        section.add(f"{number}. {self.word('cap')} {figures['cap']} − {self.word('paid')}({pools}) "
-                    f"{figures['paid']} = {figures['left']} → {self.word('fund')} {step['value']}", 0, "bold")
+        section.add(
+            f"{number}. {self.word('cap')} {figures['cap']} − {self.word('paid')}({pools}) "
+            f"{figures['paid']} = {figures['left']} → {self.word('fund')} {step['value']}",
+            0,
+            "bold",
+        )
         self.cite(section, step["rule"], step.get("source"), 1)
         self.flags(section, step.get("provisional"), 1, step["rule"])
 
     def step_limit(self, section: Section, number: int, step: dict[str, Any]) -> None:
         figures = step["figures"]
-        parts = " + ".join(f"{self.word(c)} {a}" for c, a in sorted(figures["conditions"].items())) or "0"
-        section.add(f"{number}. {self.word('limit')} {parts} − {self.word('paid')} {figures['paid']} = "
-                    f"{figures['left']} → {self.word('fund')} {step['value']}", 0, "bold")
+        parts = (
+            " + ".join(f"{self.word(c)} {a}" for c, a in sorted(figures["conditions"].items()))
+            or "0"
+        )
+        section.add(
+            f"{number}. {self.word('limit')} {parts} − {self.word('paid')} {figures['paid']} = "
+            f"{figures['left']} → {self.word('fund')} {step['value']}",
+            0,
+            "bold",
+        )
         self.cite(section, step["rule"], step.get("source"), 1)
         self.flags(section, step.get("provisional"), 1, step["rule"])
 
     def step_critical_illness(self, section: Section, number: int, step: dict[str, Any]) -> None:
         figures = step["figures"]
         section.add(f"{number}. {self.word('critical_illness')} {step['value']}", 0, "bold")
-        section.add(f"{self.word('self_burden_before')} {figures['self_burden_before']} + "
-                    f"{self.word('self_burden')} {figures['self_burden']}", 1)
+        section.add(
+            f"{self.word('self_burden_before')} {figures['self_burden_before']} + "
+            f"{self.word('self_burden')} {figures['self_burden']}",
+            1,
+        )
         section.add(f"{self.word('bands')}: {figures['bands']}", 1)
         if figures.get("payment_cap_left") is not None:
             section.add(f"{self.word('payment_cap_left')} {figures['payment_cap_left']}", 1)
@@ -264,14 +329,27 @@ class Builder:
         totals = self.result["totals"]
         payers = totals["payers"]
         section = Section(self.word("money_title"))
-        section.add(f"{self.word('billed')} {totals['billed']} = {self.word('denied')} {totals['denied']} + "
-                    f"{self.word('fund')} {payers['fund']} + {self.word('critical_illness')} "
-                    f"{payers['critical_illness']} + {self.word('patient')} {totals['patient']}", 0, "bold")
-        in_scope = Decimal(totals["covered"]) - Decimal(payers["fund"]) - Decimal(payers["critical_illness"])
-        section.add(f"{self.word('patient')} {totals['patient']} = {self.word('excluded')} {totals['excluded']} + "
-                    f"{self.word('over_limit')} {totals['over_limit']} + {self.word('pre_self_pay')} "
-                    f"{totals['pre_self_pay']} + {self.word('in_scope')} {in_scope:.2f} "
-                    f"({self.word('of_which')}{self.word('deductible')} {totals['deductible']})", 1)
+        section.add(
+            f"{self.word('billed')} {totals['billed']} = {self.word('denied')} "
+            f"{totals['denied']} + "
+            f"{self.word('fund')} {payers['fund']} + {self.word('critical_illness')} "
+            f"{payers['critical_illness']} + {self.word('patient')} {totals['patient']}",
+            0,
+            "bold",
+        )
+        in_scope = (
+            Decimal(totals["covered"])
+            - Decimal(payers["fund"])
+            - Decimal(payers["critical_illness"])
+        )
+        section.add(
+            f"{self.word('patient')} {totals['patient']} = {self.word('excluded')} "
+            f"{totals['excluded']} + "
+            f"{self.word('over_limit')} {totals['over_limit']} + {self.word('pre_self_pay')} "
+            f"{totals['pre_self_pay']} + {self.word('in_scope')} {in_scope:.2f} "
+            f"({self.word('of_which')}{self.word('deductible')} {totals['deductible']})",
+            1,
+        )
         return section
 
 
@@ -299,25 +377,26 @@ def render_text(doc: Doc, width: int | None = None, color: bool | None = None) -
     from rich.padding import Padding
     from rich.text import Text
 
-    console = Console(width=width, record=True, force_terminal=color, no_color=color is False,
-                      highlight=False, soft_wrap=False, file=_Null())
+    console = Console(
+        width=width,
+        record=True,
+        force_terminal=color,
+        no_color=color is False,
+        highlight=False,
+        soft_wrap=False,
+        file=io.StringIO(),
+    )
     console.print(Text(doc.header, style="bold"))
     console.print(Text(doc.decision, style="bold"))
     for section in doc.sections:
         console.print()
         console.print(Text(section.title, style="bold underline"))
         for line in section.lines:
-            console.print(Padding(Text(line.text, style=line.style), (0, 0, 0, 2 + 2 * line.indent)))
+            console.print(
+                Padding(Text(line.text, style=line.style), (0, 0, 0, 2 + 2 * line.indent))
+            )
     text = console.export_text(styles=bool(color))
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-class _Null:
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
 
 
 def render_markdown(doc: Doc) -> str:

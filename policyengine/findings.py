@@ -22,7 +22,12 @@ KIND_ZH = {
     "designated_use": "定医院定医师定病种",
     "non_selected_drug": "非集采中选药品",
 }
-TITLE_ZH = {"resident": "住院医师", "attending": "主治医师", "associate_chief": "副主任医师", "chief": "主任医师"}
+TITLE_ZH = {
+    "resident": "住院医师",
+    "attending": "主治医师",
+    "associate_chief": "副主任医师",
+    "chief": "主任医师",
+}
 SEX_ZH = {"male": "男性", "female": "女性"}
 
 
@@ -53,12 +58,15 @@ def record(
     }
 
 
-# ------------------------------------------------------------------ reasons, one per failed condition
+# ------------------------------------------------------------ reasons (one per failed condition)
 
 
 def outside_catalogue(region: str, local_region: str) -> Reason:
     if local_region:
-        return (f"属{local_region}地方增补目录,不在本地目录内", f"a local item of {local_region}, not in the {region} catalogue")
+        return (
+            f"属{local_region}地方增补目录,不在本地目录内",
+            f"a local item of {local_region}, not in the {region} catalogue",
+        )
     return ("不在医保目录内", f"not in the {region} catalogue")
 
 
@@ -80,7 +88,10 @@ def indication(prefixes: tuple[str, ...]) -> Reason:
 
 
 def level_below(minimum: int, level: int) -> Reason:
-    return (f"限{minimum}级及以上医院,本院{level}级", f"hospital level {minimum} or above required, this is level {level}")
+    return (
+        f"限{minimum}级及以上医院,本院{level}级",
+        f"hospital level {minimum} or above required, this is level {level}",
+    )
 
 
 def sex_only(sex: str) -> Reason:
@@ -163,4 +174,7 @@ def not_negotiated_indication(prefixes: tuple[str, ...]) -> Reason:
 
 def selected_alternative(generic: str, codes: list[str]) -> Reason:
     listed = ", ".join(codes)
-    return (f"有{generic}集采中选药品({listed})", f"a volume-procurement selected {generic} exists ({listed})")
+    return (
+        f"有{generic}集采中选药品({listed})",
+        f"a volume-procurement selected {generic} exists ({listed})",
+    )

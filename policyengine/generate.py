@@ -53,7 +53,13 @@ INPATIENT = (
 DIAGNOSES = {"hypertension": "I10.X00", "diabetes": "E11.900"}
 ACUTE = ("J06.900", "J20.900", "K29.700", "M54.500", "R51.X00")
 TITLES = ("resident", "attending", "associate_chief", "chief")
-GROUPS = ("low_income", "low_income_edge", "extremely_poor", "severely_disabled", "poverty_registered")
+GROUPS = (
+    "low_income",
+    "low_income_edge",
+    "extremely_poor",
+    "severely_disabled",
+    "poverty_registered",
+)
 
 
 def _money(value: float | Decimal) -> Decimal:
@@ -79,60 +85,98 @@ class Generator:
         person: dict[str, Any] = {
             "id": f"{self.region[:2].upper()}{self.seed}-{number:06d}",
             "scheme": scheme,
-            "birth_date": dt.date(self.year - age, rand.randint(1, 12), rand.randint(1, 28)).isoformat(),
+            "birth_date": dt.date(
+                self.year - age, rand.randint(1, 12), rand.randint(1, 28)
+            ).isoformat(),
             "sex": rand.choice(("male", "female")),
-            "groups": [rand.choice(GROUPS)] if scheme == "resident" and rand.random() < 0.08 else [],
+            "groups": [rand.choice(GROUPS)]
+            if scheme == "resident" and rand.random() < 0.08
+            else [],
             "certifications": [],
         }
         if scheme == "employee":
             person["status"] = "retired" if age >= 60 and rand.random() < 0.8 else "working"
         for condition, chance in (("hypertension", 0.25), ("diabetes", 0.15)):
             if age >= 35 and rand.random() < chance:
-                programme = "two_disease" if scheme == "resident" and rand.random() < 0.5 else "special_outpatient"
-                since = dt.date(self.year - rand.randint(0, 5), rand.randint(1, 12), rand.randint(1, 28))
-                person["certifications"].append({
-                    "condition": condition,
-                    "programme": programme,
-                    "since": since.isoformat(),
-                    "doctor_title": rand.choice(("attending", "associate_chief", "associate_chief", "chief")),
-                })
+                programme = (
+                    "two_disease"
+                    if scheme == "resident" and rand.random() < 0.5
+                    else "special_outpatient"
+                )
+                since = dt.date(
+                    self.year - rand.randint(0, 5), rand.randint(1, 12), rand.randint(1, 28)
+                )
+                person["certifications"].append(
+                    {
+                        "condition": condition,
+                        "programme": programme,
+                        "since": since.isoformat(),
+                        "doctor_title": rand.choice(
+                            ("attending", "associate_chief", "associate_chief", "chief")
+                        ),
+                    }
+                )
         return person
 
     def items(self, choices: tuple[Any, ...], count: int, start: int = 1) -> list[dict[str, Any]]:
         out = []
-        for offset, (code, kind, prices, quantities, supply) in enumerate(self.random.sample(choices, count)):
+        for offset, (code, kind, prices, quantities, supply) in enumerate(
+            self.random.sample(choices, count)
+        ):
             quantity = Decimal(self.random.randint(*quantities))
             price = _money(self.random.uniform(*prices))
-            item = {"line": start + offset, "code": code, "kind": kind, "quantity": str(quantity),
-                    "unit_price": str(price), "amount": str(_money(quantity * price))}
+            item = {
+                "line": start + offset,
+                "code": code,
+                "kind": kind,
+                "quantity": str(quantity),
+                "unit_price": str(price),
+                "amount": str(_money(quantity * price)),
+            }
             if supply:
                 item["days_supply"] = self.random.randint(*supply)
             out.append(item)
         return out
 
-    def claim(self, person: dict[str, Any], visit: str, date: dt.date, items: list[dict[str, Any]],
-              diagnoses: list[str]) -> dict[str, Any]:
+    def claim(
+        self,
+        person: dict[str, Any],
+        visit: str,
+        date: dt.date,
+        items: list[dict[str, Any]],
+        diagnoses: list[str],
+    ) -> dict[str, Any]:
         self.serial += 1
         rand = self.random
         level = rand.choice((1, 2, 2, 3, 3)) if visit != "two_disease" else rand.choice((1, 2))
         visit_data: dict[str, Any] = {
             "type": visit,
             "date": date.isoformat(),
-            "hospital": {"id": f"H{rand.randint(1, 40):04d}", "level": level,
-                         "kind": rand.choice(("general", "general", "tcm", "community", "specialist"))},
+            "hospital": {
+                "id": f"H{rand.randint(1, 40):04d}",
+                "level": level,
+                "kind": rand.choice(("general", "general", "tcm", "community", "specialist")),
+            },
             "doctor": {"id": f"D{rand.randint(1, 400):04d}", "title": rand.choice(TITLES)},
             "diagnoses": diagnoses,
         }
         if visit == "inpatient":
             visit_data["admitted"] = (date - dt.timedelta(days=rand.randint(2, 12))).isoformat()
-        return {"id": f"{person['id']}-{self.serial:05d}", "region": self.region,
-                "person": person, "visit": visit_data, "items": items}
+        return {
+            "id": f"{person['id']}-{self.serial:05d}",
+            "region": self.region,
+            "person": person,
+            "visit": visit_data,
+            "items": items,
+        }
 
     def year_of(self, person: dict[str, Any]) -> Iterator[dict[str, Any]]:
         rand = self.random
         conditions = sorted({c["condition"] for c in person["certifications"]})
         for _ in range(rand.randint(0, 7)):
-            items = self.items(SERVICES[:1], 1) + self.items(OUTPATIENT_DRUGS, rand.randint(1, 3), 2)
+            items = self.items(SERVICES[:1], 1) + self.items(
+                OUTPATIENT_DRUGS, rand.randint(1, 3), 2
+            )
             if rand.random() < 0.05:
                 items[-1]["days_supply"] = 10  # too many days for an outpatient prescription
             yield self.claim(person, "outpatient", self.date(), items, [rand.choice(ACUTE)])
@@ -150,12 +194,30 @@ class Generator:
         if rand.random() < 0.12:
             items = self.items(INPATIENT, 3)
             nights = rand.randint(3, 15)
-            items.append({"line": 4, "code": "001103000010000", "kind": "bed", "quantity": str(nights),
-                          "unit_price": "70.00", "amount": str(_money(nights * Decimal(70)))})
+            items.append(
+                {
+                    "line": 4,
+                    "code": "001103000010000",
+                    "kind": "bed",
+                    "quantity": str(nights),
+                    "unit_price": "70.00",
+                    "amount": str(_money(nights * Decimal(70))),
+                }
+            )
             if rand.random() < 0.3:
-                items.append({"line": 5, "code": "C0211023001000", "kind": "material", "quantity": "1",
-                              "unit_price": "750.00", "amount": "750.00"})
-            diagnoses = [rand.choice(("I21.900", "J18.900", "K35.800", "C34.100"))] + [DIAGNOSES[c] for c in conditions]
+                items.append(
+                    {
+                        "line": 5,
+                        "code": "C0211023001000",
+                        "kind": "material",
+                        "quantity": "1",
+                        "unit_price": "750.00",
+                        "amount": "750.00",
+                    }
+                )
+            diagnoses = [rand.choice(("I21.900", "J18.900", "K35.800", "C34.100"))] + [
+                DIAGNOSES[c] for c in conditions
+            ]
             yield self.claim(person, "inpatient", self.date(), items, diagnoses)
         if rand.random() < 0.03:
             yield from self.major_illness(person)
@@ -166,20 +228,42 @@ class Generator:
         for month in sorted(rand.sample(range(1, 13), rand.randint(2, 5))):
             nights = rand.randint(10, 30)
             items = [
-                {"line": 1, "code": "001103000010000", "kind": "bed", "quantity": str(nights),
-                 "unit_price": "60.00", "amount": str(_money(nights * Decimal(60)))},
-                {"line": 2, "code": "002102000010000", "kind": "service", "quantity": "2",
-                 "unit_price": "300.00", "amount": "600.00"},
+                {
+                    "line": 1,
+                    "code": "001103000010000",
+                    "kind": "bed",
+                    "quantity": str(nights),
+                    "unit_price": "60.00",
+                    "amount": str(_money(nights * Decimal(60))),
+                },
+                {
+                    "line": 2,
+                    "code": "002102000010000",
+                    "kind": "service",
+                    "quantity": "2",
+                    "unit_price": "300.00",
+                    "amount": "600.00",
+                },
             ]
             items += self.items(INPATIENT[1:2], 1, 3)
             doses = rand.randint(150, 900)
             price = _money(rand.uniform(120, 200))
-            items.append({"line": 4, "code": "XJ01XAT055A001010001015", "kind": "drug", "quantity": str(doses),
-                          "unit_price": str(price), "amount": str(_money(doses * price))})
+            items.append(
+                {
+                    "line": 4,
+                    "code": "XJ01XAT055A001010001015",
+                    "kind": "drug",
+                    "quantity": str(doses),
+                    "unit_price": str(price),
+                    "amount": str(_money(doses * price)),
+                }
+            )
             yield self.claim(person, "inpatient", self.date(month), items, ["C34.100"])
 
 
-def generate(region: str, persons: int, seed: int = 1, year: int = 2024) -> Iterator[dict[str, Any]]:
+def generate(
+    region: str, persons: int, seed: int = 1, year: int = 2024
+) -> Iterator[dict[str, Any]]:
     """Claims of `persons` people for one calendar year, person by person, dates unsorted."""
     generator = Generator(region, seed, year)
     for number in range(1, persons + 1):

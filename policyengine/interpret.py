@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from policyengine.claims import Claim
 from policyengine.domain import matches
@@ -37,7 +37,9 @@ class Run:
     def _facts(self) -> dict[str, Any]:
         person, visit = self.claim.person, self.claim.visit
         diagnosed = frozenset(
-            name for name, c in self.policy.conditions.items() if condition_matches(c, visit.diagnoses)
+            name
+            for name, c in self.policy.conditions.items()
+            if condition_matches(c, visit.diagnoses)
         )
         return {
             "scheme": person.scheme,
@@ -92,22 +94,33 @@ class Run:
     # ------------------------------------------------------------ settlement
     def settle(self) -> dict[str, Any]:
         version = self.policy.switches[self.policy.version_index(self.day)]
-        self.step(step="policy", version=version.isoformat(), as_of=self.day.isoformat(),
-                  rule=self.policy.start_location, source=self.policy.start_origin.as_json())
+        self.step(
+            step="policy",
+            version=version.isoformat(),
+            as_of=self.day.isoformat(),
+            rule=self.policy.start_location,
+            source=self.policy.start_origin.as_json(),
+        )
         self.audit_tables()
         findings = visit_findings(self) + line_findings(self)
         for number, finding in enumerate(findings, start=1):
             finding["id"] = f"F{number}"
         lines, denied_lines = self.lines(findings)
-        totals = {key: sum((Decimal(line[key]) for line in lines), ZERO)
-                  for key in ("billed", "denied", "excluded", "over_limit", "pre_self_pay", "covered")}
+        totals = {
+            key: sum((Decimal(line[key]) for line in lines), ZERO)
+            for key in ("billed", "denied", "excluded", "over_limit", "pre_self_pay", "covered")
+        }
         deductible, fund, critical = self.payers(totals["covered"])
         patient = totals["billed"] - totals["denied"] - fund - critical
         self.step(step="patient", value=money(patient))
         self.allocate(lines, {"fund": fund, "critical_illness": critical})
         return {
             "claim_id": self.claim.id,
-            "policy": {"region": self.policy.name, "version": version.isoformat(), "as_of": self.day.isoformat()},
+            "policy": {
+                "region": self.policy.name,
+                "version": version.isoformat(),
+                "as_of": self.day.isoformat(),
+            },
             "decision": decision(findings, len(lines), denied_lines),
             "totals": {
                 **{key: money(value) for key, value in totals.items()},
@@ -132,8 +145,13 @@ class Run:
                 row = self.lookup(table)
                 if row is not None:
                     value = self.policy.value(row.expr, self.day)
-                    self.step(step="audit_table", rule=row.location, source=row.origin.as_json(),
-                              table=name, value=value.describe())
+                    self.step(
+                        step="audit_table",
+                        rule=row.location,
+                        source=row.origin.as_json(),
+                        table=name,
+                        value=value.describe(),
+                    )
 
     def lines(self, findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
         claim_actions = {f["action"] for f in findings if f["line"] is None}
@@ -163,7 +181,12 @@ class Run:
         """The national decomposition of one line (spec §2, buckets 1–5)."""
         amount = item.amount
         split = dict.fromkeys(("denied", "excluded", "over_limit", "pre_self_pay", "covered"), ZERO)
-        basis: dict[str, Any] = {"price_cap": None, "selfpay": None, "selfpay_rule": None, "selfpay_source": None}
+        basis: dict[str, Any] = {
+            "price_cap": None,
+            "selfpay": None,
+            "selfpay_rule": None,
+            "selfpay_source": None,
+        }
         if denied or excluded:
             split["denied" if denied else "excluded"] = amount
             return split, basis
@@ -203,11 +226,22 @@ class Run:
         amount = self.level(self.value(row))
         met = ZERO
         if table.period == "year":
-            met = self.claim.history.deductible_met.get(visit, ZERO)  # type: ignore[call-overload]
+            met = cast(dict[str, Decimal], self.claim.history.deductible_met).get(visit, ZERO)
         value = min(covered, max(ZERO, amount - met))
-        self.step(step="deductible", pool=visit, period=table.period, rule=row.location,
-                  source=row.origin.as_json(), figures={"amount": money(amount), "met": money(met),
-                  "admission": self.facts["admission"]}, value=money(value), provisional=self.step_notes(row))
+        self.step(
+            step="deductible",
+            pool=visit,
+            period=table.period,
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "amount": money(amount),
+                "met": money(met),
+                "admission": self.facts["admission"],
+            },
+            value=money(value),
+            provisional=self.step_notes(row),
+        )
         return value
 
     def ratio(self, visit: str) -> Value:
@@ -220,27 +254,51 @@ class Run:
         row = self.required(table, "ratio")
         assert table is not None
         base = self.value(row)
-        adjustments = [r for r in table.adjust if r.active(self.day) and matches(r.conds, self.facts)]
+        adjustments = [
+            r for r in table.adjust if r.active(self.day) and matches(r.conds, self.facts)
+        ]
         points = sum((self.level(self.value(r)) for r in adjustments), ZERO)
         final: Value = base
         if isinstance(base, Val):
             final = Val("ratio", (self.level(base) + points,))
-        self.step(step="ratio", rule=row.location, source=row.origin.as_json(),
-                  figures={"base": describe_ratio(base, self.facts["level"]),
-                           "alias": {"of": alias.alias, "rule": alias.location,
-                                     "source": alias.alias_origin.as_json() if alias.alias_origin else None} if alias else None,
-                           "adjustments": [{"rule": r.location, "points": ratio_text(self.level(self.value(r))),
-                                            "source": r.origin.as_json()} for r in adjustments]},
-                  value=describe_ratio(final, self.facts["level"]),
-                  provisional=self.step_notes(row, *adjustments))
+        self.step(
+            step="ratio",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "base": describe_ratio(base, self.facts["level"]),
+                "alias": {
+                    "of": alias.alias,
+                    "rule": alias.location,
+                    "source": alias.alias_origin.as_json() if alias.alias_origin else None,
+                }
+                if alias
+                else None,
+                "adjustments": [
+                    {
+                        "rule": r.location,
+                        "points": ratio_text(self.level(self.value(r))),
+                        "source": r.origin.as_json(),
+                    }
+                    for r in adjustments
+                ],
+            },
+            value=describe_ratio(final, self.facts["level"]),
+            provisional=self.step_notes(row, *adjustments),
+        )
         return final
 
     def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
         ratio = self.ratio(visit)
         base = covered - deductible
-        computed = round_fen(banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio))
-        self.step(step="fund", figures={"covered": money(covered), "deductible": money(deductible)},
-                  value=money(computed))
+        computed = round_fen(
+            banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio)
+        )
+        self.step(
+            step="fund",
+            figures={"covered": money(covered), "deductible": money(deductible)},
+            value=money(computed),
+        )
         fund = self.cap(visit, computed)
         return self.limit(visit, fund)
 
@@ -253,12 +311,22 @@ class Run:
         if isinstance(value, Val) and not value.amounts:  # `none`: no cap
             return fund
         cap = self.level(value)
-        paid = sum((self.claim.history.paid.get(p, ZERO) for p in table.pools), ZERO)  # type: ignore[call-overload]
+        paid = sum((self.paid(p) for p in table.pools), ZERO)
         left = max(ZERO, cap - paid)
         result = min(fund, left)
-        self.step(step="cap", rule=row.location, source=row.origin.as_json(),
-                  figures={"cap": money(cap), "pools": list(table.pools), "paid": money(paid), "left": money(left)},
-                  value=money(result), provisional=self.step_notes(row))
+        self.step(
+            step="cap",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "cap": money(cap),
+                "pools": list(table.pools),
+                "paid": money(paid),
+                "left": money(left),
+            },
+            value=money(result),
+            provisional=self.step_notes(row),
+        )
         return result
 
     def limit(self, visit: str, fund: Decimal) -> Decimal:
@@ -270,19 +338,32 @@ class Run:
         if not numeric:
             return fund
         certified = frozenset(
-            c.condition for c in self.claim.person.certifications
+            c.condition
+            for c in self.claim.person.certifications
             if c.programme == table.programme and c.since <= self.claim.visit.date
         )
         used = [r for r in numeric if matches(r.conds, {"certified": certified})]
         limit = sum((self.level(self.value(r)) for r in used), ZERO)
         pool = table.pools[0] if table.pools else visit
-        paid = self.claim.history.paid.get(pool, ZERO)  # type: ignore[call-overload]
+        paid = self.paid(pool)
         left = max(ZERO, limit - paid)
         result = min(fund, left)
-        self.step(step="limit", rule=table.location, source=(used[0] if used else numeric[0]).origin.as_json(),
-                  figures={"conditions": {certified_condition(r): money(self.level(self.value(r))) for r in used},
-                           "limit": money(limit), "pool": pool, "paid": money(paid), "left": money(left)},
-                  value=money(result), provisional=self.step_notes(*used))
+        self.step(
+            step="limit",
+            rule=table.location,
+            source=(used[0] if used else numeric[0]).origin.as_json(),
+            figures={
+                "conditions": {
+                    certified_condition(r): money(self.level(self.value(r))) for r in used
+                },
+                "limit": money(limit),
+                "pool": pool,
+                "paid": money(paid),
+                "left": money(left),
+            },
+            value=money(result),
+            provisional=self.step_notes(*used),
+        )
         return result
 
     def critical_illness(self, visit: str, self_burden: Decimal) -> Decimal:
@@ -296,19 +377,33 @@ class Run:
         if not isinstance(bands, BandsVal):
             return ZERO
         before = self.claim.history.self_burden.inpatient
-        computed = round_fen(banded_total(bands, before + self_burden) - banded_total(bands, before))
+        computed = round_fen(
+            banded_total(bands, before + self_burden) - banded_total(bands, before)
+        )
         left = None
         result = computed
         if bands.payment_cap is not None:
             paid = self.claim.history.paid.get("critical_illness", ZERO)
             left = max(ZERO, bands.payment_cap - paid)
             result = min(computed, left)
-        self.step(step="critical_illness", rule=row.location, source=row.origin.as_json(),
-                  figures={"self_burden_before": money(before), "self_burden": money(self_burden),
-                           "bands": bands.describe(), "computed": money(computed),
-                           "payment_cap_left": money(left) if left is not None else None},
-                  value=money(result), provisional=self.step_notes(row))
+        self.step(
+            step="critical_illness",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "self_burden_before": money(before),
+                "self_burden": money(self_burden),
+                "bands": bands.describe(),
+                "computed": money(computed),
+                "payment_cap_left": money(left) if left is not None else None,
+            },
+            value=money(result),
+            provisional=self.step_notes(row),
+        )
         return result
+
+    def paid(self, pool: str) -> Decimal:
+        return cast(dict[str, Decimal], self.claim.history.paid).get(pool, ZERO)
 
     def step_notes(self, *rows: RowIR) -> list[str]:
         if self.steps is None:
@@ -369,5 +464,7 @@ def adjudicate(
 ) -> dict[str, Any]:
     day = as_of or claim.visit.date
     if policy.version_index(day) < 0:
-        raise NotInForce(f"policy {policy.name} is in force from {policy.start}; no rules for {day}")
+        raise NotInForce(
+            f"policy {policy.name} is in force from {policy.start}; no rules for {day}"
+        )
     return Run(policy, claim, day, moment, trace).settle()

@@ -38,8 +38,15 @@ def emit(run: Run, rule: RuleIR, line: int | None, reasons: list[fm.Reason]) -> 
     run.notes.update(rule.notes)
     for param in rule.params.values():
         run.notes.update(param.notes)
-    return fm.record(0, rule.kind, action(run, rule), line, rule.location,
-                     fm.message(rule.kind, rule.title, reasons), rule.origin.as_json())
+    return fm.record(
+        0,
+        rule.kind,
+        action(run, rule),
+        line,
+        rule.location,
+        fm.message(rule.kind, rule.title, reasons),
+        rule.origin.as_json(),
+    )
 
 
 # ------------------------------------------------------------------ visit level
@@ -60,7 +67,8 @@ def _matching_certifications(run: Run, rule: RuleIR) -> list[Any]:
     conditions = rule.names("conditions")
     diagnoses = run.claim.visit.diagnoses
     return [
-        cert for cert in run.claim.person.certifications
+        cert
+        for cert in run.claim.person.certifications
         if cert.programme == rule.programme
         and cert.since <= run.claim.visit.date
         and cert.condition in conditions
@@ -118,7 +126,9 @@ def kind_of(item: Any, entry: Any) -> str:
     return str(entry.kind) if entry is not None else str(item.kind)
 
 
-def _not_covered(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _not_covered(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     selectors = rule.names("items")
     reasons = []
     if "outside_catalogue" in selectors and not in_catalogue(run, entry):
@@ -133,13 +143,19 @@ def _not_covered(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[An
     return reasons
 
 
-def _restricted_line(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _restricted_line(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if not in_catalogue(run, entry):
         return []
     checks = rule.names("checks")
     facts, diagnoses = run.facts, run.claim.visit.diagnoses
     reasons = []
-    if "indication" in checks and entry.indications and not has_prefix(diagnoses, entry.indications):
+    if (
+        "indication" in checks
+        and entry.indications
+        and not has_prefix(diagnoses, entry.indications)
+    ):
         reasons.append(fm.indication(entry.indications))
     if "level" in checks and entry.min_level is not None and facts["level"] < entry.min_level:
         reasons.append(fm.level_below(entry.min_level, facts["level"]))
@@ -156,23 +172,31 @@ def _restricted_line(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: lis
     return reasons
 
 
-def _contraindication(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _contraindication(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if not in_catalogue(run, entry):
         return []
     checks = rule.names("checks", ("diagnosis", "sex", "age"))
     reasons = []
-    if "diagnosis" in checks and entry.contra_dx and has_prefix(run.claim.visit.diagnoses, entry.contra_dx):
+    if (
+        "diagnosis" in checks
+        and entry.contra_dx
+        and has_prefix(run.claim.visit.diagnoses, entry.contra_dx)
+    ):
         reasons.append(fm.contra_diagnosis(entry.contra_dx))
     if "sex" in checks and entry.contra_sex and run.facts["sex"] == entry.contra_sex:
         reasons.append(fm.contra_sex(entry.contra_sex))
     low, high, age = entry.contra_min_age, entry.contra_max_age, run.facts["age"]
-    if "age" in checks and (low is not None or high is not None):
-        if (low or 0) <= age and (high is None or age <= high):
-            reasons.append(fm.contra_age(low, high, age))
+    bounded = low is not None or high is not None
+    if "age" in checks and bounded and (low or 0) <= age and (high is None or age <= high):
+        reasons.append(fm.contra_age(low, high, age))
     return reasons
 
 
-def _designated(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _designated(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if not in_catalogue(run, entry) or not entry.negotiated:
         return []
     checks = rule.names("checks", ("level", "title", "indication"))
@@ -184,22 +208,31 @@ def _designated(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any
     title = run.claim.visit.doctor.title
     if "title" in checks and min_title and not title_at_least(title, min_title[0]):
         reasons.append(fm.title_below(min_title[0], title))
-    if "indication" in checks and entry.indications and not has_prefix(run.claim.visit.diagnoses, entry.indications):
+    if (
+        "indication" in checks
+        and entry.indications
+        and not has_prefix(run.claim.visit.diagnoses, entry.indications)
+    ):
         reasons.append(fm.not_negotiated_indication(entry.indications))
     return reasons
 
 
-def _non_selected(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _non_selected(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if not in_catalogue(run, entry) or entry.kind != "drug" or entry.selected or not entry.generic:
         return []
     alternatives = sorted(
-        other.code for other in run.policy.catalogue.values()
+        other.code
+        for other in run.policy.catalogue.values()
         if other.selected and other.generic == entry.generic and in_catalogue(run, other)
     )
     return [fm.selected_alternative(entry.generic, alternatives)] if alternatives else []
 
 
-def _duplicate_dispensing(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _duplicate_dispensing(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if kind_of(item, entry) != "drug":
         return []
     prefix = item.code[:GENERIC_PREFIX_LENGTH]
@@ -221,7 +254,9 @@ def _duplicate_dispensing(run: Run, rule: RuleIR, item: Any, entry: Any, earlier
     return []
 
 
-def _excess_supply(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _excess_supply(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if kind_of(item, entry) != "drug" or item.days_supply is None:
         return []
     row = run.lookup(rule.tables["max_days"])
@@ -236,15 +271,21 @@ def _excess_supply(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[
     return [fm.too_many_days(item.days_supply, limit)]
 
 
-def _duplicate_service(run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]) -> list[fm.Reason]:
+def _duplicate_service(
+    run: Run, rule: RuleIR, item: Any, entry: Any, earlier: list[Any]
+) -> list[fm.Reason]:
     if kind_of(item, entry) != "service":
         return []
     frequency = (entry.daily_frequency if entry is not None else None) or DEFAULT_DAILY_FREQUENCY
     visit_date = run.claim.visit.date
-    before = sum(1 for s in run.claim.history.services if s.code == item.code and s.date == visit_date)
+    before = sum(
+        1 for s in run.claim.history.services if s.code == item.code and s.date == visit_date
+    )
     before += sum(
-        1 for other in earlier
-        if other.code == item.code and kind_of(other, run.policy.catalogue.get(other.code)) == "service"
+        1
+        for other in earlier
+        if other.code == item.code
+        and kind_of(other, run.policy.catalogue.get(other.code)) == "service"
     )
     return [fm.service_repeated(before + 1, frequency)] if before >= frequency else []
 

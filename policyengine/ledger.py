@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policyengine.claims import Claim, ClaimRejected, Dispensed, History, SelfBurden, ServiceRecord, load_claim
+from policyengine.claims import (
+    Claim,
+    ClaimRejected,
+    Dispensed,
+    History,
+    SelfBurden,
+    ServiceRecord,
+    load_claim,
+)
 from policyengine.errors import PolicyEngineError
 
 ZERO = Decimal(0)
@@ -43,8 +51,8 @@ class Ledger:
         history = claim.history
         return cls(
             year=claim.visit.date.year,
-            paid=dict(history.paid),
-            deductible_met=dict(history.deductible_met),
+            paid={str(pool): amount for pool, amount in history.paid.items()},
+            deductible_met={str(pool): amount for pool, amount in history.deductible_met.items()},
             self_burden=history.self_burden.inpatient,
             admissions=history.admissions,
             dispensed=list(history.dispensed),
@@ -61,7 +69,9 @@ class Ledger:
             services=tuple(self.services),
         )
 
-    def record(self, claim: Claim, result: dict[str, Any], kind_of: Callable[[str, str], str]) -> None:
+    def record(
+        self, claim: Claim, result: dict[str, Any], kind_of: Callable[[str, str], str]
+    ) -> None:
         visit = claim.visit.type
         totals = result["totals"]
         fund = Decimal(totals["payers"]["fund"])
@@ -69,7 +79,9 @@ class Ledger:
         self.paid[visit] = self.paid.get(visit, ZERO) + fund
         self.paid["critical_illness"] = self.paid.get("critical_illness", ZERO) + critical
         if visit in YEARLY_DEDUCTIBLE_POOLS:
-            self.deductible_met[visit] = self.deductible_met.get(visit, ZERO) + Decimal(totals["deductible"])
+            self.deductible_met[visit] = self.deductible_met.get(visit, ZERO) + Decimal(
+                totals["deductible"]
+            )
         if visit in SELF_BURDEN_VISITS:
             self.self_burden += Decimal(totals["covered"]) - fund
         if visit == "inpatient":
@@ -81,10 +93,14 @@ class Ledger:
             kind = kind_of(item.code, item.kind)
             if kind == "drug":
                 self.dispensed.append(
-                    Dispensed.model_construct(code=item.code, date=claim.visit.date, days_supply=item.days_supply or 0)
+                    Dispensed.model_construct(
+                        code=item.code, date=claim.visit.date, days_supply=item.days_supply or 0
+                    )
                 )
             elif kind == "service":
-                self.services.append(ServiceRecord.model_construct(code=item.code, date=claim.visit.date))
+                self.services.append(
+                    ServiceRecord.model_construct(code=item.code, date=claim.visit.date)
+                )
 
 
 @dataclass(frozen=True)
@@ -119,22 +135,35 @@ def settle_person(
         try:
             parsed.append((index, load_claim(raw, region=region)))
         except ClaimRejected as rejected:
-            yield Settled(index, None, error_record(rejected.claim_id, rejected.as_json()["errors"], index))
+            yield Settled(
+                index, None, error_record(rejected.claim_id, rejected.as_json()["errors"], index)
+            )
     ledger: Ledger | None = None
-    for index, claim in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
-        if ledger is None or ledger.year != claim.visit.date.year:
-            ledger = Ledger.open(claim)
+    for index, given in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
+        if ledger is None or ledger.year != given.visit.date.year:
+            ledger = Ledger.open(given)
+            claim = given
         else:
-            claim = claim.model_copy(update={"history": ledger.history()})
+            claim = given.model_copy(update={"history": ledger.history()})
         try:
             result = settle(claim)
         except PolicyEngineError as error:
-            yield Settled(index, None, error_record(claim.id, [{"path": "", "message": str(error)}], index,
-                                                     kind=type(error).__name__))
+            yield Settled(
+                index,
+                None,
+                error_record(
+                    claim.id,
+                    [{"path": "", "message": str(error)}],
+                    index,
+                    kind=type(error).__name__,
+                ),
+            )
             continue
         ledger.record(claim, result, kind_of)
         yield Settled(index, result, None)
 
 
-def error_record(claim_id: str | None, errors: list[dict[str, str]], index: int, kind: str = "malformed_claim") -> dict[str, Any]:
+def error_record(
+    claim_id: str | None, errors: list[dict[str, str]], index: int, kind: str = "malformed_claim"
+) -> dict[str, Any]:
     return {"claim_id": claim_id, "line": index + 1, "error": kind, "errors": errors}

@@ -34,7 +34,9 @@ class PolicyCaseFile(pytest.File):
         except CaseFileError as error:
             raise self.CollectError(str(error)) from None
         for case in cases:
-            yield PolicyCaseItem.from_parent(self, name=f"{case.index + 1:03d} {case.name}", case=case)
+            yield PolicyCaseItem.from_parent(
+                self, name=f"{case.index + 1:03d} {case.name}", case=case
+            )
 
 
 class PolicyCaseItem(pytest.Item):

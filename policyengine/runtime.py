@@ -60,7 +60,8 @@ def finish(
     notes: list[str],
     trace: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """lines: [line, billed, class, denied?, denied, excluded, over_limit, pre_self_pay, covered, finding refs]."""
+    """lines: [line, billed, class, denied?, denied, excluded, over_limit, pre_self_pay, "
+    "covered, finding refs]."""
     covered = [row[8] for row in lines]
     fund_shares = _shares(fund, covered)
     critical_shares = _shares(critical, covered)
@@ -84,7 +85,10 @@ def finish(
                 "pre_self_pay": _text(row[7]),
                 "covered": _text(row[8]),
                 "findings": [f["id"] for f in row[9]],
-                "payers": {"fund": _text(fund_shares[index]), "critical_illness": _text(critical_shares[index])},
+                "payers": {
+                    "fund": _text(fund_shares[index]),
+                    "critical_illness": _text(critical_shares[index]),
+                },
                 "patient": _text(billed - denied - paid),
             }
         )
@@ -119,7 +123,7 @@ def _decision(findings: list[dict[str, Any]], denied: int, count: int) -> str:
     review = False
     for finding in findings:
         action = finding["action"]
-        if finding["line"] is None and (action == "reject" or action == "exclude"):
+        if finding["line"] is None and action in {"reject", "exclude"}:
             return "reject"
         review = review or action == "review"
     if denied == count:

@@ -127,7 +127,7 @@ def producing_rule(result: dict[str, Any] | None, path: str) -> str | None:
 
 def run_policy_tests(args: argparse.Namespace) -> int:
     roots = args.paths or [bundled_policies()]
-    reports = []
+    reports: list[PolicyReport] = []
     for root in roots:
         directories = [d for d in policy_dirs(root) if (d / "tests").is_dir()]
         if not directories:
@@ -140,7 +140,9 @@ def run_policy_tests(args: argparse.Namespace) -> int:
     else:
         _print_text(reports, args.min_coverage)
     failed = any(r.failed for r in reports)
-    below = args.min_coverage is not None and any(r.coverage.percent < args.min_coverage for r in reports)
+    below = args.min_coverage is not None and any(
+        r.coverage.percent < args.min_coverage for r in reports
+    )
     return EXIT_FINDINGS if failed or below else EXIT_OK
 
 
@@ -151,13 +153,19 @@ def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for report in reports:
         passed = len(report.outcomes) - len(report.failed)
-        console.print(f"[bold]{report.policy.name}[/]: {passed}/{len(report.outcomes)} cases passed")
+        console.print(
+            f"[bold]{report.policy.name}[/]: {passed}/{len(report.outcomes)} cases passed"
+        )
         for outcome in report.failed:
-            console.print(f"  [red]FAIL[/] {escape(outcome.case.location)}  {escape(outcome.case.name)}")
+            console.print(
+                f"  [red]FAIL[/] {escape(outcome.case.location)}  {escape(outcome.case.name)}"
+            )
             for mismatch in outcome.mismatches:
                 rule = producing_rule(outcome.result, mismatch.path)
-                console.print(f"    {escape(mismatch.path)}: expected {escape(repr(mismatch.expected))}, "
-                              f"got {escape(repr(mismatch.got))}")
+                console.print(
+                    f"    {escape(mismatch.path)}: expected {escape(repr(mismatch.expected))}, "
+                    f"got {escape(repr(mismatch.got))}"
+                )
                 if rule:
                     console.print(f"      produced by {escape(rule)}")
         cov = report.coverage
@@ -165,11 +173,17 @@ def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
         reached = clauses & cov.clauses_used
         status = ""
         if minimum is not None:
-            status = " [green](ok)[/]" if cov.percent >= minimum else f" [red](below {minimum:g}%)[/]"
-        console.print(f"  coverage: {cov.percent:.1f}% of {len(cov.countable)} rules and table rows{status}; "
-                      f"{len(reached)}/{len(clauses)} cited clauses")
+            status = (
+                " [green](ok)[/]" if cov.percent >= minimum else f" [red](below {minimum:g}%)[/]"
+            )
+        console.print(
+            f"  coverage: {cov.percent:.1f}% of {len(cov.countable)} rules and table rows{status}; "
+            f"{len(reached)}/{len(clauses)} cited clauses"
+        )
         for entry in cov.missed():
-            console.print(f"    never exercised: {escape(entry['location'])} {escape(entry['what'])}")
+            console.print(
+                f"    never exercised: {escape(entry['location'])} {escape(entry['what'])}"
+            )
         for doc, clause in sorted(clauses - reached):
             console.print(f"    clause never reached: {escape(doc)} {escape(clause)}")
 
@@ -184,8 +198,12 @@ def _print_json(reports: list[PolicyReport]) -> None:
                     "case": o.case.name,
                     "location": o.case.location,
                     "mismatches": [
-                        {"path": m.path, "expected": m.expected, "got": m.got,
-                         "rule": producing_rule(o.result, m.path)}
+                        {
+                            "path": m.path,
+                            "expected": m.expected,
+                            "got": m.got,
+                            "rule": producing_rule(o.result, m.path),
+                        }
                         for m in o.mismatches
                     ],
                 }

@@ -9,8 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 TRACE_SCHEMA = "policyengine.trace/1"
-STEP_KINDS = ("policy", "audit_table", "line", "deductible", "ratio", "fund", "cap", "limit",
-              "critical_illness", "patient")
+STEP_KINDS = (
+    "policy",
+    "audit_table",
+    "line",
+    "deductible",
+    "ratio",
+    "fund",
+    "cap",
+    "limit",
+    "critical_illness",
+    "patient",
+)
 
 
 def trace_schema() -> dict[str, Any]:
@@ -45,7 +55,10 @@ def trace_schema() -> dict[str, Any]:
         "properties": {
             "schema": {"const": TRACE_SCHEMA},
             "claim": {"type": "object", "description": "the claim as adjudicated"},
-            "result": {"type": "object", "description": "the result, its `trace` holding the steps"},
+            "result": {
+                "type": "object",
+                "description": "the result, its `trace` holding the steps",
+            },
             "steps": {"type": "array", "items": step},
         },
         "required": ["schema", "claim", "result"],

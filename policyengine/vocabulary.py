@@ -32,7 +32,13 @@ ITEM_KINDS: Final = ("drug", "service", "material", "bed")
 CLASSES: Final = ("A", "B", "C")
 ACTIONS: Final = ("reject", "exclude", "review", "warn")
 PAYERS: Final = ("fund", "critical_illness")
-PAID_POOLS: Final = ("outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness")
+PAID_POOLS: Final = (
+    "outpatient",
+    "special_outpatient",
+    "two_disease",
+    "inpatient",
+    "critical_illness",
+)
 DEDUCTIBLE_POOLS: Final = ("outpatient", "special_outpatient", "two_disease")
 MOMENTS: Final = ("before", "during", "after")
 CATALOGUE_FLAGS: Final = ("selected", "negotiated", "two_disease")
@@ -101,9 +107,7 @@ class KindSpec:
     """A finding kind: where it looks, what it takes, whether several rules may stack."""
 
     level: str  # "line", "claim" or "either"
-    params: MappingProxyType[str, ParamSpec] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    params: MappingProxyType[str, ParamSpec] = field(default_factory=lambda: MappingProxyType({}))
     tables: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     needs_programme: bool = False
     # Additive kinds list independent reasons (several rules apply side by side);

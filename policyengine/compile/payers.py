@@ -36,8 +36,11 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     w("base = covered - ded")
     w("computed = _fen(base * rate) if rate.__class__ is _D else _fen(rate(base))")
     if vc.trace:
-        w("tr.append({'step': 'fund', 'figures': {'covered': _money(covered), 'deductible': _money(ded)}, "
-          "'value': _money(computed)})")
+        w(
+            "tr.append({'step': 'fund', "
+            "'figures': {'covered': _money(covered), 'deductible': _money(ded)}, "
+            "'value': _money(computed)})"
+        )
     _cap(vc, w, visit)
     _limit(vc, w, visit)
     _second_layer(vc, w, visit)
@@ -81,7 +84,8 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
         w(
             f"tr.append({{'step': 'deductible', 'pool': {visit!r}, 'period': {table.period!r}, "
             "'rule': hd[2], 'source': _copy(hd[3]), 'figures': {'amount': _money(amount), "
-            "'met': _money(met), 'admission': admission}, 'value': _money(ded), 'provisional': list(hd[4])})"
+            "'met': _money(met), 'admission': "
+            "admission}, 'value': _money(ded), 'provisional': list(hd[4])})"
         )
     return True
 
@@ -111,9 +115,13 @@ def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
             "source": row.origin.as_json(),
             "figures": {
                 "base": _describe(base),
-                "alias": {"of": alias.alias, "rule": alias.location,
-                          "source": alias.alias_origin.as_json() if alias.alias_origin else None}
-                if alias else None,
+                "alias": {
+                    "of": alias.alias,
+                    "rule": alias.location,
+                    "source": alias.alias_origin.as_json() if alias.alias_origin else None,
+                }
+                if alias
+                else None,
                 "adjustments": [
                     {"rule": r.location, "points": ratio_text(p), "source": r.origin.as_json()}
                     for r, p in zip(applying, points, strict=True)
@@ -136,10 +144,14 @@ def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
     return True
 
 
-def _resolve_with(vc: VersionCompiler, table: TableIR, payload: Any, visit: str, adjust: list[RowIR]) -> tuple[Any, str]:
+def _resolve_with(
+    vc: VersionCompiler, table: TableIR, payload: Any, visit: str, adjust: list[RowIR]
+) -> tuple[Any, str]:
     from policyengine.compile.tables import resolve
 
-    resolved = resolve(vc.policy, list(table.rows), vc.day, payload, visits=(visit,), extra_rows=adjust)
+    resolved = resolve(
+        vc.policy, list(table.rows), vc.day, payload, visits=(visit,), extra_rows=adjust
+    )
     return resolved, vc.module.table_const(resolved)
 
 
@@ -156,7 +168,10 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
     def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
         if row is None:
             return None
-        return (level_of(vc.policy.value(row.expr, vc.day), facts.get("level")), *_row_meta(vc, row))
+        return (
+            level_of(vc.policy.value(row.expr, vc.day), facts.get("level")),
+            *_row_meta(vc, row),
+        )
 
     resolved, name = vc.table_var(table, table.rows, payload, table.pools)
     w(f"hc = {vc.lookup(resolved, name)}")
@@ -192,20 +207,28 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
     if not numeric:
         return
     entries = tuple(
-        (certified_condition(row), amount, vc.note_ids(*vc.row_notes(row)), row.location, row.origin.as_json())
+        (
+            certified_condition(row),
+            amount,
+            vc.note_ids(*vc.row_notes(row)),
+            row.location,
+            row.origin.as_json(),
+        )
         for row, amount in numeric
     )
     pool = table.pools[0] if table.pools else visit
     vc.need("vdate")
-    w(f"certified = {{ct.condition for ct in person.certifications if ct.programme == {table.programme!r} "
-      "and ct.since <= vdate}")
+    w(
+        "certified = "
+        f"{{ct.condition for ct in person.certifications if ct.programme == {table.programme!r} "
+        "and ct.since <= vdate}"
+    )
     w("lim = _Z")
     w("used = []")
-    with w.block(f"for entry in {vc.const(entries)}:"):
-        with w.block("if entry[0] in certified:"):
-            w("lim += entry[1]")
-            w("used.append(entry)")
-            w("N.update(entry[2])")
+    with w.block(f"for entry in {vc.const(entries)}:"), w.block("if entry[0] in certified:"):
+        w("lim += entry[1]")
+        w("used.append(entry)")
+        w("N.update(entry[2])")
     w(f"paid = history.paid.get({pool!r}, _Z)")
     w("left = lim - paid")
     with w.block("if left < 0:"):
@@ -218,7 +241,8 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
             f"tr.append({{'step': 'limit', 'rule': {table.location!r}, "
             f"'source': _copy(used[0][4] if used else {first}), 'figures': {{'conditions': "
             "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), "
-            f"'pool': {pool!r}, 'paid': _money(paid), 'left': _money(left)}}, 'value': _money(fund), "
+            f"'pool': {pool!r}, 'paid': _money(paid), 'left': "
+            f"_money(left)}}, 'value': _money(fund), "
             "'provisional': [_NOTES[i] for i in sorted({i for u in used for i in u[2]})]})"
         )
 
@@ -256,8 +280,10 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
             if vc.trace:
                 w(
                     "tr.append({'step': 'critical_illness', 'rule': hs[3], 'source': _copy(hs[4]), "
-                    "'figures': {'self_burden_before': _money(sb), 'self_burden': _money(s), 'bands': hs[6], "
-                    "'computed': _money(computed), 'payment_cap_left': _money(cap_left) if cap_left is not None "
+                    "'figures': "
+                    "{'self_burden_before': _money(sb), 'self_burden': _money(s), 'bands': hs[6], "
+                    "'computed': _money(computed), 'payment_cap_left': _money(cap_left) if "
+                    "cap_left is not None "
                     "else None}, 'value': _money(ci), 'provisional': list(hs[5])})"
                 )
 

@@ -153,7 +153,10 @@ def _not_covered(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     w("rs = []")
     if "outside_catalogue" in selectors:
         with w.block("if not inc:"):
-            w(f"rs.append(_fm.outside_catalogue({region!r}, e.local_region if e is not None else ''))")
+            w(
+                f"rs.append(_fm.outside_catalogue({region!r}, e.local_region if e is not None "
+                "else ''))"
+            )
     if "class_c" in selectors:
         with w.block("if inc and e.cls == 'C':"):
             w("rs.append(_fm.class_c())")
@@ -172,7 +175,9 @@ def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     with w.block("if inc and e.code in _RESTRICTED:"):
         w("rs = []")
         if "indication" in checks:
-            with w.block("if e.indications and not any(u.startswith(e.indications) for u in udiag):"):
+            with w.block(
+                "if e.indications and not any(u.startswith(e.indications) for u in udiag):"
+            ):
                 w("rs.append(_fm.indication(e.indications))")
         if "level" in checks:
             with w.block("if e.min_level is not None and level < e.min_level:"):
@@ -181,11 +186,16 @@ def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             with w.block("if e.sex and sex != e.sex:"):
                 w("rs.append(_fm.sex_only(e.sex))")
         if "age" in checks:
-            test = "(e.min_age is not None and age < e.min_age) or (e.max_age is not None and age > e.max_age)"
+            test = (
+                "(e.min_age is not None and age < e.min_age) "
+                "or (e.max_age is not None and age > e.max_age)"
+            )
             with w.block(f"if {test}:"):
                 w("rs.append(_fm.age_outside(e.min_age, e.max_age, age))")
         if "title" in checks:
-            with w.block("if e.min_title and (title is None or _RANK[title] < _RANK[e.min_title]):"):
+            with w.block(
+                "if e.min_title and (title is None or _RANK[title] < _RANK[e.min_title]):"
+            ):
                 w("rs.append(_fm.title_below(e.min_title, title))")
         _line_emit(vc, w, rule)
 
@@ -203,7 +213,9 @@ def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
                 w("rs.append(_fm.contra_sex(e.contra_sex))")
         if "age" in checks:
             low = "(e.contra_min_age or 0)"
-            test = f"(e.contra_min_age is not None or e.contra_max_age is not None) and {low} <= age"
+            test = (
+                f"(e.contra_min_age is not None or e.contra_max_age is not None) and {low} <= age"
+            )
             with w.block(f"if {test} and (e.contra_max_age is None or age <= e.contra_max_age):"):
                 w("rs.append(_fm.contra_age(e.contra_min_age, e.contra_max_age, age))")
         _line_emit(vc, w, rule)
@@ -225,7 +237,9 @@ def _designated(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             with w.block(f"if title is None or _RANK[title] < {rank}:"):
                 w(f"rs.append(_fm.title_below({min_title[0]!r}, title))")
         if "indication" in checks:
-            with w.block("if e.indications and not any(u.startswith(e.indications) for u in udiag):"):
+            with w.block(
+                "if e.indications and not any(u.startswith(e.indications) for u in udiag):"
+            ):
                 w("rs.append(_fm.not_negotiated_indication(e.indications))")
         _line_emit(vc, w, rule)
 
@@ -251,7 +265,8 @@ def _duplicate_dispensing(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             with w.block("for rec in history.dispensed:"):
                 w("rc = rec.code")
                 with w.block(
-                    f"if rec.date <= vdate and (rc == code or rc[:{GENERIC_PREFIX_LENGTH}] == code[:{GENERIC_PREFIX_LENGTH}]):"
+                    f"if rec.date <= vdate and (rc == code or rc[:{GENERIC_PREFIX_LENGTH}] == "
+                    f"code[:{GENERIC_PREFIX_LENGTH}]):"
                 ):
                     w("left = (rec.date - vdate).days + rec.days_supply")
                     with w.block(f"if left > {tolerance}:"):
@@ -264,8 +279,10 @@ def _excess_supply(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     limit_var = vc.rule_table_var(rule, "max_days")
     if limit_var is None:
         return
-    with w.block(f"if ek == 'drug' and it.days_supply is not None and {limit_var} is not None "
-                 f"and it.days_supply > {limit_var}[0]:"):
+    with w.block(
+        f"if ek == 'drug' and it.days_supply is not None and {limit_var} is not None "
+        f"and it.days_supply > {limit_var}[0]:"
+    ):
         w(f"rs = [_fm.too_many_days(it.days_supply, {limit_var}[0])]")
         w(f"N.update({limit_var}[1])")
         _line_emit(vc, w, rule)

@@ -29,7 +29,11 @@ PRELUDE = (
     ("status", "status = person.status if person.scheme == 'employee' else None"),
     ("level", "level = visit.hospital.level"),
     ("hkind", "hkind = visit.hospital.kind"),
-    ("admission", "admission = ('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' else None"),
+    (
+        "admission",
+        "admission = ('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' "
+        "else None",
+    ),
     ("sex", "sex = person.sex"),
     ("age", "age = _age_on(person.birth_date, visit.date)"),
     ("title", "title = visit.doctor.title"),
@@ -73,7 +77,9 @@ class VersionCompiler:
     def step_notes(self, *rows: RowIR) -> list[str]:
         return [str(n) for n in sorted(set(self.row_notes(*rows)), key=Note.sort_key)]
 
-    def table_var(self, table: TableIR, rows: tuple[RowIR, ...], payload: Any, visits: tuple[str, ...] | None) -> tuple[Resolved, str]:
+    def table_var(
+        self, table: TableIR, rows: tuple[RowIR, ...], payload: Any, visits: tuple[str, ...] | None
+    ) -> tuple[Resolved, str]:
         resolved = resolve(self.policy, list(rows), self.day, payload, visits=visits)
         return resolved, self.module.table_const(resolved)
 
@@ -136,7 +142,8 @@ class VersionCompiler:
             source = self.const(self.policy.start_origin.as_json())
             head(
                 f"    tr.append({{'step': 'policy', 'version': {version.isoformat()!r}, "
-                f"'as_of': day.isoformat(), 'rule': {self.policy.start_location!r}, 'source': _copy({source})}})"
+                f"'as_of': day.isoformat(), 'rule': {self.policy.start_location!r}, 'source': "
+                f"_copy({source})}})"
             )
         head.lines.extend(body.lines)
         return head
@@ -166,16 +173,18 @@ class VersionCompiler:
             w(f"{var} = {source}")
             if self.trace:
                 with w.block(f"if {guard}{var} is not None:"):
-                    w(f"tr.append({{'step': 'audit_table', 'rule': {var}[2], 'source': _copy({var}[3]), "
-                      f"'table': {table_name!r}, 'value': {var}[4]}})")
+                    w(
+                        f"tr.append({{'step': 'audit_table', 'rule': {var}[2], "
+                        f"'source': _copy({var}[3]), 'table': {table_name!r}, "
+                        f"'value': {var}[4]}})"
+                    )
         if self.track_drugs:
             w("firsts = {}")
         if self.track_services:
             self.need("vdate")
             w("svc = {}")
-            with w.block("for rec in history.services:"):
-                with w.block("if rec.date == vdate:"):
-                    w("svc[rec.code] = svc.get(rec.code, 0) + 1")
+            with w.block("for rec in history.services:"), w.block("if rec.date == vdate:"):
+                w("svc[rec.code] = svc.get(rec.code, 0) + 1")
         w("items = c.items if _ascending(c.items) else sorted(c.items, key=_by_line)")
         w("pending = []")
         with w.block("for it in items:"):
@@ -223,7 +232,10 @@ class VersionCompiler:
                 with w.block("if cls == 'B':"):
                     w("prop = e.selfpay_prop")
                     if self.trace:
-                        w("sp = (_ratio_text(prop), e.location, None) if prop is not None else None")
+                        w(
+                            "sp = (_ratio_text(prop), e.location, None) if prop is not None "
+                            "else None"
+                        )
                     with w.block("if prop is None:"):
                         for line in default.get_source.splitlines():
                             w(line)
@@ -234,7 +246,10 @@ class VersionCompiler:
                 w("covered += cov")
                 w("row = [it.line, amount, cls, 0, _Z, _Z, over, pre, cov, lf]")
                 if self.trace:
-                    w("basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is not None else None)")
+                    w(
+                        "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "
+                        "not None else None)"
+                    )
             if self.trace:
                 w("tr.append(_line_step(it, row, basis, e))")
             w("rows.append(row)")
@@ -258,7 +273,8 @@ class VersionCompiler:
         tr = "tr" if self.trace else "None"
         w(
             f"return _finish(c.id, {{'region': {self.policy.name!r}, 'version': {version!r}, "
-            f"'as_of': day.isoformat()}}, F, rows, ded, fund, ci, [_NOTES[i] for i in sorted(N)], {tr})"
+            "'as_of': "
+            f"day.isoformat()}}, F, rows, ded, fund, ci, [_NOTES[i] for i in sorted(N)], {tr})"
         )
 
 

@@ -103,7 +103,9 @@ def resolve(
     classes = cases([r.conds for r in everything], extra_keys=extra, visits=visits)
     keys = tuple(classes[0].keys()) if classes else ()
     masks = {
-        key: frozenset(name for r in everything for c in r.conds if c.key == key for name in c.names)
+        key: frozenset(
+            name for r in everything for c in r.conds if c.key == key for name in c.names
+        )
         for key in keys
         if key in SET_KEYS
     }

@@ -74,12 +74,16 @@ def literal(value: Any) -> str:
         return "[" + ", ".join(literal(v) for v in value) + "]"
     if isinstance(value, frozenset | set):
         items = sorted(value, key=_sort_key)
-        return "frozenset({" + ", ".join(literal(v) for v in items) + "})" if items else "frozenset()"
+        return (
+            "frozenset({" + ", ".join(literal(v) for v in items) + "})" if items else "frozenset()"
+        )
     if isinstance(value, dict):
         keys = sorted(value, key=_sort_key)
         return "{" + ", ".join(f"{literal(k)}: {literal(value[k])}" for k in keys) + "}"
     if isinstance(value, BandsVal):
-        bands = ", ".join(f"_Band({literal(b.low)}, {literal(b.high)}, {literal(b.rate)})" for b in value.bands)
+        bands = ", ".join(
+            f"_Band({literal(b.low)}, {literal(b.high)}, {literal(b.rate)})" for b in value.bands
+        )
         return (
             f"_Bands({literal(value.threshold)}, ({bands},), "
             f"{literal(value.ceiling)}, {literal(value.payment_cap)})"
