@@ -181,7 +181,8 @@ class Visit(_Model):
         cls, admitted: dt.date | None, info: ValidationInfo
     ) -> dt.date | None:
         discharge = info.data.get("date")
-        if admitted is not None and discharge is not None and admitted > discharge:
+        inpatient = info.data.get("type") == "inpatient"  # elsewhere `admitted` is only informational
+        if inpatient and admitted is not None and discharge is not None and admitted > discharge:
             raise ValueError(f"admission {admitted} is after the visit date {discharge}")
         return admitted
 

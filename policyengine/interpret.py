@@ -336,6 +336,17 @@ class Run:
         live = [r for r in table.rows if r.active(self.day)]
         numeric = [r for r in live if self.policy.value(r.expr, self.day).unit != "none"]
         if not numeric:
+            if live:  # the limits are cancelled (`none`): say so, citing the cancellation
+                for row in live:
+                    self.use(row)
+                self.step(
+                    step="limit",
+                    rule=live[0].location,
+                    source=live[0].origin.as_json(),
+                    figures={"limit": None, "rows": [r.location for r in live]},
+                    value=money(fund),
+                    provisional=self.step_notes(*live),
+                )
             return fund
         certified = frozenset(
             c.condition
@@ -357,6 +368,7 @@ class Run:
                     certified_condition(r): money(self.level(self.value(r))) for r in used
                 },
                 "limit": money(limit),
+                "rows": [r.location for r in used],
                 "pool": pool,
                 "paid": money(paid),
                 "left": money(left),

@@ -78,6 +78,7 @@ def _step_rules(step: dict[str, Any]) -> Iterable[str]:
         yield adjustment["rule"]
     if figures.get("alias"):
         yield figures["alias"]["rule"]
+    yield from figures.get("rows") or ()
 
 
 def _step_sources(step: dict[str, Any]) -> Iterable[dict[str, Any]]:

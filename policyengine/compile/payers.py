@@ -205,6 +205,8 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         if isinstance(value, Val) and value.amounts:
             numeric.append((row, value.amounts[0]))
     if not numeric:
+        if rows:  # the limits are cancelled (`none`): say so, citing the cancellation
+            _cancelled_limit(vc, w, rows)
         return
     entries = tuple(
         (
@@ -240,11 +242,26 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         w(
             f"tr.append({{'step': 'limit', 'rule': {table.location!r}, "
             f"'source': _copy(used[0][4] if used else {first}), 'figures': {{'conditions': "
-            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), "
+            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), 'rows': [u[3] for u in used], "
             f"'pool': {pool!r}, 'paid': _money(paid), 'left': "
             f"_money(left)}}, 'value': _money(fund), "
             "'provisional': [_NOTES[i] for i in sorted({i for u in used for i in u[2]})]})"
         )
+
+
+def _cancelled_limit(vc: VersionCompiler, w: Code, rows: list[RowIR]) -> None:
+    notes = vc.note_ids(*vc.row_notes(*rows))
+    if notes:
+        w(f"N.update({vc.const(notes)})")
+    if vc.trace:
+        step = {
+            "step": "limit",
+            "rule": rows[0].location,
+            "source": rows[0].origin.as_json(),
+            "figures": {"limit": None, "rows": [r.location for r in rows]},
+            "provisional": vc.step_notes(*rows),
+        }
+        w(f"tr.append({{**_copy({vc.const(step)}), 'value': _money(fund)}})")
 
 
 def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
