@@ -22,9 +22,7 @@ from policyengine.engine import Engine, LoadedPolicy, bundled_policies, policy_d
 # Which trace steps produce which result fields (to name the rule behind a mismatch).
 _FIELD_STEPS = {
     "totals.deductible": ("deductible",),
-    "totals.payers.fund": ("cap", "limit", "fund", "ratio"),
     "totals.payers.critical_illness": ("critical_illness",),
-    "totals.patient": ("patient",),
 }
 
 
@@ -115,14 +113,23 @@ def run_directory(engine: Engine, directory: Path, keyword: str | None = None) -
 
 
 def producing_rule(result: dict[str, Any] | None, path: str) -> str | None:
-    if result is None:
+    """The rule(s) behind a result field, read from the trace: for the fund, the ratio row
+    and any cap or limit that actually bound it."""
+    if result is None or path.startswith("findings"):
         return None
-    steps = _FIELD_STEPS.get(path)
-    if path.startswith("findings"):
-        return None
-    for step in reversed(result.get("trace", [])):
-        if steps and step.get("step") in steps and step.get("rule"):
-            return f"{step['rule']}"
+    steps = {step.get("step"): step for step in result.get("trace", [])}
+    if path == "totals.payers.fund" and "ratio" in steps:
+        rules = [f"ratio {steps['ratio']['rule']}"]
+        computed = steps.get("fund", {}).get("value")
+        for name in ("cap", "limit"):
+            step = steps.get(name)
+            if step and computed is not None and step.get("value") != computed:
+                rules.append(f"{name} {step['rule']} (binding)")
+                computed = step["value"]
+        return "; ".join(rules)
+    for name in _FIELD_STEPS.get(path, ()):
+        if steps.get(name, {}).get("rule"):
+            return str(steps[name]["rule"])
     return None
 
 

@@ -1,0 +1,57 @@
+"""`policyengine test`: the bundled cases pass with coverage above the bar CI holds them to,
+and a failing case is reported field by field with the rule that produced the value."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policyengine.cli import main
+from tests.support import POLICIES
+
+MIN_COVERAGE = {"tianjin": 95, "quanzhou": 95}
+
+
+@pytest.mark.parametrize("city", sorted(MIN_COVERAGE))
+def test_bundled_cases_pass_above_the_coverage_bar(city: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["test", str(POLICIES / city), "--min-coverage", str(MIN_COVERAGE[city])])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "(ok)" in out and "cited clauses" in out
+
+
+def test_a_failing_case_names_the_rule_behind_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLICYENGINE_CACHE_DIR", "")
+    shutil.copytree(POLICIES / "national", tmp_path / "national")
+    shutil.copytree(POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests"))
+    (tmp_path / "tianjin" / "tests").mkdir()
+    (tmp_path / "tianjin" / "tests" / "wrong.yaml").write_text(
+        """
+defaults:
+  id: T1
+  region: tianjin
+  person: {id: P1, scheme: employee, status: working, birth_date: "1970-01-01", sex: male}
+  visit: {type: outpatient, date: "2024-03-05", hospital: {id: H1, level: 3, kind: general},
+          doctor: {id: D1, title: attending}, diagnoses: [J06.900]}
+  items:
+    - {line: 1, code: "001101000010000", kind: service, quantity: "1", unit_price: "1000.00", amount: "1000.00"}
+cases:
+  - name: right
+    expect: {decision: pay, totals: {deductible: "800.00", payers: {fund: "110.00"}}}
+  - name: a deliberately wrong deductible
+    expect: {totals: {deductible: "700.00", payers: {fund: "165.00"}}}
+""",
+        encoding="utf-8",
+    )
+    code = main(["test", str(tmp_path / "tianjin"), "--min-coverage", "90"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "tianjin: 1/2 cases passed" in out
+    assert "totals.deductible: expected '700.00', got '800.00'" in out
+    assert "produced by tianjin/benefits.policy:8" in out
+    assert "totals.payers.fund: expected '165.00', got '110.00'" in out
+    assert "produced by ratio tianjin/benefits.policy:43\n" in out  # the cap did not bind
+    assert "(below 90%)" in out and "never exercised:" in out
