@@ -1,0 +1,102 @@
+"""The benchmark claims: generated with `policyengine generate`, resized to 1, 10 and 100
+items, and given histories (paid, deductibles met, self-burden, admissions, dispensing
+and service history) so that every step of settlement does its work."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import random
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from policyengine.claims import Claim, load_claim
+from policyengine.generate import generate
+
+FULL = os.environ.get("POLICYENGINE_BENCH") == "full"
+SIZES = (1, 10, 100)
+COUNT = 200 if FULL else 12  # claims per set
+ITEMS = (
+    ("001101000010000", "service", "10.00", None),
+    ("002501010150000", "service", "25.00", None),
+    ("002503040250000", "service", "60.00", None),
+    ("002102000010000", "service", "300.00", None),
+    ("XJ01CAA040A001010001013", "drug", "12.50", 5),
+    ("XM01AEB014A001010001016", "drug", "18.00", 5),
+    ("XA11GAW043A001010001021", "drug", "3.20", 6),
+    ("XB01ACA056A001010001017", "drug", "14.00", 7),
+    ("XJ01DDT094A001010001014", "drug", "30.00", 5),
+    ("XC08CAA001A001010001001", "drug", "0.20", 7),
+    ("XA10BAE054A001010001005", "drug", "0.12", 7),
+    ("XC09CAE012A001010001003", "drug", "1.10", 7),
+    ("C0310101001000", "material", "5.00", None),
+    ("001103000010000", "bed", "70.00", None),
+    ("XJ01XAT055A001010001015", "drug", "150.00", None),
+    ("XN06BXC012A001010001024", "drug", "2.50", 7),
+)
+
+
+def _resize(claim: dict[str, Any], size: int, rand: random.Random) -> dict[str, Any]:
+    items = []
+    for line in range(1, size + 1):
+        code, kind, price, days = rand.choice(ITEMS)
+        quantity = rand.randint(1, 4)
+        amount = (Decimal(price) * quantity).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        item = {
+            "line": line,
+            "code": code,
+            "kind": kind,
+            "quantity": str(quantity),
+            "unit_price": price,
+            "amount": str(amount),
+        }
+        if days and claim["visit"]["type"] != "inpatient":
+            item["days_supply"] = days
+        items.append(item)
+    claim["items"] = items
+    return claim
+
+
+def _history(claim: dict[str, Any], rand: random.Random) -> dict[str, Any]:
+    date = claim["visit"]["date"]
+    return {
+        "paid": {
+            "outpatient": f"{rand.randint(0, 3000)}.00",
+            "inpatient": f"{rand.randint(0, 50000)}.00",
+        },
+        "deductible_met": {"outpatient": f"{rand.choice((0, 200, 800))}.00"},
+        "self_burden": {"inpatient": f"{rand.choice((0, 15000, 60000))}.00"},
+        "admissions": rand.choice((0, 0, 1, 2)),
+        "dispensed": [
+            {"code": rand.choice(ITEMS[4:12])[0], "date": date, "days_supply": 1} for _ in range(3)
+        ],
+        "services": [{"code": "002501010150000", "date": "2024-01-02"}],
+    }
+
+
+@functools.cache
+def claim_dicts(region: str, size: int, visits: tuple[str, ...]) -> tuple[str, ...]:
+    """JSON texts of COUNT claims of `size` items whose visit type is in `visits`."""
+    rand = random.Random(f"{region}-{size}-{visits}")
+    out: list[str] = []
+    for claim in generate(region, 4000, seed=11, year=2024):
+        if claim["visit"]["type"] not in visits or (
+            region == "tianjin" and claim["visit"]["type"] == "two_disease"
+        ):
+            continue
+        claim = _resize(claim, size, rand)
+        claim["history"] = _history(claim, rand)
+        out.append(json.dumps(claim, ensure_ascii=False))
+        if len(out) == COUNT:
+            break
+    return tuple(out)
+
+
+@functools.cache
+def claims(region: str, size: int, visits: tuple[str, ...]) -> tuple[Claim, ...]:
+    return tuple(load_claim(text) for text in claim_dicts(region, size, visits))
+
+
+BASELINE_VISITS = ("outpatient", "inpatient")
+ALL_VISITS = ("outpatient", "special_outpatient", "two_disease", "inpatient")

@@ -1,0 +1,52 @@
+"""Collects each benchmark's median and prints the ratios the targets are stated in.
+
+Machines here are noisy, so the report compares measurements taken in the same run:
+compiled vs the hand-written baseline and vs the reference interpreter, trace on vs off.
+Nothing is asserted about time: the numbers are reported, not tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+MEDIANS: dict[str, float] = {}
+FIGURES: dict[str, str] = {}
+
+
+@pytest.fixture
+def record() -> Any:
+    def store(name: str, benchmark: Any, per: int = 1) -> None:
+        stats = getattr(benchmark, "stats", None)
+        if stats is not None and getattr(stats, "stats", None) is not None:
+            MEDIANS[name] = stats.stats.median / per
+
+    return store
+
+
+def figure(name: str, text: str) -> None:
+    FIGURES[name] = text
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not MEDIANS and not FIGURES:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("policyengine benchmark ratios (same run)")
+    for size in (1, 10, 100):
+        base, comp = MEDIANS.get(f"baseline/{size}"), MEDIANS.get(f"compiled/{size}")
+        interp, traced = MEDIANS.get(f"interpreter/{size}"), MEDIANS.get(f"compiled_trace/{size}")
+        if base and comp:
+            line = f"  {size:>3} items: compiled {comp * 1e6:8.1f} µs/claim = {comp / base:4.2f}× baseline"
+            if interp:
+                line += f"; interpreter {interp / comp:5.1f}× slower"
+            if traced:
+                line += f"; trace on {traced / comp:4.2f}×"
+            write(line)
+    for name in sorted(MEDIANS):
+        if name.startswith("e2e/"):
+            write(f"  end to end {name[4:]}: {1 / MEDIANS[name]:,.0f} claims/s per core")
+    for name, text in sorted(FIGURES.items()):
+        write(f"  {name}: {text}")

@@ -1,0 +1,125 @@
+"""Policy load (cold compile, warm cached load), batch throughput with 1 and 2 jobs, and the
+peak memory of a streamed batch (1,000,000 claims in full mode)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.claims import FULL
+from benchmarks.conftest import figure
+from policyengine.cache import load_compiled
+from tests.support import POLICIES
+
+BATCH_CLAIMS = 100_000 if FULL else 600
+MEMORY_CLAIMS = (10_000, 1_000_000) if FULL else (300, 900)
+
+
+@pytest.mark.parametrize("city", ["tianjin", "quanzhou"])
+def test_cold_compile(benchmark: Any, record: Any, city: str) -> None:
+    benchmark.group = "policy load"
+    benchmark.pedantic(
+        lambda: load_compiled(POLICIES / city, use_cache=False), rounds=3 if FULL else 1
+    )
+    record(f"load/cold/{city}", benchmark)
+
+
+@pytest.mark.parametrize("city", ["tianjin", "quanzhou"])
+def test_warm_load(
+    benchmark: Any,
+    record: Any,
+    city: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLICYENGINE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    load_compiled(POLICIES / city)  # fills the cache
+    benchmark.group = "policy load"
+    result = benchmark.pedantic(lambda: load_compiled(POLICIES / city), rounds=10 if FULL else 1)
+    assert result.cached
+    record(f"load/warm/{city}", benchmark)
+
+
+def _claims_file(directory: Path, count: int) -> Path:
+    """`count` claims from `policyengine generate`, both cities, persons interleaved."""
+    path = directory / f"claims-{count}.jsonl"
+    if path.exists():
+        return path
+    from policyengine.generate import generate
+
+    persons = max(1, count // 6)
+    with path.open("w", encoding="utf-8") as out:
+        written = 0
+        streams = [generate("tianjin", persons, seed=1), generate("quanzhou", persons, seed=1)]
+        while written < count:
+            for stream in streams:
+                claim = next(stream, None)
+                if claim is None:
+                    streams = [generate(r, persons, seed=written) for r in ("tianjin", "quanzhou")]
+                    break
+                out.write(json.dumps(claim, ensure_ascii=False) + "\n")
+                written += 1
+                if written == count:
+                    break
+    return path
+
+
+def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB, the largest of the parent and its workers) of one batch."""
+    script = (
+        "import resource, sys, time; from policyengine.cli import main; t = time.monotonic();"
+        "code = main(sys.argv[1:]); sys.stderr.write('\\n%f %d %d\\n' % (time.monotonic() - t,"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "batch",
+            str(path),
+            "-o",
+            str(output),
+            "--jobs",
+            str(jobs),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+    )
+    assert done.returncode in (0, 1), done.stderr
+    seconds, own, children = done.stderr.strip().splitlines()[-1].split()
+    return float(seconds), max(int(own), int(children))
+
+
+def test_batch_throughput(tmp_path_factory: pytest.TempPathFactory) -> None:
+    directory = tmp_path_factory.mktemp("batch")
+    path = _claims_file(directory, BATCH_CLAIMS)
+    one, _ = _batch(path, 1, directory / "one.jsonl")
+    two, _ = _batch(path, 2, directory / "two.jsonl")
+    assert (directory / "one.jsonl").read_bytes() == (directory / "two.jsonl").read_bytes()
+    figure(
+        "batch",
+        f"{BATCH_CLAIMS:,} claims: 1 job {BATCH_CLAIMS / one:,.0f}/s, "
+        f"2 jobs {BATCH_CLAIMS / two:,.0f}/s ({one / two:.2f}×)",
+    )
+
+
+def test_batch_memory_is_flat(tmp_path_factory: pytest.TempPathFactory) -> None:
+    directory = tmp_path_factory.mktemp("memory")
+    peaks = []
+    for count in MEMORY_CLAIMS:
+        path = _claims_file(directory, count)
+        started = time.monotonic()
+        _, peak = _batch(path, 1, directory / "out.jsonl")
+        peaks.append((count, peak, time.monotonic() - started))
+    figure("batch memory", ", ".join(f"{c:,} claims peak {p / 1024:.0f} MiB" for c, p, _s in peaks))
