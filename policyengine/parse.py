@@ -209,12 +209,12 @@ def _misspelled_before(source: SourceText, error: UnexpectedToken) -> Diagnostic
 
 
 def _character_diagnostic(source: SourceText, error: UnexpectedCharacters) -> Diagnostic:
-    offset = error.pos_in_stream
+    offset = error.pos_in_stream or 0
     rest = source.text[offset:]
     if rest.startswith('"'):
         return Diagnostic(
             "P005",
-            "unterminated string: a string must close with `\"` on the same line",
+            'unterminated string: a string must close with `"` on the same line',
             source.span_at_offset(offset),
         )
     word = _leading_word(rest)
@@ -250,7 +250,7 @@ def _eof_diagnostic(source: SourceText, error: UnexpectedInput) -> Diagnostic:
     opener = _unclosed_brace(source.text)
     if opener is not None:
         return _unclosed(source, opener)
-    expected = getattr(error, "expected", set())
+    expected: set[str] = getattr(error, "expected", set())
     return Diagnostic(
         "P001",
         f"unexpected end of file{_expected_clause(expected)}",

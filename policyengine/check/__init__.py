@@ -34,13 +34,17 @@ def _catalogue(ctx: CheckContext) -> None:
         layer = ctx.layer_of[id(decl)]
         found = ctx.loaded.read_file(layer, decl.file)
         if found is None:
-            ctx.diags.error("I001", f"catalogue file `{decl.file}` not found in {layer.name}/", decl.file_span)
+            ctx.diags.error(
+                "I001", f"catalogue file `{decl.file}` not found in {layer.name}/", decl.file_span
+            )
             continue
         display, text = found
         items = load_catalogue(text, display, ctx.diags)
         for code, item in items.items():
             if code in ctx.catalogue:
-                ctx.diags.error("I001", f"catalogue code `{code}` appears in two catalogues", decl.span)
+                ctx.diags.error(
+                    "I001", f"catalogue code `{code}` appears in two catalogues", decl.span
+                )
             ctx.catalogue[code] = item
 
 

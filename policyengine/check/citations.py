@@ -91,7 +91,9 @@ def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite) -> None:
         return
     if not is_clause_path(cite.clause) or not index.has(cite.clause):
         near = index.where(cite.quote)
-        hint = f"the quote is in {', '.join(near)}" if near else suggestion(cite.clause, index.order)
+        hint = (
+            f"the quote is in {', '.join(near)}" if near else suggestion(cite.clause, index.order)
+        )
         ctx.diags.error(
             "C003",
             f"`{cite.doc}` has no clause {cite.clause}",
@@ -105,7 +107,9 @@ def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite) -> None:
             "C004",
             f"quote not found in {cite.doc} {cite.clause}: “{cite.quote}”",
             cite.span,
-            hint=f"the quote is in {', '.join(near)}" if near else "quote the clause's words exactly",
+            hint=f"the quote is in {', '.join(near)}"
+            if near
+            else "quote the clause's words exactly",
         )
 
 
@@ -160,4 +164,6 @@ def _rule_provenances(decl: n.RuleDecl) -> Iterator[tuple[n.Provenance | None, n
     for param in decl.params:
         yield from _optional(param.provenance)
     for table in decl.tables:
-        yield from _table_provenances(decl.kind, f"{decl.name}.{table.name}", table.settings, table.rows)
+        yield from _table_provenances(
+            decl.kind, f"{decl.name}.{table.name}", table.settings, table.rows
+        )

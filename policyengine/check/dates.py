@@ -4,6 +4,7 @@ nor leave gaps. (Table rows are checked per class of claims by the `tables` pass
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 
 from policyengine import nodes as n
@@ -47,7 +48,7 @@ def interval(dates: n.Dates | None) -> tuple[dt.date, dt.date]:
 
 def _check_versions(ctx: CheckContext, name: str, versions: list[n.LetDecl]) -> None:
     ordered = sorted(versions, key=lambda v: interval(v.dates))
-    for earlier, later in zip(ordered, ordered[1:], strict=False):
+    for earlier, later in itertools.pairwise(ordered):
         first_end = interval(earlier.dates)[1]
         second_start = interval(later.dates)[0]
         if second_start <= first_end:
@@ -61,7 +62,8 @@ def _check_versions(ctx: CheckContext, name: str, versions: list[n.LetDecl]) -> 
         elif first_end + ONE_DAY != second_start:
             ctx.diags.error(
                 "D002",
-                f"versions of `{name}` leave a gap from {first_end + ONE_DAY} to {second_start - ONE_DAY}",
+                f"versions of `{name}` leave a gap "
+                f"from {first_end + ONE_DAY} to {second_start - ONE_DAY}",
                 later.span,
                 related=[Related(earlier.span, "the version before the gap")],
             )

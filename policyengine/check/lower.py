@@ -72,7 +72,9 @@ class Lowering:
         start, end = self.mark(decl.dates)
         subject = f"{decl.name} = {show_value(decl.value)}"
         notes = self.note(decl.provenance, decl.span, subject)
-        notes += self.note(decl.date_provenance, decl.span, f"{decl.name} effective {_range(decl.dates)}")
+        notes += self.note(
+            decl.date_provenance, decl.span, f"{decl.name} effective {_range(decl.dates)}"
+        )
         notes += self.band_notes(decl.value, decl.name)
         return LetVersion(
             decl.name,
@@ -103,7 +105,9 @@ class Lowering:
             when = describe(conds)
             subject = f"{table} ({when}) {show_value(row.value)}"
             notes = self.note(row.provenance, row.span, subject)
-            notes += self.note(row.date_provenance, row.span, f"{table} ({when}) effective {_range(row.dates)}")
+            notes += self.note(
+                row.date_provenance, row.span, f"{table} ({when}) effective {_range(row.dates)}"
+            )
             notes += self.band_notes(row.value, table)
             lowered.append(
                 RowIR(
@@ -128,7 +132,9 @@ class Lowering:
         key = f"{decl.kind} {decl.name}"
         rows = self.rows(key, decl.rows)
         alias = decl.setting("alias")
-        alias_notes = self.note(alias.provenance, alias.span, f"{key} as {alias.args[0]}") if alias else ()
+        alias_notes = (
+            self.note(alias.provenance, alias.span, f"{key} as {alias.args[0]}") if alias else ()
+        )
         return TableIR(
             kind=decl.kind,
             name=decl.name,
@@ -150,12 +156,16 @@ class Lowering:
         start, end = self.mark(decl.dates)
         origin = self.ctx.origin(decl.provenance)
         notes = self.note(decl.provenance, decl.span, f"rule {decl.name} ({decl.kind})")
-        notes += self.note(decl.date_provenance, decl.span, f"rule {decl.name} effective {_range(decl.dates)}")
+        notes += self.note(
+            decl.date_provenance, decl.span, f"rule {decl.name} effective {_range(decl.dates)}"
+        )
         params = {}
         for param in decl.params:
             values = check_param(self.ctx_silent(), param, spec.params[param.name])
             shown = ", ".join(show_value(a) for a in param.args)
-            param_notes = self.note(param.provenance, param.span, f"{decl.name} {param.name} {shown}")
+            param_notes = self.note(
+                param.provenance, param.span, f"{decl.name} {param.name} {shown}"
+            )
             params[param.name] = ParamIR(
                 param.name,
                 values,
@@ -168,7 +178,11 @@ class Lowering:
             level = str(params["scope"].values[0]) if "scope" in params else "line"
         tables = {}
         for table in decl.tables:
-            key = f"{decl.kind} {table.name}" if decl.name == decl.kind else f"{decl.kind} {decl.name} {table.name}"
+            key = (
+                f"{decl.kind} {table.name}"
+                if decl.name == decl.kind
+                else f"{decl.kind} {decl.name} {table.name}"
+            )
             rows = self.rows(key, table.rows)
             tables[table.name] = TableIR(
                 "rule", key, key, None, rows, (), (), None, (), None, None, (), table.span.location
@@ -204,7 +218,9 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
     low = Lowering(ctx)
     policy = ctx.policy
     assert policy is not None and policy.start is not None
-    start_notes = low.note(policy.start_provenance, policy.span, f"policy {policy.name} starts {policy.start}")
+    start_notes = low.note(
+        policy.start_provenance, policy.span, f"policy {policy.name} starts {policy.start}"
+    )
     del start_notes
     conditions = {name: low.condition(decl) for name, decl in ctx.conditions.items()}
     lets: dict[str, tuple[LetVersion, ...]] = {}
@@ -212,10 +228,16 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
         lowered = [low.let(v) for v in versions]
         lets[name] = tuple(sorted(lowered, key=lambda v: v.start or dt.date.min))
     tables = {key: low.table(decl) for key, decl in ctx.tables.items()}
-    rules = tuple(low.rule(index + 1, decl) for index, decl in enumerate(ctx.rules) if decl.kind in FINDING_KINDS)
+    rules = tuple(
+        low.rule(index + 1, decl)
+        for index, decl in enumerate(ctx.rules)
+        if decl.kind in FINDING_KINDS
+    )
     moments = None
     if ctx.moments is not None:
-        moments = Moments(ctx.moments.names, ctx.origin(ctx.moments.provenance), ctx.moments.span.location)
+        moments = Moments(
+            ctx.moments.names, ctx.origin(ctx.moments.provenance), ctx.moments.span.location
+        )
         low.note(ctx.moments.provenance, ctx.moments.span, "audit moments")
     switches = tuple(sorted({policy.start} | {d for d in low.dates if d > policy.start}))
     return PolicyIR(

@@ -8,6 +8,7 @@ an `overrides` names. Unknown words get a did-you-mean.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
@@ -121,14 +122,19 @@ def _collect_policy(ctx: CheckContext, layer_name: str, decl: n.PolicyDecl) -> N
             "N005",
             f"policy `{decl.name}` has no start date",
             decl.span,
-            hint="add `effective from YYYY-MM-DD` with its citation or `provisional \"…\"`",
+            hint='add `effective from YYYY-MM-DD` with its citation or `provisional "…"`',
         )
 
 
-def _unique(ctx: CheckContext, table: dict[str, object], name: str, decl: n.Decl, what: str) -> None:
+_Named = TypeVar("_Named", n.SourceDecl, n.ConditionDecl)
+
+
+def _unique(
+    ctx: CheckContext, table: dict[str, _Named], name: str, decl: _Named, what: str
+) -> None:
     earlier = table.get(name)
     if earlier is not None:
-        _duplicate(ctx, f"{what} `{name}`", decl.span, earlier.span)  # type: ignore[attr-defined]
+        _duplicate(ctx, f"{what} `{name}`", decl.span, earlier.span)
         return
     table[name] = decl
 
@@ -165,9 +171,7 @@ def _collect_rule(ctx: CheckContext, seen: dict[str, n.RuleDecl], decl: n.RuleDe
 
 def _drop_overridden_rules(ctx: CheckContext, seen: dict[str, n.RuleDecl]) -> None:
     """A rule that says `overrides layer.name` replaces that rule of an imported layer."""
-    by_qualified = {
-        f"{ctx.layer_of[id(rule)].name}.{rule.name}": rule for rule in ctx.rules
-    }
+    by_qualified = {f"{ctx.layer_of[id(rule)].name}.{rule.name}": rule for rule in ctx.rules}
     dropped: set[int] = set()
     for rule in ctx.rules:
         for target, span in rule.overrides:
@@ -177,7 +181,8 @@ def _drop_overridden_rules(ctx: CheckContext, seen: dict[str, n.RuleDecl]) -> No
                 ctx.unresolved.add(id(rule))
                 ctx.diags.error(
                     "R004",
-                    f"rule `{rule.name}` overrides `{target}`, which is not a rule of a layer it uses",
+                    f"rule `{rule.name}` overrides `{target}`, "
+                    "which is not a rule of a layer it uses",
                     span,
                     hint=suggestion(target, by_qualified),
                 )
@@ -191,9 +196,7 @@ def _drop_overridden_rules(ctx: CheckContext, seen: dict[str, n.RuleDecl]) -> No
 
 def _unqualified(ctx: CheckContext, rule: n.RuleDecl, target: str) -> n.RuleDecl | None:
     own_layer = ctx.layer_of[id(rule)]
-    candidates = [
-        r for r in ctx.rules if r.name == target and ctx.layer_of[id(r)] is not own_layer
-    ]
+    candidates = [r for r in ctx.rules if r.name == target and ctx.layer_of[id(r)] is not own_layer]
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -224,7 +227,8 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
             "N001",
             f"`{decl.name}` is not a {_table_word(decl.kind)} name",
             decl.span,
-            hint=suggestion(decl.name, allowed_names) or f"expected one of: {', '.join(allowed_names)}",
+            hint=suggestion(decl.name, allowed_names)
+            or f"expected one of: {', '.join(allowed_names)}",
         )
     _check_period(ctx, decl)
     allowed = TABLE_SETTINGS[decl.kind]
@@ -319,6 +323,16 @@ def _check_rows(
                     row.span,
                     hint=suggestion(target, labels) or "label the row it overrides: `name: when …`",
                 )
+            elif row.is_adjust or labels[target].is_adjust:
+                # the evaluators add up every adjustment that applies: none is an exception
+                ctx.unresolved.add(id(row))
+                ctx.diags.error(
+                    "R004",
+                    f"`overrides {target}`: an `adjust` row neither overrides nor is overridden",
+                    row.span,
+                    hint="adjustments cannot be exceptions to one another (the evaluators "
+                    "would add both): make their `when`s exclusive",
+                )
 
 
 def _resolve_into(
@@ -367,7 +381,9 @@ def _resolve_cond(ctx: CheckContext, cond: n.Cond) -> CondIR:
     for value in cond.values:
         if cond.key in INTEGER_KEYS:
             if value.name is not None or value.low is None or value.high is None:
-                ctx.diags.error("T002", f"`{cond.key}` takes whole numbers, not `{value}`", value.span)
+                ctx.diags.error(
+                    "T002", f"`{cond.key}` takes whole numbers, not `{value}`", value.span
+                )
                 continue
             _check_integer_range(ctx, cond.key, value)
             ranges.append((value.low, value.high))
@@ -426,7 +442,9 @@ def _refs(value: n.Value | None) -> list[n.Ref]:
     if isinstance(value, n.ByLevel):
         return [r for item in value.items for r in _refs(item)]
     if isinstance(value, n.Bands):
-        return [r for s in value.statements for part in (s.low, s.high, s.rate) for r in _refs(part)]
+        return [
+            r for s in value.statements for part in (s.low, s.high, s.rate) for r in _refs(part)
+        ]
     return []
 
 

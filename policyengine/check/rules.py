@@ -65,7 +65,11 @@ def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
             ctx.diags.error("N005", f"`{rule.kind}` rule `{rule.name}` needs `{name}`", rule.span)
     for name in spec.tables:
         if rule.table(name) is None:
-            ctx.diags.error("N005", f"`{rule.kind}` rule `{rule.name}` needs a `{name} {{ … }}` table", rule.span)
+            ctx.diags.error(
+                "N005",
+                f"`{rule.kind}` rule `{rule.name}` needs a `{name} {{ … }}` table",
+                rule.span,
+            )
     _check_scope(ctx, rule)
 
 
@@ -120,6 +124,7 @@ def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> Non
                 f"{overlap_start(ctx.start, max(a_start, b_start), min(a_end, b_end))}",
                 second.span,
                 related=[Related(first.span, "the other rule")],
-                hint="narrow one with `when`/`effective`, or replace a layer's rule with `overrides`",
+                hint="narrow one with `when`/`effective`, "
+                "or replace a layer's rule with `overrides`",
             )
             return

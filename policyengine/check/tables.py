@@ -4,8 +4,8 @@
 - the rows that apply to a class leave no gap between their first and last date (D002);
 - a table declared `complete over …` has a row for every class from the policy's start (R002);
 - a ratio plus its adjustments stays within 0–100% (T003);
-- settings name what exists: a cap's `pools` (each pool in one cap), the second layer's
-  `self_burden`, a ratio's `as` (N005, N002, N001).
+- settings name what exists: a cap's `pools` (each pool in one cap), a limit's one pool,
+  the second layer's `self_burden`, a ratio's `as` (N005, N004, N002, N001).
 
 The classes come from domain.cases, so the check is exhaustive, not sampled.
 """
@@ -13,6 +13,7 @@ The classes come from domain.cases, so the check is exhaustive, not sampled.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,6 +59,13 @@ def _check_settings(ctx: CheckContext) -> None:
                 hint=f"{meaning}, e.g. `{needed} inpatient, special_outpatient`",
             )
         pools = decl.setting("pools")
+        if kind == "limit" and pools is not None and len(pools.args) != 1:
+            ctx.diags.error(
+                "N004",
+                f"limit `{name}` counts the payments of one pool, not {len(pools.args)}",
+                pools.span,
+                hint=f"`pools {name}`: the pool whose payments this year count against the limit",
+            )
         if kind == "cap" and pools is not None:
             for pool in pools.args:
                 if pool in capped:
@@ -128,9 +136,9 @@ def beats(rows: Iterable[n.Row]) -> dict[int, set[int]]:
     by_label = {row.label: row for row in rows if row.label}
     direct = {id(row): {id(by_label[t]) for t in row.overrides if t in by_label} for row in rows}
     closure: dict[int, set[int]] = {}
-    for start in direct:
+    for start, targets in direct.items():
         seen: set[int] = set()
-        pending = list(direct[start])
+        pending = list(targets)
         while pending:
             current = pending.pop()
             if current not in seen:
@@ -217,7 +225,7 @@ def _find_gaps(
     found: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]],
 ) -> None:
     merged = _merged(applying)
-    for (_s1, end), (start, _e2) in zip(merged, merged[1:], strict=False):
+    for (_s1, end), (start, _e2) in itertools.pairwise(merged):
         after = next(r for r in applying if interval(r.dates)[0] == start)
         key = (id(after), start)
         if key not in found:
@@ -265,7 +273,8 @@ def _report_gaps(
     for after, case, start, end in gaps.values():
         ctx.diags.error(
             "D002",
-            f"gap in {title}: no row applies to {describe_case(case)} from {show(start)} to {show(end)}",
+            f"gap in {title}: no row applies to {describe_case(case)} "
+            f"from {show(start)} to {show(end)}",
             after.span,
         )
 
@@ -296,8 +305,12 @@ def _check_ratio_bounds(
     adjust: tuple[n.Row, ...],
     visits: Iterable[str] | None,
 ) -> None:
-    classes = cases([ctx.conds.get(id(r), ()) for r in (*base, *adjust)], extra_keys=("level",), visits=visits)
-    days = {ctx.start} | {interval(r.dates)[0] for r in (*base, *adjust) if r.dates and r.dates.start}
+    classes = cases(
+        [ctx.conds.get(id(r), ()) for r in (*base, *adjust)], extra_keys=("level",), visits=visits
+    )
+    days = {ctx.start} | {
+        interval(r.dates)[0] for r in (*base, *adjust) if r.dates and r.dates.start
+    }
     for versions in ctx.lets.values():
         days |= {v.dates.start for v in versions if v.dates and v.dates.start}
     wins = beats(base)
@@ -309,7 +322,8 @@ def _check_ratio_bounds(
                 reported.add(id(total[1]))
                 ctx.diags.error(
                     "T003",
-                    f"with this adjustment the ratio is {total[0] * 100}% for {describe_case(case)} on {day}",
+                    f"with this adjustment the ratio is {total[0] * 100}% "
+                    f"for {describe_case(case)} on {day}",
                     total[1].span,
                 )
 

@@ -167,17 +167,22 @@ def _range_problem(unit: str, amount: Decimal) -> str | None:
     return None
 
 
-def _check_bands(ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, span: n.Span) -> None:
+def _check_bands(
+    ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, span: n.Span
+) -> None:
     if kind == "ratio" and (bands.threshold is not None or bands.payment_cap is not None):
         ctx.diags.error("T002", "ratio bands take only `band` and `ceiling` statements", span)
     if not bands.bands:
         ctx.diags.error("N005", "a `bands` block needs at least one `band`", span)
         return
-    statements = [s for s in expr.statements if s.kind == "band"] if isinstance(expr, n.Bands) else []
+    statements = (
+        [s for s in expr.statements if s.kind == "band"] if isinstance(expr, n.Bands) else []
+    )
     if bands.threshold is not None and bands.bands[0].low != bands.threshold:
         ctx.diags.error(
             "T003",
-            f"the first band starts at {bands.bands[0].low} 元, not at the threshold {bands.threshold} 元",
+            f"the first band starts at {bands.bands[0].low} 元, "
+            f"not at the threshold {bands.threshold} 元",
             statements[0].span if statements else span,
         )
     for index, band in enumerate(bands.bands):
@@ -194,7 +199,8 @@ def _check_bands(ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, s
                 gap_or_overlap = "overlap" if following.low < band.high else "leave a gap"
                 ctx.diags.error(
                     "T003",
-                    f"bands {gap_or_overlap} at {band.high} 元: each band starts where the last ended",
+                    f"bands {gap_or_overlap} at {band.high} 元: "
+                    "each band starts where the last ended",
                     statements[index + 1].span if index + 1 < len(statements) else span,
                 )
 
@@ -278,7 +284,11 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
         return None
     amount = value.amounts[0]
     if spec.type == "level" and amount not in (1, 2, 3):
-        ctx.diags.error("T003", f"`{param.name}` must be a hospital level 1, 2 or 3", _value_span(arg, param.span))
+        ctx.diags.error(
+            "T003",
+            f"`{param.name}` must be a hospital level 1, 2 or 3",
+            _value_span(arg, param.span),
+        )
         return None
     problem = _range_problem(unit, amount)
     if problem:

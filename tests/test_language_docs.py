@@ -1,0 +1,175 @@
+"""Every ```policy example in docs/language.md is checked, so the manual cannot drift.
+
+How a block becomes a policy directory (docs/language.md, "How the examples are checked",
+says the same for readers):
+
+- The temporary root holds a copy of the bundled `national/` layer.
+- A block whose first declaration is `policy NAME …` is a whole file: it is written as
+  `NAME/policy.policy` and `NAME/` is checked (a block declaring `policy national` replaces
+  the national layer's rule files; its catalogue.csv stays).
+- Any other block is written as `example/example.policy` beside the standard header
+  (HEADER below, `example/policy.policy`), which declares `policy example` using
+  `national`, in force from 2014-01-01, and the source documents TJ2018, TJ14, QZ2021
+  (held) and TJ2014, RX2007, NHSA2019 (not held).
+- Every example directory gets the held documents' text under `sources/` (copied from
+  policies/tianjin/sources and policies/quanzhou/sources), and every file the manual shows
+  in a fenced block preceded by `<!-- file: NAME -->` (e.g. a catalogue CSV).
+- A block preceded by `<!-- expect: T001 C004 -->` must produce exactly those diagnostic
+  codes, in the checker's (sorted) order; any other block must check clean.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from policyengine.check import check
+from policyengine.diagnostics import CODES
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "language.md"
+POLICIES = REPO / "policies"
+HELD = [
+    *sorted((POLICIES / "tianjin" / "sources").glob("*.md")),
+    *sorted((POLICIES / "quanzhou" / "sources").glob("*.md")),
+]
+
+HEADER = """\
+policy example "示例市基本医疗保险" {
+  uses national
+  effective from 2014-01-01
+    provisional "示例的起始日期"
+}
+
+source TJ2018 {
+  title  "天津市人民政府办公厅关于加强医疗机构药品供应保障的实施意见"
+  number "津政办发〔2018〕4号"
+  date   2018-02-28
+  file   "sources/tianjin-2018-drug-supply.md"
+}
+
+source TJ14 {
+  title  "天津市医疗保障发展“十四五”规划"
+  date   2021-06-29
+  file   "sources/tianjin-2021-14th-five-year-plan.md"
+}
+
+source QZ2021 {
+  title  "泉州市丰泽区创建“两病”门诊用药保障示范城市样板县实施方案"
+  number "泉丰政办综〔2021〕33号"
+  file   "sources/quanzhou-fengze-2021-two-diseases.md"
+}
+
+source TJ2014 {
+  title  "天津市城乡居民大病保险办法"
+  number "津政办发〔2014〕42号"
+}
+
+source RX2007 {
+  title  "处方管理办法"
+  number "卫生部令第53号"
+}
+
+source NHSA2019 {
+  title  "关于完善城乡居民高血压糖尿病门诊用药保障机制的指导意见"
+  number "医保发〔2019〕54号"
+}
+"""
+
+_FENCE = re.compile(r"^```(\S*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_EXPECT = re.compile(r"<!--\s*expect:\s*([A-Z0-9 ]*?)\s*-->\s*$")
+_FILE = re.compile(r"<!--\s*file:\s*(\S+)\s*-->\s*$")
+_POLICY = re.compile(r"^policy\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Example:
+    line: int  # of the opening fence in docs/language.md
+    text: str
+    expect: tuple[str, ...]
+
+    @property
+    def policy_name(self) -> str | None:
+        for raw in self.text.splitlines():
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                match = _POLICY.match(line)
+                return match.group(1) if match else None
+        return None
+
+
+def _preceding_comment(text: str, start: int) -> str:
+    """The last non-blank line before offset `start`."""
+    before = text[:start].rstrip().splitlines()
+    return before[-1] if before else ""
+
+
+def read_doc() -> tuple[list[Example], dict[str, str]]:
+    text = DOC.read_text(encoding="utf-8")
+    examples: list[Example] = []
+    files: dict[str, str] = {}
+    for match in _FENCE.finditer(text):
+        comment = _preceding_comment(text, match.start())
+        if (named := _FILE.search(comment)) is not None:
+            files[named.group(1)] = match.group(2)
+        if match.group(1) != "policy":
+            continue
+        expected = _EXPECT.search(comment)
+        codes = tuple(expected.group(1).split()) if expected else ()
+        line = text.count("\n", 0, match.start()) + 1
+        examples.append(Example(line, match.group(2), codes))
+    return examples, files
+
+
+EXAMPLES, FILES = read_doc()
+
+
+def materialise(root: Path, example: Example) -> Path:
+    """Write the example's policy directory (and the national layer) under `root`."""
+    shutil.copytree(POLICIES / "national", root / "national")
+    name = example.policy_name
+    directory = root / (name or "example")
+    for existing in directory.glob("*.policy"):  # the example is the national layer itself
+        existing.unlink()
+    (directory / "sources").mkdir(parents=True, exist_ok=True)
+    for held in HELD:
+        shutil.copy(held, directory / "sources" / held.name)
+    for file_name, content in FILES.items():
+        (directory / file_name).write_text(content, encoding="utf-8")
+    if name is not None:
+        (directory / "policy.policy").write_text(example.text, encoding="utf-8")
+    else:
+        (directory / "policy.policy").write_text(HEADER, encoding="utf-8")
+        (directory / "example.policy").write_text(example.text, encoding="utf-8")
+    return directory
+
+
+def test_the_manual_has_examples() -> None:
+    assert len(EXAMPLES) >= 40
+    assert any(e.expect for e in EXAMPLES)
+    assert any(e.policy_name for e in EXAMPLES)
+
+
+def test_every_diagnostic_code_is_in_the_manual() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert [code for code in CODES if f"| {code} |" not in text] == []
+
+
+def test_the_standard_header_checks_clean(tmp_path: Path) -> None:
+    example = Example(0, "# nothing but the header\n", ())
+    result = check(materialise(tmp_path, example))
+    assert result.diagnostics == ()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"language.md:{e.line}" for e in EXAMPLES])
+def test_example(example: Example, tmp_path: Path) -> None:
+    result = check(materialise(tmp_path, example))
+    found = tuple(d.code for d in result.diagnostics)
+    shown = "\n".join(d.headline() for d in result.diagnostics)
+    assert found == example.expect, f"docs/language.md:{example.line}\n{shown}"
+    if not example.expect:
+        assert result.policy is not None
