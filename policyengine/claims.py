@@ -75,7 +75,9 @@ def exact_decimal(value: Any, places: int) -> Decimal:
         raise ValueError("is not a usable number") from error
     if rounded != number:
         raise ValueError(f"has more than {places} decimal places")
-    return number
+    # money is kept at exactly two places (the evaluators rely on it); a quantity or price
+    # keeps the digits it was written with
+    return rounded if places == 2 else number
 
 
 def _places(places: int) -> BeforeValidator:

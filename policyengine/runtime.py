@@ -13,7 +13,10 @@ from typing import Any
 from policyengine.matching import age_on, condition_matches, has_prefix, title_at_least
 from policyengine.values import Band, BandsVal, banded_total
 
-ZERO = Decimal(0)
+# Money in the compiled evaluator always carries exactly two decimal places (claims' money
+# is normalised on entry, policy money at compile time, sums and differences keep the
+# smallest exponent), so a result is formatted with str() alone.
+ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
 
 __all__ = [
@@ -34,8 +37,7 @@ def fen(amount: Decimal) -> Decimal:
     return amount.quantize(FEN, ROUND_HALF_UP)
 
 
-def _text(amount: Decimal) -> str:
-    return str(amount.quantize(FEN, ROUND_HALF_UP))
+_text = str
 
 
 def _shares(payment: Decimal, covered: list[Decimal]) -> list[Decimal]:

@@ -7,6 +7,7 @@ the rule's location, its citation and the provisional figures it used.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import level_of
@@ -19,6 +20,11 @@ from policyengine.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
+
+
+def _fen(amount: Decimal) -> Decimal:
+    """Money constants carry two decimal places, as the runtime's formatting expects."""
+    return amount.quantize(Decimal("0.01"))
 
 
 def failure(what: str, visit: str) -> str:
@@ -66,7 +72,7 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
         if row is None:
             return None
         amount = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
-        return (amount if amount is not None else vc.zero, *_row_meta(vc, row))
+        return (_fen(amount) if amount is not None else vc.zero, *_row_meta(vc, row))
 
     resolved, name = vc.table_var(table, table.rows, payload, (visit,))
     w(f"hd = {vc.lookup(resolved, name)}")
@@ -168,8 +174,9 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
     def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
         if row is None:
             return None
+        cap = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
         return (
-            level_of(vc.policy.value(row.expr, vc.day), facts.get("level")),
+            _fen(cap) if cap is not None else None,
             *_row_meta(vc, row),
         )
 
@@ -203,7 +210,7 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
     for row in rows:
         value = vc.policy.value(row.expr, vc.day)
         if isinstance(value, Val) and value.amounts:
-            numeric.append((row, value.amounts[0]))
+            numeric.append((row, _fen(value.amounts[0])))
     if not numeric:
         if rows:  # the limits are cancelled (`none`): say so, citing the cancellation
             _cancelled_limit(vc, w, rows)
@@ -276,7 +283,8 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         meta = _row_meta(vc, row)
         if not isinstance(bands, BandsVal):
             return (None, None, *meta, None)
-        return (vc.module.bands_function(bands), bands.payment_cap, *meta, bands.describe())
+        cap = _fen(bands.payment_cap) if bands.payment_cap is not None else None
+        return (vc.module.bands_function(bands), cap, *meta, bands.describe())
 
     resolved, name = vc.table_var(table, table.rows, payload, table.self_burden)
     w(f"hs = {vc.lookup(resolved, name)}")

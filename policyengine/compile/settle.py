@@ -56,7 +56,7 @@ class VersionCompiler:
         # local var → (lookup source, applicability guard, table name), computed before the loop
         self.rule_tables: dict[str, tuple[str, str, str]] = {}
         self.const = module.const
-        self.zero = Decimal(0)
+        self.zero = Decimal("0.00")
 
     # ------------------------------------------------------------ bookkeeping
     def need(self, *names: str) -> None:

@@ -93,12 +93,15 @@ def literal(value: Any) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
-def _sort_key(value: Any) -> tuple[int, str]:
+def _sort_key(value: Any) -> tuple[Any, ...]:
+    """A total order independent of hashing (PYTHONHASHSEED): sets by their sorted elements."""
     if value is None:
-        return (0, "")
-    if isinstance(value, frozenset | tuple):
-        return (2, repr(sorted(map(repr, value))))
-    return (1, repr(value))
+        return (0,)
+    if isinstance(value, frozenset | set):
+        return (3, tuple(sorted(_sort_key(v) for v in value)))
+    if isinstance(value, tuple):
+        return (2, tuple(_sort_key(v) for v in value))
+    return (1, type(value).__name__, repr(value))
 
 
 class Constants:
