@@ -84,17 +84,19 @@ class Builder:
         uses: list[str] = []
         start: dt.date | None = None
         start_prov: n.Provenance | None = None
-        is_layer = False
+        is_layer = complete = False
         for stmt in self.trees(tree):
             if stmt.data == "uses":
                 uses.extend(self.names(stmt.children[0]))  # type: ignore[arg-type]
             elif stmt.data == "layer":
                 is_layer = True
+            elif stmt.data == "policy_complete":
+                complete = True
             else:  # policy_start
                 start = self.date(self.tokens(stmt, "DATE")[0])
                 start_prov = self.optional_provenance(stmt)
         return n.PolicyDecl(
-            str(name), title, tuple(uses), start, start_prov, is_layer, self.span(tree)
+            str(name), title, tuple(uses), start, start_prov, is_layer, complete, self.span(tree)
         )
 
     def decl_source_decl(self, tree: Tree[Token]) -> n.SourceDecl:

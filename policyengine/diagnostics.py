@@ -48,6 +48,7 @@ CODES: Mapping[str, str] = {
     "R002": "incomplete table",
     "R003": "conflicting rules",
     "R004": "unknown override target",
+    "R005": "a visit type cannot be settled",
     "I001": "catalogue file error",
     "I002": "policy layout error",
 }

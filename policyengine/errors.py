@@ -28,4 +28,7 @@ class RuleFailure(PolicyEngineError):
     """At run time the rules could not decide (no row applies where one must)."""
 
     exit_code = 3
-    hint = "declare the table `complete over …` so `policyengine check` proves every case has a row"
+    hint = (
+        "`policyengine check` proves that a table declared `complete over …` has a row for "
+        "every case; declare the table complete, or add the missing row"
+    )

@@ -54,7 +54,7 @@ def record(
         "rule": rule_location,
         "message": zh_en[0],
         "message_en": zh_en[1],
-        "source": source,
+        "source": dict(source),  # a copy: results never share state with each other or the policy
     }
 
 

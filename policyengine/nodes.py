@@ -184,6 +184,7 @@ class PolicyDecl:
     start: dt.date | None
     start_provenance: Provenance | None
     is_layer: bool
+    complete: bool  # declares that every visit type of the contract can be settled
     span: Span
 
 

@@ -7,6 +7,7 @@
     dates      effective ranges well formed; a figure's versions neither overlap nor gap
     rules      finding rules complete; rules of a single-instance kind do not conflict
     tables     rows overlap (R001), gaps (D002), completeness (R002), ratio bounds (T003)
+    settleable every visit type has a deductible and a ratio, or is refused (R005)
 
 `check` runs them all even after errors (a pass skips what earlier ones could not resolve),
 so a user sees every problem at once; the IR is built only from an error-free policy.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine.catalogue import load_catalogue
-from policyengine.check import citations, dates, names, rules, tables, units
+from policyengine.check import citations, dates, names, rules, settleable, tables, units
 from policyengine.check.context import CheckContext
 from policyengine.check.lower import lower
 from policyengine.diagnostics import Diagnostic
@@ -56,6 +57,7 @@ PASSES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
     ("dates", dates.run),
     ("rules", rules.run),
     ("tables", tables.run),
+    ("settleable", settleable.run),
 )
 
 

@@ -1,0 +1,681 @@
+"""Batch adjudication on Apache Spark (`policyengine batch --engine spark`, docs/spark.md).
+
+    from policyengine.spark import settle_dataframe
+    results = settle_dataframe(claims)        # DataFrame[line: bigint, result: string]
+
+The pipeline is the single-machine batch (batch.py) spread over a cluster:
+
+1. claims   one row per claim: `line` (1-based input line; numbered exactly in the frame's
+            order when absent) and the claim's raw bytes (a JSON string or binary column,
+            or the claim contract's columns turned back into JSON); blank claims are skipped
+            exactly as blank lines are;
+2. key      in Python, `batch._key` gives each claim its (person, date): the same function
+            the local batch sorts by, so an unreadable claim is keyed by its line and sorts
+            alone, never dropped;
+3. settle   `repartition(person)` puts every claim of a person in one partition and
+            `sortWithinPartitions(person, date, line)` makes them adjacent; `mapInArrow`
+            walks each partition, cutting it at person changes, and settles every person
+            with `batch._settle_group` → `ledger.settle_person` — the one implementation
+            of the year ledger, which orders the person's claims by (visit date, line) itself;
+4. result   each claim's result or error record as the JSON text `policyengine batch`
+            writes (`engine.dumps`), byte for byte.
+
+The policy is loaded once per Python worker process (a module-level cache keyed by the
+policy; PySpark reuses workers between tasks), warm from the on-disk compile cache.
+PySpark is an optional extra (`pip install 'policyengine[spark]'`): it is imported only
+inside the functions of this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policyengine.batch import BatchOptions, Summary, _key, _settle_group
+from policyengine.engine import Engine, dumps
+from policyengine.errors import PolicyEngineError, PolicyNotFound
+from policyengine.vocabulary import MOMENTS
+
+if TYPE_CHECKING:
+    import argparse
+
+    import pyarrow as pa
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+INSTALL_HINT = "pip install 'policyengine[spark]'"
+LINE, CLAIM, RESULT = "line", "claim", "result"
+CORRUPT = "_corrupt_record"  # what spark.read.json keeps of a line it could not parse
+BLANK = "^[ \\t\\r\\x0B\\f]*$"  # bytes.strip()'s whitespace: what batch.scan calls blank
+_KEYED = "line long, claim binary, person string, date string"
+_SETTLED = (
+    "line long, result string, decision string, "
+    "fund string, critical_illness string, patient string"
+)
+_MONEY = "decimal(38,6)"
+_ROW_BITS = 33  # monotonically_increasing_id = partition index << 33 | row within partition
+
+
+class SparkUnavailable(PolicyEngineError):
+    """PySpark (or pandas/pyarrow, which its Arrow UDFs need) is not installed."""
+
+    hint = INSTALL_HINT
+
+
+def require_spark() -> None:
+    missing = []
+    for module in ("pyspark", "pyarrow", "pandas"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise SparkUnavailable(
+            f"the Spark engine needs {', '.join(missing)}, which is not installed"
+        )
+
+
+# ------------------------------------------------------------------ the DataFrame API
+
+
+def settle_dataframe(
+    df: DataFrame,
+    *,
+    claim_column: str = CLAIM,
+    line_column: str = LINE,
+    policy: str | os.PathLike[str] | None = None,
+    region: str | None = None,
+    as_of: str | None = None,
+    moment: str = "during",
+    trace: bool = False,
+    partitions: int | None = None,
+    summary_columns: bool = False,
+) -> DataFrame:
+    """Settle a DataFrame of claims with each person's year ledger, as `policyengine batch`.
+
+    `df` holds either a JSON column `claim_column` (string or binary: the claim exactly as
+    a JSONL line holds it) or the columns of the claim contract (`id`, `person`, `visit`,
+    `items`, …, as `spark.read.json` gives them; a `_corrupt_record` column is used for the
+    rows Spark could not parse). `line_column`, when present, numbers the claims (1-based,
+    unique); when absent the rows are numbered 1, 2, … in the frame's partition order, which
+    is the input order for a frame read straight from one file.
+
+    Returns `line` (bigint) and `result` (the result or error record as JSON text, identical
+    to the line `policyengine batch` writes), in no particular order (`orderBy("line")` for
+    input order). With `summary_columns`, also `decision` and the decimal `fund`,
+    `critical_illness` and `patient` (null for error records), which `summarize` adds up.
+    A claim is never dropped: unreadable rows, rows without a person, and claims that
+    break the contract come out as error records; blank claims are skipped, as blank lines.
+    """
+    require_spark()
+    claims, _rows = prepare_claims(df, claim_column=claim_column, line_column=line_column)
+    job = _job(df.sparkSession, policy, region, as_of, moment, trace)
+    settled = _settle_claims(claims, job, partitions)
+    if summary_columns:
+        return settled
+    return settled.select(LINE, RESULT)
+
+
+def prepare_claims(
+    df: DataFrame, *, claim_column: str = CLAIM, line_column: str = LINE
+) -> tuple[DataFrame, int | None]:
+    """`line` (bigint) and `claim` (binary) of every non-blank claim of `df`; and the row
+    count of `df` when numbering it had to count it anyway (else None)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BinaryType, StringType
+
+    columns = df.columns
+    if claim_column in columns:
+        kind = df.schema[claim_column].dataType
+        if not isinstance(kind, StringType | BinaryType):
+            raise TypeError(
+                f"column {claim_column!r} must hold the claim's JSON as a string or binary, "
+                f"not {kind.simpleString()}"
+            )
+        body = F.col(claim_column).cast("binary")
+    else:
+        fields = [c for c in columns if c not in (line_column, CORRUPT)]
+        if not fields:
+            raise ValueError(f"no column {claim_column!r} and no claim columns in {columns}")
+        text = F.to_json(F.struct(*[F.col(f"`{c}`") for c in fields]))
+        if CORRUPT in columns:
+            text = F.coalesce(F.col(CORRUPT), text)
+        body = text.cast("binary")
+    rows = None
+    if line_column in columns:
+        numbered = df.select(F.col(line_column).cast("long").alias(LINE), body.alias(CLAIM))
+    else:
+        numbered, rows = number_rows(df.select(body.alias(CLAIM)))
+    return numbered.where(~F.coalesce(blank(F.col(CLAIM)), F.lit(False))), rows
+
+
+def blank(column: Column) -> Column:
+    """A claim of nothing but whitespace (null stays null: it becomes an error record)."""
+    return column.cast("string").rlike(BLANK)
+
+
+def number_rows(df: DataFrame) -> tuple[DataFrame, int]:
+    """`df` with `line` = 1, 2, … in partition order, exactly (zipWithIndex without leaving
+    the JVM: rows counted per partition, then each partition's offset added); and the count.
+
+    `monotonically_increasing_id` alone is ordered but not consecutive; it is evaluated
+    twice here, which gives the same ids for any deterministic source such as a file scan.
+    """
+    from pyspark.sql import functions as F
+
+    tagged = df.withColumn("__id", F.monotonically_increasing_id()).withColumn(
+        "__part", F.expr(f"shiftright(__id, {_ROW_BITS})")
+    )
+    counts = sorted(
+        (row["__part"], row["count"]) for row in tagged.groupBy("__part").count().collect()
+    )
+    offsets, total = [], 0
+    for part, count in counts:
+        offsets.append((part, total))
+        total += count
+    table = df.sparkSession.createDataFrame(offsets or [(0, 0)], "__part long, __offset long")
+    position = F.col("__id").bitwiseAND((1 << _ROW_BITS) - 1)
+    numbered = tagged.join(F.broadcast(table), "__part").select(
+        (F.col("__offset") + position + 1).alias(LINE), *[F.col(f"`{c}`") for c in df.columns]
+    )
+    return numbered, total
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to settle: small, pickled with the UDF."""
+
+    policy: str | None  # a path as the driver gave it (None: the bundled policies)
+    shipped: str | None  # its name in SparkFiles when the driver shipped the directory
+    region: str | None
+    as_of: str | None
+    moment: str
+    trace: bool
+
+    def options(self) -> BatchOptions:
+        return BatchOptions(
+            input=Path(os.devnull),
+            output=Path(os.devnull),
+            policy=self.policy,
+            region=self.region,
+            moment=self.moment,
+            as_of=self.as_of,
+            trace=self.trace,
+        )
+
+
+_SHIPPED: dict[tuple[str, str], Path] = {}  # (application, name) → directory, on the driver
+
+
+def _job(
+    spark: SparkSession,
+    policy: str | os.PathLike[str] | None,
+    region: str | None,
+    as_of: str | None,
+    moment: str,
+    trace: bool,
+) -> _Job:
+    if moment not in MOMENTS:
+        raise ValueError(f"moment must be one of {', '.join(MOMENTS)}, not {moment!r}")
+    if as_of is not None:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise ValueError(f"as_of must be a date YYYY-MM-DD, not {as_of!r}") from None
+    shipped = None
+    given = None if policy is None else os.fspath(policy)
+    if given is not None and Path(given).is_dir():
+        directory = Path(given).resolve()
+        given, shipped = str(directory), ship_policy(spark, directory)
+    return _Job(given, shipped, region, as_of, moment, trace)
+
+
+def ship_policy(spark: SparkSession, directory: Path) -> str:
+    """Send a policy directory (or directory of policies) to every executor with
+    `SparkContext.addFile`; workers find it with `SparkFiles.get(name)`."""
+    context = spark.sparkContext
+    name = directory.name
+    key = (context.applicationId, name)
+    known = _SHIPPED.get(key)
+    if known is None:
+        context.addFile(str(directory), recursive=True)
+        _SHIPPED[key] = directory
+    elif known != directory:
+        raise ValueError(
+            f"a different policy directory named {name!r} ({known}) was already shipped in "
+            "this Spark application: give the directories different names"
+        )
+    return name
+
+
+def _settle_claims(claims: DataFrame, job: _Job, partitions: int | None) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    keyed = claims.mapInArrow(_key_batches, _KEYED)
+    by_person = (
+        keyed.repartition(partitions, "person") if partitions else keyed.repartition("person")
+    )
+    ordered = by_person.sortWithinPartitions("person", "date", LINE)
+    settled = ordered.mapInArrow(functools.partial(_settle_batches, job), _SETTLED)
+    return settled.select(
+        LINE,
+        RESULT,
+        "decision",
+        *[F.col(c).cast(_MONEY).alias(c) for c in ("fund", "critical_illness", "patient")],
+    )
+
+
+def summarize(settled: DataFrame, blank_lines: int = 0) -> Summary:
+    """The batch summary of `settle_dataframe(..., summary_columns=True)` (exact decimals)."""
+    from pyspark.sql import functions as F
+
+    summary = Summary(blank_lines=blank_lines)
+    rows = (
+        settled.groupBy("decision")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            *[F.sum(c).alias(c) for c in ("fund", "critical_illness", "patient")],
+        )
+        .collect()
+    )
+    for row in rows:
+        summary.records += row["n"]
+        if row["decision"] is None:
+            summary.errors += row["n"]
+            continue
+        summary.settled += row["n"]
+        summary.decisions[row["decision"]] = row["n"]
+        summary.fund += row["fund"] or Decimal(0)
+        summary.critical_illness += row["critical_illness"] or Decimal(0)
+        summary.patient += row["patient"] or Decimal(0)
+    return summary
+
+
+# ------------------------------------------------------------------ in the Python workers
+
+_ENGINES: dict[tuple[str | None, str | None], Engine] = {}
+_LOADS: dict[tuple[str | None, str | None], int] = {}  # loads per worker process (tests)
+
+
+def worker_engine(policy: str | None, shipped: str | None) -> Engine:
+    """The worker process's engine for this policy: loaded on first use, then kept."""
+    key = (policy, shipped)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = Engine.load(_policy_path(policy, shipped))
+        _ENGINES[key] = engine
+        _LOADS[key] = _LOADS.get(key, 0) + 1
+    return engine
+
+
+def _policy_path(policy: str | None, shipped: str | None) -> str | None:
+    """The shipped copy (what the driver saw), else the path as given (a shared or local
+    path, or relative to the executor's working directory as `--archives x#name` gives
+    it), else a file shipped with `--files`/`--archives` under that name."""
+    if policy is None:
+        return None
+    candidates = []
+    if shipped is not None:
+        candidates.append(_spark_file(shipped))
+    candidates.append(policy)
+    if not os.path.isabs(policy):
+        candidates.append(_spark_file(policy))
+    for candidate in candidates:
+        if candidate is not None and Path(candidate).is_dir():
+            return candidate
+    raise PolicyNotFound(
+        f"policy {policy} is not a directory on executor {socket.gethostname()}: ship it "
+        "with --archives/--files, or give a path every executor can read"
+    )
+
+
+def _spark_file(name: str) -> str | None:
+    try:
+        from pyspark import SparkFiles
+
+        return SparkFiles.get(name)
+    except Exception:  # no SparkFiles root outside a Spark worker
+        return None
+
+
+def _key_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    for batch in batches:
+        lines, claims = batch.column(0), batch.column(1)
+        persons, dates = [], []
+        for line, claim in zip(lines.to_pylist(), claims.to_pylist(), strict=True):
+            person, date = _key(claim, line)
+            persons.append(person)
+            dates.append(date)
+        yield pa.RecordBatch.from_arrays(
+            [lines, claims, pa.array(persons, pa.string()), pa.array(dates, pa.string())],
+            names=["line", "claim", "person", "date"],
+        )
+
+
+def _settle_batches(job: _Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Settle a partition sorted by person: each run of one person's claims is a group."""
+    engine = worker_engine(job.policy, job.shipped)
+    options = job.options()
+    group: list[tuple[int, bytes | None]] = []
+    person: str | None = None
+    for batch in batches:
+        out: list[tuple[int, str, dict[str, Any] | None]] = []
+        lines, claims, persons = (batch.column(i).to_pylist() for i in range(3))
+        for line, claim, who in zip(lines, claims, persons, strict=True):
+            if line is None:
+                raise ValueError("a claim without a line number: the line column has nulls")
+            if group and who != person:
+                out.extend(_settle_one(engine, options, group))
+                group = []
+            person = who
+            group.append((line - 1, claim))
+        if out:
+            yield _settled_batch(out)
+    if group:
+        yield _settled_batch(_settle_one(engine, options, group))
+
+
+def _settle_one(
+    engine: Engine, options: BatchOptions, group: list[tuple[int, bytes | None]]
+) -> list[tuple[int, str, dict[str, Any] | None]]:
+    out = []
+    for settled in _settle_group(engine, options, group):
+        record = settled.result if settled.result is not None else settled.error
+        out.append((settled.index + 1, dumps(record), settled.result))
+    return out
+
+
+def _settled_batch(rows: list[tuple[int, str, dict[str, Any] | None]]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    def payer(result: dict[str, Any] | None, name: str) -> str | None:
+        return None if result is None else str(result["totals"]["payers"][name])
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([line for line, _, _ in rows], pa.int64()),
+            pa.array([text for _, text, _ in rows], pa.string()),
+            pa.array([r and r["decision"] for _, _, r in rows], pa.string()),
+            pa.array([payer(r, "fund") for _, _, r in rows], pa.string()),
+            pa.array([payer(r, "critical_illness") for _, _, r in rows], pa.string()),
+            pa.array([r and str(r["totals"]["patient"]) for _, _, r in rows], pa.string()),
+        ],
+        names=["line", "result", "decision", "fund", "critical_illness", "patient"],
+    )
+
+
+def _worker_loads(_batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """(process id, policy, loads) of this worker process: how tests see the cache."""
+    import pyarrow as pa
+
+    for _ in _batches:
+        pass
+    keys = sorted(_LOADS, key=str)
+    yield pa.RecordBatch.from_arrays(
+        [
+            pa.array([os.getpid()] * len(keys), pa.int64()),
+            pa.array([str(k) for k in keys], pa.string()),
+            pa.array([_LOADS[k] for k in keys], pa.int64()),
+        ],
+        names=["pid", "policy", "loads"],
+    )
+
+
+# ------------------------------------------------------------------ the command line
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What print_summary shows of a Spark batch."""
+
+    input: str
+    output: str
+    jobs: int
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """`policyengine batch --engine spark`: see cli_batch.register for the options."""
+    from policyengine.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
+
+    problem = _cli_problem(args)
+    if problem:
+        return report_error(problem, None, EXIT_INPUT)
+    require_spark()
+    if args.policy is not None and Path(args.policy).is_dir():
+        Engine.load(args.policy)  # fail fast, on the driver, on a policy that does not load
+    spark, created = _session(args)
+    try:
+        summary, shown = _run(spark, args)
+    except KeyboardInterrupt:
+        return report_error(
+            "batch incomplete: interrupted", "nothing was written; rerun the command", 130
+        )
+    except Exception as error:
+        message, code = _spark_error(error)
+        if message is None:
+            raise
+        return report_error(message, None, EXIT_INPUT if code == "input" else EXIT_INTERNAL)
+    finally:
+        if created:
+            spark.stop()
+    from policyengine.cli_batch import print_summary
+
+    print_summary(summary, shown)
+    if args.summary_json:
+        Path(args.summary_json).write_text(
+            json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8"
+        )
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
+
+
+def _cli_problem(args: argparse.Namespace) -> str | None:
+    if args.resume or args.keep_work:
+        return "--resume and --keep-work are for the local engine (Spark retries failed tasks)"
+    if args.jobs != 1:
+        return "--jobs is for the local engine: with Spark, give --master local[N] or executors"
+    if (args.input is None) == (args.input_table is None):
+        return "give either an input file or --input-table"
+    if (args.output is None) == (args.output_table is None):
+        return "give either -o/--output or --output-table"
+    if args.partitions is not None and args.partitions < 1:
+        return "--partitions must be at least 1"
+    for setting in args.conf or ():
+        if "=" not in setting:
+            return f"--conf takes KEY=VALUE, not {setting!r}"
+    if args.output is not None and not _is_parquet(args.output) and _has_scheme(args.output):
+        return (
+            f"JSONL output is written by the driver to a local file, not {args.output}: "
+            "write .parquet or --output-table to cluster storage"
+        )
+    if args.input is not None and not _has_scheme(args.input) and not Path(args.input).exists():
+        return f"input {args.input} not found"
+    return None
+
+
+def _session(args: argparse.Namespace) -> tuple[SparkSession, bool]:
+    """The running session (spark-submit, a notebook, tests), else a new one."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
+    builder = SparkSession.builder.appName("policyengine batch")
+    if args.master:
+        builder = builder.master(args.master)
+    if args.no_progress or not sys.stderr.isatty():
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for setting in args.conf or ():
+        key, _, value = setting.partition("=")
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    context = spark.sparkContext
+    context.setLogLevel("ERROR")
+    if context.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        context.pythonExec = sys.executable  # local workers run this interpreter
+    return spark, True
+
+
+def _run(spark: SparkSession, args: argparse.Namespace) -> tuple[Summary, _Shown]:
+    from pyspark import StorageLevel
+
+    started = time.monotonic()
+    if args.input_table:
+        source, total, shown_input = spark.table(args.input_table), None, args.input_table
+        claims, rows = prepare_claims(source)
+    elif _is_parquet(args.input):
+        source, shown_input = spark.read.parquet(args.input), args.input
+        claims, rows = prepare_claims(source)
+    else:
+        claims, total = read_jsonl(spark, args.input)
+        rows, shown_input = total, args.input
+    expected = claims.count()
+    if rows is None:
+        rows = source.count()
+    job = _job(spark, args.policy, args.region, args.as_of, args.moment, args.trace)
+    settled = _settle_claims(claims, job, args.partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        summary = summarize(settled, blank_lines=rows - expected)
+        if summary.records != expected:
+            raise RuntimeError(
+                f"{expected} claims in, {summary.records} records out: nothing was written"
+            )
+        results = settled.select(LINE, RESULT).orderBy(LINE)
+        if args.output_table:
+            results.write.mode("overwrite").saveAsTable(args.output_table)
+            shown_output = args.output_table
+        elif _is_parquet(args.output):
+            results.write.mode("overwrite").parquet(args.output)
+            shown_output = args.output
+        else:
+            write_jsonl(results, Path(args.output))
+            shown_output = args.output
+    finally:
+        settled.unpersist()
+    summary.seconds = time.monotonic() - started
+    return summary, _Shown(shown_input, shown_output, spark.sparkContext.defaultParallelism)
+
+
+def read_jsonl(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
+    """A JSONL file as (line, claim): every line's bytes with its newline, as batch.scan
+    reads them (only `\\n` ends a line; a last line without one keeps none)."""
+    from pyspark.sql import functions as F
+
+    ends_with_newline = _ends_with_newline(spark, path)
+    text = spark.read.option("lineSep", "\n").text(path)
+    numbered, total = number_rows(text)
+    value = F.col("value").cast("binary")
+    with_newline = F.concat(value, F.unhex(F.lit("0A")))
+    last_as_is = F.lit(not ends_with_newline) & (F.col(LINE) == F.lit(total))
+    claims = numbered.select(
+        LINE, F.when(last_as_is, value).otherwise(with_newline).alias(CLAIM)
+    ).where(~blank(F.col(CLAIM)))
+    return claims, total
+
+
+def _ends_with_newline(spark: SparkSession, path: str) -> bool:
+    """Through Hadoop's FileSystem, so local, HDFS and object-store paths all work."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    status = fs.getFileStatus(hadoop_path)
+    if status.isDirectory():
+        raise ValueError(
+            f"{path} is a directory: JSONL input is one file (line numbers are its lines); "
+            "for many files use Parquet or a table with a `line` column"
+        )
+    length = status.getLen()
+    if length == 0:
+        return True
+    stream = fs.open(hadoop_path)
+    try:
+        stream.seek(length - 1)
+        return bool(stream.read() == ord("\n"))
+    finally:
+        stream.close()
+
+
+def write_jsonl(results: DataFrame, output: Path) -> None:
+    """One file, in line order, written by the driver a partition at a time; it appears
+    complete or not at all."""
+    temporary = output.with_name(f".{output.name}.tmp")
+    previous = 0
+    try:
+        with temporary.open("w", encoding="utf-8") as out:
+            for row in results.toLocalIterator(prefetchPartitions=True):
+                if row[LINE] <= previous:
+                    raise RuntimeError(f"line {row[LINE]} twice or out of order")
+                previous = row[LINE]
+                out.write(row[RESULT])
+                out.write("\n")
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _is_parquet(path: str) -> bool:
+    return path.rstrip("/").lower().endswith(".parquet")
+
+
+def _has_scheme(path: str) -> bool:
+    """hdfs://…, s3a://…, file://…: a URI for Hadoop, not a local path to check."""
+    scheme, sep, _ = path.partition("://")
+    return bool(sep) and scheme.replace("+", "").isalnum()
+
+
+def _spark_error(error: BaseException) -> tuple[str | None, str]:
+    """A one-line message for an error from Spark (None: not Spark's, a bug: re-raise)."""
+    if isinstance(error, RuntimeError) and "records out" in str(error):
+        return f"internal error: {error}", "internal"
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError:  # pragma: no cover
+        return None, ""
+    if not isinstance(error, PySparkException | Py4JError):
+        return None, ""
+    text = str(error)
+    condition = getattr(error, "getCondition", getattr(error, "getErrorClass", lambda: None))()
+    if condition in ("PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "UNSUPPORTED_DATA_SOURCE"):
+        return text.splitlines()[0], "input"
+    if "JAVA_GATEWAY_EXITED" in text:
+        return (
+            "could not start Spark: is Java 17 or later installed (JAVA_HOME)?",
+            "internal",
+        )
+    return f"Spark job failed: {_worker_message(text)}", "internal"
+
+
+def _worker_message(text: str) -> str:
+    """The exception line of a Python worker's traceback, else the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception", "NotFound", "Invalid", "Failure")) and (
+            " " not in head
+        ):
+            return line
+    return lines[0] if lines else type(text).__name__
+
+
+__all__ = [
+    "INSTALL_HINT",
+    "SparkUnavailable",
+    "number_rows",
+    "prepare_claims",
+    "read_jsonl",
+    "settle_dataframe",
+    "summarize",
+    "worker_engine",
+]
