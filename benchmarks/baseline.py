@@ -463,8 +463,14 @@ def _result(
     shares = []
     for payment in (fund, critical):
         part = [fen(payment * x / total) for x in covered] if total and payment else [Z] * len(rows)
-        if total and payment:
-            part[covered.index(max(covered))] += payment - sum(part, Z)
+        rest = payment - sum(part, Z)
+        for i in sorted(range(len(rows)), key=lambda i: covered[i], reverse=True) if total else ():
+            if rest >= 0:
+                part[i] += rest
+                break
+            taken = min(part[i], -rest)
+            part[i] -= taken
+            rest += taken
         shares.append(part)
     lines = []
     sums = [Z] * 6

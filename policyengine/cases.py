@@ -97,7 +97,9 @@ _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = {str(k): v for k, v in yaml.SafeLoader.construct_mapping(loader, node, deep=True).items()}
+    mapping = {
+        str(k): v for k, v in yaml.SafeLoader.construct_mapping(loader, node, deep=True).items()
+    }
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

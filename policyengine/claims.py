@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from policyengine import fastclaim
+
 MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
 MAX_ITEMS = 10_000
 _DECIMAL_TEXT = re.compile(r"\d+(\.\d+)?")
@@ -183,7 +185,9 @@ class Visit(_Model):
         cls, admitted: dt.date | None, info: ValidationInfo
     ) -> dt.date | None:
         discharge = info.data.get("date")
-        inpatient = info.data.get("type") == "inpatient"  # elsewhere `admitted` is only informational
+        inpatient = (
+            info.data.get("type") == "inpatient"
+        )  # elsewhere `admitted` is only informational
         if inpatient and admitted is not None and discharge is not None and admitted > discharge:
             raise ValueError(f"admission {admitted} is after the visit date {discharge}")
         return admitted
@@ -320,12 +324,24 @@ def json_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def load_claim(data: Any, *, region: str | None = None) -> Claim:
-    """Validate one claim (dict, JSON text or model); raise ClaimRejected listing every problem."""
+def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
+    """Validate one claim (dict, JSON text or model); raise ClaimRejected listing every problem.
+
+    Returns the claim as the engine reads it: immutable records (fastclaim.py). Valid claims
+    take the fast path; anything doubtful is validated by the pydantic models, which report
+    every problem with its JSON path."""
+    if isinstance(data, fastclaim.Claim):
+        return _with_region(data, region)
     if isinstance(data, Claim):
-        return data
+        return _with_region(fastclaim.from_model(data), region)
     if isinstance(data, str | bytes):
+        fast = fastclaim.fast_claim_from_json(data)
+        if fast is not None:
+            return _with_region(fast, region)
         data = parse_json(data)
+    fast = fastclaim.fast_claim(data)
+    if fast is not None:
+        return _with_region(fast, region)
     if not isinstance(data, Mapping):
         raise ClaimRejected(None, [ContractError("", "a claim is a JSON object")])
     claim_id = data.get("id") if isinstance(data.get("id"), str) else None
@@ -338,9 +354,13 @@ def load_claim(data: Any, *, region: str | None = None) -> Claim:
     errors += _consistency(claim)
     if errors:
         raise ClaimRejected(claim_id, errors)
-    if region is not None and claim.region is None:
-        claim = claim.model_copy(update={"region": region})
-    return claim
+    return _with_region(fastclaim.from_model(claim), region)
+
+
+def _with_region(claim: fastclaim.Claim, region: str | None) -> fastclaim.Claim:
+    if region is None or claim.region is not None:
+        return claim
+    return claim._replace(region=region)
 
 
 def _pydantic_errors(error: ValidationError) -> list[ContractError]:

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from policyengine.batch import BatchInterrupted, BatchOptions, Summary, run_batch, work_dir
 from policyengine.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
@@ -62,15 +62,20 @@ def register(add: Any) -> None:
         policyengine batch claims.jsonl -o results.jsonl --jobs 2
         policyengine batch claims.jsonl -o results.jsonl --resume     # after an interrupt
         policyengine batch claims.jsonl -o results.jsonl --summary-json summary.json
+        policyengine batch --engine spark claims.jsonl -o results.jsonl   # docs/spark.md
+        policyengine batch --engine spark claims.parquet -o results.parquet --master local[2]
+        policyengine batch --engine spark --input-table db.claims --output-table db.results
         """,
     )
-    batch.add_argument("input", type=Path, help="claims, one JSON object per line")
+    batch.add_argument(
+        "input",
+        nargs="?",
+        help="claims, one JSON object per line (with --engine spark also .parquet)",
+    )
     batch.add_argument(
         "-o",
         "--output",
-        type=Path,
-        required=True,
-        help="results, one per input line, in input order",
+        help="results, one per input line, in input order (with --engine spark also .parquet)",
     )
     batch.add_argument(
         "--jobs",
@@ -93,6 +98,31 @@ def register(add: Any) -> None:
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
     )
     batch.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
+    spark = batch.add_argument_group("Spark (--engine spark; pip install 'policyengine[spark]')")
+    spark.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local: this machine (default); spark: a Spark cluster or local[N] (docs/spark.md)",
+    )
+    spark.add_argument(
+        "--input-table", help="read claims from this Spark/Hive table instead of a file"
+    )
+    spark.add_argument(
+        "--output-table", help="write (line, result) to this Spark/Hive table (overwritten)"
+    )
+    spark.add_argument(
+        "--master", help="Spark master when no session is running (default: Spark's own)"
+    )
+    spark.add_argument(
+        "--conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a Spark setting for the session this command starts (repeatable)",
+    )
+    spark.add_argument(
+        "--partitions", type=int, help="partitions to spread persons over (default: Spark's)"
+    )
 
 
 def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -100,6 +130,19 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from policyengine.spark import run_cli
+
+        return run_cli(args)
+    if args.input_table or args.output_table or args.master or args.conf or args.partitions:
+        return report_error(
+            "--input-table, --output-table, --master, --conf and --partitions need --engine spark",
+            None,
+            EXIT_INPUT,
+        )
+    if args.input is None or args.output is None:
+        return report_error("give the input file and -o/--output", None, EXIT_INPUT)
+    args.input, args.output = Path(args.input), Path(args.output)
     if not args.input.is_file():
         return report_error(f"input {args.input} not found", None, EXIT_INPUT)
     if args.jobs < 1:
@@ -141,7 +184,18 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
-def print_summary(summary: Summary, options: BatchOptions) -> None:
+class Shown(Protocol):
+    """What the summary names: BatchOptions, or the Spark batch's input and output."""
+
+    @property
+    def input(self) -> object: ...
+    @property
+    def output(self) -> object: ...
+    @property
+    def jobs(self) -> int: ...
+
+
+def print_summary(summary: Summary, options: Shown) -> None:
     from rich.console import Console
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -12,7 +12,6 @@ after load and safe to share between threads.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,9 +19,12 @@ from decimal import ROUND_HALF_EVEN, Context, localcontext
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from policyengine.cache import load_compiled
 from policyengine.claims import Claim, ClaimRejected, load_claim
 from policyengine.errors import PolicyInvalid, PolicyNotFound
+from policyengine.fastclaim import Claim as Records
 from policyengine.loader import policy_files
 from policyengine.results import Result
 from policyengine.vocabulary import MOMENTS
@@ -108,7 +110,7 @@ class Engine:
     # ------------------------------------------------------------ adjudication
     def settle(
         self,
-        claim: Claim | dict[str, Any] | str | bytes,
+        claim: Claim | Records | dict[str, Any] | str | bytes,
         *,
         region: str | None = None,
         as_of: dt.date | str | None = None,
@@ -128,7 +130,7 @@ class Engine:
 
     def adjudicate(
         self,
-        claim: Claim | dict[str, Any] | str | bytes,
+        claim: Claim | Records | dict[str, Any] | str | bytes,
         *,
         region: str | None = None,
         as_of: dt.date | str | None = None,
@@ -148,7 +150,9 @@ class Engine:
 
 
 def dumps(result: dict[str, Any]) -> str:
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 text as written (orjson: the same bytes as the standard library's
+    `json.dumps(result, ensure_ascii=False, separators=(",", ":"))`, several times faster)."""
+    return orjson.dumps(result).decode()
 
 
 def _date(value: dt.date | str) -> dt.date:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from policyengine.claims import Claim
 from policyengine.domain import matches
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.fastclaim import Claim
 from policyengine.interpret_rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
 from policyengine.matching import age_on, condition_matches, money, ratio_text, round_fen
@@ -226,7 +226,7 @@ class Run:
         amount = self.level(self.value(row))
         met = ZERO
         if table.period == "year":
-            met = cast(dict[str, Decimal], self.claim.history.deductible_met).get(visit, ZERO)
+            met = self.claim.history.deductible_met.get(visit, ZERO)
         value = min(covered, max(ZERO, amount - met))
         self.step(
             step="deductible",
@@ -415,7 +415,7 @@ class Run:
         return result
 
     def paid(self, pool: str) -> Decimal:
-        return cast(dict[str, Decimal], self.claim.history.paid).get(pool, ZERO)
+        return self.claim.history.paid.get(pool, ZERO)
 
     def step_notes(self, *rows: RowIR) -> list[str]:
         if self.steps is None:
@@ -430,11 +430,17 @@ class Run:
     def allocate(self, lines: list[dict[str, Any]], payments: dict[str, Decimal]) -> None:
         covered = [Decimal(line["covered"]) for line in lines]
         total = sum(covered, ZERO)
-        largest = max(range(len(lines)), key=lambda i: (covered[i], -lines[i]["line"]))
+        by_size = sorted(range(len(lines)), key=lambda i: (-covered[i], lines[i]["line"]))
         shares: dict[str, list[Decimal]] = {}
         for payer, payment in payments.items():
             part = [round_fen(payment * c / total) if total else ZERO for c in covered]
-            part[largest] += payment - sum(part, ZERO)
+            difference = payment - sum(part, ZERO)
+            if difference >= 0:  # to the line with the largest covered (lowest line on ties)
+                part[by_size[0]] += difference
+            for index in by_size if difference < 0 else ():  # never below zero on any line
+                taken = min(part[index], -difference)
+                part[index] -= taken
+                difference += taken
             shares[payer] = part
         for index, line in enumerate(lines):
             line["payers"] = {payer: money(part[index]) for payer, part in shares.items()}

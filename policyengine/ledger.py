@@ -20,16 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policyengine.claims import (
-    Claim,
-    ClaimRejected,
-    Dispensed,
-    History,
-    SelfBurden,
-    ServiceRecord,
-    load_claim,
-)
+from policyengine.claims import ClaimRejected, load_claim
 from policyengine.errors import PolicyEngineError
+from policyengine.fastclaim import Claim, Dispensed, History, SelfBurden, ServiceRecord
 
 ZERO = Decimal(0)
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
@@ -60,13 +53,13 @@ class Ledger:
         )
 
     def history(self) -> History:
-        return History.model_construct(
-            paid=dict(self.paid),
-            deductible_met=dict(self.deductible_met),
-            self_burden=SelfBurden.model_construct(inpatient=self.self_burden),
-            admissions=self.admissions,
-            dispensed=tuple(self.dispensed),
-            services=tuple(self.services),
+        return History(
+            dict(self.paid),
+            dict(self.deductible_met),
+            SelfBurden(self.self_burden),
+            self.admissions,
+            tuple(self.dispensed),
+            tuple(self.services),
         )
 
     def record(
@@ -92,15 +85,9 @@ class Ledger:
                 continue
             kind = kind_of(item.code, item.kind)
             if kind == "drug":
-                self.dispensed.append(
-                    Dispensed.model_construct(
-                        code=item.code, date=claim.visit.date, days_supply=item.days_supply or 0
-                    )
-                )
+                self.dispensed.append(Dispensed(item.code, claim.visit.date, item.days_supply or 0))
             elif kind == "service":
-                self.services.append(
-                    ServiceRecord.model_construct(code=item.code, date=claim.visit.date)
-                )
+                self.services.append(ServiceRecord(item.code, claim.visit.date))
 
 
 @dataclass(frozen=True)
@@ -144,7 +131,7 @@ def settle_person(
             ledger = Ledger.open(given)
             claim = given
         else:
-            claim = given.model_copy(update={"history": ledger.history()})
+            claim = given._replace(history=ledger.history())
         try:
             result = settle(claim)
         except PolicyEngineError as error:

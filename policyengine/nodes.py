@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from policyengine.span import Span as Span  # re-exported: passes write `n.Span`
+from policyengine.span import Span as Span  # noqa: PLC0414 - re-exported: passes write `n.Span`
 
 # ---------------------------------------------------------------- provenance
 

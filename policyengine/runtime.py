@@ -41,13 +41,24 @@ _text = str
 
 
 def _shares(payment: Decimal, covered: list[Decimal]) -> list[Decimal]:
-    """Pro rata to line `covered`, half-up to the fen; the rest to the largest line."""
+    """Pro rata to line `covered`, half-up to the fen; the rest to the largest line. When the
+    rounded shares overshoot and the largest line's share cannot absorb it, the excess comes
+    off the next largest lines, so no line is paid a negative amount."""
     total = sum(covered, ZERO)
     if not total or not payment:
         return [ZERO] * len(covered)
     shares = [fen(payment * c / total) for c in covered]
-    largest = covered.index(max(covered))  # lines are in ascending order: lowest line wins ties
-    shares[largest] += payment - sum(shares, ZERO)
+    rest = payment - sum(shares, ZERO)
+    # lines are in ascending order, so a stable sort puts the lowest line first among equals
+    for index in sorted(range(len(covered)), key=lambda i: covered[i], reverse=True):
+        if rest >= 0:
+            shares[index] += rest
+            break
+        taken = min(shares[index], -rest)
+        shares[index] -= taken
+        rest += taken
+        if not rest:
+            break
     return shares
 
 

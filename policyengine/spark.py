@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 INSTALL_HINT = "pip install 'policyengine[spark]'"
 LINE, CLAIM, RESULT = "line", "claim", "result"
 CORRUPT = "_corrupt_record"  # what spark.read.json keeps of a line it could not parse
-BLANK = "^[ \\t\\r\\x0B\\f]*$"  # bytes.strip()'s whitespace: what batch.scan calls blank
+BLANK = "^[ \\t\\n\\r\\x0B\\f]*\\z"  # only bytes.strip()'s whitespace: batch.scan's blank
 _KEYED = "line long, claim binary, person string, date string"
 _SETTLED = (
     "line long, result string, decision string, "
@@ -117,19 +117,33 @@ def settle_dataframe(
     break the contract come out as error records; blank claims are skipped, as blank lines.
     """
     require_spark()
-    claims, _rows = prepare_claims(df, claim_column=claim_column, line_column=line_column)
+    claims = prepare_claims(df, claim_column=claim_column, line_column=line_column)
     job = _job(df.sparkSession, policy, region, as_of, moment, trace)
-    settled = _settle_claims(claims, job, partitions)
+    settled = _settle_claims(claims.frame, job, partitions)
     if summary_columns:
         return settled
     return settled.select(LINE, RESULT)
 
 
+@dataclass(frozen=True)
+class Claims:
+    """The claims of a source, ready to settle, and what counting the source found."""
+
+    frame: DataFrame  # line (bigint), claim (binary): the non-blank rows
+    rows: int | None  # rows (lines) of the source, when counted
+    blank: int | None  # of which blank: skipped, as batch skips blank lines
+
+    @property
+    def expected(self) -> int | None:
+        """How many records settling must give (one per non-blank row)."""
+        return None if self.rows is None or self.blank is None else self.rows - self.blank
+
+
 def prepare_claims(
-    df: DataFrame, *, claim_column: str = CLAIM, line_column: str = LINE
-) -> tuple[DataFrame, int | None]:
-    """`line` (bigint) and `claim` (binary) of every non-blank claim of `df`; and the row
-    count of `df` when numbering it had to count it anyway (else None)."""
+    df: DataFrame, *, claim_column: str = CLAIM, line_column: str = LINE, count: bool = False
+) -> Claims:
+    """`line` (bigint) and `claim` (binary) of every non-blank claim of `df`. Numbering a
+    frame counts it anyway; with `count`, a frame with its own lines is counted too."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType, StringType
 
@@ -150,12 +164,17 @@ def prepare_claims(
         if CORRUPT in columns:
             text = F.coalesce(F.col(CORRUPT), text)
         body = text.cast("binary")
-    rows = None
+    is_blank = F.coalesce(blank(F.col(CLAIM)), F.lit(False))
+    rows = blanks = None
     if line_column in columns:
         numbered = df.select(F.col(line_column).cast("long").alias(LINE), body.alias(CLAIM))
+        if count:
+            counts = numbered.agg(F.count(F.lit(1)), F.sum(is_blank.cast("long"))).first()
+            assert counts is not None
+            rows, blanks = counts[0], counts[1] or 0
     else:
-        numbered, rows = number_rows(df.select(body.alias(CLAIM)))
-    return numbered.where(~F.coalesce(blank(F.col(CLAIM)), F.lit(False))), rows
+        numbered, rows, blanks = number_rows(df.select(body.alias(CLAIM)), is_blank)
+    return Claims(numbered.where(~is_blank), rows, blanks)
 
 
 def blank(column: Column) -> Column:
@@ -163,9 +182,10 @@ def blank(column: Column) -> Column:
     return column.cast("string").rlike(BLANK)
 
 
-def number_rows(df: DataFrame) -> tuple[DataFrame, int]:
+def number_rows(df: DataFrame, flag: Column | None = None) -> tuple[DataFrame, int, int]:
     """`df` with `line` = 1, 2, … in partition order, exactly (zipWithIndex without leaving
-    the JVM: rows counted per partition, then each partition's offset added); and the count.
+    the JVM: rows counted per partition, then each partition's offset added); the row
+    count; and how many rows `flag` holds for, counted in the same job.
 
     `monotonically_increasing_id` alone is ordered but not consecutive; it is evaluated
     twice here, which gives the same ids for any deterministic source such as a file scan.
@@ -175,19 +195,24 @@ def number_rows(df: DataFrame) -> tuple[DataFrame, int]:
     tagged = df.withColumn("__id", F.monotonically_increasing_id()).withColumn(
         "__part", F.expr(f"shiftright(__id, {_ROW_BITS})")
     )
+    flagged = F.lit(False) if flag is None else flag
     counts = sorted(
-        (row["__part"], row["count"]) for row in tagged.groupBy("__part").count().collect()
+        (row[0], row[1], row[2] or 0)
+        for row in tagged.groupBy("__part")
+        .agg(F.count(F.lit(1)), F.sum(flagged.cast("long")))
+        .collect()
     )
-    offsets, total = [], 0
-    for part, count in counts:
+    offsets, total, flags = [], 0, 0
+    for part, count, flagged_rows in counts:
         offsets.append((part, total))
         total += count
+        flags += flagged_rows
     table = df.sparkSession.createDataFrame(offsets or [(0, 0)], "__part long, __offset long")
     position = F.col("__id").bitwiseAND((1 << _ROW_BITS) - 1)
     numbered = tagged.join(F.broadcast(table), "__part").select(
         (F.col("__offset") + position + 1).alias(LINE), *[F.col(f"`{c}`") for c in df.columns]
     )
-    return numbered, total
+    return numbered, total, flags
 
 
 @dataclass(frozen=True)
@@ -390,7 +415,8 @@ def _settle_one(
     engine: Engine, options: BatchOptions, group: list[tuple[int, bytes | None]]
 ) -> list[tuple[int, str, dict[str, Any] | None]]:
     out = []
-    for settled in _settle_group(engine, options, group):
+    raw: list[tuple[int, Any]] = group  # None (a null claim) fails as "a claim is a JSON object"
+    for settled in _settle_group(engine, options, raw):
         record = settled.result if settled.result is not None else settled.error
         out.append((settled.index + 1, dumps(record), settled.result))
     return out
@@ -521,7 +547,7 @@ def _session(args: argparse.Namespace) -> tuple[SparkSession, bool]:
     spark = builder.getOrCreate()
     context = spark.sparkContext
     context.setLogLevel("ERROR")
-    if context.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+    if (context.master or "").startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         context.pythonExec = sys.executable  # local workers run this interpreter
     return spark, True
 
@@ -531,21 +557,18 @@ def _run(spark: SparkSession, args: argparse.Namespace) -> tuple[Summary, _Shown
 
     started = time.monotonic()
     if args.input_table:
-        source, total, shown_input = spark.table(args.input_table), None, args.input_table
-        claims, rows = prepare_claims(source)
+        claims = prepare_claims(spark.table(args.input_table), count=True)
     elif _is_parquet(args.input):
-        source, shown_input = spark.read.parquet(args.input), args.input
-        claims, rows = prepare_claims(source)
+        claims = prepare_claims(spark.read.parquet(args.input), count=True)
     else:
-        claims, total = read_jsonl(spark, args.input)
-        rows, shown_input = total, args.input
-    expected = claims.count()
-    if rows is None:
-        rows = source.count()
+        claims = read_jsonl(spark, args.input)
+    expected, shown_input = claims.expected, args.input_table or args.input
+    assert expected is not None and claims.blank is not None
     job = _job(spark, args.policy, args.region, args.as_of, args.moment, args.trace)
-    settled = _settle_claims(claims, job, args.partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    settled = _settle_claims(claims.frame, job, args.partitions)
+    settled = settled.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summary = summarize(settled, blank_lines=rows - expected)
+        summary = summarize(settled, blank_lines=claims.blank)
         if summary.records != expected:
             raise RuntimeError(
                 f"{expected} claims in, {summary.records} records out: nothing was written"
@@ -566,21 +589,21 @@ def _run(spark: SparkSession, args: argparse.Namespace) -> tuple[Summary, _Shown
     return summary, _Shown(shown_input, shown_output, spark.sparkContext.defaultParallelism)
 
 
-def read_jsonl(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
+def read_jsonl(spark: SparkSession, path: str) -> Claims:
     """A JSONL file as (line, claim): every line's bytes with its newline, as batch.scan
     reads them (only `\\n` ends a line; a last line without one keeps none)."""
     from pyspark.sql import functions as F
 
     ends_with_newline = _ends_with_newline(spark, path)
     text = spark.read.option("lineSep", "\n").text(path)
-    numbered, total = number_rows(text)
+    numbered, total, blanks = number_rows(text, blank(F.col("value")))
     value = F.col("value").cast("binary")
     with_newline = F.concat(value, F.unhex(F.lit("0A")))
     last_as_is = F.lit(not ends_with_newline) & (F.col(LINE) == F.lit(total))
-    claims = numbered.select(
+    claims = numbered.where(~blank(F.col("value"))).select(
         LINE, F.when(last_as_is, value).otherwise(with_newline).alias(CLAIM)
-    ).where(~blank(F.col(CLAIM)))
-    return claims, total
+    )
+    return Claims(claims, total, blanks)
 
 
 def _ends_with_newline(spark: SparkSession, path: str) -> bool:
@@ -671,6 +694,7 @@ def _worker_message(text: str) -> str:
 
 __all__ = [
     "INSTALL_HINT",
+    "Claims",
     "SparkUnavailable",
     "number_rows",
     "prepare_claims",

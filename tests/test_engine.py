@@ -122,3 +122,10 @@ def test_an_invalid_policy_is_refused_with_its_first_error(tmp_path: Path, monke
     benefits.write_text(benefits.read_text(encoding="utf-8").replace("=> 800 元", "=> 800 元 + 7 days"), encoding="utf-8")
     with pytest.raises(PolicyInvalid, match=r"cannot add money \(元\) and days"):
         Engine.load(tmp_path / "tianjin")
+
+
+def test_compact_output_is_the_standard_librarys(engine: Engine) -> None:
+    from policyengine.engine import dumps
+
+    result = engine.settle(example_claim(), trace=True)
+    assert dumps(result) == json.dumps(result, ensure_ascii=False, separators=(",", ":"))

@@ -249,7 +249,8 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         w(
             f"tr.append({{'step': 'limit', 'rule': {table.location!r}, "
             f"'source': _copy(used[0][4] if used else {first}), 'figures': {{'conditions': "
-            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), 'rows': [u[3] for u in used], "
+            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), "
+            "'rows': [u[3] for u in used], "
             f"'pool': {pool!r}, 'paid': _money(paid), 'left': "
             f"_money(left)}}, 'value': _money(fund), "
             "'provisional': [_NOTES[i] for i in sorted({i for u in used for i in u[2]})]})"

@@ -224,7 +224,7 @@ class VersionCompiler:
                 w("over = _Z")
                 with w.block("if e is not None and e.price_cap is not None:"):
                     w("over = _fen(amount - e.price_cap * it.quantity)")
-                    with w.block("if over < 0:"):
+                    with w.block("if over <= 0:  # also -0.00"):
                         w("over = _Z")
                 w("pre = _Z")
                 if self.trace:

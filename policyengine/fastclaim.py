@@ -1,0 +1,432 @@
+"""The fast path of claim validation: frozen slotted objects for claims that are plainly valid.
+
+`fast_claim(data)` accepts a parsed JSON object only when every part is certainly valid
+under the contract (claims.py states the rules; the pydantic models there are the
+reference), and returns None at the first doubt — the caller then validates with pydantic,
+which reports every problem with its path. So the fast path never decides an error, it only
+skips the slow path for good claims; tests/test_fastclaim.py checks that whatever it accepts,
+pydantic accepts with the same values.
+
+The records are NamedTuples (immutable, built in C) with the attribute names of the pydantic
+models, so both evaluators read either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+import orjson
+
+MONEY_TEXT = re.compile(r"\d+(\.\d+)?").fullmatch
+# strings within the contract's bounds (≤ 10 digits before the point, the field's decimals);
+# a money string with exactly two decimals is already in the evaluators' form
+PLAIN = {
+    2: re.compile(r"\d{1,10}(\.\d{1,2})?").fullmatch,
+    3: re.compile(r"\d{1,10}(\.\d{1,3})?").fullmatch,
+    4: re.compile(r"\d{1,10}(\.\d{1,4})?").fullmatch,
+}
+TWO_PLACES = re.compile(r"\d{1,10}\.\d\d").fullmatch
+DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}").fullmatch
+FEN = Decimal("0.01")
+LIMIT = Decimal(10) ** 10
+SCHEMES = frozenset({"employee", "resident"})
+STATUSES = frozenset({"working", "retired"})
+SEXES = frozenset({"male", "female"})
+GROUPS = frozenset(
+    {"low_income", "low_income_edge", "extremely_poor", "severely_disabled", "poverty_registered"}
+)
+PROGRAMMES = frozenset({"special_outpatient", "two_disease"})
+TITLES = frozenset({"resident", "attending", "associate_chief", "chief"})
+VISITS = frozenset({"outpatient", "special_outpatient", "two_disease", "inpatient"})
+KINDS = frozenset({"general", "tcm", "community", "specialist"})
+ITEM_KINDS = frozenset({"drug", "service", "material", "bed"})
+PAID = frozenset(
+    {"outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"}
+)
+MET = frozenset({"outpatient", "special_outpatient", "two_disease"})
+QUANTUM = {2: FEN, 3: Decimal("0.001"), 4: Decimal("0.0001")}
+
+
+class _Doubt(Exception):
+    """Not certainly valid: let pydantic decide."""
+
+
+class Certification(NamedTuple):
+    condition: str
+    programme: str
+    since: dt.date
+    doctor_title: str | None
+    hospital_id: str | None
+
+
+class Person(NamedTuple):
+    id: str
+    scheme: str
+    status: str | None
+    birth_date: dt.date
+    sex: str
+    groups: tuple[str, ...]
+    certifications: tuple[Certification, ...]
+
+
+class Hospital(NamedTuple):
+    id: str
+    level: int
+    kind: str
+
+
+class Doctor(NamedTuple):
+    id: str
+    title: str
+
+
+class Visit(NamedTuple):
+    type: str
+    date: dt.date
+    admitted: dt.date | None
+    hospital: Hospital
+    doctor: Doctor
+    diagnoses: tuple[str, ...]
+
+
+class Item(NamedTuple):
+    line: int
+    code: str
+    name: str | None
+    kind: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    days_supply: int | None
+
+
+class Dispensed(NamedTuple):
+    code: str
+    date: dt.date
+    days_supply: int
+
+
+class ServiceRecord(NamedTuple):
+    code: str
+    date: dt.date
+
+
+class SelfBurden(NamedTuple):
+    inpatient: Decimal
+
+
+class History(NamedTuple):
+    paid: dict[str, Decimal]
+    deductible_met: dict[str, Decimal]
+    self_burden: SelfBurden
+    admissions: int
+    dispensed: tuple[Dispensed, ...]
+    services: tuple[ServiceRecord, ...]
+
+
+class Claim(NamedTuple):
+    id: str
+    region: str | None
+    person: Person
+    visit: Visit
+    items: tuple[Item, ...]
+    history: History
+
+
+EMPTY_HISTORY = History({}, {}, SelfBurden(Decimal("0.00")), 0, (), ())
+
+
+def fast_claim(data: Any) -> Claim | None:
+    return _checked(data)[0]
+
+
+def fast_claim_from_json(text: str | bytes) -> Claim | None:
+    """Parse with orjson and take the fast path, or None (then parse exactly and validate).
+
+    orjson turns a fractional JSON number into a float, which the fast path doubts; and the
+    `":` in the text must number exactly the keys the fast path saw, so that a repeated key
+    (which a parser silently collapses) always takes the slow path, where it is an error."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    claim, keys = _checked(data)
+    marker = b'":' if isinstance(text, bytes) else '":'
+    if claim is None or text.count(marker) != keys:  # type: ignore[arg-type]
+        return None
+    return claim
+
+
+def _checked(data: Any) -> tuple[Claim | None, int]:
+    counter = [0]
+    _KEYS.counter = counter
+    try:
+        return _claim(data), counter[0]
+    except (_Doubt, KeyError, TypeError, AttributeError, ValueError, InvalidOperation):
+        return None, 0
+
+
+# ------------------------------------------------------------------ scalars
+
+
+def _text(value: Any, limit: int = 128) -> str:
+    if type(value) is not str or not 0 < len(value) <= limit:
+        raise _Doubt
+    return value
+
+
+def _optional_text(data: dict[str, Any], key: str, limit: int = 128) -> str | None:
+    value = data.get(key)
+    return None if value is None else _text(value, limit)
+
+
+def _choice(value: Any, choices: frozenset[str]) -> str:
+    if type(value) is not str or value not in choices:
+        raise _Doubt
+    return value
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise _Doubt
+    return value
+
+
+def _date(value: Any) -> dt.date:
+    if type(value) is not str or not DATE_TEXT(value):
+        raise _Doubt
+    return dt.date.fromisoformat(value)
+
+
+def _decimal(value: Any, places: int) -> Decimal:
+    kind = type(value)
+    if kind is str and PLAIN[places](value):
+        if places != 2:
+            return Decimal(value)
+        return Decimal(value) if TWO_PLACES(value) else Decimal(value).quantize(FEN)
+    if kind is str:
+        if not MONEY_TEXT(value):
+            raise _Doubt
+        number = Decimal(value)
+    elif kind is int and value >= 0:
+        number = Decimal(value)
+    elif kind is Decimal:
+        number = value
+        if not number.is_finite() or number < 0:
+            raise _Doubt
+    else:
+        raise _Doubt
+    if number and number.adjusted() >= 10:
+        raise _Doubt
+    rounded = number.quantize(QUANTUM[places])
+    if rounded != number:
+        raise _Doubt
+    return rounded if places == 2 else number
+
+
+class _KeyCount(threading.local):
+    counter: list[int]
+
+
+_KEYS = _KeyCount()
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _Doubt
+    _KEYS.counter[0] += len(value)
+    return value
+
+
+def _sequence(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise _Doubt
+    return value
+
+
+# ------------------------------------------------------------------ parts
+
+
+def _claim(data: Any) -> Claim:
+    data = _mapping(data)
+    person = _person(_mapping(data["person"]))
+    visit = _visit(_mapping(data["visit"]))
+    if person.birth_date > visit.date:
+        raise _Doubt
+    raw_items = _sequence(data["items"])
+    if not 0 < len(raw_items) <= 10_000:
+        raise _Doubt
+    items = tuple(_item(_mapping(raw)) for raw in raw_items)
+    if len({item.line for item in items}) != len(items):
+        raise _Doubt
+    history = data.get("history")
+    region = data.get("region")
+    return Claim(
+        _text(data["id"]),
+        None if region is None else _text(region),
+        person,
+        visit,
+        items,
+        EMPTY_HISTORY if history is None else _history(_mapping(history)),
+    )
+
+
+def _person(data: dict[str, Any]) -> Person:
+    scheme = _choice(data["scheme"], SCHEMES)
+    status = data.get("status")
+    if status is None:
+        if scheme == "employee":
+            raise _Doubt
+    else:
+        _choice(status, STATUSES)
+    groups = tuple(_choice(g, GROUPS) for g in _sequence(data.get("groups")))
+    certifications = tuple(
+        _certification(_mapping(c)) for c in _sequence(data.get("certifications"))
+    )
+    return Person(
+        _text(data["id"]),
+        scheme,
+        status,
+        _date(data["birth_date"]),
+        _choice(data["sex"], SEXES),
+        groups,
+        certifications,
+    )
+
+
+def _certification(data: dict[str, Any]) -> Certification:
+    title = data.get("doctor_title")
+    return Certification(
+        _text(data["condition"]),
+        _choice(data["programme"], PROGRAMMES),
+        _date(data["since"]),
+        None if title is None else _choice(title, TITLES),
+        _optional_text(data, "hospital_id"),
+    )
+
+
+def _visit(data: dict[str, Any]) -> Visit:
+    kind = _choice(data["type"], VISITS)
+    date = _date(data["date"])
+    admitted_raw = data.get("admitted")
+    admitted = None if admitted_raw is None else _date(admitted_raw)
+    if kind == "inpatient" and admitted is not None and admitted > date:
+        raise _Doubt
+    hospital = _mapping(data["hospital"])
+    doctor = _mapping(data["doctor"])
+    return Visit(
+        kind,
+        date,
+        admitted,
+        Hospital(
+            _text(hospital["id"]), _int(hospital["level"], 1, 3), _choice(hospital["kind"], KINDS)
+        ),
+        Doctor(_text(doctor["id"]), _choice(doctor["title"], TITLES)),
+        tuple(
+            _text(d, 32)
+            for d in _sequence(data["diagnoses"] if data["diagnoses"] is not None else _doubt())
+        ),
+    )
+
+
+def _item(data: dict[str, Any]) -> Item:
+    quantity = _decimal(data["quantity"], 3)
+    price = _decimal(data["unit_price"], 4)
+    amount = _decimal(data["amount"], 2)
+    if not quantity or (quantity * price).quantize(FEN, "ROUND_HALF_UP") != amount:
+        raise _Doubt
+    days = data.get("days_supply")
+    name = data.get("name")
+    return Item(
+        _int(data["line"], 1, 2**63),
+        _text(data["code"], 64),
+        None if name is None else (name if type(name) is str else _doubt()),
+        _choice(data["kind"], ITEM_KINDS),
+        quantity,
+        price,
+        amount,
+        None if days is None else _int(days, 0, 3660),
+    )
+
+
+def _doubt() -> str:
+    raise _Doubt
+
+
+def _optional_mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return {} if value is None else _mapping(value)
+
+
+def _history(data: dict[str, Any]) -> History:
+    paid = {_choice(k, PAID): _decimal(v, 2) for k, v in _optional_mapping(data, "paid").items()}
+    met = {
+        _choice(k, MET): _decimal(v, 2)
+        for k, v in _optional_mapping(data, "deductible_met").items()
+    }
+    burden_raw = _optional_mapping(data, "self_burden").get("inpatient")
+    burden = Decimal("0.00") if burden_raw is None else _decimal(burden_raw, 2)
+    admissions = data.get("admissions")
+    dispensed = tuple(
+        Dispensed(_text(d["code"], 64), _date(d["date"]), _int(d["days_supply"], 0, 3660))
+        for d in map(_mapping, _sequence(data.get("dispensed")))
+    )
+    services = tuple(
+        ServiceRecord(_text(s["code"], 64), _date(s["date"]))
+        for s in map(_mapping, _sequence(data.get("services")))
+    )
+    return History(
+        paid,
+        met,
+        SelfBurden(burden),
+        0 if admissions is None else _int(admissions, 0, 10_000),
+        dispensed,
+        services,
+    )
+
+
+def from_model(model: Any) -> Claim:
+    """The records of a claim the pydantic models validated (the slow path)."""
+    person, visit, history = model.person, model.visit, model.history
+    return Claim(
+        model.id,
+        model.region,
+        Person(
+            person.id,
+            person.scheme,
+            person.status,
+            person.birth_date,
+            person.sex,
+            tuple(person.groups),
+            tuple(
+                Certification(c.condition, c.programme, c.since, c.doctor_title, c.hospital_id)
+                for c in person.certifications
+            ),
+        ),
+        Visit(
+            visit.type,
+            visit.date,
+            visit.admitted,
+            Hospital(visit.hospital.id, visit.hospital.level, visit.hospital.kind),
+            Doctor(visit.doctor.id, visit.doctor.title),
+            tuple(visit.diagnoses),
+        ),
+        tuple(
+            Item(i.line, i.code, i.name, i.kind, i.quantity, i.unit_price, i.amount, i.days_supply)
+            for i in model.items
+        ),
+        History(
+            {str(k): v for k, v in history.paid.items()},
+            {str(k): v for k, v in history.deductible_met.items()},
+            SelfBurden(history.self_burden.inpatient),
+            history.admissions,
+            tuple(Dispensed(d.code, d.date, d.days_supply) for d in history.dispensed),
+            tuple(ServiceRecord(s.code, s.date) for s in history.services),
+        ),
+    )
