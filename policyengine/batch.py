@@ -30,11 +30,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from policyengine.engine import Engine, dumps
 from policyengine.ledger import settle_person
 
 INDEX_RUN = 100_000  # index entries sorted in memory at once
-TASK_CLAIMS = 5_000  # claims per task (whole persons)
+# claims per task (whole persons): the unit of parallel work and of --resume
+TASK_CLAIMS = int(os.environ.get("POLICYENGINE_BATCH_TASK_CLAIMS", "5000"))
 Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
 
 
@@ -134,11 +137,11 @@ class Summary:
 def _key(line: bytes, number: int) -> tuple[str, str]:
     """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
     try:
-        data = json.loads(line)
+        data = orjson.loads(line)
         person, date = data["person"]["id"], data["visit"]["date"]
         if isinstance(person, str) and isinstance(date, str):
             return person, date
-    except (ValueError, TypeError, KeyError, RecursionError):
+    except (orjson.JSONDecodeError, TypeError, KeyError):
         pass
     return f"\x00{number}", ""
 
