@@ -16,7 +16,7 @@ from policyengine.errors import NotInForce, RuleFailure
 from policyengine.fastclaim import Claim
 from policyengine.interpret_rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
-from policyengine.matching import age_on, condition_matches, money, ratio_text, round_fen
+from policyengine.matching import age_on, condition_matches, money, ratio_text, round_fen, schedule
 from policyengine.values import BandsVal, Val, Value, banded_total
 
 ZERO = Decimal(0)
@@ -406,6 +406,8 @@ class Run:
                 "self_burden_before": money(before),
                 "self_burden": money(self_burden),
                 "bands": bands.describe(),
+                "schedule": schedule(bands),
+                "paid": money(self.paid("critical_illness")),
                 "computed": money(computed),
                 "payment_cap_left": money(left) if left is not None else None,
             },

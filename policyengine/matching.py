@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from policyengine.ir import Condition
+from policyengine.values import BandsVal
 from policyengine.vocabulary import TITLE_RANK
 
 FEN = Decimal("0.01")
@@ -60,3 +62,21 @@ def condition_matches(condition: Condition, diagnoses: Iterable[str]) -> bool:
 
 def title_at_least(title: str | None, minimum: str) -> bool:
     return title is not None and TITLE_RANK[title] >= TITLE_RANK[minimum]
+
+
+def schedule(bands: BandsVal) -> dict[str, Any]:
+    """A second-layer schedule as trace data (money and rates as text), for tools that
+    recompute settlement from a trace (policyengine diff)."""
+    return {
+        "threshold": money(bands.threshold) if bands.threshold is not None else None,
+        "bands": [
+            {
+                "from": money(b.low),
+                "to": money(b.high) if b.high is not None else None,
+                "rate": ratio_text(b.rate),
+            }
+            for b in bands.bands
+        ],
+        "ceiling": money(bands.ceiling) if bands.ceiling is not None else None,
+        "payment_cap": money(bands.payment_cap) if bands.payment_cap is not None else None,
+    }

@@ -15,7 +15,7 @@ from policyengine.compile.writer import Code, Raw
 from policyengine.domain import matches
 from policyengine.interpret import certified_condition
 from policyengine.ir import RowIR, TableIR
-from policyengine.matching import ratio_text
+from policyengine.matching import ratio_text, schedule
 from policyengine.values import BandsVal, Val
 
 if TYPE_CHECKING:
@@ -283,9 +283,9 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         bands = vc.policy.value(row.expr, vc.day)
         meta = _row_meta(vc, row)
         if not isinstance(bands, BandsVal):
-            return (None, None, *meta, None)
+            return (None, None, *meta, None, None)
         cap = _fen(bands.payment_cap) if bands.payment_cap is not None else None
-        return (vc.module.bands_function(bands), cap, *meta, bands.describe())
+        return (vc.module.bands_function(bands), cap, *meta, bands.describe(), schedule(bands))
 
     resolved, name = vc.table_var(table, table.rows, payload, table.self_burden)
     w(f"hs = {vc.lookup(resolved, name)}")
@@ -308,6 +308,8 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
                     "tr.append({'step': 'critical_illness', 'rule': hs[3], 'source': _copy(hs[4]), "
                     "'figures': "
                     "{'self_burden_before': _money(sb), 'self_burden': _money(s), 'bands': hs[6], "
+                    "'schedule': _copy(hs[7]), "
+                    "'paid': _money(history.paid.get('critical_illness', _Z)), "
                     "'computed': _money(computed), 'payment_cap_left': _money(cap_left) if "
                     "cap_left is not None "
                     "else None}, 'value': _money(ci), 'provisional': list(hs[5])})"
