@@ -39,8 +39,10 @@ ITEMS = (
 
 def _resize(claim: dict[str, Any], size: int, rand: random.Random) -> dict[str, Any]:
     items = []
-    for line in range(1, size + 1):
-        code, kind, price, days = rand.choice(ITEMS)
+    # distinct items where the claim is small enough, as a real visit bills each item once;
+    # a 100-item claim repeats items (and its repeated drugs are found as duplicates)
+    picks = rand.sample(ITEMS, size) if size <= len(ITEMS) else [rand.choice(ITEMS) for _ in range(size)]
+    for line, (code, kind, price, days) in enumerate(picks, start=1):
         quantity = rand.randint(1, 4)
         amount = (Decimal(price) * quantity).quantize(Decimal("0.01"), ROUND_HALF_UP)
         item = {
