@@ -15,9 +15,14 @@ from policyengine.errors import PolicyNotFound
 
 
 def _extra_commands() -> list[Callable[..., None]]:
-    from policyengine import cli_batch, cli_explain
+    from policyengine import cli_batch, cli_diff, cli_explain
 
-    return [cli_explain.register, cli_batch.register, cli_batch.register_generate]
+    return [
+        cli_explain.register,
+        cli_batch.register,
+        cli_batch.register_generate,
+        cli_diff.register,
+    ]
 
 
 EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
