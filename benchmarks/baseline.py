@@ -461,16 +461,21 @@ def _result(
     covered = [r[8] for r in rows]
     total = sum(covered, Z)
     shares = []
+    room = list(covered)
+    order = sorted(range(len(rows)), key=lambda i: covered[i], reverse=True)
     for payment in (fund, critical):
-        part = [fen(payment * x / total) for x in covered] if total and payment else [Z] * len(rows)
+        if not (total and payment):
+            shares.append([Z] * len(rows))
+            continue
+        part = [min(fen(payment * x / total), room[i]) for i, x in enumerate(covered)]
         rest = payment - sum(part, Z)
-        for i in sorted(range(len(rows)), key=lambda i: covered[i], reverse=True) if total else ():
-            if rest >= 0:
-                part[i] += rest
+        for i in order:
+            if not rest:
                 break
-            taken = min(part[i], -rest)
-            part[i] -= taken
-            rest += taken
+            step = min(room[i] - part[i], rest) if rest > 0 else -min(part[i], -rest)
+            part[i] += step
+            rest -= step
+        room = [r - p for r, p in zip(room, part)]
         shares.append(part)
     lines = []
     sums = [Z] * 6

@@ -430,19 +430,31 @@ class Run:
 
     # ------------------------------------------------------------ allocation
     def allocate(self, lines: list[dict[str, Any]], payments: dict[str, Decimal]) -> None:
+        """Each payer pro rata to line `covered` (half-up); the difference to the line with the
+        largest covered (lowest line on ties). A line never gets more than it has left after
+        the payers before (fund, then critical illness) nor less than zero: what does not fit
+        moves on to the next largest line."""
         covered = [Decimal(line["covered"]) for line in lines]
         total = sum(covered, ZERO)
         by_size = sorted(range(len(lines)), key=lambda i: (-covered[i], lines[i]["line"]))
+        left = list(covered)
         shares: dict[str, list[Decimal]] = {}
         for payer, payment in payments.items():
-            part = [round_fen(payment * c / total) if total else ZERO for c in covered]
+            part = [
+                min(round_fen(payment * c / total), left[i]) if total else ZERO
+                for i, c in enumerate(covered)
+            ]
             difference = payment - sum(part, ZERO)
-            if difference >= 0:  # to the line with the largest covered (lowest line on ties)
-                part[by_size[0]] += difference
-            for index in by_size if difference < 0 else ():  # never below zero on any line
-                taken = min(part[index], -difference)
-                part[index] -= taken
-                difference += taken
+            for index in by_size:
+                if difference > 0:
+                    moved = min(left[index] - part[index], difference)
+                elif difference < 0:
+                    moved = -min(part[index], -difference)
+                else:
+                    break
+                part[index] += moved
+                difference -= moved
+            left = [room - share for room, share in zip(left, part, strict=True)]
             shares[payer] = part
         for index, line in enumerate(lines):
             line["payers"] = {payer: money(part[index]) for payer, part in shares.items()}

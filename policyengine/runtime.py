@@ -40,25 +40,26 @@ def fen(amount: Decimal) -> Decimal:
 _text = str
 
 
-def _shares(payment: Decimal, covered: list[Decimal]) -> list[Decimal]:
-    """Pro rata to line `covered`, half-up to the fen; the rest to the largest line. When the
-    rounded shares overshoot and the largest line's share cannot absorb it, the excess comes
-    off the next largest lines, so no line is paid a negative amount."""
+def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal]) -> list[Decimal]:
+    """Pro rata to line `covered`, half-up to the fen, never more than a line's room (its
+    covered less what earlier payers took); the rounding remainder goes to the largest line,
+    and where it does not fit, on to the next largest (spec §2, kept within every line)."""
     total = sum(covered, ZERO)
     if not total or not payment:
         return [ZERO] * len(covered)
-    shares = [fen(payment * c / total) for c in covered]
+    room = [c - t for c, t in zip(covered, taken, strict=True)]
+    shares = [min(fen(payment * c / total), r) for c, r in zip(covered, room, strict=True)]
     rest = payment - sum(shares, ZERO)
     # lines are in ascending order, so a stable sort puts the lowest line first among equals
     for index in sorted(range(len(covered)), key=lambda i: covered[i], reverse=True):
-        if rest >= 0:
-            shares[index] += rest
-            break
-        taken = min(shares[index], -rest)
-        shares[index] -= taken
-        rest += taken
         if not rest:
             break
+        if rest > 0:
+            add = min(room[index] - shares[index], rest)
+        else:
+            add = -min(shares[index], -rest)
+        shares[index] += add
+        rest -= add
     return shares
 
 
@@ -76,8 +77,8 @@ def finish(
     """lines: [line, billed, class, denied?, denied, excluded, over_limit, pre_self_pay, "
     "covered, finding refs]."""
     covered = [row[8] for row in lines]
-    fund_shares = _shares(fund, covered)
-    critical_shares = _shares(critical, covered)
+    fund_shares = _shares(fund, covered, [ZERO] * len(covered))
+    critical_shares = _shares(critical, covered, fund_shares)
     out_lines = []
     sums = [ZERO] * 6
     denied_count = 0
