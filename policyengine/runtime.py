@@ -54,10 +54,7 @@ def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal]) -> l
     for index in sorted(range(len(covered)), key=lambda i: covered[i], reverse=True):
         if not rest:
             break
-        if rest > 0:
-            add = min(room[index] - shares[index], rest)
-        else:
-            add = -min(shares[index], -rest)
+        add = min(room[index] - shares[index], rest) if rest > 0 else -min(shares[index], -rest)
         shares[index] += add
         rest -= add
     return shares
