@@ -30,7 +30,7 @@ def _catalogue() -> dict[str, tuple[Any, ...]]:
     with (ROOT / "policies" / "national" / "catalogue.csv").open(encoding="utf-8") as handle:
         for number, row in enumerate(csv.DictReader(handle), start=2):
 
-            def num(key: str) -> int | None:
+            def num(key: str, row: dict[str, str] = row) -> int | None:
                 return int(row[key]) if row[key] else None
 
             out[row["code"]] = (
@@ -475,7 +475,7 @@ def _result(
             step = min(room[i] - part[i], rest) if rest > 0 else -min(part[i], -rest)
             part[i] += step
             rest -= step
-        room = [r - p for r, p in zip(room, part)]
+        room = [r - p for r, p in zip(room, part, strict=True)]
         shares.append(part)
     lines = []
     sums = [Z] * 6

@@ -41,7 +41,11 @@ def _resize(claim: dict[str, Any], size: int, rand: random.Random) -> dict[str, 
     items = []
     # distinct items where the claim is small enough, as a real visit bills each item once;
     # a 100-item claim repeats items (and its repeated drugs are found as duplicates)
-    picks = rand.sample(ITEMS, size) if size <= len(ITEMS) else [rand.choice(ITEMS) for _ in range(size)]
+    picks = (
+        rand.sample(ITEMS, size)
+        if size <= len(ITEMS)
+        else [rand.choice(ITEMS) for _ in range(size)]
+    )
     for line, (code, kind, price, days) in enumerate(picks, start=1):
         quantity = rand.randint(1, 4)
         amount = (Decimal(price) * quantity).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -87,9 +91,9 @@ def claim_dicts(region: str, size: int, visits: tuple[str, ...]) -> tuple[str, .
             region == "tianjin" and claim["visit"]["type"] == "two_disease"
         ):
             continue
-        claim = _resize(claim, size, rand)
-        claim["history"] = _history(claim, rand)
-        out.append(json.dumps(claim, ensure_ascii=False))
+        resized = _resize(claim, size, rand)
+        resized["history"] = _history(resized, rand)
+        out.append(json.dumps(resized, ensure_ascii=False))
         if len(out) == COUNT:
             break
     return tuple(out)

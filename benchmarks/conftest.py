@@ -39,7 +39,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         base, comp = MEDIANS.get(f"baseline/{size}"), MEDIANS.get(f"compiled/{size}")
         interp, traced = MEDIANS.get(f"interpreter/{size}"), MEDIANS.get(f"compiled_trace/{size}")
         if base and comp:
-            line = f"  {size:>3} items: compiled {comp * 1e6:8.1f} µs/claim = {comp / base:4.2f}× baseline"
+            line = (
+                f"  {size:>3} items: compiled {comp * 1e6:8.1f} µs/claim"
+                f" = {comp / base:4.2f}× baseline"
+            )
             if interp:
                 line += f"; interpreter {interp / comp:5.1f}× slower"
             if traced:

@@ -76,7 +76,8 @@ def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int]:
     script = (
         "import resource, sys, time; from policyengine.cli import main; t = time.monotonic();"
         "code = main(sys.argv[1:]); sys.stderr.write('\\n%f %d %d\\n' % (time.monotonic() - t,"
-        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))"
     )
     done = subprocess.run(
         [

@@ -2,7 +2,7 @@
 reference interpreter, trace off and on, and JSON text in → result JSON out.
 
 Short mode (CI): each benchmark runs once on a few claims, so the suite cannot rot.
-Full mode: POLICYENGINE_BENCH=full python -m pytest benchmarks --benchmark-enable -p no:cacheprovider
+Full mode: POLICYENGINE_BENCH=full python -m pytest benchmarks --benchmark-enable
 """
 
 from __future__ import annotations
