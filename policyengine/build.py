@@ -18,6 +18,15 @@ _UNITS = {"yuan", "wan_yuan", "percent", "points", "days"}
 _PROVENANCE = {"cite", "secondary", "provisional"}
 _EXPRESSIONS = {"quantity", "by_level", "ref", "none", "binop", "bands"}
 _DATES = {"from_until", "from_only", "until_only"}
+# `1 元 + 1 元 + …` nests without parentheses (the parser's nesting limit counts brackets):
+# deeper expressions are refused rather than walked recursively here and in every pass.
+MAX_EXPRESSION_DEPTH = 64
+# Whole numbers of a `when` (ages, levels) are at most 150; longer digit strings are refused
+# before int() (which refuses more than 4,300 digits with a ValueError).
+MAX_INT_DIGITS = 9
+# A figure is at most 10¹⁰ 元 (units.MAX_MONEY): 20 characters hold any sensible one, and
+# keep products of figures within the exponents Decimal allows (else decimal.Overflow).
+MAX_NUMBER_CHARS = 20
 
 
 class Builder:
@@ -27,6 +36,8 @@ class Builder:
         self.source = source
         self.file = source.display
         self.diagnostics = diagnostics
+        # Lark counts lines by "\n" only; str.splitlines() would also split at \x0c, \u2028, …
+        self.lines = source.text.split("\n")
 
     # ------------------------------------------------------------ helpers
     def span(self, node: Node, fallback: Span | None = None) -> Span:
@@ -239,8 +250,16 @@ class Builder:
         names = self.tokens(tree, "NAME")
         if names:
             return n.CondValue(str(names[0]), None, None, span)
-        ints = [int(str(t)) for t in self.tokens(tree, "INT")]
+        ints = [self.integer(t) for t in self.tokens(tree, "INT")]
         return n.CondValue(None, ints[0], ints[-1], span)
+
+    def integer(self, token: Token) -> int:
+        if len(token) > MAX_INT_DIGITS:
+            self.diagnostics.error(
+                "P004", f"`{token[:20]}…` is too long a whole number", self.span(token)
+            )
+            return 0
+        return int(str(token))
 
     def decl_rule_decl(self, tree: Tree[Token]) -> n.RuleDecl:
         keyword = tree.children[0]
@@ -397,13 +416,21 @@ class Builder:
                 statements.append(n.BandStmt(kind, exprs[0], None, None, provenance, span))
         return n.Bands(tuple(statements), self.span(tree))
 
-    def value_expr(self, tree: Tree[Token], fallback: Span) -> n.Expr:
+    def value_expr(self, tree: Tree[Token], fallback: Span, depth: int = 0) -> n.Expr:
         span = self.span(tree, fallback)
         data = tree.data
+        if data in ("by_level", "binop") and depth >= MAX_EXPRESSION_DEPTH:
+            self.diagnostics.error(
+                "P006",
+                f"expression nested deeper than {MAX_EXPRESSION_DEPTH} levels",
+                span,
+                hint="name parts of it with `let`",
+            )
+            return n.NoneValue(span)
         if data == "quantity":
             return self.quantity(tree, span)
         if data == "by_level":
-            items = [self.value_expr(t, span) for t in self.trees(tree)]
+            items = [self.value_expr(t, span, depth + 1) for t in self.trees(tree)]
             return n.ByLevel((items[0], items[1], items[2]), span)
         if data == "ref":
             return n.Ref(str(tree.children[0]), span)
@@ -413,7 +440,12 @@ class Builder:
             left, op, right = tree.children
             assert isinstance(left, Tree) and isinstance(right, Tree) and isinstance(op, Token)
             symbol = "×" if op.type == "TIMES" else str(op)
-            return n.BinOp(symbol, self.value_expr(left, span), self.value_expr(right, span), span)
+            return n.BinOp(
+                symbol,
+                self.value_expr(left, span, depth + 1),
+                self.value_expr(right, span, depth + 1),
+                span,
+            )
         # `bands` where an expression is needed: the checker reports it with this span
         self.diagnostics.error("T002", "a `bands` block is not allowed here", span)
         return n.NoneValue(span)
@@ -427,8 +459,15 @@ class Builder:
             number = Decimal(str(number_token))
         except InvalidOperation:  # pragma: no cover - the lexer only admits digits
             number = Decimal(0)
+        if len(number_token) > MAX_NUMBER_CHARS:
+            self.diagnostics.error(
+                "P004",
+                f"`{number_token[:20]}…` has more than {MAX_NUMBER_CHARS} digits",
+                self.span(number_token),
+            )
+            number = Decimal(0)
         end = self.span(unit_tree, span) if unit_tree is not None else span
-        text = self.source.text.splitlines()[span.line - 1][span.col - 1 : end.end_col - 1]
+        text = self.lines[span.line - 1][span.col - 1 : end.end_col - 1]
         if span.line != end.end_line:
             text = str(number_token)
         return n.Quantity(number, unit, text.strip() or str(number_token), span)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -145,11 +146,15 @@ class _Row:
 
 
 def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, CatalogueItem]:
-    lines = text.splitlines()
-    if not lines:
+    lines = text.split("\n")  # as csv counts them (splitlines() also splits at \x0c, \u2028, …)
+    if not text:
         diags.error("I001", "catalogue file is empty", Span(display, 1, 1, 1, 2))
         return {}
-    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    try:
+        header = [h.strip() for h in next(csv.reader([lines[0]]), [])]
+    except csv.Error as error:  # a cell beyond csv.field_size_limit() (131,072 characters)
+        diags.error("I001", f"catalogue header: {error}", Span(display, 1, 1, 1, 2))
+        return {}
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         diags.error(
@@ -161,7 +166,7 @@ def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, Cat
     items: dict[str, CatalogueItem] = {}
     first_line: dict[str, int] = {}
     reader = csv.DictReader(io.StringIO(text))
-    for row_index, cells in enumerate(reader):
+    for row_index, cells in enumerate(_rows(reader, display, len(lines), diags)):
         line_no = reader.line_num
         if row_index >= MAX_ROWS:
             diags.error(
@@ -183,6 +188,24 @@ def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, Cat
         items[item.code] = item
         first_line[item.code] = line_no
     return items
+
+
+def _rows(
+    reader: csv.DictReader[str], display: str, last_line: int, diags: Diagnostics
+) -> Iterator[dict[str, str | None]]:
+    """The reader's rows, up to the first the csv module refuses (a cell longer than
+    csv.field_size_limit(), 131,072 characters): that one is reported and ends the file."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # line_num counts the lines of the rows read before the refused one
+            line_no = min(reader.line_num + 1, last_line)
+            diags.error("I001", f"catalogue row: {error}", Span(display, line_no, 1, line_no, 2))
+            return
+        yield row
 
 
 def _item(row: _Row, display: str) -> CatalogueItem | None:

@@ -8,6 +8,7 @@ Quotes are compared after NFKC normalisation with whitespace removed.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -31,10 +32,16 @@ class ClauseIndex:
     order: list[str] = field(default_factory=list)
 
     def add(self, path: str, line: str) -> None:
-        if path not in self.texts:
-            self.texts[path] = ""
-            self.order.append(path)
-        self.texts[path] += normalise(line)
+        self.add_all({path: [normalise(line)]})
+
+    def add_all(self, parts: dict[str, list[str]]) -> None:
+        """Append each clause's normalised lines (joined once: adding line by line to a
+        string copies it every time, quadratic in a long clause)."""
+        for path, lines in parts.items():
+            if path not in self.texts:
+                self.texts[path] = ""
+                self.order.append(path)
+            self.texts[path] += "".join(lines)
 
     def contains(self, clause: str, quote: str) -> bool:
         return normalise(quote) in self.texts.get(canonical(clause), "")
@@ -43,7 +50,11 @@ class ClauseIndex:
         """The most specific clauses whose text holds the quote."""
         wanted = normalise(quote)
         hits = [path for path in self.order if wanted in self.texts[path]]
-        return [p for p in hits if not any(o != p and o.startswith(p) for o in hits)]
+        # In sorted order the paths extending `p` follow `p` directly: one look per path
+        # (comparing every pair is quadratic in a document of many items).
+        ordered = sorted(hits)
+        general = {p for p, following in itertools.pairwise(ordered) if following.startswith(p)}
+        return [p for p in hits if p not in general]
 
     def has(self, clause: str) -> bool:
         return canonical(clause) in self.texts
@@ -58,7 +69,7 @@ def is_clause_path(clause: str) -> bool:
 
 
 def index_document(text: str) -> ClauseIndex:
-    index = ClauseIndex()
+    parts: dict[str, list[str]] = {}
     part = section = item = ""
     for line in text.splitlines():
         if match := _PART.match(line):
@@ -69,8 +80,11 @@ def index_document(text: str) -> ClauseIndex:
             item = match.group(1)
         if not part:
             continue
+        normalised = normalise(line)
         for path in _enclosing(part, section, item):
-            index.add(path, line)
+            parts.setdefault(path, []).append(normalised)
+    index = ClauseIndex()
+    index.add_all(parts)
     return index
 
 

@@ -7,7 +7,9 @@ as `path:line:col: error[CODE]: message`, the source line and a caret under the 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -129,9 +131,47 @@ class Diagnostics:
         return len(self._items)
 
 
+def printable(text: str) -> str:
+    """`text` with each unprintable character (a line break, a control, a lone surrogate
+    from an undecodable file name) as its backslash escape: `\\n`, `\\x00`, `\\udcff`."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+# Did-you-mean compares the word with every candidate (difflib: some 15 µs each). Within a
+# check they share a budget of comparisons, so thousands of unknown names among thousands
+# of figures cost seconds, not minutes: past it, diagnostics come without a suggestion.
+SUGGESTION_BUDGET = 200_000
+_budget: ContextVar[list[int] | None] = ContextVar("suggestion_budget", default=None)
+
+
+@contextmanager
+def suggestion_budget(comparisons: int = SUGGESTION_BUDGET) -> Iterator[None]:
+    """Bound the did-you-mean comparisons made inside the block (unless already bounded)."""
+    if _budget.get() is not None:
+        yield
+        return
+    token = _budget.set([comparisons])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """The closest known name to `word`, if one is close enough to be a likely typo."""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    left = _budget.get()
+    if left is not None and left[0] <= 0:
+        return None
+    options = sorted(set(candidates))
+    if left is not None:
+        left[0] -= len(options)
+        if left[0] < 0:
+            return None
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return matches[0] if matches else None
 
 

@@ -83,14 +83,16 @@ def cases(
         mentioned.setdefault("scheme", set())
     if "admission" in mentioned:
         mentioned.setdefault("visit", set())
-    axes = [(key, _axis(key, mentioned[key], visits)) for key in _ordered(mentioned)]
+    keys = _ordered(mentioned)
+    # Count before building the axes: a set key of n names has 2ⁿ values.
     total = 1
-    for _key, values in axes:
-        total *= max(len(values), 1)
-    if total > MAX_CASES:
-        raise ValueError(
-            f"the conditions distinguish {total:,} classes of claims (limit {MAX_CASES:,})"
-        )
+    for key in keys:
+        total *= max(_axis_size(key, mentioned[key], visits), 1)
+        if total > MAX_CASES:
+            raise ValueError(
+                f"the conditions distinguish more than {MAX_CASES:,} classes of claims"
+            )
+    axes = [(key, _axis(key, mentioned[key], visits)) for key in keys]
     out = []
     for combo in itertools.product(*(values for _key, values in axes)):
         case = dict(zip((key for key, _v in axes), combo, strict=True))
@@ -117,6 +119,12 @@ _ORDER = (
 def _ordered(keys: Iterable[str]) -> list[str]:
     present = set(keys)
     return [k for k in _ORDER if k in present]
+
+
+def _axis_size(key: str, mentioned: set[Any], visits: Iterable[str] | None) -> int:
+    if key in SET_KEYS:
+        return 1 << len({n for n in mentioned if isinstance(n, str)})
+    return len(_axis(key, mentioned, visits))
 
 
 def _axis(key: str, mentioned: set[Any], visits: Iterable[str] | None) -> list[Any]:

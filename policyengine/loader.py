@@ -15,10 +15,14 @@ from pathlib import Path
 from policyengine import __version__
 from policyengine import nodes as n
 from policyengine.build import build
-from policyengine.diagnostics import Diagnostics, suggestion
+from policyengine.diagnostics import Diagnostics, printable, suggestion
 from policyengine.grammar import grammar_hash
-from policyengine.parse import parse
+from policyengine.parse import parse, too_large
 from policyengine.span import SourceText, Span
+
+# A cited document or a catalogue is read whole: a policy document runs to tens of kilobytes
+# and the catalogue's 200,000 rows (catalogue.MAX_ROWS) to some 40 MB.
+MAX_READ_BYTES = 64_000_000
 
 
 @dataclass
@@ -60,11 +64,26 @@ class Loaded:
 
     def read_file(self, layer: Layer, relative: str) -> tuple[str, str] | None:
         """A file of a layer (a cited document, the catalogue), recorded in the hash."""
-        path = (layer.directory / relative).resolve()
-        if not path.is_relative_to(layer.directory.resolve()) or not path.is_file():
-            return None
-        data = path.read_bytes()
-        display = f"{layer.name}/{relative}"
+        found = self.read(layer, relative)
+        return None if isinstance(found, str) else found
+
+    def read(
+        self, layer: Layer, relative: str, limit: int = MAX_READ_BYTES
+    ) -> tuple[str, str] | str:
+        """`read_file`, or why the file cannot be read. Only a regular file inside the layer's
+        directory is read (no `..`, absolute path or symbolic link out of it), and none larger
+        than `limit` bytes."""
+        try:
+            path = (layer.directory / relative).resolve()
+            if not path.is_relative_to(layer.directory.resolve()) or not path.is_file():
+                return f"not found in {layer.name}/"
+            size = path.stat().st_size
+            if size > limit:
+                return f"is {size:,} bytes; the limit is {limit:,}"
+            data = path.read_bytes()
+        except (OSError, ValueError):  # a name too long or with a NUL byte, no permission
+            return f"cannot be read in {layer.name}/"
+        display = f"{layer.name}/{printable(relative)}"
         self.content.append((display, data))
         self.deps.append(path)
         return display, data.decode("utf-8", errors="replace")
@@ -84,10 +103,23 @@ def load(directory: Path) -> Loaded:
 def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None:
     layer = Layer(directory.name, directory)
     for path in policy_files(directory):
-        display = f"{directory.name}/{path.name}"
-        data = path.read_bytes()
+        # A file name may hold any character but `/`: shown escaped, never a line break.
+        display = printable(f"{directory.name}/{path.name}")
+        try:
+            refused = too_large(display, path.stat().st_size)
+            data = b"" if refused is not None else path.read_bytes()
+        except OSError as error:
+            loaded.diagnostics.error(
+                "I002",
+                f"rule file cannot be read: {error.strerror or error}",
+                Span(display, 1, 1, 1, 2),
+            )
+            continue
         loaded.content.append((display, data))
         loaded.deps.append(path.resolve())
+        if refused is not None:
+            loaded.diagnostics.extend([refused])
+            continue
         source = SourceText(path, display, data.decode("utf-8", errors="replace"))
         loaded.texts[display] = source
         result = parse(source)

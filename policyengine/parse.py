@@ -7,6 +7,7 @@ misspelled keyword gets a did-you-mean; an unclosed block points at its `{`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,13 @@ from policyengine.span import SourceText, Span
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NESTING = 64
+# Lark parses some 30,000 tokens a second: the biggest bundled file has about 550, so a
+# file is refused beyond 100,000 (counted by _SCAN, which counts `2024-01-01` as 5) before
+# the parser spends more than a few seconds on it.
+MAX_TOKENS = 100_000
+# A rough tokenisation for the limits and for finding the `{` never closed: a string (with
+# its escapes; an unterminated one runs to the end of the line) or a comment is one token.
+_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|\w+|\S')
 
 # How the expected-token list reads to a policy author.
 _TERMINAL_WORDS = {
@@ -55,36 +63,42 @@ def parse(source: SourceText) -> ParseResult:
         return ParseResult(None, (_syntax_diagnostic(source, error),))
 
 
+def too_large(display: str, size: int) -> Diagnostic | None:
+    """P006 for a rule file of `size` bytes over MAX_FILE_BYTES (the loader asks before it
+    reads a file, so a huge one is never read into memory)."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return Diagnostic(
+        "P006",
+        f"rule file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+        Span(display, 1, 1, 1, 2),
+        hint="split the policy into several files",
+    )
+
+
 def _check_limits(source: SourceText) -> Diagnostic | None:
-    size = len(source.text.encode("utf-8"))
-    if size > MAX_FILE_BYTES:
-        return Diagnostic(
-            "P006",
-            f"rule file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-            Span(source.display, 1, 1, 1, 2),
-            hint="split the policy into several files",
-        )
+    refused = too_large(source.display, len(source.text.encode("utf-8", errors="replace")))
+    if refused is not None:
+        return refused
     depth = 0
-    in_string = False
-    in_comment = False
-    for offset, ch in enumerate(source.text):
-        if in_comment:
-            in_comment = ch != "\n"
-        elif in_string:
-            in_string = ch not in '"\n'
-        elif ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch in "({":
+    for count, match in enumerate(_SCAN.finditer(source.text), 1):
+        if count > MAX_TOKENS:
+            return Diagnostic(
+                "P006",
+                f"rule file has more than {MAX_TOKENS:,} tokens",
+                source.span_at_offset(match.start()),
+                hint="split the policy into several files",
+            )
+        token = match.group()
+        if token in ("(", "{"):
             depth += 1
             if depth > MAX_NESTING:
                 return Diagnostic(
                     "P006",
                     f"nesting deeper than {MAX_NESTING} levels",
-                    source.span_at_offset(offset),
+                    source.span_at_offset(match.start()),
                 )
-        elif ch in ")}":
+        elif token in (")", "}"):
             depth -= 1
     return None
 
@@ -270,19 +284,11 @@ def _unclosed(source: SourceText, opener: int, related: Sequence[Related] = ()) 
 
 def _unclosed_brace(text: str) -> int | None:
     stack: list[int] = []
-    in_string = in_comment = False
-    for offset, ch in enumerate(text):
-        if in_comment:
-            in_comment = ch != "\n"
-        elif in_string:
-            in_string = ch not in '"\n'
-        elif ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch == "{":
-            stack.append(offset)
-        elif ch == "}" and stack:
+    for match in _SCAN.finditer(text):
+        token = match.group()
+        if token == "{":
+            stack.append(match.start())
+        elif token == "}" and stack:
             stack.pop()
     return stack[-1] if stack else None
 

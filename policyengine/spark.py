@@ -32,6 +32,7 @@ import datetime as dt
 import functools
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -63,6 +64,8 @@ _SETTLED = (
 )
 _MONEY = "decimal(38,6)"
 _ROW_BITS = 33  # monotonically_increasing_id = partition index << 33 | row within partition
+CLAIMS_PER_PARTITION = 10_000  # the CLI: at most about this many claims per partition
+JSONL_PART_CHARS = 8_000_000  # characters of records per partition the driver fetches (JSONL)
 
 
 class SparkUnavailable(PolicyEngineError):
@@ -79,9 +82,7 @@ def require_spark() -> None:
         except ImportError:
             missing.append(module)
     if missing:
-        raise SparkUnavailable(
-            f"the Spark engine needs {', '.join(missing)}, which is not installed"
-        )
+        raise SparkUnavailable(f"the Spark engine needs {', '.join(missing)}: not installed")
 
 
 # ------------------------------------------------------------------ the DataFrame API
@@ -107,7 +108,8 @@ def settle_dataframe(
     `items`, …, as `spark.read.json` gives them; a `_corrupt_record` column is used for the
     rows Spark could not parse). `line_column`, when present, numbers the claims (1-based,
     unique); when absent the rows are numbered 1, 2, … in the frame's partition order, which
-    is the input order for a frame read straight from one file.
+    is the input order for a frame read straight from one file (numbering runs a counting
+    job now and caches the numbered rows on disk; `spark.catalog.clearCache()` frees them).
 
     Returns `line` (bigint) and `result` (the result or error record as JSON text, identical
     to the line `policyengine batch` writes), in no particular order (`orderBy("line")` for
@@ -132,6 +134,11 @@ class Claims:
     frame: DataFrame  # line (bigint), claim (binary): the non-blank rows
     rows: int | None  # rows (lines) of the source, when counted
     blank: int | None  # of which blank: skipped, as batch skips blank lines
+    cached: DataFrame | None = None  # what numbering cached (unpersist after settling)
+
+    def release(self) -> None:
+        if self.cached is not None:
+            self.cached.unpersist()
 
     @property
     def expected(self) -> int | None:
@@ -165,7 +172,7 @@ def prepare_claims(
             text = F.coalesce(F.col(CORRUPT), text)
         body = text.cast("binary")
     is_blank = F.coalesce(blank(F.col(CLAIM)), F.lit(False))
-    rows = blanks = None
+    rows = blanks = cached = None
     if line_column in columns:
         numbered = df.select(F.col(line_column).cast("long").alias(LINE), body.alias(CLAIM))
         if count:
@@ -173,8 +180,8 @@ def prepare_claims(
             assert counts is not None
             rows, blanks = counts[0], counts[1] or 0
     else:
-        numbered, rows, blanks = number_rows(df.select(body.alias(CLAIM)), is_blank)
-    return Claims(numbered.where(~is_blank), rows, blanks)
+        numbered, rows, blanks, cached = number_rows(df.select(body.alias(CLAIM)), is_blank)
+    return Claims(numbered.where(~is_blank), rows, blanks, cached)
 
 
 def blank(column: Column) -> Column:
@@ -182,18 +189,24 @@ def blank(column: Column) -> Column:
     return column.cast("string").rlike(BLANK)
 
 
-def number_rows(df: DataFrame, flag: Column | None = None) -> tuple[DataFrame, int, int]:
+def number_rows(df: DataFrame, flag: Column | None = None) -> tuple[DataFrame, int, int, DataFrame]:
     """`df` with `line` = 1, 2, … in partition order, exactly (zipWithIndex without leaving
     the JVM: rows counted per partition, then each partition's offset added); the row
-    count; and how many rows `flag` holds for, counted in the same job.
+    count; how many rows `flag` holds for, counted in the same job; and the cached frame
+    to unpersist when done.
 
-    `monotonically_increasing_id` alone is ordered but not consecutive; it is evaluated
-    twice here, which gives the same ids for any deterministic source such as a file scan.
+    `monotonically_increasing_id` alone is ordered but not consecutive. The ids are cached
+    (on disk) before counting: the count and the numbering then read the same partitions,
+    even if the scan would be split differently the second time (a file's splits follow
+    the cores the cluster has at the time, which dynamic allocation changes).
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    tagged = df.withColumn("__id", F.monotonically_increasing_id()).withColumn(
-        "__part", F.expr(f"shiftright(__id, {_ROW_BITS})")
+    tagged = (
+        df.withColumn("__id", F.monotonically_increasing_id())
+        .withColumn("__part", F.expr(f"shiftright(__id, {_ROW_BITS})"))
+        .persist(StorageLevel.DISK_ONLY)
     )
     flagged = F.lit(False) if flag is None else flag
     counts = sorted(
@@ -212,7 +225,7 @@ def number_rows(df: DataFrame, flag: Column | None = None) -> tuple[DataFrame, i
     numbered = tagged.join(F.broadcast(table), "__part").select(
         (F.col("__offset") + position + 1).alias(LINE), *[F.col(f"`{c}`") for c in df.columns]
     )
-    return numbered, total, flags
+    return numbered, total, flags, tagged
 
 
 @dataclass(frozen=True)
@@ -301,6 +314,11 @@ def _settle_claims(claims: DataFrame, job: _Job, partitions: int | None) -> Data
 
 def summarize(settled: DataFrame, blank_lines: int = 0) -> Summary:
     """The batch summary of `settle_dataframe(..., summary_columns=True)` (exact decimals)."""
+    return _summarize(settled, blank_lines)[0]
+
+
+def _summarize(settled: DataFrame, blank_lines: int) -> tuple[Summary, int]:
+    """The summary, and the size of the records (characters), in one job."""
     from pyspark.sql import functions as F
 
     summary = Summary(blank_lines=blank_lines)
@@ -309,10 +327,13 @@ def summarize(settled: DataFrame, blank_lines: int = 0) -> Summary:
         .agg(
             F.count(F.lit(1)).alias("n"),
             *[F.sum(c).alias(c) for c in ("fund", "critical_illness", "patient")],
+            F.sum(F.length(RESULT)).alias("size"),
         )
         .collect()
     )
+    size = 0
     for row in rows:
+        size += row["size"] or 0
         summary.records += row["n"]
         if row["decision"] is None:
             summary.errors += row["n"]
@@ -322,7 +343,7 @@ def summarize(settled: DataFrame, blank_lines: int = 0) -> Summary:
         summary.fund += row["fund"] or Decimal(0)
         summary.critical_illness += row["critical_illness"] or Decimal(0)
         summary.patient += row["patient"] or Decimal(0)
-    return summary
+    return summary, size
 
 
 # ------------------------------------------------------------------ in the Python workers
@@ -480,12 +501,16 @@ def run_cli(args: argparse.Namespace) -> int:
     require_spark()
     if args.policy is not None and Path(args.policy).is_dir():
         Engine.load(args.policy)  # fail fast, on the driver, on a policy that does not load
-    spark, created = _session(args)
+    from policyengine.cli_batch import _stop, print_summary
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    spark, created = None, False
     try:
+        spark, created = _session(args)
         summary, shown = _run(spark, args)
     except KeyboardInterrupt:
         return report_error(
-            "batch incomplete: interrupted", "nothing was written; rerun the command", 130
+            "batch incomplete: interrupted", "nothing was written; rerun the command", EXIT_INTERNAL
         )
     except Exception as error:
         message, code = _spark_error(error)
@@ -493,9 +518,9 @@ def run_cli(args: argparse.Namespace) -> int:
             raise
         return report_error(message, None, EXIT_INPUT if code == "input" else EXIT_INTERNAL)
     finally:
-        if created:
+        signal.signal(signal.SIGTERM, previous)
+        if spark is not None and created:
             spark.stop()
-    from policyengine.cli_batch import print_summary
 
     print_summary(summary, shown)
     if args.summary_json:
@@ -565,49 +590,69 @@ def _run(spark: SparkSession, args: argparse.Namespace) -> tuple[Summary, _Shown
     expected, shown_input = claims.expected, args.input_table or args.input
     assert expected is not None and claims.blank is not None
     job = _job(spark, args.policy, args.region, args.as_of, args.moment, args.trace)
-    settled = _settle_claims(claims.frame, job, args.partitions)
+    settled = _settle_claims(claims.frame, job, args.partitions or _partitions(spark, expected))
     settled = settled.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summary = summarize(settled, blank_lines=claims.blank)
+        summary, size = _summarize(settled, claims.blank)
         if summary.records != expected:
             raise RuntimeError(
                 f"{expected} claims in, {summary.records} records out: nothing was written"
             )
-        results = settled.select(LINE, RESULT).orderBy(LINE)
+        results = settled.select(LINE, RESULT)
         if args.output_table:
-            results.write.mode("overwrite").saveAsTable(args.output_table)
+            results.orderBy(LINE).write.mode("overwrite").saveAsTable(args.output_table)
             shown_output = args.output_table
         elif _is_parquet(args.output):
-            results.write.mode("overwrite").parquet(args.output)
+            results.orderBy(LINE).write.mode("overwrite").parquet(args.output)
             shown_output = args.output
         else:
-            write_jsonl(results, Path(args.output))
+            # the driver holds a partition or two at a time: keep them small
+            parts = max(1, -(-size // JSONL_PART_CHARS))
+            write_jsonl(
+                results.repartitionByRange(parts, LINE).sortWithinPartitions(LINE),
+                Path(args.output),
+            )
             shown_output = args.output
     finally:
         settled.unpersist()
+        claims.release()
     summary.seconds = time.monotonic() - started
     return summary, _Shown(shown_input, shown_output, spark.sparkContext.defaultParallelism)
 
 
+def _partitions(spark: SparkSession, claims: int) -> int:
+    """Two tasks per core, more for large inputs: an explicit count, because a cached plan
+    keeps its partitioning (Spark's 200 shuffle partitions, which adaptive execution would
+    otherwise have coalesced, cost more in task overhead than the work on small inputs)."""
+    cores = spark.sparkContext.defaultParallelism
+    return max(2 * cores, -(-claims // CLAIMS_PER_PARTITION))
+
+
 def read_jsonl(spark: SparkSession, path: str) -> Claims:
-    """A JSONL file as (line, claim): every line's bytes with its newline, as batch.scan
-    reads them (only `\\n` ends a line; a last line without one keeps none)."""
+    """A JSONL file as (line, claim): every line's bytes exactly as batch.scan reads them —
+    only `\\n` ends a line, and the line keeps it (a last line without one keeps none);
+    a UTF-8 byte order mark, which Hadoop's line reader drops, is given back to line 1."""
     from pyspark.sql import functions as F
 
-    ends_with_newline = _ends_with_newline(spark, path)
+    bom, ends_with_newline = _file_edges(spark, path)
     text = spark.read.option("lineSep", "\n").text(path)
-    numbered, total, blanks = number_rows(text, blank(F.col("value")))
+    numbered, total, blanks, cached = number_rows(text, blank(F.col("value")))
     value = F.col("value").cast("binary")
+    if bom:
+        mark = F.unhex(F.lit("EFBBBF"))
+        dropped = (F.col(LINE) == 1) & (F.substring(value, 1, 3) != mark)
+        value = F.when(dropped, F.concat(mark, value)).otherwise(value)
     with_newline = F.concat(value, F.unhex(F.lit("0A")))
     last_as_is = F.lit(not ends_with_newline) & (F.col(LINE) == F.lit(total))
     claims = numbered.where(~blank(F.col("value"))).select(
         LINE, F.when(last_as_is, value).otherwise(with_newline).alias(CLAIM)
     )
-    return Claims(claims, total, blanks)
+    return Claims(claims, total, blanks, cached)
 
 
-def _ends_with_newline(spark: SparkSession, path: str) -> bool:
-    """Through Hadoop's FileSystem, so local, HDFS and object-store paths all work."""
+def _file_edges(spark: SparkSession, path: str) -> tuple[bool, bool]:
+    """(starts with a UTF-8 byte order mark, ends with a newline), read through Hadoop's
+    FileSystem so that local, HDFS and object-store paths all work."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
@@ -620,18 +665,19 @@ def _ends_with_newline(spark: SparkSession, path: str) -> bool:
         )
     length = status.getLen()
     if length == 0:
-        return True
+        return False, True
     stream = fs.open(hadoop_path)
     try:
+        head = [stream.read() for _ in range(min(3, length))]
         stream.seek(length - 1)
-        return bool(stream.read() == ord("\n"))
+        return head == [0xEF, 0xBB, 0xBF], bool(stream.read() == ord("\n"))
     finally:
         stream.close()
 
 
 def write_jsonl(results: DataFrame, output: Path) -> None:
-    """One file, in line order, written by the driver a partition at a time; it appears
-    complete or not at all."""
+    """One file, in line order (`results` range-partitioned and sorted by line), written by
+    the driver a partition at a time; it appears complete or not at all."""
     temporary = output.with_name(f".{output.name}.tmp")
     previous = 0
     try:
@@ -672,6 +718,8 @@ def _spark_error(error: BaseException) -> tuple[str | None, str]:
     condition = getattr(error, "getCondition", getattr(error, "getErrorClass", lambda: None))()
     if condition in ("PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "UNSUPPORTED_DATA_SOURCE"):
         return text.splitlines()[0], "input"
+    if "java.io.FileNotFoundException" in text:
+        return _worker_message(text), "input"
     if "JAVA_GATEWAY_EXITED" in text:
         return (
             "could not start Spark: is Java 17 or later installed (JAVA_HOME)?",

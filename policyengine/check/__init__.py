@@ -24,7 +24,7 @@ from policyengine.catalogue import load_catalogue
 from policyengine.check import citations, dates, names, rules, settleable, tables, units
 from policyengine.check.context import CheckContext
 from policyengine.check.lower import lower
-from policyengine.diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic, printable, suggestion_budget
 from policyengine.ir import Note, PolicyIR
 from policyengine.loader import Loaded, load
 from policyengine.span import SourceText
@@ -33,10 +33,10 @@ from policyengine.span import SourceText
 def _catalogue(ctx: CheckContext) -> None:
     for decl in ctx.catalogues:
         layer = ctx.layer_of[id(decl)]
-        found = ctx.loaded.read_file(layer, decl.file)
-        if found is None:
+        found = ctx.loaded.read(layer, decl.file)
+        if isinstance(found, str):
             ctx.diags.error(
-                "I001", f"catalogue file `{decl.file}` not found in {layer.name}/", decl.file_span
+                "I001", f"catalogue file `{printable(decl.file)}` {found}", decl.file_span
             )
             continue
         display, text = found
@@ -81,8 +81,9 @@ class CheckResult:
 def check_loaded(loaded: Loaded) -> CheckResult:
     ctx = CheckContext(loaded, loaded.diagnostics)
     parsed = not any(d.code.startswith("P") for d in loaded.diagnostics.sorted())
-    for _name, run in PASSES:
-        run(ctx)
+    with suggestion_budget():
+        for _name, run in PASSES:
+            run(ctx)
     content_hash = loaded.content_hash()
     policy = None
     if parsed and not ctx.diags.has_errors and ctx.policy is not None:
@@ -97,7 +98,8 @@ def check_loaded(loaded: Loaded) -> CheckResult:
 
 
 def check(directory: Path) -> CheckResult:
-    return check_loaded(load(directory))
+    with suggestion_budget():  # one budget for the parser's suggestions and the passes'
+        return check_loaded(load(directory))
 
 
 __all__ = ["PASSES", "CheckResult", "check", "check_loaded", "n"]

@@ -7,24 +7,32 @@ do not hold. `provisional "reason"` marks a working value. A missing citation is
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.clauses import index_document, is_clause_path
-from policyengine.diagnostics import suggestion
+from policyengine.diagnostics import printable, suggestion
 from policyengine.ir import Origin
 
 _HINT_MISSING = 'add `cite DOC CLAUSE "quote"`, `secondary DOC` or `provisional "reason"`'
+# A policy document runs to tens of kilobytes (the biggest bundled one 53 KB); every quote
+# is looked for in its clause, so a document is refused beyond this size.
+MAX_SOURCE_BYTES = 4_000_000
+# A quote not in its clause is looked for in the whole document for the hint ("the quote is
+# in …"); past this many such quotes the hint is left out, so the search stays bounded.
+MAX_QUOTE_SEARCHES = 20
 
 
 def run(ctx: CheckContext) -> None:
     _index_sources(ctx)
+    searches = itertools.count()
     for provenance, owner_span, what in _provenances(ctx):
         if provenance is None:
             ctx.diags.error("C001", f"missing citation: {what}", owner_span, hint=_HINT_MISSING)
         else:
-            _check(ctx, provenance)
+            _check(ctx, provenance, searches)
 
 
 def _index_sources(ctx: CheckContext) -> None:
@@ -33,12 +41,12 @@ def _index_sources(ctx: CheckContext) -> None:
         if file_name is None:
             continue
         layer = ctx.layer_of[id(decl)]
-        found = ctx.loaded.read_file(layer, str(file_name))
-        if found is None:
+        found = ctx.loaded.read(layer, str(file_name), MAX_SOURCE_BYTES)
+        if isinstance(found, str):
             span = next(s for key, _v, s in decl.fields if key == "file")
             ctx.diags.error(
                 "C005",
-                f"source `{name}`: file `{file_name}` not found in {layer.name}/",
+                f"source `{name}`: file `{printable(str(file_name))}` {found}",
                 span,
                 hint="copy the document's text under the policy's sources/ folder",
             )
@@ -46,7 +54,7 @@ def _index_sources(ctx: CheckContext) -> None:
         ctx.clause_index[name] = index_document(found[1])
 
 
-def _check(ctx: CheckContext, provenance: n.Provenance) -> None:
+def _check(ctx: CheckContext, provenance: n.Provenance, searches: Iterator[int]) -> None:
     if isinstance(provenance, n.Provisional):
         if not provenance.reason.strip():
             ctx.diags.error("C001", "a provisional figure needs its reason", provenance.span)
@@ -82,18 +90,20 @@ def _check(ctx: CheckContext, provenance: n.Provenance) -> None:
         )
         return
     ctx.origins[id(provenance)] = Origin("cited", doc, provenance.clause, provenance.quote)
-    _check_clause_and_quote(ctx, provenance)
+    _check_clause_and_quote(ctx, provenance, searches)
 
 
-def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite) -> None:
+def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite, searches: Iterator[int]) -> None:
     index = ctx.clause_index.get(cite.doc)
     if index is None:  # its file is missing, already reported
         return
     if not is_clause_path(cite.clause) or not index.has(cite.clause):
-        near = index.where(cite.quote)
-        hint = (
-            f"the quote is in {', '.join(near)}" if near else suggestion(cite.clause, index.order)
-        )
+        hint = None
+        if next(searches) < MAX_QUOTE_SEARCHES:
+            near = index.where(cite.quote)
+            hint = (
+                f"the quote is in {_listed(near)}" if near else suggestion(cite.clause, index.order)
+            )
         ctx.diags.error(
             "C003",
             f"`{cite.doc}` has no clause {cite.clause}",
@@ -102,15 +112,18 @@ def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite) -> None:
         )
         return
     if not index.contains(cite.clause, cite.quote):
-        near = index.where(cite.quote)
+        near = index.where(cite.quote) if next(searches) < MAX_QUOTE_SEARCHES else []
         ctx.diags.error(
             "C004",
             f"quote not found in {cite.doc} {cite.clause}: “{cite.quote}”",
             cite.span,
-            hint=f"the quote is in {', '.join(near)}"
-            if near
-            else "quote the clause's words exactly",
+            hint=f"the quote is in {_listed(near)}" if near else "quote the clause's words exactly",
         )
+
+
+def _listed(clauses: list[str], shown: int = 12) -> str:
+    more = ", …" if len(clauses) > shown else ""
+    return ", ".join(clauses[:shown]) + more
 
 
 def _provenances(ctx: CheckContext) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:

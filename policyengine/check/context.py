@@ -39,6 +39,8 @@ class CheckContext:
     catalogue: dict[str, CatalogueItem] = field(default_factory=dict)
     # units pass
     let_units: dict[str, str] = field(default_factory=dict)
+    figure_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # (nesting, terms)
+    oversized: set[str] = field(default_factory=set)  # figures over the size limits (reported)
     # provisional notes, collected as passes meet them
     notes: list[Note] = field(default_factory=list)
 

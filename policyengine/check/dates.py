@@ -12,9 +12,14 @@ from policyengine.check.context import CheckContext
 from policyengine.diagnostics import Related
 
 ONE_DAY = dt.timedelta(days=1)
+# Every date on which a figure, row or rule starts or ends begins a version of the policy,
+# compiled to a settle function of its own (some 75 KB of Python for a bundled city, which
+# has 4 versions): beyond this many the compiled module would take minutes to build.
+MAX_VERSIONS = 100
 
 
 def run(ctx: CheckContext) -> None:
+    switches: set[dt.date] = set()
     for dates in _all_dates(ctx):
         if dates.start and dates.end and dates.start > dates.end:
             ctx.diags.error(
@@ -22,9 +27,86 @@ def run(ctx: CheckContext) -> None:
                 f"empty effective range: from {dates.start} is after until {dates.end}",
                 dates.span,
             )
+        if dates.start and dates.start > ctx.start:
+            switches.add(dates.start)
+        if dates.end and dates.end < dt.date.max and dates.end >= ctx.start:
+            switches.add(dates.end + ONE_DAY)
     for name, versions in ctx.lets.items():
         if len(versions) > 1:
             _check_versions(ctx, name, versions)
+    if len(switches) < MAX_VERSIONS:
+        _check_in_force(ctx, sorted({ctx.start} | switches))
+    elif ctx.policy is not None:
+        ctx.diags.error(
+            "P006",
+            f"the policy's rules change on {len(switches):,} dates: {len(switches) + 1:,} "
+            f"versions; the limit is {MAX_VERSIONS}",
+            ctx.policy.span,
+            hint="each version is compiled on its own; drop the versions no claim needs",
+        )
+
+
+def _check_in_force(ctx: CheckContext, days: list[dt.date]) -> None:
+    """Every figure a row or a rule's parameter uses, directly or through other figures, has
+    a version in force on every day the row or rule is (from the policy's start); else the
+    value could not be computed when a claim of that day is settled. The figures in force
+    change only on the policy's version dates, so those days are all there is to try."""
+    for owner, values, dates in _users(ctx):
+        start, end = interval(dates)
+        for day in (d for d in days if max(start, ctx.start) <= d <= end):
+            missing = _missing_figure(ctx, values, day)
+            if missing is not None:
+                ctx.diags.error(
+                    "D002",
+                    f"figure `{missing.name}` has no version in force on {show(day)}, "
+                    f"when this {owner} applies",
+                    missing.span,
+                    hint="give the figure a version for these dates, or end the "
+                    f"{owner} where the figure ends",
+                )
+                break
+
+
+def _users(ctx: CheckContext) -> Iterator[tuple[str, list[n.Value], n.Dates | None]]:
+    for _layer, decl in ctx.all_decls():
+        if isinstance(decl, n.TableDecl):
+            yield from (("row", [row.value], row.dates) for row in decl.rows)
+        elif isinstance(decl, n.RuleDecl):
+            yield "rule", [arg for param in decl.params for arg in param.args], decl.dates
+            for table in decl.tables:
+                yield from (("row", [row.value], row.dates) for row in table.rows)
+
+
+def _missing_figure(ctx: CheckContext, values: list[n.Value], day: dt.date) -> n.Ref | None:
+    """A figure the values use (through figures, transitively) with no version on `day`.
+    Unknown figures (names pass) and figures over the size limits (units) are left out."""
+    pending = [ref for value in values for ref in _refs(value)]
+    seen: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        if ref.name in seen or ref.name not in ctx.lets or ref.name in ctx.oversized:
+            continue
+        seen.add(ref.name)
+        version = next(
+            (v for v in ctx.lets[ref.name] if interval(v.dates)[0] <= day <= interval(v.dates)[1]),
+            None,
+        )
+        if version is None:
+            return ref
+        pending.extend(_refs(version.value))
+    return None
+
+
+def _refs(value: n.Value | None) -> list[n.Ref]:
+    if isinstance(value, n.Ref):
+        return [value]
+    if isinstance(value, n.BinOp):
+        return _refs(value.left) + _refs(value.right)
+    if isinstance(value, n.ByLevel):
+        return [ref for item in value.items for ref in _refs(item)]
+    if isinstance(value, n.Bands):
+        return [ref for s in value.statements for p in (s.low, s.high, s.rate) for ref in _refs(p)]
+    return []
 
 
 def _all_dates(ctx: CheckContext) -> Iterator[n.Dates]:

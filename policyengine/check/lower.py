@@ -49,7 +49,7 @@ class Lowering:
             return None, None
         if dates.start:
             self.dates.add(dates.start)
-        if dates.end:
+        if dates.end and dates.end < dt.date.max:  # `until 9999-12-31`: no day after it
             self.dates.add(dates.end + ONE_DAY)
         return dates.start, dates.end
 

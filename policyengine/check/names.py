@@ -91,9 +91,12 @@ def _collect(ctx: CheckContext) -> None:
                 _duplicate(ctx, "moments", decl.span, ctx.moments.span)
             ctx.moments = decl
     _drop_overridden_rules(ctx, seen_rules)
-    if ctx.policy is None:
-        main = ctx.loaded.main
-        span = main.files[0].decls[0].span if main.files and main.files[0].decls else None
+    main = ctx.loaded.main
+    if ctx.policy is None and main.files:
+        decls = main.decls()
+        span = decls[0].span if decls else None
+        if span is None and not any(d.code.startswith("P") for d in ctx.diags.sorted()):
+            span = Span(main.files[0].path, 1, 1, 1, 2)  # rule files that declare nothing
         if span is not None:
             ctx.diags.error(
                 "I002",
@@ -461,6 +464,8 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
             decl.kind_span,
             hint=suggestion(decl.kind, FINDING_KINDS) or f"kinds: {', '.join(FINDING_KINDS)}",
         )
+        # its tables' conditions stay unresolved: no overlaps of rows read as `always`
+        ctx.unresolved.update(id(row) for table in decl.tables for row in table.rows)
         return
     for table in decl.tables:
         if table.name not in spec.tables:

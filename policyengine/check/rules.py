@@ -8,6 +8,8 @@ to the same claim on the same day; a rule replacing a layer's rule says `overrid
 
 from __future__ import annotations
 
+import itertools
+
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.check.dates import interval, overlap_start
@@ -16,6 +18,11 @@ from policyengine.check.units import check_param
 from policyengine.diagnostics import Related, suggestion
 from policyengine.domain import cases, describe_case, matches
 from policyengine.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES
+
+# Rules of a single-instance kind are compared pairwise over the classes of claims their
+# `when`s distinguish: a bundled policy has at most 3 of a kind, and a few dozen classes.
+MAX_RULES_OF_A_KIND = 200
+MAX_CONFLICT_WORK = 1_000_000  # classes of claims looked at, over the pairs of one kind
 
 
 def run(ctx: CheckContext) -> None:
@@ -97,23 +104,51 @@ def _check_conflicts(ctx: CheckContext) -> None:
         spec = FINDING_KINDS.get(rule.kind)
         if spec is not None and not spec.additive:
             by_kind.setdefault(rule.kind, []).append(rule)
-    for rules in by_kind.values():
-        for index, first in enumerate(rules):
-            for second in rules[index + 1 :]:
-                _check_pair(ctx, first, second)
+    for kind, rules in by_kind.items():
+        if len(rules) > MAX_RULES_OF_A_KIND:
+            ctx.diags.error(
+                "P006",
+                f"{len(rules):,} `{kind}` rules are too many to check for conflicts "
+                f"(limit {MAX_RULES_OF_A_KIND:,})",
+                rules[MAX_RULES_OF_A_KIND].span,
+            )
+            continue
+        work = 0
+        for first, second in itertools.combinations(rules, 2):
+            work += _check_pair(ctx, first, second)
+            if work > MAX_CONFLICT_WORK:
+                ctx.diags.error(
+                    "P006",
+                    f"the `{kind}` rules distinguish too many classes of claims to check "
+                    f"them for conflicts (limit {MAX_CONFLICT_WORK:,} over all pairs)",
+                    second.span,
+                )
+                break
 
 
-def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> None:
+def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> int:
+    """Report a conflict of the two rules; the number of classes of claims looked at."""
     owners = (first, second, *first.when, *second.when)
     if any(id(owner) in ctx.unresolved for owner in owners):
-        return  # a name or an override target did not resolve: reported already
+        return 0  # a name or an override target did not resolve: reported already
     a_start, a_end = interval(first.dates)
     b_start, b_end = interval(second.dates)
     if max(a_start, b_start) > min(a_end, b_end):
-        return
+        return 0
     alternatives_a = [ctx.conds.get(id(w), ()) for w in first.when] or [()]
     alternatives_b = [ctx.conds.get(id(w), ()) for w in second.when] or [()]
-    for case in cases([*alternatives_a, *alternatives_b]):
+    try:
+        classes = cases([*alternatives_a, *alternatives_b])
+    except ValueError as error:
+        ctx.diags.error(
+            "R003",
+            f"rules `{first.name}` and `{second.name}` ({first.kind}) cannot be checked for a "
+            f"conflict: {error}",
+            second.span,
+            related=[Related(first.span, "the other rule")],
+        )
+        return 0
+    for case in classes:
         if any(matches(a, case) for a in alternatives_a) and any(
             matches(b, case) for b in alternatives_b
         ):
@@ -127,4 +162,5 @@ def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> Non
                 hint="narrow one with `when`/`effective`, "
                 "or replace a layer's rule with `overrides`",
             )
-            return
+            break
+    return len(classes)

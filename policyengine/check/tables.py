@@ -23,9 +23,15 @@ from policyengine.check.dates import ONE_DAY, interval, overlap_start, show
 from policyengine.check.units import value_at
 from policyengine.diagnostics import Related, suggestion
 from policyengine.domain import cases, describe_case, matches
-from policyengine.values import Val
+from policyengine.values import Val, Value
 
 MAX_REPORTED = 5
+# Bounds on the work of this pass (a bundled table has at most 8 rows and some 50 classes):
+# a table's rows, rows × the classes of claims they distinguish, and the pairs of rows
+# reported as overlapping (with every row overlapping every other, n²/2 diagnostics).
+MAX_TABLE_ROWS = 500
+MAX_TABLE_WORK = 200_000
+MAX_OVERLAPS = 20
 Overlap = tuple[dt.date, dt.date]  # first and last day two rows both apply
 _FIXED_VISITS = {"deductible", "ratio", "limit"}
 _NEEDED = {
@@ -38,13 +44,28 @@ def run(ctx: CheckContext) -> None:
     _check_settings(ctx)
     for _layer, decl in ctx.all_decls():
         if isinstance(decl, n.TableDecl):
-            _check_table_decl(ctx, decl)
+            if _small_enough(ctx, f"{decl.kind} `{decl.name}`", decl.rows, decl.span):
+                _check_table_decl(ctx, decl)
         elif isinstance(decl, n.RuleDecl):
             for table in decl.tables:
                 title = f"{decl.kind} `{decl.name}` {table.name}"
+                if not _small_enough(ctx, title, table.rows, table.span):
+                    continue
                 rows = tuple(r for r in table.rows if id(r) not in ctx.unresolved)
                 partial = len(rows) < len(table.rows)
                 _check_rows(ctx, title, rows, None, None, table.span, partial=partial)
+
+
+def _small_enough(ctx: CheckContext, title: str, rows: tuple[n.Row, ...], span: n.Span) -> bool:
+    if len(rows) <= MAX_TABLE_ROWS:
+        return True
+    ctx.diags.error(
+        "P006",
+        f"{title} has {len(rows):,} rows; the limit is {MAX_TABLE_ROWS:,}",
+        span,
+        hint="a table's rows tell classes of claims apart: name shared figures with `let`",
+    )
+    return False
 
 
 def _check_settings(ctx: CheckContext) -> None:
@@ -128,7 +149,7 @@ def _check_table_decl(ctx: CheckContext, decl: n.TableDecl) -> None:
         _check_rows(ctx, title, base, complete, visits, decl.span, partial=partial)
     if adjust:
         _check_rows(ctx, f"{title} adjustments", adjust, None, visits, decl.span, partial=partial)
-        _check_ratio_bounds(ctx, base, adjust, visits)
+        _check_ratio_bounds(ctx, title, base, adjust, visits, decl.span)
 
 
 def beats(rows: Iterable[n.Row]) -> dict[int, set[int]]:
@@ -171,13 +192,21 @@ def _check_rows(
     except ValueError as error:
         ctx.diags.error("R002", f"{title}: {error}", table_span)
         return
-    wins = beats(rows)
+    if len(classes) * len(rows) > MAX_TABLE_WORK:
+        ctx.diags.error(
+            "P006",
+            f"{title}: {len(rows):,} rows over {len(classes):,} classes of claims are too many "
+            f"to check (limit {MAX_TABLE_WORK:,} rows × classes)",
+            table_span,
+        )
+        return
+    clashes = _clashes(rows, beats(rows))
     overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]] = {}
     gaps: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]] = {}
     missing: list[tuple[dict[str, Any], list[tuple[dt.date, dt.date]]]] = []
     for case in classes:
         applying = [r for r in rows if matches(ctx.conds.get(id(r), ()), case)]
-        _find_overlaps(applying, wins, case, overlaps)
+        _find_overlaps(applying, clashes, case, overlaps)
         if partial:
             continue
         _find_gaps(applying, case, gaps)
@@ -191,21 +220,40 @@ def _check_rows(
         _report_missing(ctx, title, missing, complete.span)
 
 
+def _clashes(rows: tuple[n.Row, ...], wins: dict[int, set[int]]) -> dict[int, dict[int, Overlap]]:
+    """id(row) → the later rows it overlaps in time with neither overriding the other, and
+    the days both are in force. Whether two rows clash does not depend on the class of
+    claims, so it is found once per table, not once per class."""
+    clashes: dict[int, dict[int, Overlap]] = {id(row): {} for row in rows}
+    spans = [(row, *interval(row.dates)) for row in rows]
+    for index, (first, a_start, a_end) in enumerate(spans):
+        for second, b_start, b_end in itertools.islice(spans, index + 1, None):
+            if id(second) in wins[id(first)] or id(first) in wins[id(second)]:
+                continue
+            if max(a_start, b_start) <= min(a_end, b_end):
+                clashes[id(first)][id(second)] = (max(a_start, b_start), min(a_end, b_end))
+    return clashes
+
+
 def _find_overlaps(
     applying: list[n.Row],
-    wins: dict[int, set[int]],
+    clashes: dict[int, dict[int, Overlap]],
     case: dict[str, Any],
     found: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]],
 ) -> None:
-    for index, first in enumerate(applying):
-        for second in applying[index + 1 :]:
-            key = (id(first), id(second))
-            if key in found or id(second) in wins[id(first)] or id(first) in wins[id(second)]:
-                continue
-            a_start, a_end = interval(first.dates)
-            b_start, b_end = interval(second.dates)
-            if max(a_start, b_start) <= min(a_end, b_end):
-                found[key] = (first, second, case, (max(a_start, b_start), min(a_end, b_end)))
+    live = {id(row): row for row in applying}
+    for first in applying:
+        clashing = clashes[id(first)]
+        # the fewer of: the rows applying here, the rows this one clashes with
+        others = (
+            [r for r in applying if id(r) in clashing]
+            if len(live) < len(clashing)
+            else [live[key] for key in clashing if key in live]
+        )
+        for second in others:
+            if len(found) >= MAX_OVERLAPS:
+                return
+            found.setdefault((id(first), id(second)), (first, second, case, clashing[id(second)]))
 
 
 def _merged(rows: list[n.Row]) -> list[tuple[dt.date, dt.date]]:
@@ -225,8 +273,11 @@ def _find_gaps(
     found: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]],
 ) -> None:
     merged = _merged(applying)
+    starting: dict[dt.date, n.Row] = {}
+    for row in applying:
+        starting.setdefault(interval(row.dates)[0], row)
     for (_s1, end), (start, _e2) in itertools.pairwise(merged):
-        after = next(r for r in applying if interval(r.dates)[0] == start)
+        after = starting[start]
         key = (id(after), start)
         if key not in found:
             found[key] = (after, case, end + ONE_DAY, start - ONE_DAY)
@@ -301,23 +352,39 @@ def _report_missing(
 
 def _check_ratio_bounds(
     ctx: CheckContext,
+    title: str,
     base: tuple[n.Row, ...],
     adjust: tuple[n.Row, ...],
     visits: Iterable[str] | None,
+    span: n.Span,
 ) -> None:
-    classes = cases(
-        [ctx.conds.get(id(r), ()) for r in (*base, *adjust)], extra_keys=("level",), visits=visits
-    )
-    days = {ctx.start} | {
-        interval(r.dates)[0] for r in (*base, *adjust) if r.dates and r.dates.start
-    }
+    rows = (*base, *adjust)
+    try:
+        classes = cases(
+            [ctx.conds.get(id(r), ()) for r in rows], extra_keys=("level",), visits=visits
+        )
+    except ValueError as error:
+        ctx.diags.error("R002", f"{title}: {error}", span)
+        return
+    starts = {ctx.start} | {interval(r.dates)[0] for r in rows if r.dates and r.dates.start}
     for versions in ctx.lets.values():
-        days |= {v.dates.start for v in versions if v.dates and v.dates.start}
+        starts |= {v.dates.start for v in versions if v.dates and v.dates.start}
+    days = sorted(d for d in starts if d >= ctx.start)
+    if len(days) * len(classes) * len(rows) > MAX_TABLE_WORK:
+        ctx.diags.error(
+            "P006",
+            f"{title}: {len(rows):,} rows over {len(classes):,} classes of claims and "
+            f"{len(days):,} dates are too many to check its ratios stay within 0–100% "
+            f"(limit {MAX_TABLE_WORK:,})",
+            span,
+        )
+        return
     wins = beats(base)
+    values: dict[tuple[int, dt.date], Value | None] = {}
     reported: set[int] = set()
-    for day in sorted(d for d in days if d >= ctx.start):
+    for day in days:
         for case in classes:
-            total = _ratio_at(ctx, base, adjust, wins, case, day)
+            total = _ratio_at(ctx, base, adjust, wins, case, day, values)
             if total is not None and not 0 <= total[0] <= 1 and id(total[1]) not in reported:
                 reported.add(id(total[1]))
                 ctx.diags.error(
@@ -335,6 +402,7 @@ def _ratio_at(
     wins: dict[int, set[int]],
     case: dict[str, Any],
     day: dt.date,
+    values: dict[tuple[int, dt.date], Value | None],
 ) -> tuple[Any, n.Row] | None:
     def live(rows: Iterable[n.Row]) -> list[n.Row]:
         return [
@@ -344,26 +412,32 @@ def _ratio_at(
             and interval(r.dates)[0] <= day <= interval(r.dates)[1]
         ]
 
+    def amount(row: n.Row) -> Any:
+        key = (id(row), day)
+        if key not in values:  # a row's value on a day is the same for every class
+            values[key] = _value(ctx, row.value, day)
+        value = values[key]
+        return value.at_level(level) if isinstance(value, Val) and value.amounts else None
+
     bases = live(base)
     bases = [r for r in bases if not any(id(r) in wins[id(o)] for o in bases)]
     adjustments = live(adjust)
     if len(bases) != 1 or not adjustments:
         return None
     level = case["level"]
-    total = _amount(ctx, bases[0].value, day, level)
+    total = amount(bases[0])
     if total is None:
         return None
     for row in adjustments:
-        points = _amount(ctx, row.value, day, level)
+        points = amount(row)
         if points is None:
             return None
         total += points
     return total, adjustments[-1]
 
 
-def _amount(ctx: CheckContext, expr: n.Value, day: dt.date, level: int) -> Any:
+def _value(ctx: CheckContext, expr: n.Value, day: dt.date) -> Value | None:
     try:
-        value = value_at(ctx, expr, day)
+        return value_at(ctx, expr, day)
     except Exception:  # reported by the units pass
         return None
-    return value.at_level(level) if isinstance(value, Val) and value.amounts else None

@@ -19,10 +19,25 @@ from policyengine.vocabulary import FINDING_KINDS, TABLE_UNITS, TITLES, UNIT_WOR
 ONE = Decimal(1)
 ZERO = Decimal(0)
 MAX_MONEY = Decimal(10) ** 10
+# A figure is computed by recursion through the figures it names (here, in ir.py, in the
+# compiler and the interpreter), unmemoised: its nesting, with the figures it names
+# written out, stays well inside Python's recursion limit, and so does the number of terms
+# (`let a2 = a1 + a1`, `let a3 = a2 + a2`, … doubles at each step). A bundled figure nests
+# 3 levels and has at most 3 terms.
+MAX_FIGURE_NESTING = 200
+MAX_FIGURE_TERMS = 10_000
 
 
 class _Cycle(Exception):
     pass
+
+
+class _Oversized(Exception):
+    """A reference to a figure over the size limits (reported once, by `_check_sizes`)."""
+
+
+class _TooLarge(Exception):
+    """A row's or parameter's value over MAX_FIGURE_TERMS with its figures written out."""
 
 
 class _Unknown(Exception):
@@ -34,6 +49,7 @@ class _Unknown(Exception):
 
 
 def run(ctx: CheckContext) -> None:
+    _check_sizes(ctx)
     _type_lets(ctx)
     for _layer, decl in ctx.all_decls():
         if isinstance(decl, n.TableDecl):
@@ -46,12 +62,15 @@ def run(ctx: CheckContext) -> None:
 
 def value_of(ctx: CheckContext, expr: n.Value) -> Value:
     """Evaluate for typing, `let`s taken at their first version."""
+    _check_terms(ctx, expr)
     stack: list[str] = []
 
     def resolve(ref: n.Ref) -> Value:
         versions = ctx.lets.get(ref.name)
         if not versions:
             raise _Unknown(ref)
+        if ref.name in ctx.oversized:
+            raise _Oversized(ref.name)
         if ref.name in stack:
             raise _Cycle(" → ".join([*stack, ref.name]))
         stack.append(ref.name)
@@ -65,6 +84,8 @@ def value_of(ctx: CheckContext, expr: n.Value) -> Value:
 
 def _type_lets(ctx: CheckContext) -> None:
     for name, versions in ctx.lets.items():
+        if name in ctx.oversized:
+            continue  # reported by _check_sizes
         kinds: dict[tuple[str, bool], n.LetDecl] = {}
         for version in versions:
             value = _safe_value(ctx, version.value, version.span)
@@ -93,9 +114,114 @@ def _safe_value(ctx: CheckContext, expr: n.Value, span: n.Span) -> Value | None:
         ctx.diags.error("T001", str(error), error.span, hint=error.hint)
     except _Cycle as cycle:
         ctx.diags.error("N001", f"figures refer to each other in a cycle: {cycle}", span)
-    except _Unknown:
-        pass  # reported by the names pass
+    except (_Unknown, _Oversized):
+        pass  # reported by the names pass, or by _check_sizes
+    except _TooLarge as error:
+        ctx.diags.error("P006", str(error), span, hint="name parts of it with `let`")
     return None
+
+
+def _check_terms(ctx: CheckContext, expr: n.Value) -> None:
+    """Raise _TooLarge if `expr`, its figures written out, has more than MAX_FIGURE_TERMS
+    terms (the figures themselves are checked by `_check_sizes`): the products of so many
+    terms would overflow Decimal's exponents."""
+    terms = _combine([_shape(expr)], ctx.figure_sizes)[1]
+    if terms > MAX_FIGURE_TERMS:
+        raise _TooLarge(
+            f"this value has more than {MAX_FIGURE_TERMS:,} terms with the figures it uses "
+            "written out"
+        )
+
+
+def _check_sizes(ctx: CheckContext) -> None:
+    """Report the figures over MAX_FIGURE_NESTING or MAX_FIGURE_TERMS (only the first of a
+    chain: the figures built on one are over the limits because of it)."""
+    sizes = ctx.figure_sizes = _figure_sizes(ctx)
+    ctx.oversized = {
+        name
+        for name, (nesting, terms) in sizes.items()
+        if nesting > MAX_FIGURE_NESTING or terms > MAX_FIGURE_TERMS
+    }
+    for name in sorted(ctx.oversized):
+        refs = {ref for v in ctx.lets[name] for ref, _depth in _shape(v.value)[1]}
+        if refs & ctx.oversized:
+            continue
+        nesting = sizes[name][0]
+        ctx.diags.error(
+            "P006",
+            f"figure `{name}` nests more than {MAX_FIGURE_NESTING} levels deep with the "
+            "figures it uses written out"
+            if nesting > MAX_FIGURE_NESTING
+            else f"figure `{name}` has more than {MAX_FIGURE_TERMS:,} terms with the figures "
+            "it uses written out",
+            ctx.lets[name][0].span,
+            hint="define it from fewer figures, or state its value",
+        )
+
+
+def _figure_sizes(ctx: CheckContext) -> dict[str, tuple[int, int]]:
+    """Figure → (nesting, terms) with the figures it uses written out, the larger over its
+    versions; both capped just above their limits. Found bottom-up without recursion, since
+    a chain of figures may be as long as the rule files allow; a cycle (reported by the
+    typing) counts as a single term."""
+    shapes = {name: [_shape(v.value) for v in versions] for name, versions in ctx.lets.items()}
+    sizes: dict[str, tuple[int, int]] = {}
+    started: set[str] = set()
+    for root in shapes:
+        pending = [(root, False)]
+        while pending:
+            name, children_done = pending.pop()
+            if name in sizes:
+                continue
+            if children_done:
+                sizes[name] = _combine(shapes[name], sizes)
+            elif name not in started:  # started and not done: a cycle back to it
+                started.add(name)
+                pending.append((name, True))
+                pending.extend(
+                    (ref, False)
+                    for _leaves, refs, _nesting in shapes[name]
+                    for ref, _depth in refs
+                    if ref in shapes and ref not in sizes
+                )
+    return sizes
+
+
+def _combine(
+    shapes: list[tuple[int, list[tuple[str, int]], int]], sizes: dict[str, tuple[int, int]]
+) -> tuple[int, int]:
+    nesting = terms = 0
+    for leaves, refs, depth in shapes:
+        used = [(sizes.get(ref, (0, 1)), at) for ref, at in refs]
+        nesting = max(nesting, depth, *(at + 2 + sub for (sub, _t), at in used))
+        terms = max(terms, leaves + sum(sub_terms for (_n, sub_terms), _at in used))
+    return min(nesting, MAX_FIGURE_NESTING + 1), min(terms, MAX_FIGURE_TERMS + 1)
+
+
+def _shape(value: n.Value) -> tuple[int, list[tuple[str, int]], int]:
+    """(terms other than figures, [(figure, depth at which it is named)], depth)."""
+    leaves = 0
+    refs: list[tuple[str, int]] = []
+    deepest = 0
+    pending: list[tuple[n.Value | None, int]] = [(value, 1)]
+    while pending:
+        expr, depth = pending.pop()
+        if expr is None:
+            continue
+        deepest = max(deepest, depth)
+        if isinstance(expr, n.Ref):
+            refs.append((expr.name, depth))
+        elif isinstance(expr, n.BinOp):
+            pending += [(expr.left, depth + 1), (expr.right, depth + 1)]
+        elif isinstance(expr, n.ByLevel):
+            pending += [(item, depth + 1) for item in expr.items]
+        elif isinstance(expr, n.Bands):
+            pending += [
+                (part, depth + 1) for s in expr.statements for part in (s.low, s.high, s.rate)
+            ]
+        else:
+            leaves += 1
+    return leaves, refs, deepest
 
 
 def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
@@ -272,6 +398,11 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
     except (UnitError, _Cycle) as error:
         ctx.diags.error("T001", str(error), _value_span(arg, param.span))
         return None
+    except _Oversized:  # reported by _check_sizes
+        return None
+    except _TooLarge as error:
+        ctx.diags.error("P006", str(error), _value_span(arg, param.span))
+        return None
     unit = "days" if spec.type == "days" else "count"
     if not isinstance(value, Val) or value.unit != unit or value.by_level:
         found = UNIT_WORDS.get(value.unit, value.unit) if value is not NONE else "`none`"
@@ -299,9 +430,12 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
 
 def value_at(ctx: CheckContext, expr: n.Value, day: dt.date) -> Value:
     """Evaluate with each `let` at its version in force on `day`."""
+    _check_terms(ctx, expr)
     stack: list[str] = []
 
     def resolve(ref: n.Ref) -> Value:
+        if ref.name in ctx.oversized:
+            raise _Oversized(ref.name)
         for version in ctx.lets.get(ref.name, ()):
             start, end = _range(version.dates)
             if start <= day <= end:

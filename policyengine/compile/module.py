@@ -73,7 +73,7 @@ class ModuleBuilder:
         self.bands[key] = name
         w = self.bands_code
         with w.block(f"def {name}(x):"):
-            w(f"# {bands.describe()}")
+            w.comment(bands.describe())
             if bands.ceiling is not None:
                 with w.block(f"if x > {literal(bands.ceiling)}:"):
                     w(f"x = {literal(bands.ceiling)}")

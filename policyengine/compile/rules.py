@@ -82,7 +82,7 @@ def emit_finding(vc: VersionCompiler, w: Code, rule: RuleIR, line: str, reasons:
 
 
 def claim_rule(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    w(f"# {rule.kind} `{rule.name}` — {rule.location}")
+    w.comment(f"{rule.kind} `{rule.name}` — {rule.location}")
     with w.block(f"if {when_source(vc, rule.when)}:"):
         CLAIM_EMITTERS[rule.kind](vc, w, rule)
 
@@ -133,7 +133,7 @@ CLAIM_EMITTERS: dict[str, Callable[[VersionCompiler, Code, RuleIR], None]] = {
 
 
 def line_rule(vc: VersionCompiler, w: Code, rule: RuleIR, guard: str | None) -> None:
-    w(f"# {rule.kind} `{rule.name}` — {rule.location}")
+    w.comment(f"{rule.kind} `{rule.name}` — {rule.location}")
     if guard is None:
         LINE_EMITTERS[rule.kind](vc, w, rule)
         return

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from policyengine.diagnostics import printable
 from policyengine.values import Band, BandsVal
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -35,6 +36,12 @@ class Code:
         self.level += 1
         yield
         self.level -= 1
+
+    def comment(self, text: str) -> None:
+        """A `# …` line. Its text may hold user text (a rule file's name): a line break in it
+        would end the comment and make the rest code, so every unprintable character
+        (line breaks, controls, lone surrogates) is written as its escape."""
+        self(f"# {printable(text)}")
 
     def extend(self, other: Code) -> None:
         for line in other.lines:
