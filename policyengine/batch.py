@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from policyengine.claims import ClaimRejected, parse_json
 from policyengine.engine import Engine, dumps
 from policyengine.ledger import settle_person
 
@@ -138,10 +139,18 @@ def _key(line: bytes, number: int) -> tuple[str, str]:
     """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
     try:
         data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # what orjson refuses but the claim parser accepts (a byte-order mark, NaN in a field
+        # the contract ignores, a lone surrogate) must still sort with its person
+        try:
+            data = parse_json(line)
+        except ClaimRejected:
+            data = None
+    try:
         person, date = data["person"]["id"], data["visit"]["date"]
         if isinstance(person, str) and isinstance(date, str):
             return person, date
-    except (orjson.JSONDecodeError, TypeError, KeyError):
+    except (TypeError, KeyError):
         pass
     return f"\x00{number}", ""
 

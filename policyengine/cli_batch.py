@@ -121,7 +121,9 @@ def register(add: Any) -> None:
         help="a Spark setting for the session this command starts (repeatable)",
     )
     spark.add_argument(
-        "--partitions", type=int, help="partitions to spread persons over (default: Spark's)"
+        "--partitions",
+        type=int,
+        help="partitions to spread persons over (default: 2 per core, 1 per 10,000 claims)",
     )
 
 
@@ -131,7 +133,7 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.engine == "spark":
-        from policyengine.spark import run_cli
+        from policyengine.cli_spark import run_cli
 
         return run_cli(args)
     if args.input_table or args.output_table or args.master or args.conf or args.partitions:

@@ -174,3 +174,24 @@ def test_resume_refuses_a_changed_input(tmp_path: Path, monkeypatch: pytest.Monk
         json.dumps({"fingerprint": {"input": "elsewhere"}, "indexed": True}), encoding="utf-8"
     )
     assert main(["batch", str(path), "-o", str(tmp_path / "out.jsonl"), "--resume", "--no-progress"]) == 2
+
+
+def test_lines_orjson_refuses_still_sort_with_their_person(tmp_path: Path, engine: Engine) -> None:
+    """A byte-order mark or NaN in an ignored field is a valid claim: it must keep its place
+    in the person's year (found when the scan switched to orjson)."""
+    from tests.support import claim
+
+    claims = []
+    for index in range(3):  # each 500.00 covered: the 800 deductible is used up across them
+        data = claim(id=f"C{index}")
+        data["visit"]["date"] = f"2024-0{index + 1}-10"
+        data["items"][0].update(unit_price="500.00", amount="500.00")
+        claims.append(data)
+    lines = [json.dumps(c, ensure_ascii=False) for c in claims]
+    lines[1] = lines[1][:-1] + ', "note": NaN}'
+    path = tmp_path / "claims.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+    assert main(["batch", str(path), "-o", str(tmp_path / "out.jsonl"), "--no-progress"]) == 0
+    results = read(tmp_path / "out.jsonl")
+    assert [r["totals"]["deductible"] for r in results] == ["500.00", "300.00", "0.00"]
+    assert {r["claim_id"]: r for r in results} == by_hand(engine, claims)
