@@ -462,14 +462,16 @@ def _result(
     total = sum(covered, Z)
     shares = []
     room = list(covered)
-    order = sorted(range(len(rows)), key=lambda i: covered[i], reverse=True)
+    order: list[int] = []  # the allocation order, built only when a remainder needs it
     for payment in (fund, critical):
         if not (total and payment):
             shares.append([Z] * len(rows))
             continue
         part = [min(fen(payment * x / total), room[i]) for i, x in enumerate(covered)]
         rest = payment - sum(part, Z)
-        for i in order:
+        if rest and not order:
+            order = sorted(range(len(rows)), key=lambda i: covered[i], reverse=True)
+        for i in order if rest else ():
             if not rest:
                 break
             step = min(room[i] - part[i], rest) if rest > 0 else -min(part[i], -rest)
@@ -478,27 +480,34 @@ def _result(
         room = [r - p for r, p in zip(room, part, strict=True)]
         shares.append(part)
     lines = []
-    sums = [Z] * 6
+    sb = sd = se = so = sp = sc = Z
     denied_count = 0
-    for i, r in enumerate(rows):
-        denied_count += r[3]
-        for slot, value in enumerate((r[1], r[4], r[5], r[6], r[7], r[8])):
-            sums[slot] += value
+    for (ln, billed, cls, flag, denied, excluded, over, pre, cov, ids), f, ci in zip(
+        rows, shares[0], shares[1], strict=True
+    ):
+        denied_count += flag
+        sb += billed
+        sd += denied
+        se += excluded
+        so += over
+        sp += pre
+        sc += cov
         lines.append(
             {
-                "line": r[0],
-                "billed": str(r[1]),
-                "class": r[2],
-                "denied": str(r[4]),
-                "excluded": str(r[5]),
-                "over_limit": str(r[6]),
-                "pre_self_pay": str(r[7]),
-                "covered": str(r[8]),
-                "findings": r[9],
-                "payers": {"fund": str(shares[0][i]), "critical_illness": str(shares[1][i])},
-                "patient": str(r[1] - r[4] - shares[0][i] - shares[1][i]),
+                "line": ln,
+                "billed": str(billed),
+                "class": cls,
+                "denied": str(denied),
+                "excluded": str(excluded),
+                "over_limit": str(over),
+                "pre_self_pay": str(pre),
+                "covered": str(cov),
+                "findings": ids,
+                "payers": {"fund": str(f), "critical_illness": str(ci)},
+                "patient": str(billed - denied - f - ci),
             }
         )
+    sums = (sb, sd, se, so, sp, sc)
     decision = "pay"
     if denied_count == len(rows):
         decision = "reject"

@@ -33,8 +33,8 @@ from policyengine import fastclaim
 
 MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
 MAX_ITEMS = 10_000
-_DECIMAL_TEXT = re.compile(r"\d+(\.\d+)?")
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits, as JSON Schema's \d means
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _NotANumber:

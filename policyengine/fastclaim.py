@@ -21,16 +21,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-MONEY_TEXT = re.compile(r"\d+(\.\d+)?").fullmatch
-# strings within the contract's bounds (≤ 10 digits before the point, the field's decimals);
-# a money string with exactly two decimals is already in the evaluators' form
-PLAIN = {
-    2: re.compile(r"\d{1,10}(\.\d{1,2})?").fullmatch,
-    3: re.compile(r"\d{1,10}(\.\d{1,3})?").fullmatch,
-    4: re.compile(r"\d{1,10}(\.\d{1,4})?").fullmatch,
-}
-TWO_PLACES = re.compile(r"\d{1,10}\.\d\d").fullmatch
-DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}").fullmatch
+MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?").fullmatch
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
 FEN = Decimal("0.01")
 LIMIT = Decimal(10) ** 10
 SCHEMES = frozenset({"employee", "resident"})
@@ -196,19 +188,36 @@ def _int(value: Any, low: int, high: int) -> int:
     return value
 
 
+_DATES: dict[str, dt.date] = {}  # a claim file repeats few dates: parse each once
+
+
 def _date(value: Any) -> dt.date:
+    day = _DATES.get(value)
+    if day is not None:
+        return day
     if type(value) is not str or not DATE_TEXT(value):
         raise _Doubt
-    return dt.date.fromisoformat(value)
+    day = dt.date.fromisoformat(value)
+    if len(_DATES) < 20_000:
+        _DATES[value] = day
+    return day
 
 
 def _decimal(value: Any, places: int) -> Decimal:
     kind = type(value)
-    if kind is str and PLAIN[places](value):
-        if places != 2:
-            return Decimal(value)
-        return Decimal(value) if TWO_PLACES(value) else Decimal(value).quantize(FEN)
     if kind is str:
+        # the usual case without a regex: ASCII digits, at most 10 before the point and the
+        # field's decimals after it (anything else takes the general check below)
+        whole, dot, fraction = value.partition(".")
+        if (
+            0 < len(whole) <= 10
+            and value.isascii()
+            and whole.isdigit()
+            and (not dot or (0 < len(fraction) <= places and fraction.isdigit()))
+        ):
+            if places != 2 or len(fraction) == 2:
+                return Decimal(value)
+            return Decimal(value).quantize(FEN)
         if not MONEY_TEXT(value):
             raise _Doubt
         number = Decimal(value)

@@ -50,6 +50,8 @@ def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal]) -> l
     room = [c - t for c, t in zip(covered, taken, strict=True)]
     shares = [min(fen(payment * c / total), r) for c, r in zip(covered, room, strict=True)]
     rest = payment - sum(shares, ZERO)
+    if not rest:
+        return shares
     # lines are in ascending order, so a stable sort puts the lowest line first among equals
     for index in sorted(range(len(covered)), key=lambda i: covered[i], reverse=True):
         if not rest:
@@ -77,33 +79,34 @@ def finish(
     fund_shares = _shares(fund, covered, [ZERO] * len(covered))
     critical_shares = _shares(critical, covered, fund_shares)
     out_lines = []
-    sums = [ZERO] * 6
+    billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = covered_sum = ZERO
     denied_count = 0
-    for index, row in enumerate(lines):
-        billed, denied = row[1], row[4]
-        denied_count += row[3]
-        for slot, value in enumerate((billed, denied, row[5], row[6], row[7], row[8])):
-            sums[slot] += value
-        paid = fund_shares[index] + critical_shares[index]
+    for row, fund_share, critical_share in zip(lines, fund_shares, critical_shares, strict=True):
+        line, billed, cls, denied_flag, denied, excluded, over, pre, cover, refs = row
+        denied_count += denied_flag
+        billed_sum += billed
+        denied_sum += denied
+        excluded_sum += excluded
+        over_sum += over
+        pre_sum += pre
+        covered_sum += cover
         out_lines.append(
             {
-                "line": row[0],
+                "line": line,
                 "billed": _text(billed),
-                "class": row[2],
+                "class": cls,
                 "denied": _text(denied),
-                "excluded": _text(row[5]),
-                "over_limit": _text(row[6]),
-                "pre_self_pay": _text(row[7]),
-                "covered": _text(row[8]),
-                "findings": [f["id"] for f in row[9]],
-                "payers": {
-                    "fund": _text(fund_shares[index]),
-                    "critical_illness": _text(critical_shares[index]),
-                },
-                "patient": _text(billed - denied - paid),
+                "excluded": _text(excluded),
+                "over_limit": _text(over),
+                "pre_self_pay": _text(pre),
+                "covered": _text(cover),
+                "findings": [f["id"] for f in refs] if refs else [],
+                "payers": {"fund": _text(fund_share), "critical_illness": _text(critical_share)},
+                "patient": _text(billed - denied - fund_share - critical_share),
             }
         )
-    patient = sums[0] - sums[1] - fund - critical
+    sums = (billed_sum, denied_sum, excluded_sum, over_sum, pre_sum, covered_sum)
+    patient = billed_sum - denied_sum - fund - critical
     if trace is not None:
         trace.append({"step": "patient", "value": _text(patient)})
     result: dict[str, Any] = {

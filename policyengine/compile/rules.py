@@ -150,23 +150,26 @@ def _line_emit(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
 def _not_covered(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     region = vc.policy.name
     selectors = rule.names("items")
-    w("rs = []")
+    # each selector's test; a clean line fails them all under one guard, allocating nothing
+    tests: list[tuple[str, str]] = []
     if "outside_catalogue" in selectors:
-        with w.block("if not inc:"):
-            w(
-                f"rs.append(_fm.outside_catalogue({region!r}, e.local_region if e is not None "
-                "else ''))"
-            )
+        reason = f"_fm.outside_catalogue({region!r}, e.local_region if e is not None else '')"
+        tests.append(("not inc", reason))
     if "class_c" in selectors:
-        with w.block("if inc and e.cls == 'C':"):
-            w("rs.append(_fm.class_c())")
+        tests.append(("inc and e.cls == 'C'", "_fm.class_c()"))
     if "local" in selectors:
-        with w.block(f"if e is not None and e.local_region == {region!r}:"):
-            w("rs.append(_fm.local_item())")
+        tests.append((f"e is not None and e.local_region == {region!r}", "_fm.local_item()"))
     for flag in rule.names("only_flagged"):
-        with w.block(f"if not (inc and e.{flag}):"):
-            w(f"rs.append(_fm.unflagged({flag!r}))")
-    _line_emit(vc, w, rule)
+        tests.append((f"not (inc and e.{flag})", f"_fm.unflagged({flag!r})"))
+    if not tests:
+        return
+    guard = " or ".join(f"({test})" for test, _reason in tests)
+    with w.block(f"if {guard}:"):
+        w("rs = []")
+        for test, reason in tests:
+            with w.block(f"if {test}:"):
+                w(f"rs.append({reason})")
+        _line_emit(vc, w, rule)
 
 
 def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
