@@ -22,8 +22,14 @@ def claim(**changes: Any) -> dict[str, Any]:
     base = example_claim()
     base.pop("history")
     base["items"] = [
-        {"line": 1, "code": "001101000010000", "kind": "service", "quantity": "1",
-         "unit_price": "1000.00", "amount": "1000.00"},
+        {
+            "line": 1,
+            "code": "001101000010000",
+            "kind": "service",
+            "quantity": "1",
+            "unit_price": "1000.00",
+            "amount": "1000.00",
+        },
     ]
     for key, value in changes.items():
         base[key] = copy.deepcopy(value)

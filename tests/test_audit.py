@@ -15,12 +15,20 @@ def engine() -> Engine:
     return Engine.load()
 
 
-def item(line: int, code: str, kind: str, quantity: str, price: str, days: int | None = None) -> dict[str, Any]:
+def item(
+    line: int, code: str, kind: str, quantity: str, price: str, days: int | None = None
+) -> dict[str, Any]:
     from decimal import ROUND_HALF_UP, Decimal
 
     amount = (Decimal(quantity) * Decimal(price)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    out: dict[str, Any] = {"line": line, "code": code, "kind": kind, "quantity": quantity,
-                           "unit_price": price, "amount": str(amount)}
+    out: dict[str, Any] = {
+        "line": line,
+        "code": code,
+        "kind": kind,
+        "quantity": quantity,
+        "unit_price": price,
+        "amount": str(amount),
+    }
     if days is not None:
         out["days_supply"] = days
     return out
@@ -28,28 +36,49 @@ def item(line: int, code: str, kind: str, quantity: str, price: str, days: int |
 
 def tianjin_claim(items: list[dict[str, Any]], **visit: Any) -> dict[str, Any]:
     return {
-        "id": "TJ-AUDIT", "region": "tianjin",
-        "person": {"id": "P1", "scheme": "employee", "status": "working", "birth_date": "1980-06-01",
-                   "sex": "male"},
-        "visit": {"type": "outpatient", "date": "2024-05-10",
-                  "hospital": {"id": "H1", "level": 3, "kind": "general"},
-                  "doctor": {"id": "D1", "title": "attending"}, "diagnoses": ["K25.000"], **visit},
+        "id": "TJ-AUDIT",
+        "region": "tianjin",
+        "person": {
+            "id": "P1",
+            "scheme": "employee",
+            "status": "working",
+            "birth_date": "1980-06-01",
+            "sex": "male",
+        },
+        "visit": {
+            "type": "outpatient",
+            "date": "2024-05-10",
+            "hospital": {"id": "H1", "level": 3, "kind": "general"},
+            "doctor": {"id": "D1", "title": "attending"},
+            "diagnoses": ["K25.000"],
+            **visit,
+        },
         "items": items,
         "history": {
-            "dispensed": [{"code": "XJ01CAA040A001010001013", "date": "2024-05-06", "days_supply": 8}],
+            "dispensed": [
+                {"code": "XJ01CAA040A001010001013", "date": "2024-05-06", "days_supply": 8}
+            ],
             "services": [{"code": "002501010150000", "date": "2024-05-10"}],
         },
     }
 
 
 PLANTED_TIANJIN = [
-    item(1, "XJ01CAA040A001010001013", "drug", "2", "10.00", 3),   # amoxicillin: 4 days left > 3 → duplicate
-    item(2, "XM01AEB014A001010001016", "drug", "1", "20.00", 8),   # ibuprofen: 8 days > 7; K25 contraindicated
-    item(3, "XG03DAH089A001010001019", "drug", "1", "15.00", 5),   # progesterone: female only → restricted
-    item(4, "002501010150000", "service", "1", "20.00"),            # blood count already billed today
-    item(5, "XL01EBA227A001010001012", "drug", "10", "150.00", 5),  # osimertinib: 国谈药, attending, no C34
-    item(6, "ZB02BAE210A001010001022", "drug", "1", "50.00", 5),    # 阿胶, class C
-    item(7, "NOT-IN-CATALOGUE-0001", "drug", "1", "5.00", 3),       # unknown code
+    item(
+        1, "XJ01CAA040A001010001013", "drug", "2", "10.00", 3
+    ),  # amoxicillin: 4 days left > 3 → duplicate
+    item(
+        2, "XM01AEB014A001010001016", "drug", "1", "20.00", 8
+    ),  # ibuprofen: 8 days > 7; K25 contraindicated
+    item(
+        3, "XG03DAH089A001010001019", "drug", "1", "15.00", 5
+    ),  # progesterone: female only → restricted
+    item(4, "002501010150000", "service", "1", "20.00"),  # blood count already billed today
+    item(
+        5, "XL01EBA227A001010001012", "drug", "10", "150.00", 5
+    ),  # osimertinib: 国谈药, attending, no C34
+    item(6, "ZB02BAE210A001010001022", "drug", "1", "50.00", 5),  # 阿胶, class C
+    item(7, "NOT-IN-CATALOGUE-0001", "drug", "1", "5.00", 3),  # unknown code
 ]
 
 
@@ -91,7 +120,9 @@ def test_planted_violations_in_tianjin_are_all_found(engine: Engine) -> None:
 
 def test_a_clean_tianjin_claim_has_no_findings(engine: Engine) -> None:
     clean = [
-        item(1, "XJ01CAA040A001010001013", "drug", "2", "10.00", 7),  # 2 days left of the earlier supply
+        item(
+            1, "XJ01CAA040A001010001013", "drug", "2", "10.00", 7
+        ),  # 2 days left of the earlier supply
         item(2, "001101000010000", "service", "1", "10.00"),
     ]
     claim = tianjin_claim(clean, diagnoses=["J06.900"])
@@ -116,15 +147,35 @@ def test_before_moment_turns_audit_findings_into_hints(engine: Engine) -> None:
 
 def quanzhou_claim(items: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
     claim = {
-        "id": "QZ-AUDIT", "region": "quanzhou",
-        "person": {"id": "Q1", "scheme": "resident", "birth_date": "1955-01-01", "sex": "female",
-                   "certifications": [{"condition": "hypertension", "programme": "special_outpatient",
-                                       "since": "2020-01-01", "doctor_title": "attending"}]},
-        "visit": {"type": "special_outpatient", "date": "2023-06-01",
-                  "hospital": {"id": "H9", "level": 2, "kind": "community"},
-                  "doctor": {"id": "D9", "title": "attending"}, "diagnoses": ["I10.X00"]},
+        "id": "QZ-AUDIT",
+        "region": "quanzhou",
+        "person": {
+            "id": "Q1",
+            "scheme": "resident",
+            "birth_date": "1955-01-01",
+            "sex": "female",
+            "certifications": [
+                {
+                    "condition": "hypertension",
+                    "programme": "special_outpatient",
+                    "since": "2020-01-01",
+                    "doctor_title": "attending",
+                }
+            ],
+        },
+        "visit": {
+            "type": "special_outpatient",
+            "date": "2023-06-01",
+            "hospital": {"id": "H9", "level": 2, "kind": "community"},
+            "doctor": {"id": "D9", "title": "attending"},
+            "diagnoses": ["I10.X00"],
+        },
         "items": items,
-        "history": {"dispensed": [{"code": "XC08CAA001A001010001001", "date": "2023-05-01", "days_supply": 40}]},
+        "history": {
+            "dispensed": [
+                {"code": "XC08CAA001A001010001001", "date": "2023-05-01", "days_supply": 40}
+            ]
+        },
     }
     claim.update(changes)
     return claim
@@ -149,7 +200,11 @@ def test_planted_violations_in_quanzhou(engine: Engine) -> None:
     ]
     result = engine.settle(quanzhou_claim(items))
     assert kinds(result) == [
-        ("prescriber_qualification", "reject", None),  # certified by an attending, after the 2021-11-25 reform
+        (
+            "prescriber_qualification",
+            "reject",
+            None,
+        ),  # certified by an attending, after the 2021-11-25 reform
         ("excess_supply", "reject", 1),
         ("duplicate_dispensing", "reject", 1),
         ("non_selected_drug", "warn", 1),
@@ -162,8 +217,13 @@ def test_planted_violations_in_quanzhou(engine: Engine) -> None:
 def test_a_clean_quanzhou_two_disease_claim(engine: Engine) -> None:
     claim = quanzhou_claim(
         [item(1, "XC08CAA001A001010001001", "drug", "60", "0.20", 60)],
-        visit={"type": "two_disease", "date": "2023-03-01", "hospital": {"id": "H9", "level": 1, "kind": "community"},
-               "doctor": {"id": "D9", "title": "attending"}, "diagnoses": ["I10.X00"]},
+        visit={
+            "type": "two_disease",
+            "date": "2023-03-01",
+            "hospital": {"id": "H9", "level": 1, "kind": "community"},
+            "doctor": {"id": "D9", "title": "attending"},
+            "diagnoses": ["I10.X00"],
+        },
     )
     claim["person"]["certifications"] = [
         {"condition": "hypertension", "programme": "two_disease", "since": "2023-03-01"}

@@ -31,8 +31,12 @@ def engine() -> Engine:
     return Engine.load()
 
 
-def claims_file(tmp_path: Path, persons: int = 12, extra: list[str] | None = None) -> tuple[Path, list[dict]]:
-    claims = list(generate("tianjin", persons, seed=3)) + list(generate("quanzhou", persons, seed=3))
+def claims_file(
+    tmp_path: Path, persons: int = 12, extra: list[str] | None = None
+) -> tuple[Path, list[dict]]:
+    claims = list(generate("tianjin", persons, seed=3)) + list(
+        generate("quanzhou", persons, seed=3)
+    )
     # a second year for some persons, to cross the ledger's year boundary
     for claim in list(claims[:20]):
         later = json.loads(json.dumps(claim))
@@ -58,12 +62,18 @@ def by_hand(engine: Engine, claims: list[dict]) -> dict[str, dict]:
         entries.sort(key=lambda pair: (pair[1]["visit"]["date"], pair[0]))
         history: dict[str, Any] | None = None
         year = None
-        for _index, claim in entries:
-            claim = json.loads(json.dumps(claim))
+        for _index, original in entries:
+            claim = json.loads(json.dumps(original))
             if claim["visit"]["date"][:4] != year:
                 year = claim["visit"]["date"][:4]
-                history = {"paid": {}, "deductible_met": {}, "self_burden": {"inpatient": "0"},
-                           "admissions": 0, "dispensed": [], "services": []}
+                history = {
+                    "paid": {},
+                    "deductible_met": {},
+                    "self_burden": {"inpatient": "0"},
+                    "admissions": 0,
+                    "dispensed": [],
+                    "services": [],
+                }
             claim["history"] = history
             result = engine.settle(claim)
             expected[claim["id"]] = result
@@ -71,7 +81,9 @@ def by_hand(engine: Engine, claims: list[dict]) -> dict[str, dict]:
     return expected
 
 
-def accumulate(history: dict[str, Any], claim: dict, result: dict, engine: Engine) -> dict[str, Any]:
+def accumulate(
+    history: dict[str, Any], claim: dict, result: dict, engine: Engine
+) -> dict[str, Any]:
     history = json.loads(json.dumps(history))
     visit = claim["visit"]["type"]
     fund = Decimal(result["totals"]["payers"]["fund"])
@@ -83,7 +95,11 @@ def accumulate(history: dict[str, Any], claim: dict, result: dict, engine: Engin
         met = history["deductible_met"]
         met[visit] = str(Decimal(met.get(visit, "0")) + Decimal(result["totals"]["deductible"]))
     if visit in ("inpatient", "special_outpatient"):
-        burden = Decimal(history["self_burden"]["inpatient"]) + Decimal(result["totals"]["covered"]) - fund
+        burden = (
+            Decimal(history["self_burden"]["inpatient"])
+            + Decimal(result["totals"]["covered"])
+            - fund
+        )
         history["self_burden"]["inpatient"] = str(burden)
     if visit == "inpatient":
         history["admissions"] += 1
@@ -94,8 +110,13 @@ def accumulate(history: dict[str, Any], claim: dict, result: dict, engine: Engin
         if item["line"] in denied:
             continue
         if kind == "drug":
-            history["dispensed"].append({"code": item["code"], "date": claim["visit"]["date"],
-                                         "days_supply": item.get("days_supply", 0)})
+            history["dispensed"].append(
+                {
+                    "code": item["code"],
+                    "date": claim["visit"]["date"],
+                    "days_supply": item.get("days_supply", 0),
+                }
+            )
         elif kind == "service":
             history["services"].append({"code": item["code"], "date": claim["visit"]["date"]})
     return history
@@ -105,7 +126,9 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_a_persons_year_settles_as_claim_by_claim_with_histories(tmp_path: Path, engine: Engine) -> None:
+def test_a_persons_year_settles_as_claim_by_claim_with_histories(
+    tmp_path: Path, engine: Engine
+) -> None:
     path, claims = claims_file(tmp_path)
     summary = run_batch(BatchOptions(input=path, output=tmp_path / "out.jsonl"), Quiet())
     results = read(tmp_path / "out.jsonl")
@@ -113,8 +136,10 @@ def test_a_persons_year_settles_as_claim_by_claim_with_histories(tmp_path: Path,
     assert [r["claim_id"] for r in results] == [c["id"] for c in claims]  # input order
     expected = by_hand(engine, claims)
     assert {r["claim_id"]: r for r in results} == expected
-    assert any(Decimal(r["totals"]["deductible"]) < Decimal("1") and r["policy"]["region"] == "tianjin"
-               for r in results)  # some deductibles were already met by earlier claims
+    assert any(
+        Decimal(r["totals"]["deductible"]) < Decimal("1") and r["policy"]["region"] == "tianjin"
+        for r in results
+    )  # some deductibles were already met by earlier claims
 
 
 def test_malformed_lines_become_error_records_and_the_batch_goes_on(tmp_path: Path) -> None:
@@ -139,11 +164,18 @@ def test_malformed_lines_become_error_records_and_the_batch_goes_on(tmp_path: Pa
 def test_jobs_change_nothing(tmp_path: Path) -> None:
     path, _claims = claims_file(tmp_path)
     assert main(["batch", str(path), "-o", str(tmp_path / "one.jsonl"), "--no-progress"]) == 0
-    assert main(["batch", str(path), "-o", str(tmp_path / "two.jsonl"), "--jobs", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            ["batch", str(path), "-o", str(tmp_path / "two.jsonl"), "--jobs", "2", "--no-progress"]
+        )
+        == 0
+    )
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
 
-def test_an_interrupted_batch_resumes_without_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_batch_resumes_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, _claims = claims_file(tmp_path)
     assert main(["batch", str(path), "-o", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0
     monkeypatch.setattr(batch, "TASK_CLAIMS", 25)
@@ -160,7 +192,9 @@ def test_an_interrupted_batch_resumes_without_duplicates(tmp_path: Path, monkeyp
     out = tmp_path / "out.jsonl"
     assert main(["batch", str(path), "-o", str(out), "--no-progress"]) == 3
     assert not out.exists() and (tmp_path / "out.jsonl.work").is_dir()
-    assert main(["batch", str(path), "-o", str(out), "--no-progress"]) == 2  # refuses to overwrite the work
+    assert (
+        main(["batch", str(path), "-o", str(out), "--no-progress"]) == 2
+    )  # refuses to overwrite the work
     monkeypatch.setattr(batch, "settle_task", real)
     assert main(["batch", str(path), "-o", str(out), "--no-progress", "--resume"]) == 0
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
@@ -173,7 +207,10 @@ def test_resume_refuses_a_changed_input(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "out.jsonl.work" / "manifest.json").write_text(
         json.dumps({"fingerprint": {"input": "elsewhere"}, "indexed": True}), encoding="utf-8"
     )
-    assert main(["batch", str(path), "-o", str(tmp_path / "out.jsonl"), "--resume", "--no-progress"]) == 2
+    assert (
+        main(["batch", str(path), "-o", str(tmp_path / "out.jsonl"), "--resume", "--no-progress"])
+        == 2
+    )
 
 
 def test_lines_orjson_refuses_still_sort_with_their_person(tmp_path: Path, engine: Engine) -> None:

@@ -25,8 +25,10 @@ def test_the_spec_example_is_valid() -> None:
 
 def test_json_numbers_are_parsed_exactly_not_through_float() -> None:
     data = example_claim()
-    text = json.dumps(data).replace('"unit_price": "0.12"', '"unit_price": 0.12').replace(
-        '"amount": "1.68"', '"amount": 1.68'
+    text = (
+        json.dumps(data)
+        .replace('"unit_price": "0.12"', '"unit_price": 0.12')
+        .replace('"amount": "1.68"', '"amount": 1.68')
     )
     parsed = load_claim(text)
     assert parsed.items[0].unit_price == Decimal("0.12")

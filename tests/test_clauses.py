@@ -23,7 +23,9 @@ def test_tianjin_2018_items_sections_and_parts() -> None:
 def test_quotes_tolerate_full_and_half_width_punctuation() -> None:
     tj = index("tianjin", "tianjin-2021-14th-five-year-plan.md")
     assert tj.contains("三(四)", "2022年底前,我市现行医保药品目录内非国家医保药品目录品种全部调出")
-    assert tj.contains("三（四）", "2022年底前，我市现行医保药品目录内非国家医保药品目录品种全部调出")
+    assert tj.contains(
+        "三（四）", "2022年底前，我市现行医保药品目录内非国家医保药品目录品种全部调出"
+    )
 
 
 def test_quanzhou_sections() -> None:

@@ -12,7 +12,17 @@ import pytest
 from policyengine.cli import main
 from tests.support import EXAMPLES, ROOT, claim
 
-COMMANDS = ("check", "compile", "adjudicate", "explain", "batch", "test", "schema", "list", "generate")
+COMMANDS = (
+    "check",
+    "compile",
+    "adjudicate",
+    "explain",
+    "batch",
+    "test",
+    "schema",
+    "list",
+    "generate",
+)
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,7 +42,9 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_has_help_with_examples(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0
@@ -47,7 +59,9 @@ def test_adjudicate_prints_the_result(capsys: pytest.CaptureFixture[str]) -> Non
     assert result["decision"] == "partial"
 
 
-def test_adjudicate_a_clean_claim_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_adjudicate_a_clean_claim_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "claim.json"
     path.write_text(json.dumps(claim()), encoding="utf-8")
     assert main(["adjudicate", str(path), "--pretty"]) == 0
@@ -71,7 +85,9 @@ def test_unknown_region_and_dates_are_one_line_errors(tmp_path: Path) -> None:
     path.write_text(json.dumps(claim(region="beijing")), encoding="utf-8")
     done = run("adjudicate", str(path))
     assert done.returncode == 2
-    assert done.stderr.startswith("error: no policy for region `beijing` (loaded: quanzhou, tianjin)")
+    assert done.stderr.startswith(
+        "error: no policy for region `beijing` (loaded: quanzhou, tianjin)"
+    )
     done = run("adjudicate", str(path), "--region", "tianjin", "--as-of", "2024-13-01")
     assert done.returncode == 2 and "as_of must be a date" in done.stderr
     done = run("adjudicate", str(tmp_path / "missing.json"))

@@ -829,10 +829,14 @@ def test_bundled_policy_checks_clean(name: str) -> None:
 
 def test_a_complete_policy_must_settle_every_visit_type(tmp_path: Path) -> None:
     shutil.copytree(POLICIES / "national", tmp_path / "national")
-    shutil.copytree(POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests")
+    )
     catalogue = tmp_path / "tianjin" / "catalogue.policy"
     text = catalogue.read_text(encoding="utf-8")
-    catalogue.write_text(text[: text.index("rule restricted_use two_disease_visit")], encoding="utf-8")
+    catalogue.write_text(
+        text[: text.index("rule restricted_use two_disease_visit")], encoding="utf-8"
+    )
     assert facts(only(check(tmp_path / "tianjin"))) == (
         "R005",
         "tianjin/policy.policy:4:1",

@@ -77,7 +77,10 @@ DEDUCTIBLE_700 = (
     "when scheme employee, status working => 700 元",
 )
 RATIO_60 = ("by level 65% / 60% / 55%", "by level 65% / 60% / 60%")
-CAP_9000 = ("when scheme employee => 7500 元 from 2019-01-01", "when scheme employee => 9000 元 from 2019-01-01")
+CAP_9000 = (
+    "when scheme employee => 7500 元 from 2019-01-01",
+    "when scheme employee => 9000 元 from 2019-01-01",
+)
 CT_SELFPAY_20 = ("X线计算机体层(CT)平扫,,service,B,0.10,", "X线计算机体层(CT)平扫,,service,B,0.20,")
 BED_CAP_50 = ("普通病房床位费,,bed,A,,60.00,", "普通病房床位费,,bed,A,,50.00,")
 BANDED_RATIO = (
@@ -126,13 +129,24 @@ def claim(
 
 def consult(amount: str) -> dict[str, Any]:
     """普通门诊诊查费: 甲类, no payment standard — the whole amount is covered."""
-    return {"code": "001101000010000", "kind": "service", "quantity": "1", "unit_price": amount,
-            "amount": amount}
+    return {
+        "code": "001101000010000",
+        "kind": "service",
+        "quantity": "1",
+        "unit_price": amount,
+        "amount": amount,
+    }
 
 
 def metformin(days: int) -> dict[str, Any]:
-    return {"code": "XA10BAE054A001010001005", "kind": "drug", "quantity": "100",
-            "unit_price": "1.00", "amount": "100.00", "days_supply": days}
+    return {
+        "code": "XA10BAE054A001010001005",
+        "kind": "drug",
+        "quantity": "100",
+        "unit_price": "1.00",
+        "amount": "100.00",
+        "days_supply": days,
+    }
 
 
 def write(path: Path, claims: list[dict[str, Any]]) -> Path:
@@ -200,8 +214,13 @@ def test_one_changed_figure_moves_the_hand_computed_money_to_its_row(
     assert total(report, "fund")["change"] == "110.00"
     assert total(report, "patient")["change"] == "-110.00"
     assert rows(report) == {
-        DEDUCTIBLE_ROW: {"fund": "110.00", "critical_illness": "0.00", "payers": "110.00",
-                         "patient": "-110.00", "denied": "0.00"}
+        DEDUCTIBLE_ROW: {
+            "fund": "110.00",
+            "critical_illness": "0.00",
+            "payers": "110.00",
+            "patient": "-110.00",
+            "denied": "0.00",
+        }
     }
     (row,) = report["attribution"]["by_rule"]
     assert row["step"] == "deductible" and row["claims"] == 2 and row["version"] == "amended"
@@ -218,7 +237,9 @@ def test_two_changes_in_one_claim_sum_exactly(tmp_path: Path) -> None:
     amended = edited(tmp_path / "policies", DEDUCTIBLE_700, RATIO_60)
     # 1000 covered: 200 × 55% = 110.00 → 300 × 60% = 180.00. In settlement order the
     # deductible first: 300 × 55% = 165.00 (+55.00), then the ratio: 180.00 (+15.00).
-    report = diff(tmp_path, [claim("A", "P1", "2024-03-05", [consult("1000.00")])], TIANJIN, amended)
+    report = diff(
+        tmp_path, [claim("A", "P1", "2024-03-05", [consult("1000.00")])], TIANJIN, amended
+    )
     changes = rows(report)
     assert changes[DEDUCTIBLE_ROW]["fund"] == "55.00"
     assert changes[RATIO_ROW]["fund"] == "15.00"
@@ -284,15 +305,26 @@ def test_a_denied_line_goes_to_its_audit_rule_and_its_dispensing_history_to_the_
 
 def test_catalogue_changes_go_to_the_entry_line_by_line(tmp_path: Path) -> None:
     amended = edited(tmp_path / "policies", CT_SELFPAY_20, BED_CAP_50)
-    ct = {"code": "002102000010000", "kind": "service", "quantity": "1", "unit_price": "300.00",
-          "amount": "300.00"}
-    bed = {"code": "001103000010000", "kind": "bed", "quantity": "20", "unit_price": "80.00",
-           "amount": "1600.00"}
+    ct = {
+        "code": "002102000010000",
+        "kind": "service",
+        "quantity": "1",
+        "unit_price": "300.00",
+        "amount": "300.00",
+    }
+    bed = {
+        "code": "001103000010000",
+        "kind": "bed",
+        "quantity": "20",
+        "unit_price": "80.00",
+        "amount": "1600.00",
+    }
     # covered 1000 + 270 (CT, 10% pre-self-pay) + 1200 (bed, 20 × 60 payment standard) = 2470:
     # fund 1670 × 55% = 918.50. The CT at 20%: 240 covered → 1640 × 55% = 902.00 (−16.50);
     # then the bed at 20 × 50: 1000 covered → 1440 × 55% = 792.00 (−110.00)
-    report = diff(tmp_path, [claim("A", "P1", "2024-03-05", [consult("1000.00"), ct, bed])],
-                  TIANJIN, amended)
+    report = diff(
+        tmp_path, [claim("A", "P1", "2024-03-05", [consult("1000.00"), ct, bed])], TIANJIN, amended
+    )
     by_rule = {r["detail"]: r for r in report["attribution"]["by_rule"]}
     selfpay = by_rule["pre-self-pay proportion of 002102000010000"]
     assert selfpay["rule"] == "national/catalogue.csv:29" and selfpay["change"]["fund"] == "-16.50"
@@ -318,9 +350,15 @@ def test_a_banded_ratio_is_not_decomposed_and_says_so(tmp_path: Path) -> None:
     assert attribution["reconciled"] and attribution["not_decomposed"]["claims"] == 1
     (note,) = attribution["not_decomposed"]["examples"]
     assert note["claim_id"] == "A" and "a banded ratio" in note["note"]
-    assert rows(report) == {DEDUCTIBLE_ROW: {"fund": "170.00", "critical_illness": "0.00",
-                                             "payers": "170.00", "patient": "-170.00",
-                                             "denied": "0.00"}}
+    assert rows(report) == {
+        DEDUCTIBLE_ROW: {
+            "fund": "170.00",
+            "critical_illness": "0.00",
+            "payers": "170.00",
+            "patient": "-170.00",
+            "denied": "0.00",
+        }
+    }
     assert "not decomposed" in render_table(report)
 
 
@@ -332,18 +370,32 @@ def test_date_mode_across_2019_on_the_bundled_tianjin(tmp_path: Path) -> None:
         # employee outpatient, (20000 − 800) × 55% = 10560.00: capped 5500 → 7500
         claim("CAP", "P1", "2024-03-05", [consult("20000.00")]),
         # resident inpatient, level 3: (10000 − 800) × 60% = 5520.00 → × 70% = 6440.00
-        claim("R3", "P2", "2024-03-05", [consult("10000.00")], visit="inpatient",
-              scheme="resident"),
+        claim(
+            "R3", "P2", "2024-03-05", [consult("10000.00")], visit="inpatient", scheme="resident"
+        ),
         # resident inpatient, level 2: (10000 − 500) × 70% = 6650.00 → × 75% = 7125.00
-        claim("R2", "P3", "2024-03-05", [consult("10000.00")], visit="inpatient",
-              scheme="resident", level=2),
+        claim(
+            "R2",
+            "P3",
+            "2024-03-05",
+            [consult("10000.00")],
+            visit="inpatient",
+            scheme="resident",
+            level=2,
+        ),
         # employee inpatient with 40000 of self-burden already this year: (10000 − 1300) ×
         # 85% = 7395.00 from the fund either way; from 2019 the employees' second layer
         # (none before) pays 60% of the 2605.00 left above its 30000 threshold: 1563.00.
         # The base has no second-layer step, but S is the same history under both: all of
         # it is the new schedule's, none the ledger's
-        claim("CI", "P4", "2024-03-05", [consult("10000.00")], visit="inpatient",
-              history={"self_burden": {"inpatient": "40000.00"}}),
+        claim(
+            "CI",
+            "P4",
+            "2024-03-05",
+            [consult("10000.00")],
+            visit="inpatient",
+            history={"self_burden": {"inpatient": "40000.00"}},
+        ),
     ]
     report = diff(tmp_path, claims, TIANJIN, TIANJIN, "2018-12-31", "2019-01-01")
     changes = rows(report)
@@ -380,21 +432,45 @@ def test_a_git_ref_base_is_exported_without_touching_the_working_tree(
 ) -> None:
     claims = write(tmp_path / "c.jsonl", [claim("A", "P1", "2024-03-05", [consult("1000.00")])])
     before = (deductible_700 / "benefits.policy").read_text(encoding="utf-8")
-    code = main(["diff", "--base", "HEAD", "--policy", str(deductible_700), str(claims),
-                 "--format", "json", "--no-progress"])
+    code = main(
+        [
+            "diff",
+            "--base",
+            "HEAD",
+            "--policy",
+            str(deductible_700),
+            str(claims),
+            "--format",
+            "json",
+            "--no-progress",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     validate(report)
     assert report["base"]["ref"] == "HEAD" and report["base"]["policy"] == "tianjin"
-    assert rows(report) == {DEDUCTIBLE_ROW: {"fund": "55.00", "critical_illness": "0.00",
-                                             "payers": "55.00", "patient": "-55.00",
-                                             "denied": "0.00"}}
+    assert rows(report) == {
+        DEDUCTIBLE_ROW: {
+            "fund": "55.00",
+            "critical_illness": "0.00",
+            "payers": "55.00",
+            "patient": "-55.00",
+            "denied": "0.00",
+        }
+    }
     assert (deductible_700 / "benefits.policy").read_text(encoding="utf-8") == before
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=deductible_700,
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=deductible_700,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert status.strip() == "M tianjin/benefits.policy"
     # a name that is neither a directory nor a ref
-    assert main(["diff", "--base", "no-such-ref", "--policy", str(deductible_700), str(claims)]) == 2
+    assert (
+        main(["diff", "--base", "no-such-ref", "--policy", str(deductible_700), str(claims)]) == 2
+    )
     assert "not a git ref" in capsys.readouterr().err
 
 
@@ -449,9 +525,15 @@ def test_table_markdown_json_and_chart(report: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="pattern"):
         validate(broken)
     svg = ET.fromstring(render_svg(report))
-    bars = [e for e in svg.iter("{http://www.w3.org/2000/svg}rect") if e.find("{*}title") is not None]
-    assert bars and sum(int(b.find("{*}title").text.split(": ")[1].split()[0]) for b in bars) == (  # type: ignore[union-attr]
-        report["persons"]["changed"]
+    bars = [
+        e for e in svg.iter("{http://www.w3.org/2000/svg}rect") if e.find("{*}title") is not None
+    ]
+    assert (
+        bars
+        and sum(int(b.find("{*}title").text.split(": ")[1].split()[0]) for b in bars)
+        == (  # type: ignore[union-attr]
+            report["persons"]["changed"]
+        )
     )
 
 
@@ -460,20 +542,63 @@ def test_the_command_in_date_mode_with_table_and_chart(
 ) -> None:
     claims = write(tmp_path / "c.jsonl", [claim("CAP", "P1", "2024-03-05", [consult("20000.00")])])
     chart = tmp_path / "per-person.svg"
-    code = main(["diff", "--policy", str(TIANJIN), "--base-as-of", "2018-12-31", "--as-of",
-                 "2019-01-01", str(claims), "--chart", str(chart), "--no-progress"])
+    code = main(
+        [
+            "diff",
+            "--policy",
+            str(TIANJIN),
+            "--base-as-of",
+            "2018-12-31",
+            "--as-of",
+            "2019-01-01",
+            str(claims),
+            "--chart",
+            str(chart),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert CAP_ROW in out and "+2,000.00" in out
     assert ET.parse(chart).getroot().tag.endswith("svg")
     markdown = tmp_path / "report.md"
-    assert main(["diff", "--policy", str(TIANJIN), "--base-as-of", "2018-12-31", "--as-of",
-                 "2019-01-01", str(claims), "--format", "markdown", "-o", str(markdown),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "diff",
+                "--policy",
+                str(TIANJIN),
+                "--base-as-of",
+                "2018-12-31",
+                "--as-of",
+                "2019-01-01",
+                str(claims),
+                "--format",
+                "markdown",
+                "-o",
+                str(markdown),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "## Change by clause" in markdown.read_text(encoding="utf-8")
     # nothing to compare, and a chart format we do not write
     assert main(["diff", "--policy", str(TIANJIN), str(claims)]) == 2
-    assert main(["diff", "--policy", str(TIANJIN), "--base-as-of", "2018-12-31", str(claims),
-                 "--chart", str(tmp_path / "x.png")]) == 2
+    assert (
+        main(
+            [
+                "diff",
+                "--policy",
+                str(TIANJIN),
+                "--base-as-of",
+                "2018-12-31",
+                str(claims),
+                "--chart",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 2
+    )
     assert main(["diff", "--schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"].startswith("policyengine diff report")

@@ -33,10 +33,24 @@ def test_the_spec_example_settles_as_the_spec_shows(engine: Engine) -> None:
     assert result.decision == "partial"
     assert result.policy.version == "2023-01-01"
     totals = result.totals
-    assert (totals.billed, totals.denied, totals.covered, totals.deductible) == ("3.68", "1.68", "2.00", "2.00")
-    assert (totals.payers.fund, totals.payers.critical_illness, totals.patient) == ("0.00", "0.00", "2.00")
+    assert (totals.billed, totals.denied, totals.covered, totals.deductible) == (
+        "3.68",
+        "1.68",
+        "2.00",
+        "2.00",
+    )
+    assert (totals.payers.fund, totals.payers.critical_illness, totals.patient) == (
+        "0.00",
+        "0.00",
+        "2.00",
+    )
     finding = result.findings[0]
-    assert (finding.id, finding.kind, finding.action, finding.line) == ("F1", "duplicate_dispensing", "reject", 1)
+    assert (finding.id, finding.kind, finding.action, finding.line) == (
+        "F1",
+        "duplicate_dispensing",
+        "reject",
+        1,
+    )
     assert finding.source.doc == "津政办发〔2018〕4号" and finding.source.clause == "三(二)5"
     assert result.lines[0].findings == ["F1"]
     assert any("tolerance 3 days" in note for note in result.provisional)
@@ -98,28 +112,43 @@ def test_threads_share_one_engine(engine: Engine) -> None:
     assert parallel == serial
 
 
-def test_load_a_single_policy_directory_and_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_a_single_policy_directory_and_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("POLICYENGINE_CACHE_DIR", str(tmp_path / "cache"))
     shutil.copytree(POLICIES / "national", tmp_path / "policies" / "national")
-    shutil.copytree(POLICIES / "tianjin", tmp_path / "policies" / "tianjin", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        POLICIES / "tianjin",
+        tmp_path / "policies" / "tianjin",
+        ignore=shutil.ignore_patterns("tests"),
+    )
     first = Engine.load(tmp_path / "policies" / "tianjin")
     assert first.regions == ("tianjin",) and not first.policy("tianjin").cached
     second = Engine.load(tmp_path / "policies" / "tianjin")
     assert second.policy("tianjin").cached
     # an edit to a rule file invalidates the cache: the new figure is used
     benefits = tmp_path / "policies" / "tianjin" / "benefits.policy"
-    benefits.write_text(benefits.read_text(encoding="utf-8").replace("=> 800 元", "=> 900 元"), encoding="utf-8")
+    benefits.write_text(
+        benefits.read_text(encoding="utf-8").replace("=> 800 元", "=> 900 元"), encoding="utf-8"
+    )
     third = Engine.load(tmp_path / "policies" / "tianjin")
     assert not third.policy("tianjin").cached
     assert third.settle(claim())["totals"]["deductible"] == "900.00"
 
 
-def test_an_invalid_policy_is_refused_with_its_first_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_invalid_policy_is_refused_with_its_first_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("POLICYENGINE_CACHE_DIR", "")
     shutil.copytree(POLICIES / "national", tmp_path / "national")
-    shutil.copytree(POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests")
+    )
     benefits = tmp_path / "tianjin" / "benefits.policy"
-    benefits.write_text(benefits.read_text(encoding="utf-8").replace("=> 800 元", "=> 800 元 + 7 days"), encoding="utf-8")
+    benefits.write_text(
+        benefits.read_text(encoding="utf-8").replace("=> 800 元", "=> 800 元 + 7 days"),
+        encoding="utf-8",
+    )
     with pytest.raises(PolicyInvalid, match=r"cannot add money \(元\) and days"):
         Engine.load(tmp_path / "tianjin")
 

@@ -55,18 +55,32 @@ def test_text_at_80_columns(documents: dict[str, dict], case: str, lang: str) ->
 @pytest.mark.parametrize("case", CASES)
 def test_markdown(documents: dict[str, dict], case: str) -> None:
     document = documents[case]
-    golden(f"explain-{case}.md", explain.render_markdown(explain.build(document["claim"], document["result"], "zh")))
+    golden(
+        f"explain-{case}.md",
+        explain.render_markdown(explain.build(document["claim"], document["result"], "zh")),
+    )
 
 
 def test_json_trace_document(documents: dict[str, dict]) -> None:
     text = json.dumps(documents["inpatient"], ensure_ascii=False, indent=2) + "\n"
-    golden("trace-inpatient.json", text.replace('"generator": "policyengine 0.1.0"', '"generator": "policyengine"'))
+    golden(
+        "trace-inpatient.json",
+        text.replace('"generator": "policyengine 0.1.0"', '"generator": "policyengine"'),
+    )
 
 
 def test_every_step_names_its_rule_and_cites_a_clause(documents: dict[str, dict]) -> None:
     for document in documents.values():
         for step in document["result"]["trace"]:
-            if step["step"] in ("deductible", "ratio", "cap", "limit", "critical_illness", "audit_table", "policy"):
+            if step["step"] in (
+                "deductible",
+                "ratio",
+                "cap",
+                "limit",
+                "critical_illness",
+                "audit_table",
+                "policy",
+            ):
                 assert step["rule"] and ":" in step["rule"]
                 assert step["source"]["provenance"] in ("cited", "secondary", "provisional")
         for finding in document["result"]["findings"]:
@@ -75,11 +89,15 @@ def test_every_step_names_its_rule_and_cites_a_clause(documents: dict[str, dict]
 
 def test_provisional_figures_are_flagged(documents: dict[str, dict]) -> None:
     document = documents["outpatient"]
-    text = explain.render_text(explain.build(document["claim"], document["result"], "zh"), width=80, color=False)
+    text = explain.render_text(
+        explain.build(document["claim"], document["result"], "zh"), width=80, color=False
+    )
     assert "⚠ 暂定" in text and "职工在职门诊起付线:所持文件未载" in text
 
 
-def test_replay_renders_the_stored_trace_identically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_renders_the_stored_trace_identically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     claim = str(EXAMPLES / "claim-inpatient.json")
     assert main(["explain", claim, "--format", "json"]) == 0
     stored = tmp_path / "trace.json"
@@ -93,7 +111,9 @@ def test_replay_renders_the_stored_trace_identically(tmp_path: Path, capsys: pyt
     assert json.loads(capsys.readouterr().out) == json.loads(stored.read_text(encoding="utf-8"))
 
 
-def test_replay_refuses_what_is_not_a_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_refuses_what_is_not_a_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "not-a-trace.json"
     path.write_text('{"schema": "something/else"}', encoding="utf-8")
     assert main(["explain", "--replay", str(path)]) == 2
@@ -106,7 +126,10 @@ def test_no_color_when_piped(tmp_path: Path) -> None:
 
     done = subprocess.run(
         [sys.executable, "-m", "policyengine", "explain", str(EXAMPLES / "claim.json")],
-        capture_output=True, text=True, check=False, env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
     )
     assert done.returncode == 0 and "\x1b[" not in done.stdout
     assert done.stdout.startswith("理赔 TJ-2024-000001: 天津")

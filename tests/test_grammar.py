@@ -25,11 +25,22 @@ def test_the_grammar_has_no_conflicts(caplog: pytest.LogCaptureFixture) -> None:
     assert conflicts == []
 
 
-@pytest.mark.parametrize("path", sorted(POLICIES.glob("*/*.policy")), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path", sorted(POLICIES.glob("*/*.policy")), ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_every_bundled_rule_file_parses(path) -> None:
     result = parse(SourceText(path, path.name, path.read_text(encoding="utf-8")))
     assert result.diagnostics == () and result.tree is not None
 
 
 def test_keywords_are_known_for_did_you_mean() -> None:
-    assert {"deductible", "ratio", "cap", "limit", "when", "cite", "provisional", "action"} <= keywords()
+    assert {
+        "deductible",
+        "ratio",
+        "cap",
+        "limit",
+        "when",
+        "cite",
+        "provisional",
+        "action",
+    } <= keywords()

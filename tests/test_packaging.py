@@ -24,7 +24,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return next(out.glob("policyengine-*.whl"))
 
@@ -49,7 +51,10 @@ def test_an_installed_wheel_finds_everything(wheel: Path, tmp_path: Path) -> Non
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(ROOT / "examples" / "claim.json")],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
         env={"PYTHONPATH": str(site), "POLICYENGINE_CACHE_DIR": "", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr

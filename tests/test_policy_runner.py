@@ -15,18 +15,23 @@ MIN_COVERAGE = {"tianjin": 95, "quanzhou": 95}
 
 
 @pytest.mark.parametrize("city", sorted(MIN_COVERAGE))
-def test_bundled_cases_pass_above_the_coverage_bar(city: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bundled_cases_pass_above_the_coverage_bar(
+    city: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["test", str(POLICIES / city), "--min-coverage", str(MIN_COVERAGE[city])])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "(ok)" in out and "cited clauses" in out
 
 
-def test_a_failing_case_names_the_rule_behind_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_case_names_the_rule_behind_the_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("POLICYENGINE_CACHE_DIR", "")
     shutil.copytree(POLICIES / "national", tmp_path / "national")
-    shutil.copytree(POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        POLICIES / "tianjin", tmp_path / "tianjin", ignore=shutil.ignore_patterns("tests")
+    )
     (tmp_path / "tianjin" / "tests").mkdir()
     (tmp_path / "tianjin" / "tests" / "wrong.yaml").write_text(
         """

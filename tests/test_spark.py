@@ -32,7 +32,9 @@ from tests.support import POLICIES
 
 # PySpark 3.5 (not 4.x) checks versions with distutils and leaves collect()'s sockets to GC
 pytestmark = [
-    pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:distutils Version classes are deprecated:DeprecationWarning"
+    ),
     pytest.mark.filterwarnings(
         "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
     ),
@@ -131,10 +133,17 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["valid"].write_bytes(b"\n".join(lines) + b"\n")
     for name in ("mixed", "valid"):
         out = root / f"{name}.local.jsonl"
-        code = main([
-            "batch", str(paths[name]), "-o", str(out), "--no-progress",
-            "--summary-json", str(root / f"{name}.local.summary.json"),
-        ])
+        code = main(
+            [
+                "batch",
+                str(paths[name]),
+                "-o",
+                str(out),
+                "--no-progress",
+                "--summary-json",
+                str(root / f"{name}.local.summary.json"),
+            ]
+        )
         assert code == (1 if name == "mixed" else 0)
         paths[f"{name}.local"] = out
     return paths
@@ -173,14 +182,26 @@ def test_the_spark_batch_writes_the_local_batch_byte_for_byte(
     monkeypatch.setattr(pe_spark, "JSONL_PART_CHARS", 100_000)  # the driver fetches ~6 parts
     out = tmp_path / "spark.jsonl"
     summary = tmp_path / "summary.json"
-    code = main([
-        "batch", "--engine", "spark", str(data["mixed"]), "-o", str(out), "--no-progress",
-        "--partitions", "3", "--summary-json", str(summary),
-    ])
+    code = main(
+        [
+            "batch",
+            "--engine",
+            "spark",
+            str(data["mixed"]),
+            "-o",
+            str(out),
+            "--no-progress",
+            "--partitions",
+            "3",
+            "--summary-json",
+            str(summary),
+        ]
+    )
     assert code == 1  # some claims failed, as locally
     assert out.read_bytes() == data["mixed.local"].read_bytes()
-    ours, theirs = json.loads(summary.read_text()), json.loads(
-        (data["mixed"].parent / "mixed.local.summary.json").read_text()
+    ours, theirs = (
+        json.loads(summary.read_text()),
+        json.loads((data["mixed"].parent / "mixed.local.summary.json").read_text()),
     )
     for key in ("seconds", "claims_per_second", "resumed_tasks"):
         ours.pop(key), theirs.pop(key)
@@ -191,7 +212,9 @@ def test_a_dataframe_of_json_claims_with_line_numbers(
     spark: SparkSession, data: dict[str, Path]
 ) -> None:
     raw = data["mixed"].read_bytes().split(b"\n")
-    rows = [(n, bytearray(line + (b"\n" if n < len(raw) else b""))) for n, line in enumerate(raw, 1)]
+    rows = [
+        (n, bytearray(line + (b"\n" if n < len(raw) else b""))) for n, line in enumerate(raw, 1)
+    ]
     random.Random(3).shuffle(rows)  # input order is the line column, not the rows' order
     df = spark.createDataFrame(rows, "line long, claim binary").repartition(5)
     settled = settle_dataframe(df)
@@ -246,12 +269,22 @@ def test_parquet_and_tables_in_and_out(
     expected = local_by_line(data, "mixed")
 
     out = tmp_path / "results.parquet"
-    assert main(["batch", "--engine", "spark", str(tmp_path / "claims.parquet"), "-o", str(out)]) == 1
+    assert (
+        main(["batch", "--engine", "spark", str(tmp_path / "claims.parquet"), "-o", str(out)]) == 1
+    )
     assert by_line(spark.read.parquet(str(out)).collect()) == expected
 
-    code = main([
-        "batch", "--engine", "spark", "--input-table", "claims_in", "--output-table", "results_out",
-    ])
+    code = main(
+        [
+            "batch",
+            "--engine",
+            "spark",
+            "--input-table",
+            "claims_in",
+            "--output-table",
+            "results_out",
+        ]
+    )
     assert code == 1
     table: DataFrame = spark.table("results_out")
     assert table.columns == ["line", "result"] and by_line(table.collect()) == expected
@@ -264,9 +297,18 @@ def test_a_custom_policy_directory_is_shipped_to_the_executors(
     shutil.copytree(POLICIES, policies)
     local, ours = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
     assert main(["batch", str(data["valid"]), "-o", str(local), "--policy", str(policies)]) == 0
-    code = main([
-        "batch", "--engine", "spark", str(data["valid"]), "-o", str(ours), "--policy", str(policies),
-    ])
+    code = main(
+        [
+            "batch",
+            "--engine",
+            "spark",
+            str(data["valid"]),
+            "-o",
+            str(ours),
+            "--policy",
+            str(policies),
+        ]
+    )
     assert code == 0
     assert ours.read_bytes() == local.read_bytes() == data["valid.local"].read_bytes()
     # the workers read the copy Spark shipped, not the driver's directory
@@ -276,12 +318,16 @@ def test_a_custom_policy_directory_is_shipped_to_the_executors(
     assert any("my-policies')" in row["policy"] for row in loads.collect())
 
 
-def test_each_worker_process_loads_a_policy_once(spark: SparkSession, data: dict[str, Path]) -> None:
+def test_each_worker_process_loads_a_policy_once(
+    spark: SparkSession, data: dict[str, Path]
+) -> None:
     df = spark.read.option("lineSep", "\n").text(str(data["valid"]))
     settle_dataframe(df.withColumnRenamed("value", "claim"), partitions=8).count()
-    loads = spark.range(0, 8, numPartitions=8).mapInArrow(
-        pe_spark._worker_loads, "pid long, policy string, loads long"
-    ).collect()
+    loads = (
+        spark.range(0, 8, numPartitions=8)
+        .mapInArrow(pe_spark._worker_loads, "pid long, policy string, loads long")
+        .collect()
+    )
     assert loads and all(row["loads"] == 1 for row in loads)  # 8 tasks, one load per worker process
 
 
@@ -293,7 +339,9 @@ def test_a_failed_job_writes_nothing(
         str(tmp_path / "nulls.parquet")
     )
     out = tmp_path / "out.jsonl"
-    assert main(["batch", "--engine", "spark", str(tmp_path / "nulls.parquet"), "-o", str(out)]) == 3
+    assert (
+        main(["batch", "--engine", "spark", str(tmp_path / "nulls.parquet"), "-o", str(out)]) == 3
+    )
     assert "a claim without a line number" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
 
@@ -301,7 +349,9 @@ def test_a_failed_job_writes_nothing(
 def test_a_table_that_does_not_exist_is_bad_input(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["batch", "--engine", "spark", "--input-table", "no_such_table", "-o", str(tmp_path / "x")])
+    code = main(
+        ["batch", "--engine", "spark", "--input-table", "no_such_table", "-o", str(tmp_path / "x")]
+    )
     assert code == 2 and "no_such_table" in capsys.readouterr().err
 
 
@@ -310,10 +360,18 @@ def test_a_policy_that_does_not_load_fails_before_spark_starts(
 ) -> None:
     (tmp_path / "empty").mkdir()
     out = tmp_path / "out.jsonl"
-    code = main([
-        "batch", "--engine", "spark", str(data["valid"]), "-o", str(out), "--policy",
-        str(tmp_path / "empty"),
-    ])
+    code = main(
+        [
+            "batch",
+            "--engine",
+            "spark",
+            str(data["valid"]),
+            "-o",
+            str(out),
+            "--policy",
+            str(tmp_path / "empty"),
+        ]
+    )
     assert code == 2 and not out.exists()
 
 
@@ -326,7 +384,10 @@ def test_a_policy_that_does_not_load_fails_before_spark_starts(
         (["--engine", "spark", "IN"], "-o/--output or --output-table"),
         (["--engine", "spark", "missing.jsonl", "-o", "x.jsonl"], "not found"),
         (["--engine", "spark", "IN", "-o", "hdfs://nn/x.jsonl"], "written by the driver"),
-        (["--engine", "spark", "IN", "-o", "x.jsonl", "--as-of", "2024-13-01"], "as_of must be a date"),
+        (
+            ["--engine", "spark", "IN", "-o", "x.jsonl", "--as-of", "2024-13-01"],
+            "as_of must be a date",
+        ),
         (["IN", "--output-table", "t"], "need --engine spark"),
     ],
 )
@@ -339,7 +400,9 @@ def test_option_errors(
 
 
 def test_without_pyspark_the_error_says_what_to_install(
-    data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    data: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark → ImportError

@@ -8,7 +8,15 @@ import pytest
 
 from policyengine import nodes as n
 from policyengine.span import Span
-from policyengine.values import Band, BandsVal, UnitError, Val, banded_total, evaluate, format_amount
+from policyengine.values import (
+    Band,
+    BandsVal,
+    UnitError,
+    Val,
+    banded_total,
+    evaluate,
+    format_amount,
+)
 
 SPAN = Span("t.policy", 1, 1, 1, 2)
 
@@ -49,8 +57,16 @@ def test_ratio_plus_points_is_a_ratio() -> None:
     ("expr", "message", "hint"),
     [
         (op("+", q("800", "yuan"), q("7", "days")), "cannot add money (元) and days", None),
-        (op("+", q("80", "percent"), q("5", "percent")), "cannot add two ratios", "percentage points"),
-        (op("×", q("800", "yuan"), q("800", "yuan")), "cannot multiply money (元) by money (元)", None),
+        (
+            op("+", q("80", "percent"), q("5", "percent")),
+            "cannot add two ratios",
+            "percentage points",
+        ),
+        (
+            op("×", q("800", "yuan"), q("800", "yuan")),
+            "cannot multiply money (元) by money (元)",
+            None,
+        ),
         (op("-", q("7", "days"), q("800", "yuan")), "cannot subtract money (元) from days", None),
     ],
 )
@@ -63,8 +79,15 @@ def test_unit_mistakes(expr: n.Expr, message: str, hint: str | None) -> None:
 
 
 def test_banded_total_with_ceiling() -> None:
-    bands = BandsVal(Decimal(20000), (Band(Decimal(20000), Decimal(100000), Decimal("0.5")),
-                                      Band(Decimal(100000), None, Decimal("0.6"))), Decimal(300000), None)
+    bands = BandsVal(
+        Decimal(20000),
+        (
+            Band(Decimal(20000), Decimal(100000), Decimal("0.5")),
+            Band(Decimal(100000), None, Decimal("0.6")),
+        ),
+        Decimal(300000),
+        None,
+    )
     assert banded_total(bands, Decimal(19999)) == 0
     assert banded_total(bands, Decimal(100000)) == Decimal(40000)
     assert banded_total(bands, Decimal(400000)) == Decimal(40000) + Decimal(200000) * Decimal("0.6")
