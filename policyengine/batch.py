@@ -16,6 +16,7 @@ or a killed worker, `--resume` reuses the index and every completed task.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import marshal
 import os
@@ -37,6 +38,8 @@ from policyengine.engine import Engine, dumps
 from policyengine.ledger import settle_person
 
 INDEX_RUN = 100_000  # index entries sorted in memory at once
+RUN_BLOCK = 2_000  # entries per block of a run file, the unit read back while merging
+MERGE_FAN_IN = 32  # runs merged at once (more are merged in levels)
 # claims per task (whole persons): the unit of parallel work and of --resume
 TASK_CLAIMS = int(os.environ.get("POLICYENGINE_BATCH_TASK_CLAIMS", "5000"))
 Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
@@ -155,43 +158,141 @@ def _key(line: bytes, number: int) -> tuple[str, str]:
     return f"\x00{number}", ""
 
 
-def scan(options: BatchOptions, work: Path, progress: Any) -> tuple[int, int, list[Path]]:
-    """Index the input in sorted runs. Returns (claims, blank lines, run files)."""
-    runs: list[Path] = []
+def scan(
+    options: BatchOptions, work: Path, progress: Any, executor: ProcessPoolExecutor | None = None
+) -> tuple[int, int, list[Path]]:
+    """Index the input in sorted runs. Returns (claims, blank lines, run files).
+
+    With worker processes, the input is cut at line boundaries into chunks keyed in parallel
+    (the parent only counts newlines, to number each chunk's first line)."""
+    size = options.input.stat().st_size
+    chunks = _chunks(options.input, 4 * options.jobs if executor is not None else 1, size)
+    if executor is None:
+        results = [scan_chunk(options.input, *chunks[0], work, 0)]
+        progress.advance_bytes(size)
+    else:
+        futures = [
+            executor.submit(scan_chunk, options.input, *chunk, work, index)
+            for index, chunk in enumerate(chunks)
+        ]
+        results = []
+        for (start, end, _first), future in zip(chunks, futures, strict=True):
+            results.append(future.result())
+            progress.advance_bytes(end - start)
+    claims = sum(r[0] for r in results)
+    blank = sum(r[1] for r in results)
+    return claims, blank, [work / name for r in results for name in r[2]]
+
+
+def _chunks(path: Path, parts: int, size: int) -> list[tuple[int, int, int]]:
+    """(start, end, number of the first line) of `parts` line-aligned pieces of the file."""
+    bounds = [0]
+    with path.open("rb") as handle:
+        for part in range(1, parts):
+            handle.seek(max(bounds[-1], size * part // parts))
+            handle.readline()  # to the end of the line the cut falls in
+            position = handle.tell()
+            if bounds[-1] < position < size:
+                bounds.append(position)
+        bounds.append(size)
+        chunks = []
+        line = 1
+        handle.seek(0)
+        for start, end in itertools.pairwise(bounds):
+            chunks.append((start, end, line))
+            remaining = end - start
+            while remaining:
+                block = handle.read(min(remaining, 1 << 23))
+                line += block.count(b"\n")
+                remaining -= len(block)
+    return chunks
+
+
+def scan_chunk(
+    path: Path, start: int, end: int, first: int, work: Path, chunk: int
+) -> tuple[int, int, list[str]]:
+    """Key the lines of one chunk into sorted runs; (claims, blank lines, run names)."""
+    runs: list[str] = []
     pending: list[Entry] = []
     claims = blank = 0
-    with options.input.open("rb") as source:
-        offset = 0
-        for number, line in enumerate(source, start=1):
+    with path.open("rb") as source:
+        source.seek(start)
+        offset = start
+        number = first
+        while offset < end:
+            line = source.readline()
+            if not line:
+                break
             length = len(line)
             if line.strip():
                 person, date = _key(line, number)
                 pending.append((person, date, number, offset, length))
                 claims += 1
                 if len(pending) >= INDEX_RUN:
-                    runs.append(_write_run(work, len(runs), pending))
+                    runs.append(_write_run(work, f"{chunk:04d}-{len(runs):04d}", pending).name)
                     pending = []
             else:
                 blank += 1
             offset += length
-            progress.advance_bytes(length)
+            number += 1
     if pending:
-        runs.append(_write_run(work, len(runs), pending))
+        runs.append(_write_run(work, f"{chunk:04d}-{len(runs):04d}", pending).name)
     return claims, blank, runs
 
 
-def _write_run(work: Path, index: int, entries: list[Entry]) -> Path:
-    entries.sort()
-    path = work / f"index-{index:05d}.marshal"
-    _atomic(path, marshal.dumps(entries))
+def _write_run(work: Path, name: str, entries: Iterable[Entry], *, presorted: bool = False) -> Path:
+    """A sorted run as a sequence of small marshalled blocks, so reading it back streams."""
+    if not presorted:
+        entries = sorted(entries)
+    path = work / f"index-{name}.marshal"
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        block: list[Entry] = []
+        for entry in entries:
+            block.append(entry)
+            if len(block) == RUN_BLOCK:
+                marshal.dump(block, handle)
+                block = []
+        if block:
+            marshal.dump(block, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
     return path
+
+
+def _read_run(path: Path) -> Iterator[Entry]:
+    with path.open("rb") as handle:
+        while True:
+            try:
+                block = marshal.load(handle)
+            except EOFError:
+                return
+            yield from block
+
+
+def _merged(runs: list[Path], work: Path) -> Iterator[Entry]:
+    """All entries in order, never holding more than a block per run: past MERGE_FAN_IN
+    runs, groups of runs are first merged into longer ones (a multi-level merge)."""
+    level = 0
+    while len(runs) > MERGE_FAN_IN:
+        level += 1
+        merged_runs = []
+        for start in range(0, len(runs), MERGE_FAN_IN):
+            group = runs[start : start + MERGE_FAN_IN]
+            stream = heapq.merge(*(_read_run(path) for path in group))
+            merged_runs.append(
+                _write_run(work, f"merged-{level}-{start:06d}", stream, presorted=True)
+            )
+        runs = merged_runs
+    return heapq.merge(*(_read_run(path) for path in runs))
 
 
 def _persons(runs: list[Path]) -> Iterator[list[Entry]]:
     """Each person's entries, persons in order, each person's claims by (date, line)."""
-    streams = [iter(marshal.loads(path.read_bytes())) for path in runs]
     group: list[Entry] = []
-    for entry in heapq.merge(*streams):
+    work = runs[0].parent if runs else Path(".")
+    for entry in _merged(runs, work):
         if group and entry[0] != group[0][0]:
             yield group
             group = []
@@ -219,6 +320,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(options: BatchOptions) -> None:
+    # A forked worker inherits the command's SIGTERM handler; the pool stops a broken pool's
+    # workers with SIGTERM, so they must die of it rather than raise and linger orphaned.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _WORKER["engine"] = Engine.load(options.policy)
     _WORKER["options"] = options
@@ -308,7 +412,9 @@ def work_dir(options: BatchOptions) -> Path:
     return options.output.with_name(options.output.name + ".work")
 
 
-def prepare(options: BatchOptions, progress: Any) -> tuple[Path, dict[str, Any]]:
+def prepare(
+    options: BatchOptions, progress: Any, executor: ProcessPoolExecutor | None = None
+) -> tuple[Path, dict[str, Any]]:
     """The work directory with its index: reused on --resume, built afresh otherwise."""
     work = work_dir(options)
     fingerprint = options.fingerprint(options.input.stat())
@@ -327,7 +433,7 @@ def prepare(options: BatchOptions, progress: Any) -> tuple[Path, dict[str, Any]]
             raise ValueError(f"--resume: the input or the options changed since {work} was made")
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    claims, blank, runs = scan(options, work, progress)
+    claims, blank, runs = scan(options, work, progress, executor)
     manifest = {
         "fingerprint": fingerprint,
         "indexed": True,
@@ -341,11 +447,24 @@ def prepare(options: BatchOptions, progress: Any) -> tuple[Path, dict[str, Any]]
 
 def run_batch(options: BatchOptions, progress: Any) -> Summary:
     started = time.monotonic()
-    work, manifest = prepare(options, progress)
-    runs = [work / name for name in manifest["runs"]]
-    progress.start_settling(manifest["claims"])
-    summary = Summary(blank_lines=manifest["blank_lines"])
-    count = _settle_all(options, work, runs, summary, progress)
+    jobs = max(1, options.jobs)
+    executor = (
+        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(options,))
+        if jobs > 1
+        else None
+    )
+    try:
+        try:
+            work, manifest = prepare(options, progress, executor)
+        except BrokenProcessPool as error:
+            raise BatchInterrupted(f"a worker process died while indexing ({error})") from error
+        runs = [work / name for name in manifest["runs"]]
+        progress.start_settling(manifest["claims"])
+        summary = Summary(blank_lines=manifest["blank_lines"])
+        count = _settle_all(options, work, runs, summary, progress, executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     merge(work, count, options.output)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
@@ -354,16 +473,16 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
 
 
 def _settle_all(
-    options: BatchOptions, work: Path, runs: list[Path], summary: Summary, progress: Any
+    options: BatchOptions,
+    work: Path,
+    runs: list[Path],
+    summary: Summary,
+    progress: Any,
+    executor: ProcessPoolExecutor | None,
 ) -> int:
     done_dir = work / "done"
     done_dir.mkdir(exist_ok=True)
     jobs = max(1, options.jobs)
-    executor = (
-        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(options,))
-        if jobs > 1
-        else None
-    )
     if executor is None:
         _init_worker_inline(options)
     pending: dict[Future[dict[str, Any]], int] = {}
@@ -406,10 +525,8 @@ def _settle_all(
             f"a worker process died ({error}); completed tasks are kept"
         ) from error
     finally:
-        if executor is not None:
-            for future in pending:
-                future.cancel()
-            executor.shutdown(wait=True, cancel_futures=True)
+        for future in pending:
+            future.cancel()
     return count
 
 

@@ -3,6 +3,7 @@ in date order; nothing is lost or duplicated; --jobs and --resume change nothing
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -232,3 +233,48 @@ def test_lines_orjson_refuses_still_sort_with_their_person(tmp_path: Path, engin
     results = read(tmp_path / "out.jsonl")
     assert [r["totals"]["deductible"] for r in results] == ["500.00", "300.00", "0.00"]
     assert {r["claim_id"]: r for r in results} == by_hand(engine, claims)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"a\n",
+        b"no trailing newline",
+        b"\n\n\n",
+        b"one\n\ntwo\nthree",
+        b"x" * 5000 + b"\nshort\n",
+        b"".join(b"%d\n" % i for i in range(97)),
+    ],
+)
+@pytest.mark.parametrize("parts", [1, 2, 8])
+def test_chunks_cover_the_file_at_line_starts_with_their_line_numbers(
+    tmp_path: Path, content: bytes, parts: int
+) -> None:
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(content)
+    chunks = batch._chunks(path, parts, len(content))
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(content)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+    for start, end, first in chunks:
+        assert start < end or len(content) == 0
+        assert start == 0 or content[start - 1 : start] == b"\n"
+        assert first == content[:start].count(b"\n") + 1
+    assert len(chunks) <= parts
+
+
+def test_parallel_scan_and_multi_level_merge_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny runs and fan-in force many runs, small blocks and two merge levels."""
+    path, _claims = claims_file(tmp_path, extra=["", "{broken"])
+    whole = tmp_path / "whole.jsonl"
+    run_batch(BatchOptions(input=path, output=whole), Quiet())
+    monkeypatch.setattr(batch, "INDEX_RUN", 3)
+    monkeypatch.setattr(batch, "RUN_BLOCK", 2)
+    monkeypatch.setattr(batch, "MERGE_FAN_IN", 3)
+    for jobs in (1, 2):
+        out = tmp_path / f"small-{jobs}.jsonl"
+        summary = run_batch(BatchOptions(input=path, output=out, jobs=jobs), Quiet())
+        assert out.read_bytes() == whole.read_bytes(), jobs
+        assert summary.blank_lines == 1 and summary.errors == 1

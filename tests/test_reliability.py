@@ -33,8 +33,24 @@ def claims_file(path: Path, persons: int) -> Path:
     return path
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_batch_left_running() -> Any:
+    """A failed assertion must not leave a batch (and its workers) running after the test."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            for pid in children(process.pid):
+                os.kill(pid, signal.SIGKILL)
+            process.kill()
+            process.communicate()
+
+
 def batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "policyengine", "batch", *args, "--no-progress"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -42,6 +58,8 @@ def batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
         text=True,
         env={**os.environ, "POLICYENGINE_BATCH_TASK_CLAIMS": "40", **(env or {})},
     )
+    _STARTED.append(process)
+    return process
 
 
 def wait_for_tasks(work: Path, count: int, process: subprocess.Popen[str]) -> None:
@@ -52,6 +70,39 @@ def wait_for_tasks(work: Path, count: int, process: subprocess.Popen[str]) -> No
             return
         time.sleep(0.02)
     pytest.fail("the batch finished or stalled before the interruption")
+
+
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def still_running(pids: list[int]) -> list[int]:
+    deadline = time.monotonic() + 10
+    while True:
+        alive = [pid for pid in pids if _alive(pid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def dies_of_sigterm(pid: int) -> bool:
+    """Once the worker initializer has run (SIGINT ignored, set last), is SIGTERM uncaught?"""
+    deadline = time.monotonic() + 30
+    while True:
+        status = dict(
+            line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+        if int(status["SigIgn"], 16) & 1 << (signal.SIGINT - 1) or time.monotonic() > deadline:
+            return not int(status["SigCgt"], 16) & 1 << (signal.SIGTERM - 1)
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +119,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
 def test_the_corrupt_line_is_one_error_record(data: tuple[Path, bytes]) -> None:
     path, whole = data
     records = [json.loads(line) for line in whole.decode().splitlines()]
-    assert len(records) == len([l for l in path.read_text().splitlines() if l.strip()])
+    assert len(records) == len([line for line in path.read_text().splitlines() if line.strip()])
     errors = [r for r in records if "error" in r]
     assert (
         len(errors) == 1
@@ -86,16 +137,15 @@ def test_an_interrupted_batch_keeps_its_work_and_resumes_exactly(
     work = tmp_path / "out.jsonl.work"
     process = batch(str(path), "-o", str(output), "--jobs", "2")
     wait_for_tasks(work, 3, process)
+    workers = children(process.pid)
+    assert all(dies_of_sigterm(pid) for pid in workers)  # as the pool stops a broken pool
     if how == "sigterm":
         process.send_signal(signal.SIGTERM)
     else:
-        workers = [
-            int(p)
-            for p in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        ]
         os.kill(workers[0], signal.SIGKILL)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 3, err
+    assert not still_running(workers)  # no worker outlives the batch
     assert "batch incomplete" in err and "--resume" in err
     assert not output.exists()  # an output file is complete or absent
     finished = sorted((work / "done").iterdir())
@@ -198,9 +248,9 @@ def test_ten_thousand_items_settle_and_one_more_is_refused(engine: Engine) -> No
 
 
 def test_settle_raises_only_documented_errors_on_mutated_claims(engine: Engine) -> None:
-    from tests.test_fastclaim import mutate
-
     import random
+
+    from tests.test_fastclaim import mutate
 
     rand = random.Random(7)
     base = [c for region in ("tianjin", "quanzhou") for c in generate(region, 10, seed=2)]
