@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +46,30 @@ def test_warm_load(
     result = benchmark.pedantic(lambda: load_compiled(POLICIES / city), rounds=10 if FULL else 1)
     assert result.cached
     record(f"load/warm/{city}", benchmark)
+
+
+def test_ready_in_a_fresh_process(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What a claim system waits for at start-up: importing the package, then a warm
+    Engine.load() of every bundled policy (the runtime modules the compiled code uses are
+    imported then)."""
+    env = {**os.environ, "POLICYENGINE_CACHE_DIR": str(tmp_path_factory.mktemp("fresh"))}
+    script = (
+        "import time; t = time.perf_counter(); from policyengine import Engine;"
+        "u = time.perf_counter(); Engine.load(); v = time.perf_counter();"
+        "print(u - t, v - u)"
+    )
+    runs = []
+    for _ in range(7 if FULL else 2):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        runs.append(tuple(float(x) for x in done.stdout.split()))
+    warm = runs[1:]  # the first run compiles and fills the cache
+    imported, loaded = (statistics.median(column) for column in zip(*warm, strict=True))
+    figure(
+        "fresh process",
+        f"import {imported * 1e3:.0f} ms, then warm Engine.load() {loaded * 1e3:.0f} ms (median)",
+    )
 
 
 def _claims_file(directory: Path, count: int) -> Path:

@@ -21,12 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine import __version__
-from policyengine.check import check_loaded
-from policyengine.compile import compile_policy
-from policyengine.diagnostics import render
 from policyengine.errors import PolicyInvalid
 from policyengine.grammar import grammar_hash
-from policyengine.loader import load, policy_files
+from policyengine.layout import policy_files
 
 if TYPE_CHECKING:
     from policyengine.engine import LoadedPolicy
@@ -130,6 +127,12 @@ def load_compiled(directory: Path, *, use_cache: bool = True) -> LoadedPolicy:
         warm = _warm(base, directory)
         if warm is not None:
             return warm
+    # The parser, checker and compiler are imported only on this cold path.
+    from policyengine.check import check_loaded
+    from policyengine.compile import compile_policy
+    from policyengine.diagnostics import render
+    from policyengine.loader import load
+
     loaded = load(directory)
     result = check_loaded(loaded)
     if not result.ok or result.policy is None:

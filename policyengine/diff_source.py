@@ -15,7 +15,7 @@ from typing import Any
 
 from policyengine.engine import Engine
 from policyengine.errors import PolicyEngineError, PolicyNotFound
-from policyengine.loader import policy_files
+from policyengine.layout import policy_files
 
 
 class BaseNotFound(PolicyEngineError):

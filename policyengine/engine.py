@@ -25,7 +25,7 @@ from policyengine.cache import load_compiled
 from policyengine.claims import Claim, ClaimRejected, load_claim
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.fastclaim import Claim as Records
-from policyengine.loader import policy_files
+from policyengine.layout import policy_files
 from policyengine.results import Result
 from policyengine.vocabulary import MOMENTS
 

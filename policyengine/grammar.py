@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lark import Lark
+if TYPE_CHECKING:  # Lark is imported only to parse: a warm load never needs it
+    from lark import Lark
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CANDIDATES = (
@@ -38,6 +40,8 @@ def grammar_hash() -> str:
 
 @functools.cache
 def parser() -> Lark:
+    from lark import Lark
+
     return Lark(
         grammar_text(),
         parser="lalr",

@@ -1,7 +1,7 @@
 """The checked IR: names resolved, units checked, rows dated and numbered.
 
 Both evaluators (compile/ and interpret.py) read only this. Expressions stay as AST
-nodes and are evaluated by `values.evaluate` for a date, with `let` references resolved
+nodes and are evaluated by `figures.evaluate` for a date, with `let` references resolved
 to the version of the figure in force on that date.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
-from policyengine.values import Value, evaluate
+from policyengine.figures import evaluate
+from policyengine.values import Value
 
 
 @dataclass(frozen=True)

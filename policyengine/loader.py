@@ -17,6 +17,7 @@ from policyengine import nodes as n
 from policyengine.build import build
 from policyengine.diagnostics import Diagnostics, printable, suggestion
 from policyengine.grammar import grammar_hash
+from policyengine.layout import policy_files
 from policyengine.parse import parse, too_large
 from policyengine.span import SourceText, Span
 
@@ -87,10 +88,6 @@ class Loaded:
         self.content.append((display, data))
         self.deps.append(path)
         return display, data.decode("utf-8", errors="replace")
-
-
-def policy_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.policy") if p.is_file())
 
 
 def load(directory: Path) -> Loaded:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policyengine.ir import Condition
 from policyengine.values import BandsVal
 from policyengine.vocabulary import TITLE_RANK
+
+if TYPE_CHECKING:  # only a type here: the run time does not import the IR
+    from policyengine.ir import Condition
 
 FEN = Decimal("0.01")
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from decimal import getcontext, localcontext
 from pathlib import Path
@@ -134,6 +137,26 @@ def test_load_a_single_policy_directory_and_the_cache(
     third = Engine.load(tmp_path / "policies" / "tianjin")
     assert not third.policy("tianjin").cached
     assert third.settle(claim())["totals"]["deductible"] == "900.00"
+
+
+def test_a_warm_load_imports_neither_the_parser_nor_the_checker(tmp_path: Path) -> None:
+    """What makes a cached load fast in a fresh process: only the runtime is imported, not the
+    parser, the AST, the checker or the compiler."""
+    script = (
+        "import sys; from policyengine import Engine; Engine.load(); "
+        "print(sorted(m for m in sys.modules if m == 'lark' or m.startswith("
+        "('policyengine.check', 'policyengine.compile', 'policyengine.parse',"
+        " 'policyengine.nodes', 'policyengine.ir'))))"
+    )
+    env = {**os.environ, "POLICYENGINE_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs[0] != "[]"  # the first load compiled, so the test can see a difference
+    assert runs[1] == "[]"
 
 
 def test_an_invalid_policy_is_refused_with_its_first_error(

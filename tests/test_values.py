@@ -7,16 +7,9 @@ from decimal import Decimal
 import pytest
 
 from policyengine import nodes as n
+from policyengine.figures import UnitError, evaluate
 from policyengine.span import Span
-from policyengine.values import (
-    Band,
-    BandsVal,
-    UnitError,
-    Val,
-    banded_total,
-    evaluate,
-    format_amount,
-)
+from policyengine.values import Band, BandsVal, Val, banded_total, format_amount
 
 SPAN = Span("t.policy", 1, 1, 1, 2)
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.diagnostics import suggestion
-from policyengine.values import NONE, BandsVal, UnitError, Val, Value, evaluate
+from policyengine.figures import UnitError, evaluate
+from policyengine.values import NONE, BandsVal, Val, Value
 from policyengine.vocabulary import FINDING_KINDS, TABLE_UNITS, TITLES, UNIT_WORDS, ParamSpec
 
 ONE = Decimal(1)
