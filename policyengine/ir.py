@@ -229,7 +229,7 @@ class PolicyIR:
             version = self.let_at(name, day)
             if version is not None:
                 out.extend(version.notes)
-                pending.extend(_refs(version.expr))
+                pending.extend(ref.name for ref in n.refs_in(version.expr))
         return tuple(out)
 
 
@@ -237,25 +237,8 @@ def _in_range(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
     return (start is None or start <= day) and (end is None or day <= end)
 
 
-def _refs(expr: n.Value) -> list[str]:
-    if isinstance(expr, n.Ref):
-        return [expr.name]
-    if isinstance(expr, n.BinOp):
-        return _refs(expr.left) + _refs(expr.right)
-    if isinstance(expr, n.ByLevel):
-        return [r for item in expr.items for r in _refs(item)]
-    if isinstance(expr, n.Bands):
-        found: list[str] = []
-        for stmt in expr.statements:
-            for part in (stmt.low, stmt.high, stmt.rate):
-                if part is not None:
-                    found.extend(_refs(part))
-        return found
-    return []
-
-
 def refs_of(expr: n.Value) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_refs(expr)))
+    return tuple(dict.fromkeys(ref.name for ref in n.refs_in(expr)))
 
 
 ZERO = Decimal(0)

@@ -122,6 +122,20 @@ class Bands:
 Value = Expr | Bands
 
 
+def refs_in(value: Value | None) -> list[Ref]:
+    """The `let` references in a value, left to right (nesting depth is bounded by the parser)."""
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, BinOp):
+        return refs_in(value.left) + refs_in(value.right)
+    if isinstance(value, ByLevel):
+        return [ref for item in value.items for ref in refs_in(item)]
+    if isinstance(value, Bands):
+        parts = (part for s in value.statements for part in (s.low, s.high, s.rate))
+        return [ref for part in parts for ref in refs_in(part)]
+    return []
+
+
 # ---------------------------------------------------------------- conditions and rows
 
 

@@ -34,3 +34,36 @@ def claim(**changes: Any) -> dict[str, Any]:
     for key, value in changes.items():
         base[key] = copy.deepcopy(value)
     return base
+
+
+def over_limit_claim(region: str) -> dict[str, Any]:
+    """A capped drug (达格列净, payment standard 4.36) × 0.333 = 1.45188, billed 1.45: over_limit
+    is max(0, fen(1.45 − 1.45188)), which rounds to −0.00 and must be written 0.00."""
+    return {
+        "id": "OVER",
+        "region": region,
+        "person": {
+            "id": "P",
+            "scheme": "employee",
+            "status": "working",
+            "birth_date": "1970-01-01",
+            "sex": "male",
+        },
+        "visit": {
+            "type": "outpatient",
+            "date": "2024-03-05",
+            "hospital": {"id": "H", "level": 3, "kind": "general"},
+            "doctor": {"id": "D", "title": "chief"},
+            "diagnoses": ["E11.900"],
+        },
+        "items": [
+            {
+                "line": 1,
+                "code": "XA10BKD104A001010001010",
+                "kind": "drug",
+                "quantity": "0.333",
+                "unit_price": "4.36",
+                "amount": "1.45",
+            }
+        ],
+    }

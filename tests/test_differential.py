@@ -33,6 +33,7 @@ from policyengine.compile import compile_policy
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.errors import NotInForce, RuleFailure
 from policyengine.interpret import adjudicate
+from tests.support import over_limit_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100"))
@@ -202,41 +203,8 @@ def test_generated_source_is_deterministic(region: str) -> None:
 # Minimal claims that once settled differently in the two evaluators (found by the fuzzer).
 
 
-def _over_limit_claim(region: str) -> dict[str, Any]:
-    """A capped drug (达格列净, payment standard 4.36) at a fractional quantity whose amount
-    rounds down: amount − price_cap × quantity = 1.45 − 1.45188 rounds to −0.00."""
-    return {
-        "id": "OVER",
-        "region": region,
-        "person": {
-            "id": "P",
-            "scheme": "employee",
-            "status": "working",
-            "birth_date": "1970-01-01",
-            "sex": "male",
-        },
-        "visit": {
-            "type": "outpatient",
-            "date": "2024-03-05",
-            "hospital": {"id": "H", "level": 3, "kind": "general"},
-            "doctor": {"id": "D", "title": "chief"},
-            "diagnoses": ["E11.900"],
-        },
-        "items": [
-            {
-                "line": 1,
-                "code": "XA10BKD104A001010001010",
-                "kind": "drug",
-                "quantity": "0.333",
-                "unit_price": "4.36",
-                "amount": "1.45",
-            }
-        ],
-    }
-
-
 KNOWN_CLAIMS = {
-    f"over_limit_negative_zero_{region}": _over_limit_claim(region) for region in REGIONS
+    f"over_limit_negative_zero_{region}": over_limit_claim(region) for region in REGIONS
 }
 
 

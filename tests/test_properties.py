@@ -37,6 +37,7 @@ from policyengine.check import check
 from policyengine.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.interpret import adjudicate
+from tests.support import over_limit_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100"))
@@ -719,14 +720,7 @@ def test_settlement_identities(region: str, data: st.DataObject) -> None:
 def test_line_payments_within_line_covered(region: str, data: st.DataObject) -> None:
     """Each payer's line share is between 0 and the line's covered amount."""
     raw = data.draw(claims(region, max_items=12), label="claim")
-    result = settle(raw)
-    for line in result["lines"]:
-        for payer, value in line["payers"].items():
-            assert D(value) >= 0, f"line {line['line']} {payer} share {value}"
-        shares = sum((D(v) for v in line["payers"].values()), ZERO)
-        assert shares <= D(line["covered"]), (
-            f"line {line['line']} paid {shares} > covered {line['covered']}"
-        )
+    assert_line_shares_within_covered(settle(raw))
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -737,12 +731,16 @@ def test_line_payments_with_equal_lines(region: str, data: st.DataObject) -> Non
     raw = data.draw(equal_line_claims(region), label="claim")
     result = settle(raw)
     assert_arithmetic(result, raw)
+    assert_line_shares_within_covered(result)
+
+
+def assert_line_shares_within_covered(result: dict[str, Any]) -> None:
     for line in result["lines"]:
         for payer, value in line["payers"].items():
             assert D(value) >= 0, f"line {line['line']} {payer} share {value}"
-        paid = sum((D(v) for v in line["payers"].values()), ZERO)
-        assert paid <= D(line["covered"]), (
-            f"line {line['line']} paid {paid} > covered {line['covered']}"
+        shares = sum((D(v) for v in line["payers"].values()), ZERO)
+        assert shares <= D(line["covered"]), (
+            f"line {line['line']} paid {shares} > covered {line['covered']}"
         )
 
 
@@ -1004,39 +1002,6 @@ def _equal_lines_claim() -> dict[str, Any]:
     }
 
 
-def _over_limit_claim(region: str) -> dict[str, Any]:
-    """达格列净 (payment standard 4.36) × 0.333 = 1.45188, billed 1.45: over_limit is
-    max(0, fen(1.45 − 1.45188)) = 0.00."""
-    return {
-        "id": "OVER",
-        "region": region,
-        "person": {
-            "id": "P",
-            "scheme": "employee",
-            "status": "working",
-            "birth_date": "1970-01-01",
-            "sex": "male",
-        },
-        "visit": {
-            "type": "outpatient",
-            "date": "2024-03-05",
-            "hospital": {"id": "H", "level": 3, "kind": "general"},
-            "doctor": {"id": "D", "title": "chief"},
-            "diagnoses": ["E11.900"],
-        },
-        "items": [
-            {
-                "line": 1,
-                "code": "XA10BKD104A001010001010",
-                "kind": "drug",
-                "quantity": "0.333",
-                "unit_price": "4.36",
-                "amount": "1.45",
-            }
-        ],
-    }
-
-
 def _tiny_lines_claim() -> dict[str, Any]:
     """Five lines of 0.01 (covered 0.05), Quanzhou resident outpatient at level 2 (40%, no
     deductible): the fund pays fen(0.05 × 0.40) = 0.02; each pro-rata share fen(0.004) is 0.00,
@@ -1077,8 +1042,8 @@ def _tiny_lines_claim() -> dict[str, Any]:
 KNOWN_CLAIMS = {
     "equal_lines_small_fund": _equal_lines_claim(),
     "tiny_lines_remainder_above_covered": _tiny_lines_claim(),
-    "over_limit_rounds_to_zero_tianjin": _over_limit_claim("tianjin"),
-    "over_limit_rounds_to_zero_quanzhou": _over_limit_claim("quanzhou"),
+    "over_limit_rounds_to_zero_tianjin": over_limit_claim("tianjin"),
+    "over_limit_rounds_to_zero_quanzhou": over_limit_claim("quanzhou"),
 }
 
 
@@ -1089,13 +1054,7 @@ def test_known_claims(name: str) -> None:
         result = settle(raw, moment=moment)
         assert_arithmetic(result, raw)
         assert_decision_order(result)
-        for line in result["lines"]:
-            for payer, value in line["payers"].items():
-                assert D(value) >= 0, f"line {line['line']} {payer} share {value}"
-            paid = sum((D(v) for v in line["payers"].values()), ZERO)
-            assert paid <= D(line["covered"]), (
-                f"line {line['line']} paid {paid} > covered {line['covered']}"
-            )
+        assert_line_shares_within_covered(result)
         oracle = Oracle(model(raw), moment)
         _, lines, money, decision = oracle_view(oracle)
         assert result["decision"] == decision

@@ -80,7 +80,7 @@ def _users(ctx: CheckContext) -> Iterator[tuple[str, list[n.Value], n.Dates | No
 def _missing_figure(ctx: CheckContext, values: list[n.Value], day: dt.date) -> n.Ref | None:
     """A figure the values use (through figures, transitively) with no version on `day`.
     Unknown figures (names pass) and figures over the size limits (units) are left out."""
-    pending = [ref for value in values for ref in _refs(value)]
+    pending = [ref for value in values for ref in n.refs_in(value)]
     seen: set[str] = set()
     while pending:
         ref = pending.pop()
@@ -93,20 +93,8 @@ def _missing_figure(ctx: CheckContext, values: list[n.Value], day: dt.date) -> n
         )
         if version is None:
             return ref
-        pending.extend(_refs(version.value))
+        pending.extend(n.refs_in(version.value))
     return None
-
-
-def _refs(value: n.Value | None) -> list[n.Ref]:
-    if isinstance(value, n.Ref):
-        return [value]
-    if isinstance(value, n.BinOp):
-        return _refs(value.left) + _refs(value.right)
-    if isinstance(value, n.ByLevel):
-        return [ref for item in value.items for ref in _refs(item)]
-    if isinstance(value, n.Bands):
-        return [ref for s in value.statements for p in (s.low, s.high, s.rate) for ref in _refs(p)]
-    return []
 
 
 def _all_dates(ctx: CheckContext) -> Iterator[n.Dates]:

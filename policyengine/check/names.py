@@ -425,7 +425,7 @@ def _check_words(
 
 
 def _check_refs(ctx: CheckContext, value: n.Value) -> None:
-    for ref in _refs(value):
+    for ref in n.refs_in(value):
         if ref.name not in ctx.lets:
             ctx.diags.error(
                 "N001",
@@ -433,22 +433,6 @@ def _check_refs(ctx: CheckContext, value: n.Value) -> None:
                 ref.span,
                 hint=suggestion(ref.name, ctx.lets) or "define it with `let`",
             )
-
-
-def _refs(value: n.Value | None) -> list[n.Ref]:
-    if value is None:
-        return []
-    if isinstance(value, n.Ref):
-        return [value]
-    if isinstance(value, n.BinOp):
-        return _refs(value.left) + _refs(value.right)
-    if isinstance(value, n.ByLevel):
-        return [r for item in value.items for r in _refs(item)]
-    if isinstance(value, n.Bands):
-        return [
-            r for s in value.statements for part in (s.low, s.high, s.rate) for r in _refs(part)
-        ]
-    return []
 
 
 def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
