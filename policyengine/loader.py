@@ -102,6 +102,14 @@ def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None
     for path in policy_files(directory):
         # A file name may hold any character but `/`: shown escaped, never a line break.
         display = printable(f"{directory.name}/{path.name}")
+        if not path.resolve().is_relative_to(directory.resolve()):
+            # The same rule as for cited files: a policy is what its directory holds.
+            loaded.diagnostics.error(
+                "I002",
+                "rule file is a symbolic link out of the policy directory: not read",
+                Span(display, 1, 1, 1, 2),
+            )
+            continue
         try:
             refused = too_large(display, path.stat().st_size)
             data = b"" if refused is not None else path.read_bytes()

@@ -370,6 +370,23 @@ def test_a_file_outside_the_policy_is_refused_not_read(
     assert not any(name.endswith(("passwd", "hostname", "bashrc")) for name, _ in loaded.content)
 
 
+def test_a_rule_file_linked_from_outside_the_policy_is_refused_not_read(
+    tmp_path: Path, outside: Path
+) -> None:
+    directory = copy_policies(tmp_path / "policies")
+    rules = outside.with_name("outside.policy")
+    rules.write_text('let out_figure = 1 元 provisional "OUTSIDE-SECRET"\n', encoding="utf-8")
+    (directory / "linked.policy").symlink_to(rules)
+    loaded = load(directory)
+    result = check_loaded(loaded)
+    refused = [d for d in result.diagnostics if d.code == "I002"]
+    assert [(d.span.file, d.span.line) for d in refused] == [("tianjin/linked.policy", 1)]
+    assert "symbolic link" in refused[0].message
+    assert rules.resolve() not in loaded.deps
+    assert all(b"OUTSIDE-SECRET" not in data for _name, data in loaded.content)
+    assert "out_figure" not in str(result.diagnostics)
+
+
 # ------------------------------------------------------------------ 2. fuzzing
 
 FUZZ = settings(
