@@ -25,6 +25,7 @@ pytest.importorskip("pandas")
 from pyspark.sql import DataFrame, SparkSession
 
 from policyengine import spark as pe_spark
+from policyengine import spark_worker
 from policyengine.cli import main
 from policyengine.generate import generate
 from policyengine.spark import read_jsonl, settle_dataframe
@@ -313,7 +314,7 @@ def test_a_custom_policy_directory_is_shipped_to_the_executors(
     assert ours.read_bytes() == local.read_bytes() == data["valid.local"].read_bytes()
     # the workers read the copy Spark shipped, not the driver's directory
     loads = spark.range(0, 4, numPartitions=4).mapInArrow(
-        pe_spark._worker_loads, "pid long, policy string, loads long"
+        spark_worker._worker_loads, "pid long, policy string, loads long"
     )
     assert any("my-policies')" in row["policy"] for row in loads.collect())
 
@@ -325,7 +326,7 @@ def test_each_worker_process_loads_a_policy_once(
     settle_dataframe(df.withColumnRenamed("value", "claim"), partitions=8).count()
     loads = (
         spark.range(0, 8, numPartitions=8)
-        .mapInArrow(pe_spark._worker_loads, "pid long, policy string, loads long")
+        .mapInArrow(spark_worker._worker_loads, "pid long, policy string, loads long")
         .collect()
     )
     assert loads and all(row["loads"] == 1 for row in loads)  # 8 tasks, one load per worker process
