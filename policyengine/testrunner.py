@@ -48,7 +48,13 @@ class Coverage:
 
     @property
     def countable(self) -> list[dict[str, Any]]:
-        return [e for e in self.inventory if e["kind"] in ("rule", "row")]
+        """The rules and rows some claim can reach (the others are listed by `unreachable`)."""
+        return [
+            e for e in self.inventory if e["kind"] in ("rule", "row") and not e.get("unreachable")
+        ]
+
+    def unreachable(self) -> list[dict[str, Any]]:
+        return [e for e in self.inventory if e.get("unreachable")]
 
     @property
     def percent(self) -> float:
@@ -192,6 +198,11 @@ def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
             console.print(
                 f"    never exercised: {escape(entry['location'])} {escape(entry['what'])}"
             )
+        for entry in cov.unreachable():
+            console.print(
+                f"    unreachable (not counted): {escape(entry['location'])} "
+                f"{escape(entry['what'])}: {escape(entry['unreachable'])}"
+            )
         for doc, clause in sorted(clauses - reached):
             console.print(f"    clause never reached: {escape(doc)} {escape(clause)}")
 
@@ -220,6 +231,10 @@ def _print_json(reports: list[PolicyReport]) -> None:
             "coverage": {
                 "percent": round(r.coverage.percent, 2),
                 "missed": [e["location"] + " " + e["what"] for e in r.coverage.missed()],
+                "unreachable": [
+                    {"rule": e["location"] + " " + e["what"], "why": e["unreachable"]}
+                    for e in r.coverage.unreachable()
+                ],
                 "clauses": sorted(f"{d} {c}" for d, c in r.coverage.clauses()),
                 "clauses_reached": sorted(f"{d} {c}" for d, c in r.coverage.clauses_used),
             },

@@ -3,6 +3,7 @@ and a failing case is reported field by field with the rule that produced the va
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from policyengine.cli import main
 from tests.support import POLICIES
 
-MIN_COVERAGE = {"tianjin": 95, "quanzhou": 95}
+MIN_COVERAGE = {"tianjin": 100, "quanzhou": 100}
 
 
 @pytest.mark.parametrize("city", sorted(MIN_COVERAGE))
@@ -60,3 +61,41 @@ cases:
     assert "totals.payers.fund: expected '165.00', got '110.00'" in out
     assert "produced by ratio tianjin/benefits.policy:43\n" in out  # the cap did not bind
     assert "(below 90%)" in out and "never exercised:" in out
+
+
+def test_the_default_pre_self_pay_is_unreachable_until_the_catalogue_omits_a_proportion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYENGINE_CACHE_DIR", "")
+    shutil.copytree(POLICIES / "national", tmp_path / "national")
+    shutil.copytree(POLICIES / "tianjin", tmp_path / "tianjin")
+    assert main(["test", str(tmp_path / "tianjin"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)[0]["coverage"]
+    assert [u["rule"] for u in report["unreachable"]] == [
+        "tianjin/catalogue.policy:5 pre_self_pay default (always)"
+    ]
+    assert report["missed"] == [] and report["percent"] == 100
+
+    # A 乙类 item without its own 自付比例: the default (10%) applies and can be tested.
+    with (tmp_path / "national" / "catalogue.csv").open("a", encoding="utf-8") as catalogue:
+        catalogue.write("XTEST0000000000000000001,无比例乙类药,noprop,drug,B,,,,,,,,,,,,,,,,,\n")
+    (tmp_path / "tianjin" / "tests" / "zz_default.yaml").write_text(
+        """
+cases:
+  - name: a 乙类 drug listed without 自付比例 pays the default 10% first
+    claim:
+      id: T1
+      region: tianjin
+      person: {id: P1, scheme: employee, status: working, birth_date: "1970-01-01", sex: male}
+      visit: {type: outpatient, date: "2024-03-05", hospital: {id: H1, level: 3, kind: general},
+              doctor: {id: D1, title: attending}, diagnoses: [J06.900]}
+      items:
+        - {line: 1, code: XTEST0000000000000000001, kind: drug, quantity: "1",
+           unit_price: "100.00", amount: "100.00"}
+    expect: {totals: {pre_self_pay: "10.00", covered: "90.00"}}
+""",
+        encoding="utf-8",
+    )
+    assert main(["test", str(tmp_path / "tianjin"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)[0]["coverage"]
+    assert report["unreachable"] == [] and report["missed"] == [] and report["percent"] == 100

@@ -264,7 +264,18 @@ def inventory(policy: PolicyIR) -> tuple[dict[str, Any], ...]:
     for table in tables:
         for row in (*table.rows, *table.adjust):
             add("row", row.location, f"{row.table} ({describe(row.conds)})", row.origin.as_json())
+            if table is policy.pre_self_pay and not _pre_self_pay_reachable(policy):
+                # No claim can reach the default: a test run reports it apart, not as missed.
+                out[-1]["unreachable"] = UNREACHABLE_PRE_SELF_PAY
     for versions in policy.lets.values():
         for version in versions:
             add("figure", version.location, version.name, version.origin.as_json())
     return tuple(sorted(out, key=lambda e: Note(e["location"], e["what"], "").sort_key()))
+
+
+UNREACHABLE_PRE_SELF_PAY = "the catalogue gives its own 自付比例 for every 乙类 item"
+
+
+def _pre_self_pay_reachable(policy: PolicyIR) -> bool:
+    """The default 先行自付 proportion applies only to a 乙类 item listed without one."""
+    return any(e.cls == "B" and e.selfpay_prop is None for e in policy.catalogue.values())
