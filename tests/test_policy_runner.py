@@ -14,6 +14,16 @@ from tests.support import POLICIES
 
 MIN_COVERAGE = {"tianjin": 100, "quanzhou": 100}
 
+# A Tianjin outpatient claim without items, as a case file's `defaults`.
+DEFAULTS = """
+defaults:
+  id: T1
+  region: tianjin
+  person: {id: P1, scheme: employee, status: working, birth_date: "1970-01-01", sex: male}
+  visit: {type: outpatient, date: "2024-03-05", hospital: {id: H1, level: 3, kind: general},
+          doctor: {id: D1, title: attending}, diagnoses: [J06.900]}
+"""
+
 
 @pytest.mark.parametrize("city", sorted(MIN_COVERAGE))
 def test_bundled_cases_pass_above_the_coverage_bar(
@@ -35,14 +45,8 @@ def test_a_failing_case_names_the_rule_behind_the_value(
     )
     (tmp_path / "tianjin" / "tests").mkdir()
     (tmp_path / "tianjin" / "tests" / "wrong.yaml").write_text(
-        """
-defaults:
-  id: T1
-  region: tianjin
-  person: {id: P1, scheme: employee, status: working, birth_date: "1970-01-01", sex: male}
-  visit: {type: outpatient, date: "2024-03-05", hospital: {id: H1, level: 3, kind: general},
-          doctor: {id: D1, title: attending}, diagnoses: [J06.900]}
-  items:
+        DEFAULTS
+        + """  items:
     - {line: 1, code: "001101000010000", kind: service, quantity: "1", unit_price: "1000.00", amount: "1000.00"}
 cases:
   - name: right
@@ -80,15 +84,10 @@ def test_the_default_pre_self_pay_is_unreachable_until_the_catalogue_omits_a_pro
     with (tmp_path / "national" / "catalogue.csv").open("a", encoding="utf-8") as catalogue:
         catalogue.write("XTEST0000000000000000001,无比例乙类药,noprop,drug,B,,,,,,,,,,,,,,,,,\n")
     (tmp_path / "tianjin" / "tests" / "zz_default.yaml").write_text(
-        """
-cases:
+        DEFAULTS
+        + """cases:
   - name: a 乙类 drug listed without 自付比例 pays the default 10% first
     claim:
-      id: T1
-      region: tianjin
-      person: {id: P1, scheme: employee, status: working, birth_date: "1970-01-01", sex: male}
-      visit: {type: outpatient, date: "2024-03-05", hospital: {id: H1, level: 3, kind: general},
-              doctor: {id: D1, title: attending}, diagnoses: [J06.900]}
       items:
         - {line: 1, code: XTEST0000000000000000001, kind: drug, quantity: "1",
            unit_price: "100.00", amount: "100.00"}
