@@ -36,34 +36,67 @@ def claim(**changes: Any) -> dict[str, Any]:
     return base
 
 
-def over_limit_claim(region: str) -> dict[str, Any]:
-    """A capped drug (达格列净, payment standard 4.36) × 0.333 = 1.45188, billed 1.45: over_limit
-    is max(0, fen(1.45 − 1.45188)), which rounds to −0.00 and must be written 0.00."""
+EMPLOYEE = {
+    "id": "P",
+    "scheme": "employee",
+    "status": "working",
+    "birth_date": "1970-01-01",
+    "sex": "male",
+}
+
+
+def outpatient_claim(
+    claim_id: str,
+    region: str,
+    items: list[dict[str, Any]],
+    *,
+    level: int = 3,
+    diagnoses: tuple[str, ...] = ("E11.900",),
+    person: dict[str, Any] = EMPLOYEE,
+    title: str = "chief",
+) -> dict[str, Any]:
+    """An outpatient claim on 2024-03-05 (a working employee by default) with these lines."""
     return {
-        "id": "OVER",
+        "id": claim_id,
         "region": region,
-        "person": {
-            "id": "P",
-            "scheme": "employee",
-            "status": "working",
-            "birth_date": "1970-01-01",
-            "sex": "male",
-        },
+        "person": copy.deepcopy(person),
         "visit": {
             "type": "outpatient",
             "date": "2024-03-05",
-            "hospital": {"id": "H", "level": 3, "kind": "general"},
-            "doctor": {"id": "D", "title": "chief"},
-            "diagnoses": ["E11.900"],
+            "hospital": {"id": "H", "level": level, "kind": "general"},
+            "doctor": {"id": "D", "title": title},
+            "diagnoses": list(diagnoses),
         },
-        "items": [
-            {
-                "line": 1,
-                "code": "XA10BKD104A001010001010",
-                "kind": "drug",
-                "quantity": "0.333",
-                "unit_price": "4.36",
-                "amount": "1.45",
-            }
-        ],
+        "items": items,
     }
+
+
+def priced_lines(
+    codes: list[tuple[str, str]], unit_price: str, amount: str
+) -> list[dict[str, Any]]:
+    """One line of quantity 1 per (code, kind), numbered from 1."""
+    return [
+        {
+            "line": n,
+            "code": code,
+            "kind": kind,
+            "quantity": "1",
+            "unit_price": unit_price,
+            "amount": amount,
+        }
+        for n, (code, kind) in enumerate(codes, start=1)
+    ]
+
+
+def over_limit_claim(region: str) -> dict[str, Any]:
+    """A capped drug (达格列净, payment standard 4.36) × 0.333 = 1.45188, billed 1.45: over_limit
+    is max(0, fen(1.45 − 1.45188)), which rounds to −0.00 and must be written 0.00."""
+    line = {
+        "line": 1,
+        "code": "XA10BKD104A001010001010",
+        "kind": "drug",
+        "quantity": "0.333",
+        "unit_price": "4.36",
+        "amount": "1.45",
+    }
+    return outpatient_claim("OVER", region, [line])

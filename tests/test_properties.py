@@ -37,7 +37,7 @@ from policyengine.check import check
 from policyengine.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.interpret import adjudicate
-from tests.support import over_limit_claim
+from tests.support import outpatient_claim, over_limit_claim, priced_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100"))
@@ -970,36 +970,10 @@ def _equal_lines_claim() -> dict[str, Any]:
         ("002501010150000", "service"),
         ("002503040250000", "service"),
     ]
-    return {
-        "id": "EQUAL",
-        "region": "tianjin",
-        "person": {
-            "id": "P",
-            "scheme": "employee",
-            "status": "working",
-            "birth_date": "1970-01-01",
-            "sex": "male",
-        },
-        "visit": {
-            "type": "outpatient",
-            "date": "2024-03-05",
-            "hospital": {"id": "H", "level": 1, "kind": "general"},
-            "doctor": {"id": "D", "title": "chief"},
-            "diagnoses": ["I10"],
-        },
-        "items": [
-            {
-                "line": n + 1,
-                "code": code,
-                "kind": kind,
-                "quantity": "1",
-                "unit_price": "1",
-                "amount": "1.00",
-            }
-            for n, (code, kind) in enumerate(codes)
-        ],
-        "history": {"deductible_met": {"outpatient": "792.06"}},
-    }
+    lines = priced_lines(codes, unit_price="1", amount="1.00")
+    claim = outpatient_claim("EQUAL", "tianjin", lines, level=1, diagnoses=("I10",))
+    claim["history"] = {"deductible_met": {"outpatient": "792.06"}}
+    return claim
 
 
 def _tiny_lines_claim() -> dict[str, Any]:
@@ -1014,29 +988,11 @@ def _tiny_lines_claim() -> dict[str, Any]:
         ("XJ01CAA040A001010001013", "drug"),
         ("XA11GAW043A001010001021", "drug"),
     ]
-    return {
-        "id": "TINY",
-        "region": "quanzhou",
-        "person": {"id": "P", "scheme": "resident", "birth_date": "1970-01-01", "sex": "male"},
-        "visit": {
-            "type": "outpatient",
-            "date": "2024-03-05",
-            "hospital": {"id": "H", "level": 2, "kind": "general"},
-            "doctor": {"id": "D", "title": "resident"},
-            "diagnoses": ["I10"],
-        },
-        "items": [
-            {
-                "line": n + 1,
-                "code": code,
-                "kind": kind,
-                "quantity": "1",
-                "unit_price": "0.01",
-                "amount": "0.01",
-            }
-            for n, (code, kind) in enumerate(codes)
-        ],
-    }
+    resident = {"id": "P", "scheme": "resident", "birth_date": "1970-01-01", "sex": "male"}
+    lines = priced_lines(codes, unit_price="0.01", amount="0.01")
+    return outpatient_claim(
+        "TINY", "quanzhou", lines, level=2, diagnoses=("I10",), person=resident, title="resident"
+    )
 
 
 KNOWN_CLAIMS = {
