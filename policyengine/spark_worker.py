@@ -2,8 +2,9 @@
 (person, date), settling each person's run of claims with the one batch ledger, and the
 per-process engine cache, loaded once per worker process and kept across tasks.
 
-Functions here are pickled by reference (module and name) into the Arrow UDFs, so this
-module imports nothing of PySpark at import time.
+The Arrow UDFs refer to these functions by module and name (cloudpickle pickles importable
+functions by reference), so executors need the package installed. pyarrow and PySpark are
+imported inside the functions: the driver imports this module without them.
 """
 
 from __future__ import annotations

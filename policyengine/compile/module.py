@@ -261,11 +261,12 @@ def inventory(policy: PolicyIR) -> tuple[dict[str, Any], ...]:
     for rule in policy.rules:
         add("rule", rule.location, f"{rule.kind} {rule.name}", rule.origin.as_json())
         tables.extend(rule.tables.values())
+    # No claim can reach the default proportion then: a test run lists it apart, not as missed.
+    unreachable = None if _pre_self_pay_reachable(policy) else policy.pre_self_pay
     for table in tables:
         for row in (*table.rows, *table.adjust):
             add("row", row.location, f"{row.table} ({describe(row.conds)})", row.origin.as_json())
-            if table is policy.pre_self_pay and not _pre_self_pay_reachable(policy):
-                # No claim can reach the default: a test run reports it apart, not as missed.
+            if table is unreachable:
                 out[-1]["unreachable"] = UNREACHABLE_PRE_SELF_PAY
     for versions in policy.lets.values():
         for version in versions:
