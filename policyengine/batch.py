@@ -401,11 +401,15 @@ def merge(work: Path, count: int, output: Path) -> None:
 
 def _atomic(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # an interrupt mid-write (SIGTERM) leaves no half-written file
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def work_dir(options: BatchOptions) -> Path:

@@ -278,3 +278,23 @@ def test_parallel_scan_and_multi_level_merge_change_nothing(
         summary = run_batch(BatchOptions(input=path, output=out, jobs=jobs), Quiet())
         assert out.read_bytes() == whole.read_bytes(), jobs
         assert summary.blank_lines == 1 and summary.errors == 1
+
+
+def test_an_interrupted_write_leaves_neither_a_half_file_nor_a_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task's done marker is written atomically; SIGTERM arrives as KeyboardInterrupt (found
+    when an interrupted batch left an empty `.000003.json.tmp` beside the markers)."""
+    marker = tmp_path / "000003.json"
+
+    def interrupted(_fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        batch._atomic(marker, b'{"records": 5}')
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    batch._atomic(marker, b'{"records": 5}')
+    assert [p.name for p in tmp_path.iterdir()] == ["000003.json"]
+    assert json.loads(marker.read_text())["records"] == 5

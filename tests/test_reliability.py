@@ -66,7 +66,7 @@ def wait_for_tasks(work: Path, count: int, process: subprocess.Popen[str]) -> No
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         done = work / "done"
-        if done.is_dir() and len(list(done.iterdir())) >= count:
+        if done.is_dir() and len(list(done.glob("[0-9]*.json"))) >= count:
             return
         time.sleep(0.02)
     pytest.fail("the batch finished or stalled before the interruption")
@@ -148,7 +148,8 @@ def test_an_interrupted_batch_keeps_its_work_and_resumes_exactly(
     assert not still_running(workers)  # no worker outlives the batch
     assert "batch incomplete" in err and "--resume" in err
     assert not output.exists()  # an output file is complete or absent
-    finished = sorted((work / "done").iterdir())
+    finished = sorted((work / "done").glob("[0-9]*.json"))  # not a temporary being written
+    assert not list((work / "done").glob(".*.tmp"))  # an interrupted write leaves nothing
     assert finished and all(json.loads(f.read_text())["records"] > 0 for f in finished)
     resumed = batch(str(path), "-o", str(output), "--jobs", "2", "--resume")
     _out, err = resumed.communicate(timeout=300)
