@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from policyengine.vocabulary import GROUPS, TITLES
+
 FEN = Decimal("0.01")
 
 # (code, kind, unit price range, quantity range, days supply range or None)
@@ -52,14 +54,6 @@ INPATIENT = (
 )
 DIAGNOSES = {"hypertension": "I10.X00", "diabetes": "E11.900"}
 ACUTE = ("J06.900", "J20.900", "K29.700", "M54.500", "R51.X00")
-TITLES = ("resident", "attending", "associate_chief", "chief")
-GROUPS = (
-    "low_income",
-    "low_income_edge",
-    "extremely_poor",
-    "severely_disabled",
-    "poverty_registered",
-)
 
 
 def _money(value: float | Decimal) -> Decimal:

@@ -31,7 +31,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import REGIONS, claims, claims_with_extra_line, equal_line_claims, visit_dates
+from strategies import (
+    CLASS_A_PLAIN,
+    REGIONS,
+    claims,
+    claims_with_extra_line,
+    equal_line_claims,
+    visit_dates,
+)
 
 from policyengine.check import check
 from policyengine.claims import Claim, load_claim
@@ -960,17 +967,7 @@ def _equal_lines_claim() -> dict[str, Any]:
     """Eight class-A lines of 1.00 (covered 8.00), deductible left 7.94, ratio 65%: the fund
     pays fen(0.06 × 0.65) = 0.04; pro rata each line gets fen(0.005) = 0.01, and the line with
     the largest covered takes the difference 0.04 − 0.08, i.e. −0.03."""
-    codes = [
-        ("XC08CAA001A001010001001", "drug"),
-        ("XC08CAX047A001010001004", "drug"),
-        ("XA10BAE054A001010001005", "drug"),
-        ("XJ01CAA040A001010001013", "drug"),
-        ("XA11GAW043A001010001021", "drug"),
-        ("001101000010000", "service"),
-        ("002501010150000", "service"),
-        ("002503040250000", "service"),
-    ]
-    lines = priced_lines(codes, unit_price="1", amount="1.00")
+    lines = priced_lines(list(CLASS_A_PLAIN), unit_price="1", amount="1.00")
     claim = outpatient_claim("EQUAL", "tianjin", lines, level=1, diagnoses=("I10",))
     claim["history"] = {"deductible_met": {"outpatient": "792.06"}}
     return claim
@@ -981,15 +978,8 @@ def _tiny_lines_claim() -> dict[str, Any]:
     deductible): the fund pays fen(0.05 × 0.40) = 0.02; each pro-rata share fen(0.004) is 0.00,
     so the line with the largest covered takes the whole 0.02 — more than its covered 0.01,
     and that line's patient share becomes −0.01."""
-    codes = [
-        ("XC08CAA001A001010001001", "drug"),
-        ("XC08CAX047A001010001004", "drug"),
-        ("XA10BAE054A001010001005", "drug"),
-        ("XJ01CAA040A001010001013", "drug"),
-        ("XA11GAW043A001010001021", "drug"),
-    ]
     resident = {"id": "P", "scheme": "resident", "birth_date": "1970-01-01", "sex": "male"}
-    lines = priced_lines(codes, unit_price="0.01", amount="0.01")
+    lines = priced_lines(list(CLASS_A_PLAIN[:5]), unit_price="0.01", amount="0.01")  # the drugs
     return outpatient_claim(
         "TINY", "quanzhou", lines, level=2, diagnoses=("I10",), person=resident, title="resident"
     )
