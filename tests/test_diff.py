@@ -542,46 +542,15 @@ def test_the_command_in_date_mode_with_table_and_chart(
 ) -> None:
     claims = write(tmp_path / "c.jsonl", [claim("CAP", "P1", "2024-03-05", [consult("20000.00")])])
     chart = tmp_path / "per-person.svg"
-    code = main(
-        [
-            "diff",
-            "--policy",
-            str(TIANJIN),
-            "--base-as-of",
-            "2018-12-31",
-            "--as-of",
-            "2019-01-01",
-            str(claims),
-            "--chart",
-            str(chart),
-            "--no-progress",
-        ]
-    )
+    cap_rise = ["diff", "--policy", str(TIANJIN), "--base-as-of", "2018-12-31"]
+    cap_rise += ["--as-of", "2019-01-01", str(claims), "--no-progress"]
+    code = main([*cap_rise, "--chart", str(chart)])
     out = capsys.readouterr().out
     assert code == 0
     assert CAP_ROW in out and "+2,000.00" in out
     assert ET.parse(chart).getroot().tag.endswith("svg")
     markdown = tmp_path / "report.md"
-    assert (
-        main(
-            [
-                "diff",
-                "--policy",
-                str(TIANJIN),
-                "--base-as-of",
-                "2018-12-31",
-                "--as-of",
-                "2019-01-01",
-                str(claims),
-                "--format",
-                "markdown",
-                "-o",
-                str(markdown),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main([*cap_rise, "--format", "markdown", "-o", str(markdown)]) == 0
     assert "## Change by clause" in markdown.read_text(encoding="utf-8")
     # nothing to compare, and a chart format we do not write
     assert main(["diff", "--policy", str(TIANJIN), str(claims)]) == 2
