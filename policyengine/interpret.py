@@ -267,13 +267,7 @@ class Run:
             source=row.origin.as_json(),
             figures={
                 "base": describe_ratio(base, self.facts["level"]),
-                "alias": {
-                    "of": alias.alias,
-                    "rule": alias.location,
-                    "source": alias.alias_origin.as_json() if alias.alias_origin else None,
-                }
-                if alias
-                else None,
+                "alias": alias.alias_step() if alias else None,
                 "adjustments": [
                     {
                         "rule": r.location,

@@ -130,6 +130,11 @@ class TableIR:
     def key(self) -> str:
         return f"{self.kind} {self.name}"
 
+    def alias_step(self) -> dict[str, Any]:
+        """The trace's record of the table this one is an alias of (`ratio ... as`)."""
+        origin = self.alias_origin.as_json() if self.alias_origin else None
+        return {"of": self.alias, "rule": self.location, "source": origin}
+
 
 @dataclass(frozen=True)
 class ParamIR:

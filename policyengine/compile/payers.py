@@ -121,13 +121,7 @@ def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
             "source": row.origin.as_json(),
             "figures": {
                 "base": _describe(base),
-                "alias": {
-                    "of": alias.alias,
-                    "rule": alias.location,
-                    "source": alias.alias_origin.as_json() if alias.alias_origin else None,
-                }
-                if alias
-                else None,
+                "alias": alias.alias_step() if alias else None,
                 "adjustments": [
                     {"rule": r.location, "points": ratio_text(p), "source": r.origin.as_json()}
                     for r, p in zip(applying, points, strict=True)
