@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
+
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 EXAMPLES = ROOT / "examples"
+
+# The property and differential tests: examples per test from POLICYENGINE_FUZZ_EXAMPLES.
+FUZZ = settings(
+    max_examples=int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def example_claim() -> dict[str, Any]:

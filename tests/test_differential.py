@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import REGIONS, as_of_dates, claims, json_text
 
@@ -33,15 +33,9 @@ from policyengine.compile import compile_policy
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.errors import NotInForce, RuleFailure
 from policyengine.interpret import adjudicate
-from tests.support import over_limit_claim
+from tests.support import FUZZ, over_limit_claim
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 EXPECTED_ERRORS = (NotInForce, RuleFailure)
 
 

@@ -20,7 +20,6 @@ import copy
 import csv
 import dataclasses
 import datetime as dt
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (
     CLASS_A_PLAIN,
@@ -44,15 +43,9 @@ from policyengine.check import check
 from policyengine.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.interpret import adjudicate
-from tests.support import outpatient_claim, over_limit_claim, priced_lines
+from tests.support import FUZZ, outpatient_claim, over_limit_claim, priced_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 ENGINE = Engine.load()
 ZERO = Decimal(0)
 FEN = Decimal("0.01")
