@@ -4,7 +4,7 @@ The yardstick of the benchmarks: what a programmer would write for these rules d
 without the engine, for speed — the figures hard-coded, the catalogue a dict of tuples. It
 must produce exactly the engine's result (benchmarks/test_baseline.py checks that on every
 benchmark claim), so the comparison measures the same work. Only text is borrowed: the
-finding messages (policyengine.findings) and the provisional notes' wording, read once at
+finding messages (policyengine.semantics.findings) and the provisional notes' wording, read once at
 import from the bundled rule files' check result.
 """
 
@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from policyengine import findings as fm
+from policyengine.semantics import findings as fm
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal

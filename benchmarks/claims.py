@@ -11,8 +11,8 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from policyengine.claims import Claim, load_claim
-from policyengine.generate import generate
+from policyengine.contract.claims import Claim, load_claim
+from policyengine.tools.generate import generate
 
 FULL = os.environ.get("POLICYENGINE_BENCH") == "full"
 SIZES = (1, 10, 100)

@@ -77,7 +77,7 @@ def _claims_file(directory: Path, count: int) -> Path:
     path = directory / f"claims-{count}.jsonl"
     if path.exists():
         return path
-    from policyengine.generate import generate
+    from policyengine.tools.generate import generate
 
     persons = max(1, count // 6)
     with path.open("w", encoding="utf-8") as out:
@@ -103,7 +103,7 @@ def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int]:
     the pytest process this one was forked from. With --jobs, the workers' peaks (from
     RUSAGE_CHILDREN, measured in processes that exec'd nothing) are reported if larger."""
     script = (
-        "import resource, sys, time; from policyengine.cli import main; t = time.monotonic();"
+        "import resource, sys, time; from policyengine.cli.main import main; t = time.monotonic();"
         "main(sys.argv[1:]); seconds = time.monotonic() - t;"
         "own = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'));"
         "workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"

@@ -15,7 +15,7 @@ from benchmarks import baseline
 from benchmarks.claims import ALL_VISITS, BASELINE_VISITS, SIZES, claim_dicts, claims
 from policyengine import Engine
 from policyengine.check import check
-from policyengine.interpret import adjudicate
+from policyengine.interpret.evaluator import adjudicate
 from tests.support import POLICIES
 
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from policyengine.contract.results import Result
     from policyengine.engine import Engine
-    from policyengine.results import Result
 
 __all__ = ["Engine", "Result", "__version__"]
 
@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
 
         return Engine
     if name == "Result":
-        from policyengine.results import Result
+        from policyengine.contract.results import Result
 
         return Result
     raise AttributeError(f"module 'policyengine' has no attribute {name!r}")

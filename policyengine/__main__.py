@@ -1,5 +1,5 @@
 import sys
 
-from policyengine.cli import main
+from policyengine.cli.main import main
 
 sys.exit(main())

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from policyengine.diagnostics import Diagnostics
+from policyengine.semantics.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
 from policyengine.span import Span
-from policyengine.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
 
 COLUMNS = (
     "code",

@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 
 from policyengine.cache import load_compiled
-from policyengine.claims import Claim, ClaimRejected, load_claim
+from policyengine.contract.claims import Claim, ClaimRejected, load_claim
+from policyengine.contract.fastclaim import Claim as Records
+from policyengine.contract.results import Result
 from policyengine.errors import PolicyInvalid, PolicyNotFound
-from policyengine.fastclaim import Claim as Records
 from policyengine.layout import policy_files
-from policyengine.results import Result
-from policyengine.vocabulary import MOMENTS
+from policyengine.semantics.vocabulary import MOMENTS
 
 # Settlement arithmetic runs in this context whatever the host application set.
 MONEY_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
@@ -165,7 +165,7 @@ def _date(value: dt.date | str) -> dt.date:
 
 
 def _missing_region() -> Any:
-    from policyengine.claims import ContractError
+    from policyengine.contract.claims import ContractError
 
     return ContractError("region", "no region: give it in the claim or as an option")
 

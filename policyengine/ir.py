@@ -15,8 +15,8 @@ from typing import Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
-from policyengine.figures import evaluate
-from policyengine.values import Value
+from policyengine.semantics.figures import evaluate
+from policyengine.semantics.values import Value
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policyengine.claims import ClaimRejected, load_claim
+from policyengine.contract.claims import ClaimRejected, load_claim
+from policyengine.contract.fastclaim import Claim, Dispensed, History, SelfBurden, ServiceRecord
 from policyengine.errors import PolicyEngineError
-from policyengine.fastclaim import Claim, Dispensed, History, SelfBurden, ServiceRecord
 
 ZERO = Decimal(0)
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")

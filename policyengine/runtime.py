@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from policyengine.matching import age_on, condition_matches, has_prefix, title_at_least
-from policyengine.values import Band, BandsVal, banded_total
+from policyengine.semantics.matching import age_on, condition_matches, has_prefix, title_at_least
+from policyengine.semantics.values import Band, BandsVal, banded_total
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the

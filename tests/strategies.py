@@ -1,6 +1,6 @@
 """Hypothesis strategies for valid claims (contract: /work/shared/spec/claims.md §1).
 
-Every claim these strategies produce passes `policyengine.claims.load_claim`; what varies
+Every claim these strategies produce passes `policyengine.contract.claims.load_claim`; what varies
 is everything the rules of Tianjin and Quanzhou look at (facts: /work/shared/facts/*.md):
 
 - visit dates over every version of both policies, with extra weight on the edges of each

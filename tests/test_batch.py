@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from policyengine import batch
-from policyengine.batch import BatchOptions, run_batch
-from policyengine.cli import main
+from policyengine.batch import local as batch
+from policyengine.batch.local import BatchOptions, run_batch
+from policyengine.cli.main import main
 from policyengine.engine import Engine
-from policyengine.generate import generate
+from policyengine.tools.generate import generate
 
 
 class Quiet:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from policyengine.claims import ClaimRejected, exact_decimal, load_claim, parse_json
+from policyengine.contract.claims import ClaimRejected, exact_decimal, load_claim, parse_json
 from tests.support import claim, example_claim
 
 

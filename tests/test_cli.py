@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.cli import main
+from policyengine.cli.main import main
 from tests.support import EXAMPLES, ROOT, claim
 
 COMMANDS = (

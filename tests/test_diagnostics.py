@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from policyengine.check import CheckResult, check
-from policyengine.cli import main
+from policyengine.cli.main import main
 from policyengine.diagnostics import Diagnostic, render
 
 REPO = Path(__file__).resolve().parents[1]

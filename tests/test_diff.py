@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from policyengine.cli import main
-from policyengine.diff import DiffOptions, run_diff
-from policyengine.diff_chart import render_svg
-from policyengine.diff_render import render_markdown, render_table
-from policyengine.diff_schema import diff_schema, validate
-from policyengine.diff_source import Version
+from policyengine.cli.main import main
+from policyengine.diff.chart import render_svg
+from policyengine.diff.compare import DiffOptions, run_diff
+from policyengine.diff.render import render_markdown, render_table
+from policyengine.diff.schema import diff_schema, validate
+from policyengine.diff.source import Version
 from policyengine.engine import Engine
 from tests.support import POLICIES
 
@@ -477,7 +477,7 @@ def test_a_git_ref_base_is_exported_without_touching_the_working_tree(
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A year of generated claims, Tianjin as of 2018-12-31 and 2019-01-01."""
-    from policyengine.generate import generate
+    from policyengine.tools.generate import generate
 
     tmp = tmp_path_factory.mktemp("generated")
     path = write(tmp / "claims.jsonl", list(generate("tianjin", 60, seed=11)))

@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 from strategies import REGIONS, as_of_dates, claims, json_text
 
 from policyengine.check import check
-from policyengine.claims import Claim, load_claim
 from policyengine.compile import compile_policy
+from policyengine.contract.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.errors import NotInForce, RuleFailure
-from policyengine.interpret import adjudicate
+from policyengine.interpret.evaluator import adjudicate
 from tests.support import FUZZ, over_limit_claim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ def test_known_claims(name: str) -> None:
 @given(data=st.data())
 def test_fast_claim_path_equals_model_path(region: str, data: st.DataObject) -> None:
     """What both evaluators read: the fast path's records equal the pydantic model's."""
-    fastclaim = pytest.importorskip("policyengine.fastclaim")
+    fastclaim = pytest.importorskip("policyengine.contract.fastclaim")
     raw = data.draw(claims(region, in_force=False), label="claim")
     reference = fastclaim.from_model(Claim.model_validate(raw))
     fast = fastclaim.fast_claim(raw)

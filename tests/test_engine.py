@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from policyengine import Engine
-from policyengine.claims import ClaimRejected, load_claim
+from policyengine.contract.claims import ClaimRejected, load_claim
+from policyengine.contract.results import Result
 from policyengine.errors import NotInForce, PolicyInvalid, PolicyNotFound
-from policyengine.results import Result
 from tests.support import POLICIES, claim, example_claim
 
 

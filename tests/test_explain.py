@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from policyengine import explain
-from policyengine.cli import main
+from policyengine.cli.main import main
 from policyengine.engine import Engine
+from policyengine.explain import render as explain
 from tests.support import EXAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from policyengine import fastclaim
-from policyengine.claims import Claim, ClaimRejected, load_claim, parse_json
-from policyengine.generate import generate
+from policyengine.contract import fastclaim
+from policyengine.contract.claims import Claim, ClaimRejected, load_claim, parse_json
+from policyengine.tools.generate import generate
 
 MUTATIONS = int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "1500"))
 ODD_VALUES: list[Any] = [
@@ -106,7 +106,7 @@ def pydantic_outcome(data: Any) -> Any:
 
 def load_claim_slow(data: Any) -> Claim:
     """The pydantic path alone (what load_claim does when the fast path doubts)."""
-    from policyengine import claims
+    from policyengine.contract import claims
 
     original = fastclaim.fast_claim
     claims.fastclaim.fast_claim = lambda _data: None  # type: ignore[assignment]

@@ -86,8 +86,8 @@ from rulefuzz import (
 
 from policyengine import Engine
 from policyengine.check import CheckResult, check, check_loaded
-from policyengine.claims import ClaimRejected
 from policyengine.compile import compile_policy
+from policyengine.contract.claims import ClaimRejected
 from policyengine.errors import PolicyEngineError
 from policyengine.loader import load
 

@@ -40,9 +40,9 @@ from strategies import (
 )
 
 from policyengine.check import check
-from policyengine.claims import Claim, load_claim
+from policyengine.contract.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
-from policyengine.interpret import adjudicate
+from policyengine.interpret.evaluator import adjudicate
 from tests.support import FUZZ, outpatient_claim, over_limit_claim, priced_lines
 
 ROOT = Path(__file__).resolve().parents[1]

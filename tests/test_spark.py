@@ -24,11 +24,11 @@ pytest.importorskip("pandas")
 
 from pyspark.sql import DataFrame, SparkSession
 
-from policyengine import spark as pe_spark
-from policyengine import spark_worker
-from policyengine.cli import main
-from policyengine.generate import generate
-from policyengine.spark import read_jsonl, settle_dataframe
+from policyengine.batch import spark as pe_spark
+from policyengine.batch import spark_worker
+from policyengine.batch.spark import read_jsonl, settle_dataframe
+from policyengine.cli.main import main
+from policyengine.tools.generate import generate
 from tests.support import POLICIES
 
 # PySpark 3.5 (not 4.x) checks versions with distutils and leaves collect()'s sockets to GC

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from policyengine import nodes as n
-from policyengine.figures import UnitError, evaluate
+from policyengine.semantics.figures import UnitError, evaluate
+from policyengine.semantics.values import Band, BandsVal, Val, banded_total, format_amount
 from policyengine.span import Span
-from policyengine.values import Band, BandsVal, Val, banded_total, format_amount
 
 SPAN = Span("t.policy", 1, 1, 1, 2)
 

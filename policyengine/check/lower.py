@@ -12,7 +12,6 @@ from policyengine.check.dates import ONE_DAY
 from policyengine.check.tables import beats
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Diagnostics
-from policyengine.domain import describe
 from policyengine.ir import (
     Condition,
     LetVersion,
@@ -26,7 +25,8 @@ from policyengine.ir import (
     TableIR,
     refs_of,
 )
-from policyengine.vocabulary import FINDING_KINDS
+from policyengine.semantics.domain import describe
+from policyengine.semantics.vocabulary import FINDING_KINDS
 
 
 class Lowering:

@@ -14,8 +14,7 @@ from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.diagnostics import Related, did_you_mean, suggestion
 from policyengine.ir import CondIR
-from policyengine.span import Span
-from policyengine.vocabulary import (
+from policyengine.semantics.vocabulary import (
     CONDITION_KEYS,
     CONDITION_NAME_KEYS,
     FINDING_KINDS,
@@ -28,6 +27,7 @@ from policyengine.vocabulary import (
     TABLE_SETTINGS,
     VISITS,
 )
+from policyengine.span import Span
 
 SOURCE_FIELDS = ("title", "number", "date", "file")
 RESERVED = frozenset({"none", "always", "when", "policy", "not"})

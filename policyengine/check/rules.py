@@ -16,8 +16,8 @@ from policyengine.check.dates import interval, overlap_start
 from policyengine.check.names import misspelled_keyword
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Related, suggestion
-from policyengine.domain import cases, describe_case, matches
-from policyengine.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES
+from policyengine.semantics.domain import cases, describe_case, matches
+from policyengine.semantics.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES
 
 # Rules of a single-instance kind are compared pairwise over the classes of claims their
 # `when`s distinguish: a bundled policy has at most 3 of a kind, and a few dozen classes.

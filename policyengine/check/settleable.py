@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
-from policyengine.vocabulary import VISITS
+from policyengine.semantics.vocabulary import VISITS
 
 
 def run(ctx: CheckContext) -> None:

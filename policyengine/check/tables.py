@@ -22,8 +22,8 @@ from policyengine.check.context import CheckContext
 from policyengine.check.dates import ONE_DAY, interval, overlap_start, show
 from policyengine.check.units import value_at
 from policyengine.diagnostics import Related, suggestion
-from policyengine.domain import cases, describe_case, matches
-from policyengine.values import Val, Value
+from policyengine.semantics.domain import cases, describe_case, matches
+from policyengine.semantics.values import Val, Value
 
 MAX_REPORTED = 5
 # Bounds on the work of this pass (a bundled table has at most 8 rows and some 50 classes):

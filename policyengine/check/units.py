@@ -13,9 +13,15 @@ from decimal import Decimal
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.diagnostics import suggestion
-from policyengine.figures import UnitError, evaluate
-from policyengine.values import NONE, BandsVal, Val, Value
-from policyengine.vocabulary import FINDING_KINDS, TABLE_UNITS, TITLES, UNIT_WORDS, ParamSpec
+from policyengine.semantics.figures import UnitError, evaluate
+from policyengine.semantics.values import NONE, BandsVal, Val, Value
+from policyengine.semantics.vocabulary import (
+    FINDING_KINDS,
+    TABLE_UNITS,
+    TITLES,
+    UNIT_WORDS,
+    ParamSpec,
+)
 
 ONE = Decimal(1)
 ZERO = Decimal(0)

@@ -10,9 +10,9 @@ from policyengine import __version__
 from policyengine.catalogue import CatalogueItem
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, Constants, Raw, literal
-from policyengine.domain import describe
 from policyengine.ir import Note, PolicyIR, RowIR
-from policyengine.values import BandsVal
+from policyengine.semantics.domain import describe
+from policyengine.semantics.values import BandsVal
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
@@ -25,13 +25,13 @@ from bisect import bisect_right as _bisect
 from datetime import date as _date
 from decimal import Decimal as _D
 
-from policyengine import findings as _fm
+from policyengine.semantics import findings as _fm
 from policyengine.catalogue import CatalogueItem as _Item
 from policyengine.errors import NotInForce as _NotInForce
 from policyengine.errors import RuleFailure as _RuleFailure
-from policyengine.matching import age_on as _age_on
-from policyengine.matching import money as _money
-from policyengine.matching import ratio_text as _ratio_text
+from policyengine.semantics.matching import age_on as _age_on
+from policyengine.semantics.matching import money as _money
+from policyengine.semantics.matching import ratio_text as _ratio_text
 from policyengine.runtime import RANK as _RANK
 from policyengine.runtime import ZERO as _Z
 from policyengine.runtime import ascending as _ascending

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
-from policyengine.domain import matches
-from policyengine.interpret import certified_condition
+from policyengine.interpret.evaluator import certified_condition
 from policyengine.ir import RowIR, TableIR
-from policyengine.matching import ratio_text, schedule
-from policyengine.values import BandsVal, Val
+from policyengine.semantics.domain import matches
+from policyengine.semantics.matching import ratio_text, schedule
+from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler

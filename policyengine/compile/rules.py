@@ -13,9 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from policyengine.compile.writer import Code
-from policyengine.domain import SET_KEYS
 from policyengine.ir import CondIR, RuleIR
-from policyengine.vocabulary import DEFAULT_DAILY_FREQUENCY, GENERIC_PREFIX_LENGTH, TITLE_RANK
+from policyengine.semantics.domain import SET_KEYS
+from policyengine.semantics.vocabulary import (
+    DEFAULT_DAILY_FREQUENCY,
+    GENERIC_PREFIX_LENGTH,
+    TITLE_RANK,
+)
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler

@@ -16,8 +16,8 @@ from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
-from policyengine.matching import money, ratio_text
-from policyengine.values import BandsVal, Val
+from policyengine.semantics.matching import money, ratio_text
+from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.module import ModuleBuilder

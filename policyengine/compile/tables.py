@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from policyengine.domain import SET_KEYS, cases, matches
 from policyengine.ir import PolicyIR, RowIR
-from policyengine.values import BandsVal, Val, Value
+from policyengine.semantics.domain import SET_KEYS, cases, matches
+from policyengine.semantics.values import BandsVal, Val, Value
 
 # Local variable in the generated function holding each fact.
 FACT_VARS = {

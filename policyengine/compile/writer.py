@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.diagnostics import printable
-from policyengine.values import Band, BandsVal
+from policyengine.semantics.values import Band, BandsVal
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -1,0 +1,254 @@
+"""`policyengine batch`: the command line around batch.py (progress, summary, signals)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from policyengine.batch.local import BatchInterrupted, BatchOptions, Summary, run_batch, work_dir
+from policyengine.cli.main import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
+
+
+class Progress:
+    """A rich progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool, input_size: int) -> None:
+        self.bar: Any = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+
+        self.bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self.bar.start()
+        self.scan = self.bar.add_task("indexing", total=input_size)
+        self.settle: Any = None
+
+    def advance_bytes(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.scan, count)
+
+    def start_settling(self, claims: int) -> None:
+        if self.bar is not None:
+            self.settle = self.bar.add_task("settling", total=claims)
+
+    def advance_claims(self, count: int) -> None:
+        if self.bar is not None and self.settle is not None:
+            self.bar.advance(self.settle, count)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def register(add: Any) -> None:
+    batch = add(
+        "batch",
+        run,
+        "settle a JSONL file of claims, keeping each person's year ledger",
+        """
+        policyengine batch claims.jsonl -o results.jsonl
+        policyengine batch claims.jsonl -o results.jsonl --jobs 2
+        policyengine batch claims.jsonl -o results.jsonl --resume     # after an interrupt
+        policyengine batch claims.jsonl -o results.jsonl --summary-json summary.json
+        policyengine batch --engine spark claims.jsonl -o results.jsonl   # docs/spark.md
+        policyengine batch --engine spark claims.parquet -o results.parquet --master local[2]
+        policyengine batch --engine spark --input-table db.claims --output-table db.results
+        """,
+    )
+    batch.add_argument(
+        "input",
+        nargs="?",
+        help="claims, one JSON object per line (with --engine spark also .parquet)",
+    )
+    batch.add_argument(
+        "-o",
+        "--output",
+        help="results, one per input line, in input order (with --engine spark also .parquet)",
+    )
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes (persons are partitioned between them)",
+    )
+    batch.add_argument(
+        "--policy", help="a policy directory or directory of policies (default: bundled)"
+    )
+    batch.add_argument("--region", help="region for claims that do not name one")
+    batch.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
+    batch.add_argument("--moment", choices=("before", "during", "after"), default="during")
+    batch.add_argument("--trace", action="store_true", help="include each result's trace")
+    batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
+    batch.add_argument(
+        "--keep-work", action="store_true", help="keep the work directory afterwards"
+    )
+    batch.add_argument(
+        "--no-progress", action="store_true", help="no progress bar even on a terminal"
+    )
+    batch.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
+    spark = batch.add_argument_group("Spark (--engine spark; pip install 'policyengine[spark]')")
+    spark.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local: this machine (default); spark: a Spark cluster or local[N] (docs/spark.md)",
+    )
+    spark.add_argument(
+        "--input-table", help="read claims from this Spark/Hive table instead of a file"
+    )
+    spark.add_argument(
+        "--output-table", help="write (line, result) to this Spark/Hive table (overwritten)"
+    )
+    spark.add_argument(
+        "--master", help="Spark master when no session is running (default: Spark's own)"
+    )
+    spark.add_argument(
+        "--conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a Spark setting for the session this command starts (repeatable)",
+    )
+    spark.add_argument(
+        "--partitions",
+        type=int,
+        help="partitions to spread persons over (default: 2 per core, 1 per 10,000 claims)",
+    )
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from policyengine.cli.spark import run_cli
+
+        return run_cli(args)
+    if args.input_table or args.output_table or args.master or args.conf or args.partitions:
+        return report_error(
+            "--input-table, --output-table, --master, --conf and --partitions need --engine spark",
+            None,
+            EXIT_INPUT,
+        )
+    if args.input is None or args.output is None:
+        return report_error("give the input file and -o/--output", None, EXIT_INPUT)
+    args.input, args.output = Path(args.input), Path(args.output)
+    if not args.input.is_file():
+        return report_error(f"input {args.input} not found", None, EXIT_INPUT)
+    if args.jobs < 1:
+        return report_error("--jobs must be at least 1", None, EXIT_INPUT)
+    options = BatchOptions(
+        input=args.input,
+        output=args.output,
+        jobs=args.jobs,
+        policy=args.policy,
+        region=args.region,
+        moment=args.moment,
+        as_of=args.as_of,
+        trace=args.trace,
+        resume=args.resume,
+        keep_work=args.keep_work,
+    )
+    progress = Progress(sys.stderr.isatty() and not args.no_progress, args.input.stat().st_size)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        summary = run_batch(options, progress)
+    except FileExistsError as error:
+        return report_error(str(error), None, EXIT_INPUT)
+    except (KeyboardInterrupt, BatchInterrupted) as error:
+        progress.stop()
+        reason = str(error) or "interrupted"
+        return report_error(
+            f"batch incomplete: {reason}",
+            f"completed work is kept in {work_dir(options)}; rerun the same command with --resume",
+            EXIT_INTERNAL,
+        )
+    finally:
+        progress.stop()
+        signal.signal(signal.SIGTERM, previous)
+    print_summary(summary, options)
+    if args.summary_json:
+        args.summary_json.write_text(
+            json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8"
+        )
+    return EXIT_FINDINGS if summary.errors else EXIT_OK
+
+
+class Shown(Protocol):
+    """What the summary names: BatchOptions, or the Spark batch's input and output."""
+
+    @property
+    def input(self) -> object: ...
+    @property
+    def output(self) -> object: ...
+    @property
+    def jobs(self) -> int: ...
+
+
+def print_summary(summary: Summary, options: Shown) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    decisions = ", ".join(f"{k} {v}" for k, v in sorted(summary.decisions.items())) or "none"
+    console.print(f"[bold]batch[/] {options.input} → {options.output}")
+    console.print(
+        f"  claims   {summary.records:,} ({summary.settled:,} settled, {summary.errors:,} errors"
+        + (f", {summary.blank_lines} blank lines skipped" if summary.blank_lines else "")
+        + ")"
+    )
+    console.print(f"  decisions {decisions}")
+    console.print(
+        f"  fund {summary.fund:,.2f} · critical illness {summary.critical_illness:,.2f} · "
+        f"patients {summary.patient:,.2f}"
+    )
+    resumed = f", {summary.resumed_tasks} task(s) resumed" if summary.resumed_tasks else ""
+    console.print(
+        f"  {summary.seconds:.1f} s, {summary.throughput:,.0f} claims/s with {options.jobs} "
+        f"job(s){resumed}"
+    )
+    if summary.errors:
+        console.print(
+            f"  [red]{summary.errors} claim(s) failed[/]: see their error records in "
+            f"{options.output}"
+        )
+
+
+def register_generate(add: Any) -> None:
+    generate = add(
+        "generate",
+        run_generate,
+        "write a year of realistic claims per person (for examples, benchmarks and diff)",
+        """
+        policyengine generate --region tianjin --persons 1000 --seed 7 -o claims.jsonl
+        policyengine generate --region quanzhou --persons 50 --year 2021 -o qz-2021.jsonl
+        """,
+    )
+    generate.add_argument("--region", required=True, choices=("tianjin", "quanzhou"))
+    generate.add_argument("--persons", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--year", type=int, default=2024)
+    generate.add_argument("-o", "--output", type=Path, required=True)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from policyengine.tools.generate import generate
+
+    count = 0
+    with args.output.open("w", encoding="utf-8") as out:
+        for claim in generate(args.region, args.persons, args.seed, args.year):
+            out.write(json.dumps(claim, ensure_ascii=False) + "\n")
+            count += 1
+    print(f"wrote {count:,} claims of {args.persons:,} persons to {args.output}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,217 @@
+"""The handlers behind each `policyengine` command (cli.py parses and dispatches)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from policyengine.cli.main import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, write_json
+from policyengine.contract.claims import ClaimRejected, load_claim, parse_json
+from policyengine.errors import PolicyNotFound
+
+
+def _extra_commands() -> list[Callable[..., None]]:
+    from policyengine.cli import batch as cli_batch
+    from policyengine.cli import diff as cli_diff
+    from policyengine.cli import explain as cli_explain
+
+    return [
+        cli_explain.register,
+        cli_batch.register,
+        cli_batch.register_generate,
+        cli_diff.register,
+    ]
+
+
+EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
+
+
+def read_claim_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file():
+        raise PolicyNotFound(f"claim file {source} not found")
+    return path.read_text(encoding="utf-8")
+
+
+def engine_for(policy: Path | None) -> Any:
+    from policyengine.engine import Engine
+
+    return Engine.load(policy)
+
+
+# ------------------------------------------------------------------ check
+
+
+def check(args: argparse.Namespace) -> int:
+    from policyengine.check import check as run_check
+    from policyengine.diagnostics import render
+    from policyengine.engine import bundled_policies, policy_dirs
+
+    paths = args.paths or [bundled_policies()]
+    directories = [d for path in paths for d in _policy_dirs(path, policy_dirs)]
+    reports = [run_check(directory) for directory in directories]
+    errors = sum(1 for r in reports for d in r.diagnostics if d.is_error)
+    warnings = sum(1 for r in reports for d in r.diagnostics if not d.is_error)
+    if args.format == "json":
+        write_json(
+            {
+                "policies": [
+                    {
+                        "policy": r.directory.name,
+                        "ok": r.ok,
+                        "diagnostics": [d.as_json() for d in r.diagnostics],
+                        "provisional": [
+                            {"location": n.location, "subject": n.subject, "reason": n.reason}
+                            for n in r.notes
+                        ],
+                    }
+                    for r in reports
+                ],
+                "errors": errors,
+                "warnings": warnings,
+            },
+            pretty=True,
+        )
+        return EXIT_FINDINGS if errors else EXIT_OK
+    out = sys.stdout
+    for report in reports:
+        for diagnostic in report.diagnostics:
+            out.write(render(diagnostic, report.texts) + "\n\n")
+    for report in reports:
+        status = "ok" if report.ok else "FAILED"
+        out.write(f"{report.directory.name}: {status}")
+        if report.policy is not None:
+            versions = ", ".join(d.isoformat() for d in report.policy.switches)
+            out.write(f" — versions from {versions}")
+        out.write("\n")
+        if report.notes and not args.no_provisional:
+            out.write(f"  provisional figures and rules ({len(report.notes)}):\n")
+            for note in report.notes:
+                out.write(f"    {note.location} {note.subject}\n      — {note.reason}\n")
+    out.write(f"{errors} error(s), {warnings} warning(s)\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _policy_dirs(path: Path, finder: Callable[[Path], list[Path]]) -> list[Path]:
+    if path.is_file() and path.suffix == ".policy":
+        return [path.parent]
+    if not path.is_dir():
+        raise PolicyNotFound(f"{path} is not a policy directory")
+    found = finder(path)
+    if not found:
+        raise PolicyNotFound(f"no rule files (*.policy) in {path}")
+    return found
+
+
+# ------------------------------------------------------------------ compile
+
+
+def compile_(args: argparse.Namespace) -> int:
+    from policyengine.cache import load_compiled
+
+    policy = load_compiled(args.path, use_cache=False)
+    if args.output:
+        args.output.write_text(policy.source, encoding="utf-8")
+        print(f"wrote {args.output} ({policy.source.count(chr(10))} lines)", file=sys.stderr)
+    elif args.emit_python:
+        sys.stdout.write(policy.source)
+    else:
+        print(
+            f"{policy.name}: compiled {len(policy.versions)} version(s), "
+            f"{policy.source.count(chr(10))} lines of Python",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ adjudicate
+
+
+def settle_from_args(args: argparse.Namespace, *, trace: bool) -> tuple[Any, dict[str, Any]]:
+    text = read_claim_text(args.claim)
+    engine = engine_for(args.policy)
+    region = args.region
+    if region is None and args.policy is not None and len(engine.regions) == 1:
+        region = engine.regions[0]
+    result = engine.settle(text, region=region, as_of=args.as_of, moment=args.moment, trace=trace)
+    return engine, result
+
+
+def adjudicate(args: argparse.Namespace) -> int:
+    try:
+        _engine, result = settle_from_args(args, trace=args.trace)
+    except ClaimRejected as rejected:
+        write_json(rejected.as_json(), pretty=args.pretty)
+        return EXIT_INPUT
+    write_json(result, pretty=args.pretty)
+    return EXIT_FINDINGS if result["findings"] else EXIT_OK
+
+
+# ------------------------------------------------------------------ schema, list
+
+
+def schema(args: argparse.Namespace) -> int:
+    from policyengine.contract import results
+
+    if args.which == "claim":
+        write_json(results.claim_schema(), pretty=True)
+    elif args.which == "result":
+        write_json(results.result_schema(), pretty=True)
+    else:
+        from policyengine.contract.trace import trace_schema
+
+        write_json(trace_schema(), pretty=True)
+    return EXIT_OK
+
+
+def list_(args: argparse.Namespace) -> int:
+    engine = engine_for(args.policy)
+    policies = [
+        {
+            "region": p.name,
+            "title": p.title,
+            "directory": str(p.directory),
+            "layers": list(p.layers),
+            "effective_from": p.start,
+            "versions": list(p.versions),
+            "provisional": len(p.notes),
+        }
+        for p in engine.describe()
+    ]
+    if args.format == "json":
+        write_json(policies, pretty=True)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="bundled policies" if args.policy is None else str(args.policy))
+    for column in ("region", "title", "effective from", "versions (rule sets from)", "provisional"):
+        table.add_column(column)
+    for p in policies:
+        table.add_row(
+            p["region"],
+            p["title"],
+            p["effective_from"],
+            ", ".join(p["versions"]),
+            str(p["provisional"]),
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ test
+
+
+def test(args: argparse.Namespace) -> int:
+    from policyengine.policytest.runner import run_policy_tests
+
+    return run_policy_tests(args)
+
+
+__all__ = ["EXTRA_COMMANDS", "ClaimRejected", "json", "load_claim", "parse_json"]

@@ -1,0 +1,407 @@
+"""The claim contract (../spec/claims.md §1) as pydantic models, at the JSON boundary only.
+
+Money and quantities are exact Decimals: a JSON string `^\\d+(\\.\\d+)?$` or a JSON number
+(parsed by `parse_json` with `Decimal`, never through binary float). A claim that breaks
+the contract is not adjudicated: `load_claim` reports every problem with its JSON path
+(`items[2].amount`) at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from policyengine.contract import fastclaim
+
+MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
+MAX_ITEMS = 10_000
+_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits, as JSON Schema's \d means
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class _NotANumber:
+    """What `NaN`/`Infinity` in JSON become, so the validator can report them by path."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def exact_decimal(value: Any, places: int) -> Decimal:
+    """Parse money or a quantity exactly; reject floats, signs, exponents beyond range."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("expected a decimal number")
+    if isinstance(value, _NotANumber):
+        raise ValueError(f"{value.text} is not a number")
+    if isinstance(value, float):
+        raise ValueError("binary floating point is not accepted: send a string or a JSON number")
+    if isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise ValueError(f"'{value}' is not a plain decimal number such as 12.34")
+        number = Decimal(value)
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        raise ValueError("expected a decimal number")
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    if number < 0:
+        raise ValueError("must not be negative")
+    if number and number.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        raise ValueError(
+            f"is too large (at most {MAX_DIGITS_BEFORE_POINT} digits before the point)"
+        )
+    quantum = Decimal(1).scaleb(-places)
+    try:
+        rounded = number.quantize(quantum)
+    except InvalidOperation as error:
+        raise ValueError("is not a usable number") from error
+    if rounded != number:
+        raise ValueError(f"has more than {places} decimal places")
+    # money is kept at exactly two places (the evaluators rely on it); a quantity or price
+    # keeps the digits it was written with
+    return rounded if places == 2 else number
+
+
+def _places(places: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: exact_decimal(v, places))
+
+
+def _iso_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date YYYY-MM-DD, not a date-time")
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _DATE_TEXT.fullmatch(value):
+        raise ValueError("expected a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a date that exists") from error
+
+
+Money = Annotated[Decimal, _places(2)]
+UnitPrice = Annotated[Decimal, _places(4)]
+Quantity = Annotated[Decimal, _places(3)]
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+Scheme = Literal["employee", "resident"]
+Status = Literal["working", "retired"]
+Group = Literal[
+    "low_income", "low_income_edge", "extremely_poor", "severely_disabled", "poverty_registered"
+]
+Programme = Literal["special_outpatient", "two_disease"]
+Title = Literal["resident", "attending", "associate_chief", "chief"]
+VisitType = Literal["outpatient", "special_outpatient", "two_disease", "inpatient"]
+HospitalKind = Literal["general", "tcm", "community", "specialist"]
+ItemKind = Literal["drug", "service", "material", "bed"]
+PaidPool = Literal[
+    "outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"
+]
+DeductiblePool = Literal["outpatient", "special_outpatient", "two_disease"]
+
+
+class _Model(BaseModel):
+    """Frozen; unknown keys ignored; `null` counts as absent."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class Certification(_Model):
+    condition: Ident
+    programme: Programme
+    since: Date
+    doctor_title: Title | None = None
+    hospital_id: Ident | None = None
+
+
+class Person(_Model):
+    id: Ident
+    scheme: Scheme
+    status: Status | None = Field(default=None, validate_default=True)
+    birth_date: Date
+    sex: Literal["male", "female"]
+    groups: tuple[Group, ...] = ()
+    certifications: tuple[Certification, ...] = ()
+
+    @field_validator("status")
+    @classmethod
+    def _status_for_employees(cls, status: Status | None, info: ValidationInfo) -> Status | None:
+        if status is None and info.data.get("scheme") == "employee":
+            raise ValueError("required for employees (working or retired)")
+        return status
+
+
+class Hospital(_Model):
+    id: Ident
+    level: StrictInt = Field(ge=1, le=3)
+    kind: HospitalKind
+
+
+class Doctor(_Model):
+    id: Ident
+    title: Title
+
+
+class Visit(_Model):
+    type: VisitType
+    date: Date
+    admitted: Date | None = None
+    hospital: Hospital
+    doctor: Doctor
+    diagnoses: tuple[Annotated[StrictStr, Field(min_length=1, max_length=32)], ...]
+
+    @field_validator("admitted")
+    @classmethod
+    def _admitted_before_discharge(
+        cls, admitted: dt.date | None, info: ValidationInfo
+    ) -> dt.date | None:
+        discharge = info.data.get("date")
+        inpatient = (
+            info.data.get("type") == "inpatient"
+        )  # elsewhere `admitted` is only informational
+        if inpatient and admitted is not None and discharge is not None and admitted > discharge:
+            raise ValueError(f"admission {admitted} is after the visit date {discharge}")
+        return admitted
+
+
+class Item(_Model):
+    line: StrictInt = Field(gt=0)
+    code: Code
+    name: StrictStr | None = None
+    kind: ItemKind
+    quantity: Quantity
+    unit_price: UnitPrice
+    amount: Money
+    days_supply: StrictInt | None = Field(default=None, ge=0, le=3660)
+
+    @field_validator("quantity")
+    @classmethod
+    def _positive(cls, quantity: Decimal) -> Decimal:
+        if quantity <= 0:
+            raise ValueError("must be greater than 0")
+        return quantity
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_matches(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        quantity, price = info.data.get("quantity"), info.data.get("unit_price")
+        if quantity is not None and price is not None:
+            expected = (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            if amount != expected:
+                raise ValueError(
+                    f"{amount} is not quantity × unit_price = {quantity} × {price} = {expected}"
+                )
+        return amount
+
+
+class Dispensed(_Model):
+    code: Code
+    date: Date
+    days_supply: StrictInt = Field(ge=0, le=3660)
+
+
+class ServiceRecord(_Model):
+    code: Code
+    date: Date
+
+
+class SelfBurden(_Model):
+    inpatient: Money = Decimal("0.00")
+
+
+class History(_Model):
+    paid: dict[PaidPool, Money] = Field(default_factory=dict)
+    deductible_met: dict[DeductiblePool, Money] = Field(default_factory=dict)
+    self_burden: SelfBurden = Field(default_factory=SelfBurden)
+    admissions: StrictInt = Field(default=0, ge=0, le=10_000)
+    dispensed: tuple[Dispensed, ...] = ()
+    services: tuple[ServiceRecord, ...] = ()
+
+
+class Claim(_Model):
+    id: Ident
+    region: Ident | None = None
+    person: Person
+    visit: Visit
+    items: tuple[Item, ...] = Field(max_length=MAX_ITEMS)
+    history: History = Field(default_factory=History)
+
+
+# ------------------------------------------------------------------ loading
+
+
+@dataclass(frozen=True)
+class ContractError:
+    path: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class ClaimRejected(Exception):
+    """The claim breaks the contract; `errors` lists every problem with its JSON path."""
+
+    def __init__(self, claim_id: str | None, errors: list[ContractError]) -> None:
+        super().__init__(f"claim {claim_id or '?'}: {len(errors)} contract error(s)")
+        self.claim_id = claim_id
+        self.errors = errors
+
+    def as_json(self) -> dict[str, Any]:
+        return {"claim_id": self.claim_id, "errors": [e.as_json() for e in self.errors]}
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON with exact decimals: numbers with a fraction or exponent become Decimal."""
+
+    def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise _DuplicateKey(key)
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_NotANumber,
+            object_pairs_hook=reject_duplicates,
+        )
+    except RecursionError as error:
+        raise ClaimRejected(None, [ContractError("", "JSON nested too deeply")]) from error
+    except _DuplicateKey as error:
+        raise ClaimRejected(
+            None, [ContractError("", f"key '{error.key}' appears twice in one object")]
+        ) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ClaimRejected(None, [ContractError("", f"not valid JSON: {error}")]) from error
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
+    """Validate one claim (dict, JSON text or model); raise ClaimRejected listing every problem.
+
+    Returns the claim as the engine reads it: immutable records (fastclaim.py). Valid claims
+    take the fast path; anything doubtful is validated by the pydantic models, which report
+    every problem with its JSON path."""
+    if isinstance(data, fastclaim.Claim):
+        return _with_region(data, region)
+    if isinstance(data, Claim):
+        return _with_region(fastclaim.from_model(data), region)
+    if isinstance(data, str | bytes):
+        fast = fastclaim.fast_claim_from_json(data)
+        if fast is not None:
+            return _with_region(fast, region)
+        data = parse_json(data)
+    fast = fastclaim.fast_claim(data)
+    if fast is not None:
+        return _with_region(fast, region)
+    if not isinstance(data, Mapping):
+        raise ClaimRejected(None, [ContractError("", "a claim is a JSON object")])
+    claim_id = data.get("id") if isinstance(data.get("id"), str) else None
+    errors = _raw_checks(data)
+    try:
+        claim = Claim.model_validate(data)
+    except ValidationError as error:
+        errors = _pydantic_errors(error) + errors
+        raise ClaimRejected(claim_id, errors) from None
+    errors += _consistency(claim)
+    if errors:
+        raise ClaimRejected(claim_id, errors)
+    return _with_region(fastclaim.from_model(claim), region)
+
+
+def _with_region(claim: fastclaim.Claim, region: str | None) -> fastclaim.Claim:
+    if region is None or claim.region is not None:
+        return claim
+    return claim._replace(region=region)
+
+
+def _pydantic_errors(error: ValidationError) -> list[ContractError]:
+    out = []
+    for item in error.errors(include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        out.append(ContractError(json_path(tuple(item["loc"])), message))
+    return out
+
+
+def _consistency(claim: Claim) -> list[ContractError]:
+    """Checks across fields, each reported at the field that is wrong."""
+    errors = []
+    if claim.person.birth_date > claim.visit.date:
+        errors.append(
+            ContractError(
+                "person.birth_date",
+                f"{claim.person.birth_date} is after the visit date {claim.visit.date}",
+            )
+        )
+    return errors
+
+
+def _raw_checks(data: Mapping[str, Any]) -> list[ContractError]:
+    """What pydantic cannot point at precisely: an empty items list, repeated line numbers."""
+    items = data.get("items")
+    if isinstance(items, list | tuple) and not items:
+        return [ContractError("items", "a claim has at least one item")]
+    if not isinstance(items, list | tuple):
+        return []
+    first: dict[int, int] = {}
+    errors = []
+    for index, item in enumerate(items):
+        line = item.get("line") if isinstance(item, Mapping) else None
+        if isinstance(line, int) and not isinstance(line, bool):
+            if line in first:
+                errors.append(
+                    ContractError(
+                        f"items[{index}].line", f"line {line} repeats items[{first[line]}].line"
+                    )
+                )
+            else:
+                first[line] = index
+    return errors

@@ -1,0 +1,346 @@
+"""The report of `policyengine diff`, built from the tally (its schema: diff_schema.py)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from policyengine import __version__
+from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target
+from policyengine.diff.schema import DIFF_SCHEMA
+
+if TYPE_CHECKING:
+    from policyengine.diff.compare import DiffOptions, Tally
+    from policyengine.diff.source import Version
+
+FEN = Decimal("0.01")
+MEASURES = ("fund", "critical_illness", "payers", "patient", "denied")
+BAND_EDGES = (-10000, -1000, -100, -10, 0, 10, 100, 1000, 10000)
+HISTOGRAM_BINS = 20
+
+STEP_WORDS = {
+    "lines": "line buckets",
+    "deductible": "deductible",
+    "deductible_met": "deductible already met",
+    "ratio": "ratio",
+    "ratio_adjustment": "ratio adjustment",
+    "cap": "annual cap",
+    "cap_paid": "paid against the annual cap",
+    "limit": "per-condition limit",
+    "limit_paid": "paid against the per-condition limit",
+    "second_layer": "second-layer schedule",
+    "second_layer_history": "self-burden S and second-layer paid",
+    "claim": "whole claim",
+}
+LEDGER_WORDS = "carried over from earlier claims of the year (ledger)"
+
+
+# ------------------------------------------------------------------ building
+
+
+def money(amount: Decimal) -> str:
+    text = str(amount.quantize(FEN, ROUND_HALF_UP))
+    return "0.00" if text == "-0.00" else text
+
+
+def change_json(change: Change) -> dict[str, str]:
+    return {
+        "fund": money(change.fund),
+        "critical_illness": money(change.critical_illness),
+        "payers": money(change.payers),
+        "patient": money(change.patient),
+        "denied": money(change.denied),
+    }
+
+
+def _totals(tally: Tally) -> list[dict[str, Any]]:
+    rows = []
+    for measure in MEASURES:
+        sides = []
+        for side in ("base", "amended"):
+            totals = tally.totals[side]
+            if measure == "payers":
+                sides.append(totals["fund"] + totals["critical_illness"])
+            else:
+                sides.append(totals[measure])
+        base, amended = sides
+        percent = None if base == 0 else money((amended - base) / base * 100)
+        rows.append(
+            {
+                "measure": measure,
+                "base": money(base),
+                "amended": money(amended),
+                "change": money(amended - base),
+                "change_percent": percent,
+            }
+        )
+    return rows
+
+
+def _bands(values: list[Decimal]) -> list[dict[str, Any]]:
+    edges = [Decimal(e) for e in BAND_EDGES]
+    bands: list[dict[str, Any]] = []
+
+    def add(label: str, low: Decimal | None, high: Decimal | None, chosen: list[Decimal]) -> None:
+        bands.append(
+            {
+                "label": label,
+                "from": money(low) if low is not None else None,
+                "to": money(high) if high is not None else None,
+                "count": len(chosen),
+                "change": money(sum(chosen, ZERO)),
+            }
+        )
+
+    add(f"below {edges[0]:,}", None, edges[0], [v for v in values if v < edges[0]])
+    for low, high in itertools.pairwise(edges):
+        if high <= 0:
+            add(f"{low:,} to {high:,}", low, high, [v for v in values if low <= v < high])
+        if high == 0:
+            add("0 (payers unchanged)", ZERO, ZERO, [v for v in values if v == 0])
+        if low >= 0:
+            add(f"{low:,} to {high:,}", low, high, [v for v in values if low < v <= high])
+    add(f"above {edges[-1]:,}", edges[-1], None, [v for v in values if v > edges[-1]])
+    return bands
+
+
+def nice_width(span: Decimal, bins: int) -> Decimal:
+    """A bin width of 1, 2, 2.5 or 5 × 10^k covering `span` in about `bins` bins."""
+    raw = max(span / bins, FEN)
+    exponent = math.floor(math.log10(raw))
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        width = step.scaleb(exponent)
+        if width >= raw:
+            return width
+    return Decimal(10).scaleb(exponent)  # pragma: no cover
+
+
+def histogram(values: list[Decimal], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    width = nice_width(high - low if high > low else max(abs(low), Decimal(1)), bins)
+    start = (low / width).to_integral_value(ROUND_FLOOR) * width
+    count = int(((high - start) / width).to_integral_value(ROUND_FLOOR)) + 1
+    counts = [0] * count
+    for value in values:
+        counts[min(count - 1, int(((value - start) / width).to_integral_value(ROUND_FLOOR)))] += 1
+    return [
+        {"from": money(start + i * width), "to": money(start + (i + 1) * width), "count": c}
+        for i, c in enumerate(counts)
+    ]
+
+
+def _spread(values: list[Decimal]) -> dict[str, Any]:
+    ordered = sorted(values)
+    middle = None
+    if ordered:
+        half = len(ordered) // 2
+        middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+    return {
+        "changed": len(values),
+        "min": money(ordered[0]) if ordered else None,
+        "median": money(middle) if middle is not None else None,
+        "max": money(ordered[-1]) if ordered else None,
+        "mean": money(sum(ordered, ZERO) / len(ordered)) if ordered else None,
+        "bands": _bands(values),
+        "histogram": histogram(values),
+    }
+
+
+class Labels:
+    """Names for targets: the inventory's `what` of each rule, in the version it refers to."""
+
+    def __init__(self, base: Version, amended: Version) -> None:
+        from policyengine.diff.compare import inventory
+
+        self.what = {"base": inventory(base.engine), "amended": inventory(amended.engine)}
+
+    def what_of(self, target: Target) -> str | None:
+        if target.rule is None:
+            return None
+        found = self.what.get(target.version or "amended", {}).get(target.rule)
+        if found is not None:
+            kind, _, name = found.partition(" ")
+            found = kind if name == kind else found  # `excess_supply excess_supply`
+        if found is None and ".csv:" in target.rule:
+            return "catalogue entry"
+        return found
+
+    def label(self, target: Target) -> str:
+        if target.kind == LEDGER:
+            return f"{LEDGER_WORDS}: {STEP_WORDS.get(target.step, target.step)}"
+        if target.kind == "one_version":
+            return target.detail or "settled under one version only"
+        if target.kind == "unexplained":
+            return f"unexplained change of the {STEP_WORDS.get(target.step, target.step)}"
+        parts = [target.rule or STEP_WORDS.get(target.step, target.step)]
+        what = self.what_of(target)
+        if what:
+            parts.append(what)
+        if target.detail and target.detail not in (what or ""):
+            parts.append(f"[{target.detail}]")
+        if target.version == "base":
+            parts.append("(base version; no longer applies)")
+        return " ".join(parts)
+
+
+def clause_label(source: dict[str, Any] | None, kind: str, detail: str | None) -> str:
+    if kind == LEDGER:
+        return LEDGER_WORDS
+    if kind == "one_version":
+        return "claims settled under one version only"
+    if kind == "unexplained":
+        return "unexplained"
+    if source is None:
+        return f"no citation ({detail})" if detail else "no citation"
+    if source.get("provenance") == "provisional":
+        return f"provisional: {source.get('note', '')}"
+    text = str(source.get("doc", ""))
+    if source.get("clause"):
+        text += f" {source['clause']}"
+    if source.get("quote"):
+        text += f"「{source['quote']}」"
+    if source.get("provenance") == "secondary":
+        text += " (secondary)"
+    return text
+
+
+def _order(change: Change) -> tuple[Decimal, Decimal]:
+    return (-abs(change.payers), -abs(change.patient))
+
+
+def _attribution(tally: Tally, labels: Labels) -> dict[str, Any]:
+    from policyengine.diff.compare import clause_key
+
+    by_rule = []
+    clauses: dict[str, dict[str, Any]] = {}
+    total = ZERO_CHANGE
+    for target, (change, claims) in sorted(
+        tally.by_target.items(), key=lambda item: _order(item[1][0])
+    ):
+        total = total + change
+        label = labels.label(target)
+        source = target.source_json
+        by_rule.append(
+            {
+                "kind": target.kind,
+                "step": target.step,
+                "rule": target.rule,
+                "version": target.version,
+                "what": labels.what_of(target),
+                "detail": target.detail,
+                "source": source,
+                "label": label,
+                "claims": claims,
+                "change": change,
+            }
+        )
+        key = clause_key(target)
+        group = clauses.setdefault(
+            key,
+            {
+                "label": clause_label(source, target.kind, target.detail),
+                "doc": (source or {}).get("doc"),
+                "clause": (source or {}).get("clause"),
+                "quote": (source or {}).get("quote"),
+                "provenance": (source or {}).get("provenance"),
+                "note": (source or {}).get("note"),
+                "rules": [],
+                "claims": tally.by_clause_claims[key],
+                "change": ZERO_CHANGE,
+            },
+        )
+        group["change"] = group["change"] + change
+        if target.rule is not None and target.rule not in group["rules"]:
+            group["rules"].append(target.rule)
+    by_clause = sorted(clauses.values(), key=lambda g: _order(g["change"]))
+    for row in (*by_rule, *by_clause):
+        row["change"] = change_json(row["change"])
+    return {
+        "by_rule": by_rule,
+        "by_clause": by_clause,
+        "total": total,
+        "not_decomposed": {"claims": tally.not_decomposed, "examples": tally.notes},
+    }
+
+
+def _payments(totals: dict[str, Decimal] | None) -> dict[str, str] | None:
+    if totals is None:
+        return None
+    return {
+        "fund": money(totals["fund"]),
+        "critical_illness": money(totals["critical_illness"]),
+        "patient": money(totals["patient"]),
+    }
+
+
+def build_report(
+    tally: Tally, base: Version, amended: Version, options: DiffOptions
+) -> dict[str, Any]:
+    labels = Labels(base, amended)
+    attribution = _attribution(tally, labels)
+    totals = {side: tally.totals[side] for side in ("base", "amended")}
+    expected = Change(
+        *(
+            totals["amended"][key] - totals["base"][key]
+            for key in ("fund", "critical_illness", "patient", "denied")
+        )
+    )
+    attribution["reconciled"] = attribution["total"] == expected
+    attribution["total"] = change_json(attribution["total"])
+    largest = []
+    for *_key, entry in sorted(tally.largest, reverse=True):
+        largest.append(
+            {
+                "line": entry["line"],
+                "claim_id": entry["claim_id"],
+                "base": _payments(entry["totals"].get("base")),
+                "amended": _payments(entry["totals"].get("amended")),
+                "change": change_json(entry["change"]),
+                "because": [
+                    {
+                        "label": labels.label(t),
+                        "kind": t.kind,
+                        "step": t.step,
+                        "rule": t.rule,
+                        "payers": money(part.payers),
+                    }
+                    for t, part in entry["because"]
+                ],
+            }
+        )
+    persons_up = sum(1 for v in tally.person_changes if v > 0)
+    persons_down = sum(1 for v in tally.person_changes if v < 0)
+    return {
+        "schema": DIFF_SCHEMA,
+        "generator": f"policyengine {__version__}",
+        "input": str(options.input),
+        "base": base.describe(),
+        "amended": amended.describe(),
+        "claims": {
+            "total": tally.claims,
+            "settled": {side: tally.settled[side] for side in ("base", "amended")},
+            "errors": {side: tally.errors[side] for side in ("base", "amended")},
+            "changed": tally.changed["changed"],
+            "increased": tally.changed["increased"],
+            "decreased": tally.changed["decreased"],
+        },
+        "persons": {
+            "total": tally.persons,
+            "changed": tally.persons_changed,
+            "increased": persons_up,
+            "decreased": persons_down,
+        },
+        "totals": _totals(tally),
+        "distribution": {
+            "measure": "payers",
+            "claims": _spread(tally.claim_changes),
+            "persons": _spread(tally.person_changes),
+        },
+        "largest": largest,
+        "attribution": attribution,
+        "one_version_errors": tally.error_examples,
+    }

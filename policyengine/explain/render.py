@@ -1,0 +1,412 @@
+"""`policyengine explain`: a readable account of one decision, built from the trace.
+
+The account is a list of sections of lines (`Doc`), rendered as text with rich (colour on
+a terminal, plain when piped or NO_COLOR, wrapped at the console width with hanging
+indents), or as markdown. Every step names its rule (file:line) and quotes its clause;
+provisional figures are marked ⚠. The JSON form is the trace document
+(`policyengine.trace/1`), which `--replay` renders again without re-adjudicating.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from policyengine import __version__
+from policyengine.contract.trace import TRACE_SCHEMA
+from policyengine.explain.words import WORDS, kind_word
+
+
+@dataclass
+class Line:
+    text: str
+    indent: int = 0
+    style: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    lines: list[Line] = field(default_factory=list)
+
+    def add(self, text: str, indent: int = 0, style: str = "") -> None:
+        self.lines.append(Line(text, indent, style))
+
+
+@dataclass
+class Doc:
+    header: str
+    decision: str
+    sections: list[Section]
+
+
+def trace_document(claim: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "schema": TRACE_SCHEMA,
+        "generator": f"policyengine {__version__}",
+        "claim": claim,
+        "result": result,
+    }
+
+
+def check_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(document, dict) or document.get("schema") != TRACE_SCHEMA:
+        raise ValueError(f"not a {TRACE_SCHEMA} document (its `schema` field must say so)")
+    claim, result = document.get("claim"), document.get("result")
+    if (
+        not isinstance(claim, dict)
+        or not isinstance(result, dict)
+        or not isinstance(result.get("trace"), list)
+    ):
+        raise ValueError(f"a {TRACE_SCHEMA} document holds `claim` and a `result` with its `trace`")
+    return claim, result
+
+
+# ------------------------------------------------------------------ building the account
+
+
+class Builder:
+    def __init__(self, claim: dict[str, Any], result: dict[str, Any], lang: str) -> None:
+        self.claim = claim
+        self.result = result
+        self.w = WORDS[lang]
+        self.lang = lang
+        self.steps = result.get("trace") or []
+        self.findings = {f["id"]: f for f in result.get("findings", [])}
+
+    def word(self, key: str) -> str:
+        return self.w.get(key, key)
+
+    def source(self, source: dict[str, Any] | None) -> str:
+        if not source:
+            return ""
+        if source.get("provenance") == "provisional":
+            return f"⚠ {self.word('provisional')}: {source.get('note', '')}"
+        parts = [source.get("doc", "")]
+        if source.get("clause"):
+            parts.append(source["clause"])
+        text = " ".join(p for p in parts if p)
+        if source.get("quote"):
+            text += f"「{source['quote']}」"
+        if source.get("provenance") == "secondary":
+            text = f"{self.word('secondary')}: {text}"
+        return text
+
+    def cite(
+        self, section: Section, rule: str | None, source: dict[str, Any] | None, indent: int
+    ) -> None:
+        if rule:
+            section.add(f"{self.word('rule')} {rule}", indent, "dim")
+        cited = self.source(source)
+        if cited:
+            section.add(cited, indent, "yellow" if cited.startswith("⚠") else "dim")
+
+    def flags(
+        self, section: Section, notes: list[str] | None, indent: int, own: str | None = None
+    ) -> None:
+        """A step's provisional figures, without their reasons (listed once at the end);
+        the step's own row is skipped when its source line already says it is provisional."""
+        for note in notes or ():
+            figure = note.split(" (provisional: ")[0]
+            if own is not None and figure.startswith(own + " ") and "effective" not in figure:
+                continue
+            section.add(f"⚠ {self.word('provisional')} {figure}", indent, "yellow")
+
+    def line_no(self, number: object) -> str:
+        return self.word("line_template").format(number)
+
+    def build(self) -> Doc:
+        sections = [self.lines(), self.findings_section(), self.settlement(), self.money()]
+        provisional = self.result.get("provisional") or []
+        if provisional:
+            notes = Section(self.word("provisional_title"))
+            for note in provisional:
+                notes.add(f"⚠ {note}", 0, "yellow")
+            sections.append(notes)
+        return Doc(self.header(), self.decision(), [s for s in sections if s.lines])
+
+    def header(self) -> str:
+        person, visit = self.claim.get("person", {}), self.claim.get("visit", {})
+        hospital = visit.get("hospital", {})
+        scheme = self.word(person.get("scheme", ""))
+        if person.get("scheme") == "employee" and person.get("status"):
+            scheme += f"({self.word(person['status'])})"
+        policy = self.result["policy"]
+        parts = [
+            self.word(policy["region"]),
+            scheme,
+            self.word(visit.get("type", "")),
+            f"{hospital.get('id', '')} {self.word('level')}{hospital.get('level', '')}"
+            f"{self.word('level_suffix')} {self.word(hospital.get('kind', ''))}",
+            visit.get("date", ""),
+            f"{self.word('version')} {policy['version']}",
+        ]
+        if policy.get("as_of") != visit.get("date"):
+            parts.append(f"{self.word('as_of')} {policy['as_of']}")
+        return f"{self.word('claim')} {self.result['claim_id']}: " + " · ".join(parts)
+
+    def decision(self) -> str:
+        decision = self.result["decision"]
+        return f"{self.word('decision')}: {self.word('decision_' + decision)} ({decision})"
+
+    def lines(self) -> Section:
+        section = Section(self.word("lines_title"))
+        names = {item.get("line"): item for item in self.claim.get("items", [])}
+        for step in (s for s in self.steps if s.get("step") == "line"):
+            item = names.get(step["line"], {})
+            cls = step.get("class")
+            label = self.word(f"class_{cls}") if cls else self.word("not_in_catalogue")
+            name = f" {item['name']}" if item.get("name") else ""
+            section.add(
+                f"{self.line_no(step['line'])} {step['code']}{name} · {label} · {step['billed']}",
+                0,
+                "bold",
+            )
+            self.line_split(section, step, item)
+        return section
+
+    def line_split(self, section: Section, step: dict[str, Any], item: dict[str, Any]) -> None:
+        for bucket in ("denied", "excluded"):
+            if Decimal(step[bucket]) > 0:
+                reasons = "; ".join(
+                    self.finding_label(fid) for fid in step["findings"]
+                ) or self.word("claim_level")
+                section.add(f"{self.word(bucket)} {step[bucket]} ← {reasons}", 1)
+                return
+        if Decimal(step["over_limit"]) > 0:
+            section.add(
+                f"{self.word('over_limit')} {step['over_limit']} "
+                f"({self.word('price_cap')} {step['price_cap']} × {item.get('quantity', '?')})",
+                1,
+            )
+        if Decimal(step["pre_self_pay"]) > 0:
+            section.add(
+                f"{self.word('pre_self_pay')} {step['pre_self_pay']} ({self.word('selfpay')} "
+                f"{_percent(step['selfpay'])}, {step['selfpay_rule']})",
+                1,
+            )
+            if step.get("selfpay_source"):
+                self.cite(section, None, step["selfpay_source"], 2)
+        section.add(f"{self.word('covered')} {step['covered']}", 1)
+        warnings = [
+            fid
+            for fid in step["findings"]
+            if self.findings.get(fid, {}).get("action") in ("warn", "review")
+        ]
+        for fid in warnings:
+            section.add(f"{self.finding_label(fid)}", 1, "yellow")
+
+    def finding_label(self, fid: str) -> str:
+        finding = self.findings.get(fid, {})
+        action = self.word("action_" + finding.get("action", ""))
+        return f"{fid} {kind_word(finding.get('kind', ''), self.lang)}({action})"
+
+    def findings_section(self) -> Section:
+        section = Section(self.word("findings_title"))
+        for finding in self.result.get("findings", []):
+            where = (
+                self.line_no(finding["line"])
+                if finding.get("line") is not None
+                else self.word("claim_level")
+            )
+            style = "red" if finding["action"] in ("reject", "exclude") else "yellow"
+            section.add(
+                f"{finding['id']} {kind_word(finding['kind'], self.lang)} · "
+                f"{self.word('action_' + finding['action'])} · {where}",
+                0,
+                style,
+            )
+            message = (
+                finding["message"]
+                if self.lang == "zh"
+                else finding.get("message_en", finding["message"])
+            )
+            section.add(message, 1)
+            self.cite(section, finding["rule"], finding.get("source"), 1)
+        return section
+
+    def settlement(self) -> Section:
+        section = Section(self.word("steps_title"))
+        number = 0
+        for step in self.steps:
+            render = getattr(self, f"step_{step.get('step')}", None)
+            if render is None or step.get("step") in ("line", "policy", "patient"):
+                continue
+            number += 1
+            render(section, number, step)
+        return section
+
+    def step_audit_table(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        section.add(
+            f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold"
+        )
+        self.cite(section, step["rule"], step.get("source"), 1)
+
+    def step_deductible(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        detail = f"{figures['amount']}"
+        if step.get("period") == "year":
+            left = max(Decimal(0), Decimal(figures["amount"]) - Decimal(figures["met"]))
+            detail += f" − {self.word('met')} {figures['met']} = {left:.2f}"
+        else:
+            detail += f" ({self.word('admission_' + str(figures.get('admission')))})"
+        section.add(
+            f"{number}. {self.word('deductible')} {detail}; {self.word('this_claim')} "
+            f"{step['value']}",
+            0,
+            "bold",
+        )
+        self.cite(section, step["rule"], step.get("source"), 1)
+        self.flags(section, step.get("provisional"), 1, step["rule"])
+
+    def step_ratio(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        section.add(f"{number}. {self.word('ratio')} {_percent(step['value'])}", 0, "bold")
+        if figures.get("alias"):
+            alias = figures["alias"]
+            section.add(f"{self.word('as_ratio_of')} {self.word(alias['of'])}", 1)
+            self.cite(section, alias["rule"], alias.get("source"), 2)
+        section.add(f"{self.word('base')} {_percent(figures['base'])}", 1)
+        self.cite(section, step["rule"], step.get("source"), 2)
+        for adjustment in figures.get("adjustments") or ():
+            section.add(f"+ {_points(adjustment['points'])}", 1)
+            self.cite(section, adjustment["rule"], adjustment.get("source"), 2)
+        self.flags(section, step.get("provisional"), 1, step["rule"])
+
+    def step_fund(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        section.add(
+            f"{number}. {self.word('fund')} ({figures['covered']} − {figures['deductible']}) × "
+            f"{self.word('ratio')} = {step['value']}",
+            0,
+            "bold",
+        )
+
+    def step_cap(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        pools = "+".join(self.word(p) for p in figures["pools"])
+        section.add(
+            f"{number}. {self.word('cap')} {figures['cap']} − {self.word('paid')}({pools}) "
+            f"{figures['paid']} = {figures['left']} → {self.word('fund')} {step['value']}",
+            0,
+            "bold",
+        )
+        self.cite(section, step["rule"], step.get("source"), 1)
+        self.flags(section, step.get("provisional"), 1, step["rule"])
+
+    def step_limit(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        parts = (
+            " + ".join(f"{self.word(c)} {a}" for c, a in sorted(figures["conditions"].items()))
+            or "0"
+        )
+        section.add(
+            f"{number}. {self.word('limit')} {parts} − {self.word('paid')} {figures['paid']} = "
+            f"{figures['left']} → {self.word('fund')} {step['value']}",
+            0,
+            "bold",
+        )
+        self.cite(section, step["rule"], step.get("source"), 1)
+        self.flags(section, step.get("provisional"), 1, step["rule"])
+
+    def step_critical_illness(self, section: Section, number: int, step: dict[str, Any]) -> None:
+        figures = step["figures"]
+        section.add(f"{number}. {self.word('critical_illness')} {step['value']}", 0, "bold")
+        section.add(
+            f"{self.word('self_burden_before')} {figures['self_burden_before']} + "
+            f"{self.word('self_burden')} {figures['self_burden']}",
+            1,
+        )
+        section.add(f"{self.word('bands')}: {figures['bands']}", 1)
+        if figures.get("payment_cap_left") is not None:
+            section.add(f"{self.word('payment_cap_left')} {figures['payment_cap_left']}", 1)
+        self.cite(section, step["rule"], step.get("source"), 1)
+        self.flags(section, step.get("provisional"), 1, step["rule"])
+
+    def money(self) -> Section:
+        totals = self.result["totals"]
+        payers = totals["payers"]
+        section = Section(self.word("money_title"))
+        section.add(
+            f"{self.word('billed')} {totals['billed']} = {self.word('denied')} "
+            f"{totals['denied']} + "
+            f"{self.word('fund')} {payers['fund']} + {self.word('critical_illness')} "
+            f"{payers['critical_illness']} + {self.word('patient')} {totals['patient']}",
+            0,
+            "bold",
+        )
+        in_scope = (
+            Decimal(totals["covered"])
+            - Decimal(payers["fund"])
+            - Decimal(payers["critical_illness"])
+        )
+        section.add(
+            f"{self.word('patient')} {totals['patient']} = {self.word('excluded')} "
+            f"{totals['excluded']} + "
+            f"{self.word('over_limit')} {totals['over_limit']} + {self.word('pre_self_pay')} "
+            f"{totals['pre_self_pay']} + {self.word('in_scope')} {in_scope:.2f} "
+            f"({self.word('of_which')}{self.word('deductible')} {totals['deductible']})",
+            1,
+        )
+        return section
+
+
+def _percent(value: str) -> str:
+    try:
+        return f"{(Decimal(value) * 100).normalize():f}%"
+    except ArithmeticError:
+        return value  # a bands schedule is already words
+
+
+def _points(value: str) -> str:
+    return f"{(Decimal(value) * 100).normalize():f} pt"
+
+
+def build(claim: dict[str, Any], result: dict[str, Any], lang: str = "zh") -> Doc:
+    return Builder(claim, result, lang).build()
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def render_text(doc: Doc, width: int | None = None, color: bool | None = None) -> str:
+    """Rich text; plain when `color` is False (or NO_COLOR / not a terminal)."""
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.text import Text
+
+    console = Console(
+        width=width,
+        record=True,
+        force_terminal=color,
+        no_color=color is False,
+        highlight=False,
+        soft_wrap=False,
+        file=io.StringIO(),
+    )
+    console.print(Text(doc.header, style="bold"))
+    console.print(Text(doc.decision, style="bold"))
+    for section in doc.sections:
+        console.print()
+        console.print(Text(section.title, style="bold underline"))
+        for line in section.lines:
+            console.print(
+                Padding(Text(line.text, style=line.style), (0, 0, 0, 2 + 2 * line.indent))
+            )
+    text = console.export_text(styles=bool(color))
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def render_markdown(doc: Doc) -> str:
+    out = [f"### {doc.header}", "", f"**{doc.decision}**", ""]
+    for section in doc.sections:
+        out += [f"#### {section.title}", ""]
+        for line in section.lines:
+            text = line.text.replace("|", "\\|")
+            if line.style == "bold" and line.indent == 0:
+                text = f"**{text}**"
+            out.append(f"{'  ' * line.indent}- {text}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,503 @@
+"""The reference interpreter: settles a claim by reading the IR directly, row by row.
+
+It is the oracle the compiled evaluator is tested against (tests/test_differential.py),
+so it stays small and obviously right: every step is the spec's (../spec/claims.md §2)
+in the spec's order, with no precomputation. Finding rules live in interpret_rules.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from policyengine.contract.fastclaim import Claim
+from policyengine.errors import NotInForce, RuleFailure
+from policyengine.interpret.rules import line_findings, visit_findings
+from policyengine.ir import Note, PolicyIR, RowIR, TableIR
+from policyengine.semantics.domain import matches
+from policyengine.semantics.matching import (
+    age_on,
+    condition_matches,
+    money,
+    ratio_text,
+    round_fen,
+    schedule,
+)
+from policyengine.semantics.values import BandsVal, Val, Value, banded_total
+
+ZERO = Decimal(0)
+
+
+class Run:
+    """One claim's settlement. Collects findings, provisional notes and (optionally) trace."""
+
+    def __init__(self, policy: PolicyIR, claim: Claim, day: dt.date, moment: str, trace: bool):
+        self.policy = policy
+        self.claim = claim
+        self.day = day
+        self.moment = moment
+        self.steps: list[dict[str, Any]] | None = [] if trace else None
+        self.notes: set[Note] = set()
+        self.facts = self._facts()
+
+    def _facts(self) -> dict[str, Any]:
+        person, visit = self.claim.person, self.claim.visit
+        diagnosed = frozenset(
+            name
+            for name, c in self.policy.conditions.items()
+            if condition_matches(c, visit.diagnoses)
+        )
+        return {
+            "scheme": person.scheme,
+            "status": person.status if person.scheme == "employee" else None,
+            "visit": visit.type,
+            "level": visit.hospital.level,
+            "hospital_kind": visit.hospital.kind,
+            "admission": ("first" if self.claim.history.admissions == 0 else "later")
+            if visit.type == "inpatient"
+            else None,
+            "group": frozenset(person.groups),
+            "diagnosis": diagnosed,
+            "sex": person.sex,
+            "age": age_on(person.birth_date, visit.date),
+        }
+
+    def step(self, **fields: Any) -> None:
+        if self.steps is not None:
+            self.steps.append(fields)
+
+    # ------------------------------------------------------------ lookups
+    def lookup(self, table: TableIR, facts: dict[str, Any] | None = None) -> RowIR | None:
+        facts = facts or self.facts
+        live = [r for r in table.rows if r.active(self.day) and matches(r.conds, facts)]
+        live = [r for r in live if not any(r.id in other.overrides for other in live)]
+        if len(live) > 1:
+            where = ", ".join(r.location for r in live)
+            raise RuleFailure(f"{table.key}: rows {where} all apply to claim {self.claim.id}")
+        return live[0] if live else None
+
+    def value(self, row: RowIR) -> Value:
+        self.use(row)
+        return self.policy.value(row.expr, self.day)
+
+    def use(self, row: RowIR) -> None:
+        self.notes.update(row.notes)
+        self.notes.update(self.policy.let_notes(row.refs, self.day))
+
+    def required(self, table: TableIR | None, what: str) -> RowIR:
+        row = self.lookup(table) if table is not None else None
+        if row is None:
+            raise RuleFailure(
+                f"no {what} applies to {self.facts['visit']} visits of this person "
+                f"(scheme {self.facts['scheme']}) on {self.day}"
+            )
+        return row
+
+    def level(self, value: Value) -> Decimal:
+        assert isinstance(value, Val)
+        return value.at_level(self.facts["level"]) if value.amounts else ZERO
+
+    # ------------------------------------------------------------ settlement
+    def settle(self) -> dict[str, Any]:
+        version = self.policy.switches[self.policy.version_index(self.day)]
+        self.step(
+            step="policy",
+            version=version.isoformat(),
+            as_of=self.day.isoformat(),
+            rule=self.policy.start_location,
+            source=self.policy.start_origin.as_json(),
+        )
+        self.audit_tables()
+        findings = visit_findings(self) + line_findings(self)
+        for number, finding in enumerate(findings, start=1):
+            finding["id"] = f"F{number}"
+        lines, denied_lines = self.lines(findings)
+        totals = {
+            key: sum((Decimal(line[key]) for line in lines), ZERO)
+            for key in ("billed", "denied", "excluded", "over_limit", "pre_self_pay", "covered")
+        }
+        deductible, fund, critical = self.payers(totals["covered"])
+        patient = totals["billed"] - totals["denied"] - fund - critical
+        self.step(step="patient", value=money(patient))
+        self.allocate(lines, {"fund": fund, "critical_illness": critical})
+        return {
+            "claim_id": self.claim.id,
+            "policy": {
+                "region": self.policy.name,
+                "version": version.isoformat(),
+                "as_of": self.day.isoformat(),
+            },
+            "decision": decision(findings, len(lines), denied_lines),
+            "totals": {
+                **{key: money(value) for key, value in totals.items()},
+                "deductible": money(deductible),
+                "payers": {"fund": money(fund), "critical_illness": money(critical)},
+                "patient": money(patient),
+            },
+            "lines": lines,
+            "findings": findings,
+            "provisional": [str(n) for n in sorted(self.notes, key=Note.sort_key)],
+            **({"trace": self.steps} if self.steps is not None else {}),
+        }
+
+    def audit_tables(self) -> None:
+        """Record which row of each audit rule's table applies (e.g. the days-supply limit)."""
+        from policyengine.interpret.rules import applicable
+
+        for rule in self.policy.rules:
+            if rule.level != "line" or not applicable(self, rule):
+                continue
+            for name, table in rule.tables.items():
+                row = self.lookup(table)
+                if row is not None:
+                    value = self.policy.value(row.expr, self.day)
+                    self.step(
+                        step="audit_table",
+                        rule=row.location,
+                        source=row.origin.as_json(),
+                        table=name,
+                        value=value.describe(),
+                    )
+
+    def lines(self, findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
+        claim_actions = {f["action"] for f in findings if f["line"] is None}
+        out = []
+        denied_lines = set()
+        for item in sorted(self.claim.items, key=lambda i: i.line):
+            own = [f for f in findings if f["line"] == item.line]
+            actions = {f["action"] for f in own} | claim_actions
+            entry = self.policy.catalogue.get(item.code)
+            if "reject" in actions:
+                denied_lines.add(item.line)
+            split, basis = self.split(item, entry, "reject" in actions, "exclude" in actions)
+            line = {
+                "line": item.line,
+                "billed": money(item.amount),
+                "class": entry.cls if entry else None,
+                **{key: money(value) for key, value in split.items()},
+                "findings": [f["id"] for f in own],
+            }
+            self.step(step="line", code=item.code, **line, **basis)
+            out.append(line)
+        return out, denied_lines
+
+    def split(
+        self, item: Any, entry: Any, denied: bool, excluded: bool
+    ) -> tuple[dict[str, Decimal], dict[str, Any]]:
+        """The national decomposition of one line (spec §2, buckets 1–5)."""
+        amount = item.amount
+        split = dict.fromkeys(("denied", "excluded", "over_limit", "pre_self_pay", "covered"), ZERO)
+        basis: dict[str, Any] = {
+            "price_cap": None,
+            "selfpay": None,
+            "selfpay_rule": None,
+            "selfpay_source": None,
+        }
+        if denied or excluded:
+            split["denied" if denied else "excluded"] = amount
+            return split, basis
+        over = ZERO
+        if entry is not None and entry.price_cap is not None:
+            over = max(ZERO, round_fen(amount - entry.price_cap * item.quantity))
+            basis["price_cap"] = money(entry.price_cap)
+        pre = ZERO
+        if entry is not None and entry.cls == "B":
+            proportion, rule, source = self.selfpay(entry)
+            pre = round_fen((amount - over) * proportion)
+            basis.update(selfpay=ratio_text(proportion), selfpay_rule=rule, selfpay_source=source)
+        split.update(over_limit=over, pre_self_pay=pre, covered=amount - over - pre)
+        return split, basis
+
+    def selfpay(self, entry: Any) -> tuple[Decimal, str, dict[str, str] | None]:
+        """The 乙类 proportion: the catalogue's, else the policy's default row."""
+        if entry.selfpay_prop is not None:
+            return entry.selfpay_prop, entry.location, None
+        row = self.required(self.policy.pre_self_pay, "pre-self-pay default")
+        return self.level(self.value(row)), row.location, row.origin.as_json()
+
+    # ------------------------------------------------------------ payers
+    def payers(self, covered: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        if covered == 0:
+            return ZERO, ZERO, ZERO
+        visit = self.facts["visit"]
+        deductible = self.deductible(visit, covered)
+        fund = self.fund(visit, covered, deductible)
+        critical = self.critical_illness(visit, covered - fund)
+        return deductible, fund, critical
+
+    def deductible(self, visit: str, covered: Decimal) -> Decimal:
+        table = self.policy.deductibles.get(visit)
+        row = self.required(table, "deductible")
+        assert table is not None
+        amount = self.level(self.value(row))
+        met = ZERO
+        if table.period == "year":
+            met = self.claim.history.deductible_met.get(visit, ZERO)
+        value = min(covered, max(ZERO, amount - met))
+        self.step(
+            step="deductible",
+            pool=visit,
+            period=table.period,
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "amount": money(amount),
+                "met": money(met),
+                "admission": self.facts["admission"],
+            },
+            value=money(value),
+            provisional=self.step_notes(row),
+        )
+        return value
+
+    def ratio(self, visit: str) -> Value:
+        table = self.policy.ratios.get(visit)
+        alias = None
+        if table is not None and table.alias is not None:
+            alias = table
+            self.notes.update(table.alias_notes)
+            table = self.policy.ratios.get(table.alias)
+        row = self.required(table, "ratio")
+        assert table is not None
+        base = self.value(row)
+        adjustments = [
+            r for r in table.adjust if r.active(self.day) and matches(r.conds, self.facts)
+        ]
+        points = sum((self.level(self.value(r)) for r in adjustments), ZERO)
+        final: Value = base
+        if isinstance(base, Val):
+            final = Val("ratio", (self.level(base) + points,))
+        self.step(
+            step="ratio",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "base": describe_ratio(base, self.facts["level"]),
+                "alias": alias.alias_step() if alias else None,
+                "adjustments": [
+                    {
+                        "rule": r.location,
+                        "points": ratio_text(self.level(self.value(r))),
+                        "source": r.origin.as_json(),
+                    }
+                    for r in adjustments
+                ],
+            },
+            value=describe_ratio(final, self.facts["level"]),
+            provisional=self.step_notes(row, *adjustments),
+        )
+        return final
+
+    def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
+        ratio = self.ratio(visit)
+        base = covered - deductible
+        computed = round_fen(
+            banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio)
+        )
+        self.step(
+            step="fund",
+            figures={"covered": money(covered), "deductible": money(deductible)},
+            value=money(computed),
+        )
+        fund = self.cap(visit, computed)
+        return self.limit(visit, fund)
+
+    def cap(self, visit: str, fund: Decimal) -> Decimal:
+        table = next((t for t in self.policy.caps if visit in t.pools), None)
+        if table is None:
+            return fund
+        row = self.required(table, "annual cap")
+        value = self.value(row)
+        if isinstance(value, Val) and not value.amounts:  # `none`: no cap
+            return fund
+        cap = self.level(value)
+        paid = sum((self.paid(p) for p in table.pools), ZERO)
+        left = max(ZERO, cap - paid)
+        result = min(fund, left)
+        self.step(
+            step="cap",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "cap": money(cap),
+                "pools": list(table.pools),
+                "paid": money(paid),
+                "left": money(left),
+            },
+            value=money(result),
+            provisional=self.step_notes(row),
+        )
+        return result
+
+    def limit(self, visit: str, fund: Decimal) -> Decimal:
+        table = self.policy.limits.get(visit)
+        if table is None:
+            return fund
+        live = [r for r in table.rows if r.active(self.day)]
+        numeric = [r for r in live if self.policy.value(r.expr, self.day).unit != "none"]
+        if not numeric:
+            if live:  # the limits are cancelled (`none`): say so, citing the cancellation
+                for row in live:
+                    self.use(row)
+                self.step(
+                    step="limit",
+                    rule=live[0].location,
+                    source=live[0].origin.as_json(),
+                    figures={"limit": None, "rows": [r.location for r in live]},
+                    value=money(fund),
+                    provisional=self.step_notes(*live),
+                )
+            return fund
+        certified = frozenset(
+            c.condition
+            for c in self.claim.person.certifications
+            if c.programme == table.programme and c.since <= self.claim.visit.date
+        )
+        used = [r for r in numeric if matches(r.conds, {"certified": certified})]
+        limit = sum((self.level(self.value(r)) for r in used), ZERO)
+        pool = table.pools[0] if table.pools else visit
+        paid = self.paid(pool)
+        left = max(ZERO, limit - paid)
+        result = min(fund, left)
+        self.step(
+            step="limit",
+            rule=table.location,
+            source=(used[0] if used else numeric[0]).origin.as_json(),
+            figures={
+                "conditions": {
+                    certified_condition(r): money(self.level(self.value(r))) for r in used
+                },
+                "limit": money(limit),
+                "rows": [r.location for r in used],
+                "pool": pool,
+                "paid": money(paid),
+                "left": money(left),
+            },
+            value=money(result),
+            provisional=self.step_notes(*used),
+        )
+        return result
+
+    def critical_illness(self, visit: str, self_burden: Decimal) -> Decimal:
+        table = self.policy.second_layer
+        if table is None or visit not in table.self_burden:
+            return ZERO
+        row = self.lookup(table)
+        if row is None:
+            return ZERO
+        bands = self.value(row)
+        if not isinstance(bands, BandsVal):
+            return ZERO
+        before = self.claim.history.self_burden.inpatient
+        computed = round_fen(
+            banded_total(bands, before + self_burden) - banded_total(bands, before)
+        )
+        left = None
+        result = computed
+        if bands.payment_cap is not None:
+            paid = self.claim.history.paid.get("critical_illness", ZERO)
+            left = max(ZERO, bands.payment_cap - paid)
+            result = min(computed, left)
+        self.step(
+            step="critical_illness",
+            rule=row.location,
+            source=row.origin.as_json(),
+            figures={
+                "self_burden_before": money(before),
+                "self_burden": money(self_burden),
+                "bands": bands.describe(),
+                "schedule": schedule(bands),
+                "paid": money(self.paid("critical_illness")),
+                "computed": money(computed),
+                "payment_cap_left": money(left) if left is not None else None,
+            },
+            value=money(result),
+            provisional=self.step_notes(row),
+        )
+        return result
+
+    def paid(self, pool: str) -> Decimal:
+        return self.claim.history.paid.get(pool, ZERO)
+
+    def step_notes(self, *rows: RowIR) -> list[str]:
+        if self.steps is None:
+            return []
+        notes: set[Note] = set()
+        for row in rows:
+            notes.update(row.notes)
+            notes.update(self.policy.let_notes(row.refs, self.day))
+        return [str(n) for n in sorted(notes, key=Note.sort_key)]
+
+    # ------------------------------------------------------------ allocation
+    def allocate(self, lines: list[dict[str, Any]], payments: dict[str, Decimal]) -> None:
+        """Each payer pro rata to line `covered` (half-up); the difference to the line with the
+        largest covered (lowest line on ties). A line never gets more than it has left after
+        the payers before (fund, then critical illness) nor less than zero: what does not fit
+        moves on to the next largest line."""
+        covered = [Decimal(line["covered"]) for line in lines]
+        total = sum(covered, ZERO)
+        by_size = sorted(range(len(lines)), key=lambda i: (-covered[i], lines[i]["line"]))
+        left = list(covered)
+        shares: dict[str, list[Decimal]] = {}
+        for payer, payment in payments.items():
+            part = [
+                min(round_fen(payment * c / total), left[i]) if total else ZERO
+                for i, c in enumerate(covered)
+            ]
+            difference = payment - sum(part, ZERO)
+            for index in by_size:
+                if difference > 0:
+                    moved = min(left[index] - part[index], difference)
+                elif difference < 0:
+                    moved = -min(part[index], -difference)
+                else:
+                    break
+                part[index] += moved
+                difference -= moved
+            left = [room - share for room, share in zip(left, part, strict=True)]
+            shares[payer] = part
+        for index, line in enumerate(lines):
+            line["payers"] = {payer: money(part[index]) for payer, part in shares.items()}
+            paid = sum((part[index] for part in shares.values()), ZERO)
+            line["patient"] = money(Decimal(line["billed"]) - Decimal(line["denied"]) - paid)
+
+
+def certified_condition(row: RowIR) -> str:
+    """The one condition a limit row names (the checker guarantees exactly one)."""
+    cond = next(c for c in row.conds if c.key == "certified")
+    return next(iter(cond.names))
+
+
+def describe_ratio(value: Value, level: int) -> str:
+    if isinstance(value, BandsVal):
+        return value.describe()
+    return ratio_text(value.at_level(level))
+
+
+def decision(findings: list[dict[str, Any]], line_count: int, denied_lines: set[int]) -> str:
+    """Spec §3: reject, partial, review or pay, in that order."""
+    claim_actions = {f["action"] for f in findings if f["line"] is None}
+    if len(denied_lines) == line_count or claim_actions & {"reject", "exclude"}:
+        return "reject"
+    if denied_lines:
+        return "partial"
+    if any(f["action"] == "review" for f in findings):
+        return "review"
+    return "pay"
+
+
+def adjudicate(
+    policy: PolicyIR,
+    claim: Claim,
+    *,
+    as_of: dt.date | None = None,
+    moment: str = "during",
+    trace: bool = False,
+) -> dict[str, Any]:
+    day = as_of or claim.visit.date
+    if policy.version_index(day) < 0:
+        raise NotInForce(
+            f"policy {policy.name} is in force from {policy.start}; no rules for {day}"
+        )
+    return Run(policy, claim, day, moment, trace).settle()

@@ -1,0 +1,237 @@
+"""Policy test cases as data: YAML files under `policies/<city>/tests/`.
+
+A file holds `defaults` (a base claim) and `cases`; each case's `claim` is deep-merged
+onto the defaults (mappings merge, lists replace), then adjudicated and compared with
+`expect`. Only the fields written in `expect` are compared:
+
+    defaults:
+      region: tianjin
+      person: {id: P1, scheme: employee, status: working, birth_date: 1970-01-01, sex: male}
+      ...
+    cases:
+      - name: 在职职工三级医院门诊,未过起付线
+        claim: {items: [...]}
+        as_of: 2024-01-01          # optional; moment: before|during|after also
+        expect:
+          decision: pay
+          totals: {covered: "100.00", deductible: "100.00", payers: {fund: "0.00"}}
+          lines: [{line: 1, excluded: "0.00"}]
+          findings: [{kind: duplicate_dispensing, action: reject, line: 2}]
+          provisional_count: 3
+        # or, for a claim the engine must refuse:
+        expect: {error: not_in_force}      # contract | not_in_force | rule_failure | unknown_region
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policyengine.contract.claims import ClaimRejected
+from policyengine.engine import Engine
+from policyengine.errors import NotInForce, PolicyNotFound, RuleFailure
+
+ERROR_KINDS = {
+    ClaimRejected: "contract",
+    NotInForce: "not_in_force",
+    RuleFailure: "rule_failure",
+    PolicyNotFound: "unknown_region",
+}
+
+
+class CaseFileError(Exception):
+    """A YAML case file that cannot be read; the message says where."""
+
+
+@dataclass(frozen=True)
+class Case:
+    file: Path
+    index: int
+    line: int
+    name: str
+    claim: dict[str, Any]
+    expect: dict[str, Any]
+    as_of: str | None = None
+    moment: str = "during"
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Mismatch:
+    path: str
+    expected: Any
+    got: Any
+
+
+@dataclass
+class Outcome:
+    case: Case
+    mismatches: list[Mismatch] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Keeps dates as text (claims carry ISO strings) and records each case's line."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    assert isinstance(node, yaml.ScalarNode)
+    return loader.construct_scalar(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = {
+        str(k): v for k, v in yaml.SafeLoader.construct_mapping(loader, node, deep=True).items()
+    }
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def merge(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(patch)
+
+
+def read_cases(path: Path) -> list[Case]:
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except yaml.YAMLError as error:
+        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+        raise CaseFileError(f"{path}: expected a mapping with a `cases` list")
+    defaults = _strip_lines(document.get("defaults") or {})
+    cases = []
+    for index, raw in enumerate(document["cases"]):
+        if not isinstance(raw, dict) or "name" not in raw or "expect" not in raw:
+            raise CaseFileError(f"{path}: case {index + 1} needs `name` and `expect`")
+        line = raw.get("__line__", 0)
+        data = _strip_lines(raw)
+        as_of = data.get("as_of")
+        cases.append(
+            Case(
+                file=path,
+                index=index,
+                line=line,
+                name=str(data["name"]),
+                claim=merge(defaults, data.get("claim") or {}),
+                expect=data["expect"],
+                as_of=str(as_of) if as_of is not None else None,
+                moment=str(data.get("moment", "during")),
+            )
+        )
+    return cases
+
+
+def case_files(policy_dir: Path) -> list[Path]:
+    tests = policy_dir / "tests"
+    return sorted(tests.glob("*.yaml")) + sorted(tests.glob("*.yml")) if tests.is_dir() else []
+
+
+def run_case(engine: Engine, case: Case, *, trace: bool = False) -> Outcome:
+    outcome = Outcome(case)
+    expected_error = case.expect.get("error")
+    try:
+        options: dict[str, Any] = {"moment": case.moment, "trace": trace}
+        if case.as_of:
+            options["as_of"] = dt.date.fromisoformat(case.as_of)
+        outcome.result = engine.settle(case.claim, **options)
+    except (ClaimRejected, NotInForce, RuleFailure, PolicyNotFound) as error:
+        kind = ERROR_KINDS[type(error)]
+        outcome.error = kind
+        if expected_error != kind:
+            detail = error.as_json() if isinstance(error, ClaimRejected) else str(error)
+            outcome.mismatches.append(Mismatch("error", expected_error, f"{kind}: {detail}"))
+        return outcome
+    if expected_error is not None:
+        outcome.mismatches.append(Mismatch("error", expected_error, "a result"))
+        return outcome
+    compare(case.expect, outcome.result, "", outcome.mismatches)
+    return outcome
+
+
+def compare(expected: Any, got: Any, path: str, out: list[Mismatch]) -> None:
+    if path == "" and isinstance(expected, dict):
+        for key, value in expected.items():
+            if key == "provisional_count":
+                count = len(got.get("provisional", []))
+                if count != value:
+                    out.append(Mismatch("provisional_count", value, count))
+            else:
+                compare(value, got.get(key), key, out)
+        return
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            out.append(Mismatch(path, expected, got))
+            return
+        for key, value in expected.items():
+            compare(value, got.get(key), f"{path}.{key}", out)
+    elif isinstance(expected, list) and path in ("lines", "findings"):
+        _compare_records(expected, got, path, out)
+    elif isinstance(expected, list):
+        if not isinstance(got, list) or len(got) != len(expected):
+            out.append(Mismatch(path, expected, got))
+            return
+        for index, (want, have) in enumerate(zip(expected, got, strict=True)):
+            compare(want, have, f"{path}[{index}]", out)
+    elif _normal(expected) != _normal(got):
+        out.append(Mismatch(path, expected, got))
+
+
+def _compare_records(expected: list[Any], got: Any, path: str, out: list[Mismatch]) -> None:
+    """Lines are matched by `line` number; findings must match in number and order."""
+    if not isinstance(got, list):
+        out.append(Mismatch(path, expected, got))
+        return
+    if path == "lines":
+        by_line = {record.get("line"): record for record in got}
+        for want in expected:
+            have = by_line.get(want.get("line"))
+            compare(want, have, f"lines[line={want.get('line')}]", out)
+        return
+    if len(got) != len(expected):
+        shown = [{k: f.get(k) for k in ("kind", "action", "line")} for f in got]
+        out.append(Mismatch(f"{path} (count)", len(expected), f"{len(got)}: {shown}"))
+        return
+    for index, (want, have) in enumerate(zip(expected, got, strict=True)):
+        compare(want, have, f"{path}[{index}]", out)
+
+
+def _normal(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def iter_cases(policy_dir: Path) -> Iterator[Case]:
+    for path in case_files(policy_dir):
+        yield from read_cases(path)

@@ -1,0 +1,107 @@
+"""Typed values with units, and the arithmetic the rule language allows.
+
+A value is money (元), a ratio (%), percentage points (pt), days or a count, either
+one figure or one per hospital level; `none`; or a `bands` schedule. Arithmetic checks
+units: money × ratio is money, a ratio plus points is a ratio, money + days is an error.
+All amounts are exact Decimals. Evaluating the rule language's figure expressions into
+values is `figures.py`; this module is what compiled policies use at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from policyengine.semantics.vocabulary import UNIT_WORDS
+
+HUNDRED = Decimal(100)
+TEN_THOUSAND = Decimal(10000)
+
+
+@dataclass(frozen=True)
+class Val:
+    """One figure (`amounts` of length 1) or one per level 1–3 (length 3); `none` has ()."""
+
+    unit: str
+    amounts: tuple[Decimal, ...]
+
+    @property
+    def by_level(self) -> bool:
+        return len(self.amounts) == 3
+
+    def at_level(self, level: int) -> Decimal:
+        return self.amounts[level - 1] if self.by_level else self.amounts[0]
+
+    def describe(self) -> str:
+        if self.unit == "none":
+            return "none"
+        shown = [format_amount(self.unit, a) for a in self.amounts]
+        return " / ".join(shown) if self.by_level else shown[0]
+
+
+@dataclass(frozen=True)
+class Band:
+    low: Decimal
+    high: Decimal | None
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class BandsVal:
+    """A banded schedule: rates on the parts of an amount inside each band."""
+
+    threshold: Decimal | None
+    bands: tuple[Band, ...]
+    ceiling: Decimal | None
+    payment_cap: Decimal | None
+    unit: str = "bands"
+
+    def describe(self) -> str:
+        parts = []
+        for band in self.bands:
+            high = format_amount("money", band.high) if band.high is not None else "∞"
+            parts.append(
+                f"{format_amount('money', band.low)}–{high} {format_amount('ratio', band.rate)}"
+            )
+        if self.ceiling is not None:
+            parts.append(f"ceiling {format_amount('money', self.ceiling)}")
+        if self.payment_cap is not None:
+            parts.append(f"payment cap {format_amount('money', self.payment_cap)}")
+        return "; ".join(parts)
+
+
+Value = Val | BandsVal
+NONE = Val("none", ())
+
+
+def format_amount(unit: str, amount: Decimal) -> str:
+    """How a figure reads in rule-file terms: `800 元`, `65%`, `5 pt`, `7 days`."""
+    if unit == "money":
+        return f"{_plain(amount)} 元"
+    if unit == "ratio":
+        return f"{_plain(amount * HUNDRED)}%"
+    if unit == "points":
+        return f"{_plain(amount * HUNDRED)} pt"
+    if unit == "days":
+        return f"{_plain(amount)} days"
+    return _plain(amount)
+
+
+def _plain(amount: Decimal) -> str:
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def unit_word(unit: str) -> str:
+    return UNIT_WORDS.get(unit, unit)
+
+
+def banded_total(bands: BandsVal, amount: Decimal) -> Decimal:
+    """F(S): Σ over bands of rate × the part of `amount` inside the band (exact)."""
+    counted = amount if bands.ceiling is None else min(amount, bands.ceiling)
+    total = Decimal(0)
+    for band in bands.bands:
+        top = counted if band.high is None else min(counted, band.high)
+        if top > band.low:
+            total += (top - band.low) * band.rate
+    return total
