@@ -6,14 +6,16 @@ The package reads as its pipeline::
     rule files ──parse.py──▶ Lark tree ──build.py──▶ AST (nodes.py, every node has a Span)
                                                    │
                             check/ (named passes that collect every diagnostic) → ir.py
-                                                   │
+                                                   │   (semantics/: what the words mean)
                        ┌───────────────────────────┴───────────────────────────┐
-                compile/ (Python source → code object,                 interpret.py
-                 trace and no-trace variants, cached)                   (reference oracle)
+                compile/ (Python source → code object,                 interpret/
+                 trace and no-trace variants) → runtime.py              (reference oracle)
                        └───────────────────────────┬───────────────────────────┘
-                     engine.py: Engine.load(policy) once → engine.adjudicate(claim) many
+                 prepared.py ← cache.py;  engine.py: Engine.load(policy) once → adjudicate(claim) many
                                                    │
-                claims.py / results.py (pydantic, the JSON contract) + trace ──▶ explain.py
+                contract/ (claims in; results and trace out: the JSON contract)
+                                                   │
+          applications: explain/  batch/  diff/  policytest/  cli/  tools/
 
 docs/architecture.md describes each stage.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from policyengine._version import __version__
 
 if TYPE_CHECKING:
     from policyengine.contract.results import Result

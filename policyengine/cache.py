@@ -18,15 +18,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from policyengine import __version__
+from policyengine._version import __version__
 from policyengine.errors import PolicyInvalid
 from policyengine.grammar import grammar_hash
 from policyengine.layout import policy_files
-
-if TYPE_CHECKING:
-    from policyengine.engine import LoadedPolicy
+from policyengine.prepared import LoadedPolicy, loaded_policy
 
 
 def cache_dir() -> Path | None:
@@ -154,25 +152,3 @@ def load_compiled(directory: Path, *, use_cache: bool = True) -> LoadedPolicy:
                 compiled.source,
             )
     return loaded_policy(directory, namespace, compiled.source, cached=False)
-
-
-def loaded_policy(
-    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool
-) -> LoadedPolicy:
-    from policyengine.engine import LoadedPolicy
-
-    return LoadedPolicy(
-        name=namespace["POLICY"],
-        title=namespace["TITLE"],
-        directory=directory,
-        start=namespace["START"],
-        versions=namespace["VERSIONS"],
-        layers=namespace["LAYERS"],
-        notes=namespace["_NOTES"],
-        inventory=namespace["INVENTORY"],
-        settle=namespace["settle"],
-        source=source,
-        cached=cached,
-        is_layer=namespace["IS_LAYER"],
-        kinds={code: item.kind for code, item in namespace["_CAT"].items()},
-    )

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Context, localcontext
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from policyengine.contract.fastclaim import Claim as Records
 from policyengine.contract.results import Result
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.layout import policy_files
+from policyengine.prepared import LoadedPolicy
 from policyengine.semantics.vocabulary import MOMENTS
 
 # Settlement arithmetic runs in this context whatever the host application set.
@@ -49,28 +49,6 @@ def policy_dirs(path: Path) -> list[Path]:
     if policy_files(path):
         return [path]
     return sorted(p for p in path.iterdir() if p.is_dir() and policy_files(p))
-
-
-@dataclass(frozen=True, eq=False)
-class LoadedPolicy:
-    """One compiled policy: its metadata and its settle function."""
-
-    name: str
-    title: str
-    directory: Path
-    start: str
-    versions: tuple[str, ...]
-    layers: tuple[str, ...]
-    notes: tuple[str, ...]
-    inventory: tuple[dict[str, Any], ...]
-    settle: Callable[..., dict[str, Any]]
-    source: str
-    cached: bool
-    is_layer: bool
-    kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
-
-    def kind_of(self, code: str, claimed: str) -> str:
-        return self.kinds.get(code, claimed)
 
 
 class Engine:

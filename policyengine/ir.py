@@ -109,6 +109,12 @@ class RowIR:
     def active(self, day: dt.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
 
+    @property
+    def certified_condition(self) -> str:
+        """The one condition a limit row names (the checker guarantees exactly one)."""
+        cond = next(c for c in self.conds if c.key == "certified")
+        return next(iter(cond.names))
+
 
 @dataclass(frozen=True)
 class TableIR:

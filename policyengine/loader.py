@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policyengine import __version__
 from policyengine import nodes as n
+from policyengine._version import __version__
 from policyengine.build import build
 from policyengine.diagnostics import Diagnostics, printable, suggestion
 from policyengine.grammar import grammar_hash

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from policyengine.batch import index as batch_index
 from policyengine.batch import local as batch
 from policyengine.batch.local import BatchOptions, run_batch
 from policyengine.cli.main import main
@@ -179,7 +180,7 @@ def test_an_interrupted_batch_resumes_without_duplicates(
 ) -> None:
     path, _claims = claims_file(tmp_path)
     assert main(["batch", str(path), "-o", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0
-    monkeypatch.setattr(batch, "TASK_CLAIMS", 25)
+    monkeypatch.setattr(batch_index, "TASK_CLAIMS", 25)
     real = batch.settle_task
     calls = {"n": 0}
 
@@ -253,7 +254,7 @@ def test_chunks_cover_the_file_at_line_starts_with_their_line_numbers(
 ) -> None:
     path = tmp_path / "input.jsonl"
     path.write_bytes(content)
-    chunks = batch._chunks(path, parts, len(content))
+    chunks = batch_index._chunks(path, parts, len(content))
     assert chunks[0][0] == 0 and chunks[-1][1] == len(content)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
     for start, end, first in chunks:
@@ -270,9 +271,9 @@ def test_parallel_scan_and_multi_level_merge_change_nothing(
     path, _claims = claims_file(tmp_path, extra=["", "{broken"])
     whole = tmp_path / "whole.jsonl"
     run_batch(BatchOptions(input=path, output=whole), Quiet())
-    monkeypatch.setattr(batch, "INDEX_RUN", 3)
-    monkeypatch.setattr(batch, "RUN_BLOCK", 2)
-    monkeypatch.setattr(batch, "MERGE_FAN_IN", 3)
+    monkeypatch.setattr(batch_index, "INDEX_RUN", 3)
+    monkeypatch.setattr(batch_index, "RUN_BLOCK", 2)
+    monkeypatch.setattr(batch_index, "MERGE_FAN_IN", 3)
     for jobs in (1, 2):
         out = tmp_path / f"small-{jobs}.jsonl"
         summary = run_batch(BatchOptions(input=path, output=out, jobs=jobs), Quiet())

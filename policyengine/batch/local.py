@@ -16,9 +16,7 @@ or a killed worker, `--resume` reuses the index and every completed task.
 from __future__ import annotations
 
 import heapq
-import itertools
 import json
-import marshal
 import os
 import shutil
 import signal
@@ -31,18 +29,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from policyengine.contract.claims import ClaimRejected, parse_json
+from policyengine.batch import index
+from policyengine.batch.index import Entry, scan, tasks
 from policyengine.engine import Engine, dumps
 from policyengine.ledger import settle_person
-
-INDEX_RUN = 100_000  # index entries sorted in memory at once
-RUN_BLOCK = 2_000  # entries per block of a run file, the unit read back while merging
-MERGE_FAN_IN = 32  # runs merged at once (more are merged in levels)
-# claims per task (whole persons): the unit of parallel work and of --resume
-TASK_CLAIMS = int(os.environ.get("POLICYENGINE_BATCH_TASK_CLAIMS", "5000"))
-Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
 
 
 class BatchInterrupted(Exception):
@@ -72,7 +62,7 @@ class BatchOptions:
             "moment": self.moment,
             "as_of": self.as_of,
             "trace": self.trace,
-            "task_claims": TASK_CLAIMS,
+            "task_claims": index.TASK_CLAIMS,
         }
 
 
@@ -135,185 +125,6 @@ class Summary:
         )
 
 
-# ------------------------------------------------------------------ phase 1: scan
-
-
-def _key(line: bytes, number: int) -> tuple[str, str]:
-    """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
-    try:
-        data = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # what orjson refuses but the claim parser accepts (a byte-order mark, NaN in a field
-        # the contract ignores, a lone surrogate) must still sort with its person
-        try:
-            data = parse_json(line)
-        except ClaimRejected:
-            data = None
-    try:
-        person, date = data["person"]["id"], data["visit"]["date"]
-        if isinstance(person, str) and isinstance(date, str):
-            return person, date
-    except (TypeError, KeyError):
-        pass
-    return f"\x00{number}", ""
-
-
-def scan(
-    options: BatchOptions, work: Path, progress: Any, executor: ProcessPoolExecutor | None = None
-) -> tuple[int, int, list[Path]]:
-    """Index the input in sorted runs. Returns (claims, blank lines, run files).
-
-    With worker processes, the input is cut at line boundaries into chunks keyed in parallel
-    (the parent only counts newlines, to number each chunk's first line)."""
-    size = options.input.stat().st_size
-    chunks = _chunks(options.input, 4 * options.jobs if executor is not None else 1, size)
-    if executor is None:
-        results = [scan_chunk(options.input, *chunks[0], work, 0)]
-        progress.advance_bytes(size)
-    else:
-        futures = [
-            executor.submit(scan_chunk, options.input, *chunk, work, index)
-            for index, chunk in enumerate(chunks)
-        ]
-        results = []
-        for (start, end, _first), future in zip(chunks, futures, strict=True):
-            results.append(future.result())
-            progress.advance_bytes(end - start)
-    claims = sum(r[0] for r in results)
-    blank = sum(r[1] for r in results)
-    return claims, blank, [work / name for r in results for name in r[2]]
-
-
-def _chunks(path: Path, parts: int, size: int) -> list[tuple[int, int, int]]:
-    """(start, end, number of the first line) of `parts` line-aligned pieces of the file."""
-    bounds = [0]
-    with path.open("rb") as handle:
-        for part in range(1, parts):
-            handle.seek(max(bounds[-1], size * part // parts))
-            handle.readline()  # to the end of the line the cut falls in
-            position = handle.tell()
-            if bounds[-1] < position < size:
-                bounds.append(position)
-        bounds.append(size)
-        chunks = []
-        line = 1
-        handle.seek(0)
-        for start, end in itertools.pairwise(bounds):
-            chunks.append((start, end, line))
-            remaining = end - start
-            while remaining:
-                block = handle.read(min(remaining, 1 << 23))
-                line += block.count(b"\n")
-                remaining -= len(block)
-    return chunks
-
-
-def scan_chunk(
-    path: Path, start: int, end: int, first: int, work: Path, chunk: int
-) -> tuple[int, int, list[str]]:
-    """Key the lines of one chunk into sorted runs; (claims, blank lines, run names)."""
-    runs: list[str] = []
-    pending: list[Entry] = []
-    claims = blank = 0
-    with path.open("rb") as source:
-        source.seek(start)
-        offset = start
-        number = first
-        while offset < end:
-            line = source.readline()
-            if not line:
-                break
-            length = len(line)
-            if line.strip():
-                person, date = _key(line, number)
-                pending.append((person, date, number, offset, length))
-                claims += 1
-                if len(pending) >= INDEX_RUN:
-                    runs.append(_write_run(work, f"{chunk:04d}-{len(runs):04d}", pending).name)
-                    pending = []
-            else:
-                blank += 1
-            offset += length
-            number += 1
-    if pending:
-        runs.append(_write_run(work, f"{chunk:04d}-{len(runs):04d}", pending).name)
-    return claims, blank, runs
-
-
-def _write_run(work: Path, name: str, entries: Iterable[Entry], *, presorted: bool = False) -> Path:
-    """A sorted run as a sequence of small marshalled blocks, so reading it back streams."""
-    if not presorted:
-        entries = sorted(entries)
-    path = work / f"index-{name}.marshal"
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        block: list[Entry] = []
-        for entry in entries:
-            block.append(entry)
-            if len(block) == RUN_BLOCK:
-                marshal.dump(block, handle)
-                block = []
-        if block:
-            marshal.dump(block, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    return path
-
-
-def _read_run(path: Path) -> Iterator[Entry]:
-    with path.open("rb") as handle:
-        while True:
-            try:
-                block = marshal.load(handle)
-            except EOFError:
-                return
-            yield from block
-
-
-def _merged(runs: list[Path], work: Path) -> Iterator[Entry]:
-    """All entries in order, never holding more than a block per run: past MERGE_FAN_IN
-    runs, groups of runs are first merged into longer ones (a multi-level merge)."""
-    level = 0
-    while len(runs) > MERGE_FAN_IN:
-        level += 1
-        merged_runs = []
-        for start in range(0, len(runs), MERGE_FAN_IN):
-            group = runs[start : start + MERGE_FAN_IN]
-            stream = heapq.merge(*(_read_run(path) for path in group))
-            merged_runs.append(
-                _write_run(work, f"merged-{level}-{start:06d}", stream, presorted=True)
-            )
-        runs = merged_runs
-    return heapq.merge(*(_read_run(path) for path in runs))
-
-
-def _persons(runs: list[Path]) -> Iterator[list[Entry]]:
-    """Each person's entries, persons in order, each person's claims by (date, line)."""
-    group: list[Entry] = []
-    work = runs[0].parent if runs else Path(".")
-    for entry in _merged(runs, work):
-        if group and entry[0] != group[0][0]:
-            yield group
-            group = []
-        group.append(entry)
-    if group:
-        yield group
-
-
-def tasks(runs: list[Path]) -> Iterator[list[list[Entry]]]:
-    task: list[list[Entry]] = []
-    size = 0
-    for group in _persons(runs):
-        task.append(group)
-        size += len(group)
-        if size >= TASK_CLAIMS:
-            yield task
-            task, size = [], 0
-    if task:
-        yield task
-
-
 # ------------------------------------------------------------------ phase 2: settle
 
 _WORKER: dict[str, Any] = {}
@@ -340,7 +151,7 @@ def settle_task(number: int, task: list[list[Entry]], work: Path) -> dict[str, A
             for _person, _date, line_number, offset, length in group:
                 source.seek(offset)
                 raw.append((line_number - 1, source.read(length)))
-            for settled in _settle_group(engine, options, raw):
+            for settled in settle_group(engine, options, raw):
                 summary.count(settled.result)
                 record = settled.result if settled.result is not None else settled.error
                 records.append((settled.index + 1, dumps(record)))
@@ -350,7 +161,7 @@ def settle_task(number: int, task: list[list[Entry]], work: Path) -> dict[str, A
     return summary.as_json()
 
 
-def _settle_group(
+def settle_group(
     engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]
 ) -> Iterable[Any]:
     region = options.region
@@ -437,7 +248,7 @@ def prepare(
             raise ValueError(f"--resume: the input or the options changed since {work} was made")
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    claims, blank, runs = scan(options, work, progress, executor)
+    claims, blank, runs = scan(options.input, options.jobs, work, progress, executor)
     manifest = {
         "fingerprint": fingerprint,
         "indexed": True,

@@ -15,7 +15,7 @@ The pipeline is the single-machine batch (batch.py) spread over a cluster:
 3. settle   `repartition(person)` puts every claim of a person in one partition and
             `sortWithinPartitions(person, date, line)` makes them adjacent; `mapInArrow`
             walks each partition, cutting it at person changes, and settles every person
-            with `batch._settle_group` → `ledger.settle_person` — the one implementation
+            with `batch.settle_group` → `ledger.settle_person` — the one implementation
             of the year ledger, which orders the person's claims by (visit date, line) itself;
 4. result   each claim's result or error record as the JSON text `policyengine batch`
             writes (`engine.dumps`), byte for byte.
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policyengine.batch.local import Summary
-from policyengine.batch.spark_worker import _Job, _key_batches, _settle_batches, worker_engine
+from policyengine.batch.spark_worker import Job, key_batches, settle_batches, worker_engine
 from policyengine.errors import PolicyEngineError
 from policyengine.semantics.vocabulary import MOMENTS
 
@@ -110,8 +110,8 @@ def settle_dataframe(
     """
     require_spark()
     claims = prepare_claims(df, claim_column=claim_column, line_column=line_column)
-    job = _job(df.sparkSession, policy, region, as_of, moment, trace)
-    settled = _settle_claims(claims.frame, job, partitions)
+    job = spark_job(df.sparkSession, policy, region, as_of, moment, trace)
+    settled = settle_claims(claims.frame, job, partitions)
     if summary_columns:
         return settled
     return settled.select(LINE, RESULT)
@@ -221,24 +221,24 @@ def number_rows(df: DataFrame, flag: Column | None = None) -> tuple[DataFrame, i
 _SHIPPED: dict[tuple[str, str], Path] = {}  # (application, name) → directory, on the driver
 
 
-def _job(
+def spark_job(
     spark: SparkSession,
     policy: str | os.PathLike[str] | None,
     region: str | None,
     as_of: str | None,
     moment: str,
     trace: bool,
-) -> _Job:
-    _check_options(moment, as_of)
+) -> Job:
+    check_options(moment, as_of)
     shipped = None
     given = None if policy is None else os.fspath(policy)
     if given is not None and Path(given).is_dir():
         directory = Path(given).resolve()
         given, shipped = str(directory), ship_policy(spark, directory)
-    return _Job(given, shipped, region, as_of, moment, trace)
+    return Job(given, shipped, region, as_of, moment, trace)
 
 
-def _check_options(moment: str, as_of: str | None) -> None:
+def check_options(moment: str, as_of: str | None) -> None:
     """What the engine would refuse for every claim, refused once, before any work."""
     if moment not in MOMENTS:
         raise ValueError(f"moment must be one of {', '.join(MOMENTS)}, not {moment!r}")
@@ -267,15 +267,15 @@ def ship_policy(spark: SparkSession, directory: Path) -> str:
     return name
 
 
-def _settle_claims(claims: DataFrame, job: _Job, partitions: int | None) -> DataFrame:
+def settle_claims(claims: DataFrame, job: Job, partitions: int | None) -> DataFrame:
     from pyspark.sql import functions as F
 
-    keyed = claims.mapInArrow(_key_batches, _KEYED)
+    keyed = claims.mapInArrow(key_batches, _KEYED)
     by_person = (
         keyed.repartition(partitions, "person") if partitions else keyed.repartition("person")
     )
     ordered = by_person.sortWithinPartitions("person", "date", LINE)
-    settled = ordered.mapInArrow(functools.partial(_settle_batches, job), _SETTLED)
+    settled = ordered.mapInArrow(functools.partial(settle_batches, job), _SETTLED)
     return settled.select(
         LINE,
         RESULT,
@@ -286,10 +286,10 @@ def _settle_claims(claims: DataFrame, job: _Job, partitions: int | None) -> Data
 
 def summarize(settled: DataFrame, blank_lines: int = 0) -> Summary:
     """The batch summary of `settle_dataframe(..., summary_columns=True)` (exact decimals)."""
-    return _summarize(settled, blank_lines)[0]
+    return summary_and_size(settled, blank_lines)[0]
 
 
-def _summarize(settled: DataFrame, blank_lines: int) -> tuple[Summary, int]:
+def summary_and_size(settled: DataFrame, blank_lines: int) -> tuple[Summary, int]:
     """The summary, and the size of the records (characters), in one job."""
     from pyspark.sql import functions as F
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policyengine.batch.local import BatchOptions, _key, _settle_group
+from policyengine.batch.index import sort_key
+from policyengine.batch.local import BatchOptions, settle_group
 from policyengine.engine import Engine, dumps
 from policyengine.errors import PolicyNotFound
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     """What a worker needs to settle: small, pickled with the UDF."""
 
     policy: str | None  # a path as the driver gave it (None: the bundled policies)
@@ -92,14 +93,14 @@ def _spark_file(name: str) -> str | None:
         return None
 
 
-def _key_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def key_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     for batch in batches:
         lines, claims = batch.column(0), batch.column(1)
         persons, dates = [], []
         for line, claim in zip(lines.to_pylist(), claims.to_pylist(), strict=True):
-            person, date = _key(claim, line)
+            person, date = sort_key(claim, line)
             persons.append(person)
             dates.append(date)
         yield pa.RecordBatch.from_arrays(
@@ -108,7 +109,7 @@ def _key_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         )
 
 
-def _settle_batches(job: _Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def settle_batches(job: Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Settle a partition sorted by person: each run of one person's claims is a group."""
     engine = worker_engine(job.policy, job.shipped)
     options = job.options()
@@ -136,7 +137,7 @@ def _settle_one(
 ) -> list[tuple[int, str, dict[str, Any] | None]]:
     out = []
     raw: list[tuple[int, Any]] = group  # None (a null claim) fails as "a claim is a JSON object"
-    for settled in _settle_group(engine, options, raw):
+    for settled in settle_group(engine, options, raw):
         record = settled.result if settled.result is not None else settled.error
         out.append((settled.index + 1, dumps(record), settled.result))
     return out

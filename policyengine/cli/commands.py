@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from policyengine.cli.main import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, write_json
+from policyengine.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    engine_for,
+    read_claim_text,
+    write_json,
+)
 from policyengine.contract.claims import ClaimRejected, load_claim, parse_json
 from policyengine.errors import PolicyNotFound
 
@@ -28,21 +35,6 @@ def _extra_commands() -> list[Callable[..., None]]:
 
 
 EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
-
-
-def read_claim_text(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    if not path.is_file():
-        raise PolicyNotFound(f"claim file {source} not found")
-    return path.read_text(encoding="utf-8")
-
-
-def engine_for(policy: Path | None) -> Any:
-    from policyengine.engine import Engine
-
-    return Engine.load(policy)
 
 
 # ------------------------------------------------------------------ check
@@ -172,20 +164,22 @@ def schema(args: argparse.Namespace) -> int:
 
 def list_(args: argparse.Namespace) -> int:
     engine = engine_for(args.policy)
-    policies = [
-        {
-            "region": p.name,
-            "title": p.title,
-            "directory": str(p.directory),
-            "layers": list(p.layers),
-            "effective_from": p.start,
-            "versions": list(p.versions),
-            "provisional": len(p.notes),
-        }
-        for p in engine.describe()
-    ]
     if args.format == "json":
-        write_json(policies, pretty=True)
+        write_json(
+            [
+                {
+                    "region": p.name,
+                    "title": p.title,
+                    "directory": str(p.directory),
+                    "layers": list(p.layers),
+                    "effective_from": p.start,
+                    "versions": list(p.versions),
+                    "provisional": len(p.notes),
+                }
+                for p in engine.describe()
+            ],
+            pretty=True,
+        )
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -193,14 +187,8 @@ def list_(args: argparse.Namespace) -> int:
     table = Table(title="bundled policies" if args.policy is None else str(args.policy))
     for column in ("region", "title", "effective from", "versions (rule sets from)", "provisional"):
         table.add_column(column)
-    for p in policies:
-        table.add_row(
-            p["region"],
-            p["title"],
-            p["effective_from"],
-            ", ".join(p["versions"]),
-            str(p["provisional"]),
-        )
+    for p in engine.describe():
+        table.add_row(p.name, p.title, p.start, ", ".join(p.versions), str(len(p.notes)))
     Console().print(table)
     return EXIT_OK
 
@@ -209,9 +197,9 @@ def list_(args: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    from policyengine.policytest.runner import run_policy_tests
+    from policyengine.cli.test import run
 
-    return run_policy_tests(args)
+    return run(args)
 
 
 __all__ = ["EXTRA_COMMANDS", "ClaimRejected", "json", "load_claim", "parse_json"]

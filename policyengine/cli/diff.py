@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from policyengine.cli.main import EXIT_INPUT, EXIT_OK, report_error
+from policyengine.cli.output import EXIT_INPUT, EXIT_OK, report_error
 
 
 def register(add: Any) -> None:
@@ -84,7 +84,7 @@ def _date(value: str | None, option: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from policyengine.cli.batch import Progress
+    from policyengine.cli.progress import Progress
     from policyengine.diff.chart import render_svg
     from policyengine.diff.compare import DiffOptions, run_diff
     from policyengine.diff.render import render_markdown, render_table

@@ -9,7 +9,7 @@ import shutil
 import sys
 from typing import Any
 
-from policyengine.cli.main import EXIT_INPUT, EXIT_OK, write_json
+from policyengine.cli.output import EXIT_INPUT, EXIT_OK, write_json
 from policyengine.contract.claims import ClaimRejected
 
 
@@ -44,7 +44,7 @@ def register(add: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from policyengine.cli.commands import engine_for, read_claim_text
+    from policyengine.cli.output import engine_for, read_claim_text
     from policyengine.contract.claims import parse_json
     from policyengine.explain import render as explain
 

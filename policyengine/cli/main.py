@@ -9,17 +9,14 @@ with a hint; `--debug` shows the traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from policyengine import __version__
+from policyengine._version import __version__
+from policyengine.cli.output import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.errors import PolicyEngineError
-
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -200,18 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "please report it with the input; rerun with --debug for the traceback",
             EXIT_INTERNAL,
         )
-
-
-def report_error(message: str, hint: str | None, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    return code
-
-
-def write_json(data: Any, *, pretty: bool = False) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2 if pretty else None)
-    sys.stdout.write(text + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,15 +16,17 @@ from policyengine.batch.spark import (
     JSONL_PART_CHARS,
     LINE,
     RESULT,
-    _check_options,
-    _job,
-    _settle_claims,
-    _summarize,
+    check_options,
     prepare_claims,
     read_jsonl,
     require_spark,
+    settle_claims,
+    spark_job,
+    summary_and_size,
     write_jsonl,
 )
+from policyengine.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
+from policyengine.cli.progress import interrupt_on_sigterm, print_summary
 from policyengine.engine import Engine
 
 if TYPE_CHECKING:
@@ -46,23 +48,13 @@ class _Shown:
 
 def run_cli(args: argparse.Namespace) -> int:
     """`policyengine batch --engine spark`: see cli_batch.register for the options."""
-    from policyengine.cli.main import (
-        EXIT_FINDINGS,
-        EXIT_INPUT,
-        EXIT_INTERNAL,
-        EXIT_OK,
-        report_error,
-    )
-
     problem = _cli_problem(args)
     if problem:
         return report_error(problem, None, EXIT_INPUT)
     require_spark()
     if args.policy is not None and Path(args.policy).is_dir():
         Engine.load(args.policy)  # fail fast, on the driver, on a policy that does not load
-    from policyengine.cli.batch import _stop, print_summary
-
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     spark, created = None, False
     try:
         spark, created = _session(args)
@@ -111,7 +103,7 @@ def _cli_problem(args: argparse.Namespace) -> str | None:
     if args.input is not None and not _has_scheme(args.input) and not Path(args.input).exists():
         return f"input {args.input} not found"
     try:
-        _check_options(args.moment, args.as_of)
+        check_options(args.moment, args.as_of)
     except ValueError as error:
         return str(error)
     return None
@@ -152,11 +144,11 @@ def _run(spark: SparkSession, args: argparse.Namespace) -> tuple[Summary, _Shown
         claims = read_jsonl(spark, args.input)
     expected, shown_input = claims.expected, args.input_table or args.input
     assert expected is not None and claims.blank is not None
-    job = _job(spark, args.policy, args.region, args.as_of, args.moment, args.trace)
-    settled = _settle_claims(claims.frame, job, args.partitions or _partitions(spark, expected))
+    job = spark_job(spark, args.policy, args.region, args.as_of, args.moment, args.trace)
+    settled = settle_claims(claims.frame, job, args.partitions or _partitions(spark, expected))
     settled = settled.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summary, size = _summarize(settled, claims.blank)
+        summary, size = summary_and_size(settled, claims.blank)
         if summary.records != expected:
             raise RuntimeError(
                 f"{expected} claims in, {summary.records} records out: nothing was written"

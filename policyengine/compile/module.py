@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from policyengine import __version__
+from policyengine._version import __version__
 from policyengine.catalogue import CatalogueItem
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, Constants, Raw, literal

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
-from policyengine.interpret.evaluator import certified_condition
 from policyengine.ir import RowIR, TableIR
 from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import ratio_text, schedule
@@ -211,7 +210,7 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         return
     entries = tuple(
         (
-            certified_condition(row),
+            row.certified_condition,
             amount,
             vc.note_ids(*vc.row_notes(row)),
             row.location,

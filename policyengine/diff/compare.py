@@ -20,11 +20,20 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
-from policyengine.batch.local import BatchOptions, scan, tasks
+from policyengine.batch.index import scan, tasks
+from policyengine.batch.local import BatchOptions
 from policyengine.diff.attribution import Attribution, attribute
-from policyengine.diff.components import ZERO, ZERO_CHANGE, Change, LineState, Target, read
+from policyengine.diff.components import (
+    ZERO,
+    ZERO_CHANGE,
+    Change,
+    LineState,
+    Target,
+    clause_key,
+    read,
+)
 from policyengine.diff.source import Version
-from policyengine.engine import MONEY_CONTEXT, Engine
+from policyengine.engine import MONEY_CONTEXT
 from policyengine.errors import PolicyEngineError
 from policyengine.ledger import settle_person
 
@@ -118,13 +127,6 @@ class Tally:
     not_decomposed: int = 0
     notes: list[dict[str, Any]] = field(default_factory=list)
     error_examples: list[dict[str, Any]] = field(default_factory=list)
-
-
-def clause_key(target: Target) -> str:
-    """How the by-clause table groups targets."""
-    if target.kind == "rule":
-        return target.source or f"uncited:{target.detail or target.step}"
-    return target.kind
 
 
 def _totals(result: dict[str, Any]) -> dict[str, Decimal]:
@@ -307,7 +309,7 @@ def persons(input_path: Path, progress: Any) -> Iterator[list[tuple[int, bytes]]
     external index as batch (flat memory however large the file)."""
     with tempfile.TemporaryDirectory(prefix="policyengine-diff-") as work:
         options = BatchOptions(input=input_path, output=Path(work) / "unused")
-        claims, _blank, runs = scan(options, Path(work), progress)
+        claims, _blank, runs = scan(options.input, options.jobs, Path(work), progress)
         progress.start_settling(claims)
         with input_path.open("rb") as source:
             for task in tasks(runs):
@@ -335,12 +337,3 @@ def run_diff(
         for raw in persons(options.input, progress):
             differ.person(raw)
     return build_report(differ.tally, base, amended, options)
-
-
-def inventory(engine: Engine) -> dict[str, str]:
-    """Rule location → what it is (`cap outpatient (scheme employee)`)."""
-    return {
-        entry["location"]: entry["what"]
-        for policy in engine.describe()
-        for entry in policy.inventory
-    }

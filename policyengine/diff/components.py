@@ -371,3 +371,10 @@ def recompute(state: State) -> Outcome:
                 critical = min(critical, max(ZERO, bands.payment_cap - state.critical_paid))
     patient = state.billed - denied - fund - critical
     return Outcome(covered, denied, deductible, fund, critical, patient)
+
+
+def clause_key(target: Target) -> str:
+    """How the by-clause table groups targets."""
+    if target.kind == "rule":
+        return target.source or f"uncited:{target.detail or target.step}"
+    return target.kind

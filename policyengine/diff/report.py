@@ -7,13 +7,14 @@ import math
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from policyengine import __version__
-from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target
+from policyengine._version import __version__
+from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target, clause_key
 from policyengine.diff.schema import DIFF_SCHEMA
 
 if TYPE_CHECKING:
     from policyengine.diff.compare import DiffOptions, Tally
     from policyengine.diff.source import Version
+    from policyengine.engine import Engine
 
 FEN = Decimal("0.01")
 MEASURES = ("fund", "critical_illness", "payers", "patient", "denied")
@@ -154,8 +155,6 @@ class Labels:
     """Names for targets: the inventory's `what` of each rule, in the version it refers to."""
 
     def __init__(self, base: Version, amended: Version) -> None:
-        from policyengine.diff.compare import inventory
-
         self.what = {"base": inventory(base.engine), "amended": inventory(amended.engine)}
 
     def what_of(self, target: Target) -> str | None:
@@ -213,8 +212,6 @@ def _order(change: Change) -> tuple[Decimal, Decimal]:
 
 
 def _attribution(tally: Tally, labels: Labels) -> dict[str, Any]:
-    from policyengine.diff.compare import clause_key
-
     by_rule = []
     clauses: dict[str, dict[str, Any]] = {}
     total = ZERO_CHANGE
@@ -343,4 +340,13 @@ def build_report(
         "largest": largest,
         "attribution": attribution,
         "one_version_errors": tally.error_examples,
+    }
+
+
+def inventory(engine: Engine) -> dict[str, str]:
+    """Rule location → what it is (`cap outpatient (scheme employee)`)."""
+    return {
+        entry["location"]: entry["what"]
+        for policy in engine.describe()
+        for entry in policy.inventory
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policyengine import __version__
+from policyengine._version import __version__
 from policyengine.contract.trace import TRACE_SCHEMA
 from policyengine.explain.words import WORDS, kind_word
 

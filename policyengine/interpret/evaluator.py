@@ -366,7 +366,7 @@ class Run:
             source=(used[0] if used else numeric[0]).origin.as_json(),
             figures={
                 "conditions": {
-                    certified_condition(r): money(self.level(self.value(r))) for r in used
+                    r.certified_condition: money(self.level(self.value(r))) for r in used
                 },
                 "limit": money(limit),
                 "rows": [r.location for r in used],
@@ -461,12 +461,6 @@ class Run:
             line["payers"] = {payer: money(part[index]) for payer, part in shares.items()}
             paid = sum((part[index] for part in shares.values()), ZERO)
             line["patient"] = money(Decimal(line["billed"]) - Decimal(line["denied"]) - paid)
-
-
-def certified_condition(row: RowIR) -> str:
-    """The one condition a limit row names (the checker guarantees exactly one)."""
-    cond = next(c for c in row.conds if c.key == "certified")
-    return next(iter(cond.names))
 
 
 def describe_ratio(value: Value, level: int) -> str:

@@ -1,0 +1,1 @@
+"""YAML test cases beside a policy: read, run (by `policyengine test` and by pytest), coverage."""

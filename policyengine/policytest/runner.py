@@ -7,17 +7,15 @@ that produced the value. Coverage counts which rules and table rows the cases ex
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policyengine.cli.main import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
-from policyengine.engine import Engine, LoadedPolicy, bundled_policies, policy_dirs
+from policyengine.engine import Engine, policy_dirs
+from policyengine.errors import PolicyNotFound
 from policyengine.policytest.cases import Outcome, iter_cases, run_case
+from policyengine.prepared import LoadedPolicy
 
 # Which trace steps produce which result fields (to name the rule behind a mismatch).
 _FIELD_STEPS = {
@@ -139,106 +137,13 @@ def producing_rule(result: dict[str, Any] | None, path: str) -> str | None:
     return None
 
 
-def run_policy_tests(args: argparse.Namespace) -> int:
-    roots = args.paths or [bundled_policies()]
+def run_policies(roots: Iterable[Path], keyword: str | None = None) -> list[PolicyReport]:
+    """Run the cases of every policy with a tests/ folder under each root."""
     reports: list[PolicyReport] = []
     for root in roots:
         directories = [d for d in policy_dirs(root) if (d / "tests").is_dir()]
         if not directories:
-            print(f"error: no policy with a tests/ folder in {root}", file=sys.stderr)
-            return EXIT_INPUT
+            raise PolicyNotFound(f"no policy with a tests/ folder in {root}")
         engine = Engine.load(root if len(directories) > 1 else directories[0])
-        reports.extend(run_directory(engine, d, args.keyword) for d in directories)
-    if args.format == "json":
-        _print_json(reports)
-    else:
-        _print_text(reports, args.min_coverage)
-    failed = any(r.failed for r in reports)
-    below = args.min_coverage is not None and any(
-        r.coverage.percent < args.min_coverage for r in reports
-    )
-    return EXIT_FINDINGS if failed or below else EXIT_OK
-
-
-def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(highlight=False, soft_wrap=True)
-    for report in reports:
-        passed = len(report.outcomes) - len(report.failed)
-        console.print(
-            f"[bold]{report.policy.name}[/]: {passed}/{len(report.outcomes)} cases passed"
-        )
-        for outcome in report.failed:
-            console.print(
-                f"  [red]FAIL[/] {escape(outcome.case.location)}  {escape(outcome.case.name)}"
-            )
-            for mismatch in outcome.mismatches:
-                rule = producing_rule(outcome.result, mismatch.path)
-                console.print(
-                    f"    {escape(mismatch.path)}: expected {escape(repr(mismatch.expected))}, "
-                    f"got {escape(repr(mismatch.got))}"
-                )
-                if rule:
-                    console.print(f"      produced by {escape(rule)}")
-        cov = report.coverage
-        clauses = cov.clauses()
-        reached = clauses & cov.clauses_used
-        status = ""
-        if minimum is not None:
-            status = (
-                " [green](ok)[/]" if cov.percent >= minimum else f" [red](below {minimum:g}%)[/]"
-            )
-        console.print(
-            f"  coverage: {cov.percent:.1f}% of {len(cov.countable)} rules and table rows{status}; "
-            f"{len(reached)}/{len(clauses)} cited clauses"
-        )
-        for entry in cov.missed():
-            console.print(
-                f"    never exercised: {escape(entry['location'])} {escape(entry['what'])}"
-            )
-        for entry in cov.unreachable():
-            console.print(
-                f"    unreachable (not counted): {escape(entry['location'])} "
-                f"{escape(entry['what'])}: {escape(entry['unreachable'])}"
-            )
-        for doc, clause in sorted(clauses - reached):
-            console.print(f"    clause never reached: {escape(doc)} {escape(clause)}")
-
-
-def _print_json(reports: list[PolicyReport]) -> None:
-    data = [
-        {
-            "policy": r.policy.name,
-            "cases": len(r.outcomes),
-            "failed": [
-                {
-                    "case": o.case.name,
-                    "location": o.case.location,
-                    "mismatches": [
-                        {
-                            "path": m.path,
-                            "expected": m.expected,
-                            "got": m.got,
-                            "rule": producing_rule(o.result, m.path),
-                        }
-                        for m in o.mismatches
-                    ],
-                }
-                for o in r.failed
-            ],
-            "coverage": {
-                "percent": round(r.coverage.percent, 2),
-                "missed": [e["location"] + " " + e["what"] for e in r.coverage.missed()],
-                "unreachable": [
-                    {"rule": e["location"] + " " + e["what"], "why": e["unreachable"]}
-                    for e in r.coverage.unreachable()
-                ],
-                "clauses": sorted(f"{d} {c}" for d, c in r.coverage.clauses()),
-                "clauses_reached": sorted(f"{d} {c}" for d, c in r.coverage.clauses_used),
-            },
-        }
-        for r in reports
-    ]
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        reports.extend(run_directory(engine, d, keyword) for d in directories)
+    return reports

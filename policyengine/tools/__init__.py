@@ -1,0 +1,1 @@
+"""Tools around the engine for people who write and test rules."""

@@ -1,0 +1,54 @@
+"""A policy ready to settle claims: its metadata and the compiled settle function.
+
+cache.py produces one (from a cached code object or a fresh compile); engine.py holds
+them by region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedPolicy:
+    """One compiled policy: its metadata and its settle function."""
+
+    name: str
+    title: str
+    directory: Path
+    start: str
+    versions: tuple[str, ...]
+    layers: tuple[str, ...]
+    notes: tuple[str, ...]
+    inventory: tuple[dict[str, Any], ...]
+    settle: Callable[..., dict[str, Any]]
+    source: str
+    cached: bool
+    is_layer: bool
+    kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
+
+    def kind_of(self, code: str, claimed: str) -> str:
+        return self.kinds.get(code, claimed)
+
+
+def loaded_policy(
+    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool
+) -> LoadedPolicy:
+    return LoadedPolicy(
+        name=namespace["POLICY"],
+        title=namespace["TITLE"],
+        directory=directory,
+        start=namespace["START"],
+        versions=namespace["VERSIONS"],
+        layers=namespace["LAYERS"],
+        notes=namespace["_NOTES"],
+        inventory=namespace["INVENTORY"],
+        settle=namespace["settle"],
+        source=source,
+        cached=cached,
+        is_layer=namespace["IS_LAYER"],
+        kinds={code: item.kind for code, item in namespace["_CAT"].items()},
+    )
