@@ -29,13 +29,14 @@ class LoadedPolicy:
     cached: bool
     is_layer: bool
     kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
+    fingerprint: str  # the compiled content under this engine (cache.policy_fingerprint)
 
     def kind_of(self, code: str, claimed: str) -> str:
         return self.kinds.get(code, claimed)
 
 
 def loaded_policy(
-    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool
+    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool, fingerprint: str
 ) -> LoadedPolicy:
     return LoadedPolicy(
         name=namespace["POLICY"],
@@ -51,4 +52,5 @@ def loaded_policy(
         cached=cached,
         is_layer=namespace["IS_LAYER"],
         kinds={code: item.kind for code, item in namespace["_CAT"].items()},
+        fingerprint=fingerprint,
     )

@@ -74,9 +74,11 @@ def inpatient_claim(region: str = "tianjin") -> dict[str, Any]:
 def engine_of(compiled: Compiled, directory: Path) -> Engine:
     """The Engine of one compiled policy, without checking and compiling it again."""
     from policyengine import Engine
-    from policyengine.cache import loaded_policy
+    from policyengine.prepared import loaded_policy
 
-    policy = loaded_policy(directory, compiled.namespace(), compiled.source, cached=False)
+    policy = loaded_policy(
+        directory, compiled.namespace(), compiled.source, cached=False, fingerprint=compiled.name
+    )
     return Engine({policy.name: policy})
 
 
