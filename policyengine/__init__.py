@@ -11,7 +11,7 @@ The package reads as its pipeline::
                 compile/ (Python source → code object,                 interpret/
                  trace and no-trace variants) → runtime.py              (reference oracle)
                        └───────────────────────────┬───────────────────────────┘
-                 prepared.py ← cache.py;  engine.py: Engine.load(policy) once → adjudicate(claim) many
+             prepared.py ← cache.py;  engine.py: Engine.load(policy) once → adjudicate(claim) many
                                                    │
                 contract/ (claims in; results and trace out: the JSON contract)
                                                    │

@@ -1,1 +1,3 @@
-"""Settling many claims: the local batch (index → settle → merge, with a per-person ledger) and the same on Apache Spark."""
+"""Settling many claims: the local batch (index → settle → merge, with a per-person ledger) and the
+same on Apache Spark.
+"""

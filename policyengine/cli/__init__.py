@@ -1,1 +1,1 @@
-"""The `policyengine` command line: `main.py` parses and dispatches, one module per command group."""
+"""The `policyengine` command line: `main.py` parses and dispatches; a module per command group."""

@@ -1,1 +1,3 @@
-"""The JSON contract (../spec/claims.md): claims in, results and traces out — pydantic models, the fast claim records the evaluators read, and the published schemas."""
+"""The JSON contract (../spec/claims.md): claims in, results and traces out — pydantic models, the
+fast claim records the evaluators read, and the published schemas.
+"""

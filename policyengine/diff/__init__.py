@@ -1,1 +1,3 @@
-"""`policyengine diff`: what a rule change costs, settled under two rule sets and attributed clause by clause."""
+"""`policyengine diff`: what a rule change costs, settled under two rule sets and attributed clause
+by clause.
+"""

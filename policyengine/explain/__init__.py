@@ -1,1 +1,3 @@
-"""`policyengine explain`: a result's trace rendered for people (rich text, markdown) or stored as a document."""
+"""`policyengine explain`: a result's trace rendered for people (rich text, markdown) or stored as
+a document.
+"""
