@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from policyengine.diagnostics import Diagnostics
 from policyengine.semantics.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
@@ -42,6 +43,13 @@ COLUMNS = (
     "daily_frequency",
 )
 MAX_ROWS = 200_000
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+FIGURE_PLACES = 4  # as a claim's unit price
+MAX_PRICE = Decimal("9999999999.9999")  # below 10¹⁰ 元, as a claim's money
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else f"{value[:20]}…({len(value)} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +119,27 @@ class _Row:
             self.fail(column, f"`{value}` is not one of {', '.join(choices)}")
         return value
 
-    def decimal(self, column: str, *, low: Decimal, high: Decimal | None = None) -> Decimal | None:
+    def decimal(self, column: str, *, low: Decimal, high: Decimal) -> Decimal | None:
+        """A figure the evaluators compute with: plain decimal text (no sign, exponent, NaN
+        or infinity), within [low, high], at most FIGURE_PLACES decimal places — so that
+        arithmetic on it stays exact within the money context (`1e9999` passed as finite,
+        then failed every claim that used the item)."""
         value = self.text(column)
         if not value:
             return None
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            self.fail(column, f"`{value}` is not a number")
+        if not PLAIN_DECIMAL.fullmatch(value):
+            self.fail(
+                column,
+                f"`{_shown(value)}` is not a plain decimal number such as 12.34 (no sign, "
+                "exponent, NaN or infinity)",
+            )
             return None
-        if not number.is_finite() or number < low or (high is not None and number > high):
-            upper = f" and {high}" if high is not None else ""
-            self.fail(column, f"`{value}` must be between {low}{upper}")
+        number = Decimal(value)
+        if not low <= number <= high:
+            self.fail(column, f"`{_shown(value)}` must be between {low} and {high}")
+            return None
+        if number != number.quantize(Decimal(1).scaleb(-FIGURE_PLACES)):
+            self.fail(column, f"`{_shown(value)}` has more than {FIGURE_PLACES} decimal places")
             return None
         return number
 
@@ -219,7 +236,7 @@ def _item(row: _Row, display: str) -> CatalogueItem | None:
         kind=row.choice("kind", ITEM_KINDS),
         cls=row.choice("class", CLASSES),
         selfpay_prop=row.decimal("selfpay_prop", low=Decimal(0), high=Decimal(1)),
-        price_cap=row.decimal("price_cap", low=Decimal(0)),
+        price_cap=row.decimal("price_cap", low=Decimal(0), high=MAX_PRICE),
         selected=row.flag("selected"),
         negotiated=row.flag("negotiated"),
         two_disease=row.flag("two_disease"),

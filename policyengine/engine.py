@@ -123,6 +123,11 @@ class Engine:
     def adjudicate_json(self, text: str | bytes, **options: Any) -> str:
         return dumps(self.settle(text, **options))
 
+    def fingerprint(self) -> dict[str, str]:
+        """Each region's compiled rules (their content under this engine): what `batch
+        --resume` checks it continues under."""
+        return {region: policy.fingerprint for region, policy in sorted(self._policies.items())}
+
     def describe(self) -> Iterable[LoadedPolicy]:
         return [self._policies[r] for r in self.regions]
 

@@ -21,10 +21,18 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.contract.claims import ClaimRejected, load_claim
-from policyengine.contract.fastclaim import Claim, Dispensed, History, SelfBurden, ServiceRecord
+from policyengine.contract.fastclaim import (
+    Claim,
+    Dispensed,
+    History,
+    SelfBurden,
+    ServiceRecord,
+    escape_surrogates,
+)
 from policyengine.errors import PolicyEngineError
 
 ZERO = Decimal(0)
+INTERNAL_ERROR = "internal_error"  # the error record of a claim the engine failed on
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
 SELF_BURDEN_VISITS = ("inpatient", "special_outpatient")
 
@@ -125,6 +133,9 @@ def settle_person(
             yield Settled(
                 index, None, error_record(rejected.claim_id, rejected.as_json()["errors"], index)
             )
+        except Exception as error:  # a bug in reading one claim fails that claim alone
+            failure = [{"path": "", "message": f"{type(error).__name__} while reading: {error}"}]
+            yield Settled(index, None, error_record(None, failure, index, kind=INTERNAL_ERROR))
     ledger: Ledger | None = None
     for index, given in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
         if ledger is None or ledger.year != given.visit.date.year:
@@ -135,22 +146,26 @@ def settle_person(
         try:
             result = settle(claim)
         except PolicyEngineError as error:
-            yield Settled(
-                index,
-                None,
-                error_record(
-                    claim.id,
-                    [{"path": "", "message": str(error)}],
-                    index,
-                    kind=type(error).__name__,
-                ),
-            )
+            message, kind = str(error), type(error).__name__
+        except Exception as error:  # one claim's failure is its record, never the batch's end
+            message, kind = f"{type(error).__name__} while settling: {error}", INTERNAL_ERROR
+        else:
+            ledger.record(claim, result, kind_of)
+            yield Settled(index, result, None)
             continue
-        ledger.record(claim, result, kind_of)
-        yield Settled(index, result, None)
+        failure = [{"path": "", "message": message}]
+        yield Settled(index, None, error_record(claim.id, failure, index, kind=kind))
 
 
 def error_record(
     claim_id: str | None, errors: list[dict[str, str]], index: int, kind: str = "malformed_claim"
 ) -> dict[str, Any]:
-    return {"claim_id": claim_id, "line": index + 1, "error": kind, "errors": errors}
+    """A claim's error record. Its texts quote the input, which may hold what JSON cannot
+    carry as UTF-8 (a lone surrogate from a `\\ud800` escape): such characters are written
+    as their escapes, so the record can always be written."""
+    return {
+        "claim_id": None if claim_id is None else escape_surrogates(claim_id),
+        "line": index + 1,
+        "error": kind,
+        "errors": [{k: escape_surrogates(text) for k, text in error.items()} for error in errors],
+    }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from policyengine.batch import files as batch_files
 from policyengine.batch import index as batch_index
 from policyengine.batch import local as batch
 from policyengine.batch.local import BatchOptions, run_batch
@@ -206,6 +207,7 @@ def test_an_interrupted_batch_resumes_without_duplicates(
 def test_resume_refuses_a_changed_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, _claims = claims_file(tmp_path, persons=2)
     (tmp_path / "out.jsonl.work").mkdir()
+    (tmp_path / "out.jsonl.work" / batch_files.WORK_MARK).write_text("")
     (tmp_path / "out.jsonl.work" / "manifest.json").write_text(
         json.dumps({"fingerprint": {"input": "elsewhere"}, "indexed": True}), encoding="utf-8"
     )
@@ -291,11 +293,11 @@ def test_an_interrupted_write_leaves_neither_a_half_file_nor_a_temporary(
     def interrupted(_fd: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch.os, "fsync", interrupted)
+    monkeypatch.setattr(batch_files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        batch._atomic(marker, b'{"records": 5}')
+        batch_files.write_atomic(marker, b'{"records": 5}')
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
-    batch._atomic(marker, b'{"records": 5}')
+    batch_files.write_atomic(marker, b'{"records": 5}')
     assert [p.name for p in tmp_path.iterdir()] == ["000003.json"]
     assert json.loads(marker.read_text())["records"] == 5

@@ -128,6 +128,19 @@ def test_the_corrupt_line_is_one_error_record(data: tuple[Path, bytes]) -> None:
     )
 
 
+def test_workers_exit_when_the_batch_is_killed(data: tuple[Path, bytes], tmp_path: Path) -> None:
+    """SIGKILL of the batch left its pool workers running, reparented, for 12 minutes and
+    more; they now notice their parent's death and exit."""
+    path, _whole = data
+    process = batch(str(path), "-o", str(tmp_path / "out.jsonl"), "--jobs", "2")
+    wait_for_tasks(tmp_path / "out.jsonl.work", 1, process)
+    workers = children(process.pid)
+    assert len(workers) == 2
+    process.kill()
+    process.communicate(timeout=60)
+    assert not still_running(workers)
+
+
 @pytest.mark.parametrize("how", ["sigterm", "sigkill_worker"])
 def test_an_interrupted_batch_keeps_its_work_and_resumes_exactly(
     data: tuple[Path, bytes], tmp_path: Path, how: str

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.batch.index import sort_key
-from policyengine.batch.local import BatchOptions, settle_group
-from policyengine.engine import Engine, dumps
+from policyengine.batch.options import BatchOptions
+from policyengine.batch.worker import record_text, settle_group
+from policyengine.engine import Engine
 from policyengine.errors import PolicyNotFound
 
 if TYPE_CHECKING:
@@ -138,8 +139,8 @@ def _settle_one(
     out = []
     raw: list[tuple[int, Any]] = group  # None (a null claim) fails as "a claim is a JSON object"
     for settled in settle_group(engine, options, raw):
-        record = settled.result if settled.result is not None else settled.error
-        out.append((settled.index + 1, dumps(record), settled.result))
+        text, ok = record_text(settled)
+        out.append((settled.index + 1, text, settled.result if ok else None))
     return out
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from policyengine.batch.files import check_paths, write_atomic
 from policyengine.batch.local import BatchInterrupted, BatchOptions, run_batch, work_dir
 from policyengine.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.cli.progress import Progress, interrupt_on_sigterm, print_summary
@@ -37,7 +38,8 @@ def register(add: Any) -> None:
     batch.add_argument(
         "-o",
         "--output",
-        help="results, one per input line, in input order (with --engine spark also .parquet)",
+        help="results, one per input line, in input order: a file, or - for standard output "
+        "(with --engine spark also .parquet)",
     )
     batch.add_argument(
         "--jobs",
@@ -101,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
             EXIT_INPUT,
         )
     if args.input is None or args.output is None:
-        return report_error("give the input file and -o/--output", None, EXIT_INPUT)
+        return report_error(
+            "give the input file and -o/--output (- for standard output)", None, EXIT_INPUT
+        )
     args.input, args.output = Path(args.input), Path(args.output)
     if not args.input.is_file():
         return report_error(f"input {args.input} not found", None, EXIT_INPUT)
@@ -119,15 +123,19 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         keep_work=args.keep_work,
     )
+    check_paths(options, *([args.summary_json] if args.summary_json else []))
     progress = Progress(sys.stderr.isatty() and not args.no_progress, args.input.stat().st_size)
     previous = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         summary = run_batch(options, progress)
-    except FileExistsError as error:
-        return report_error(str(error), None, EXIT_INPUT)
-    except (KeyboardInterrupt, BatchInterrupted) as error:
+    except (KeyboardInterrupt, BatchInterrupted, OSError) as error:
         progress.stop()
-        reason = str(error) or "interrupted"
+        if isinstance(error, OSError):  # a full disk, a vanished directory: nothing is lost
+            reason = f"{error.strerror or error}" + (
+                f": {error.filename}" if error.filename else ""
+            )
+        else:
+            reason = str(error) or "interrupted"
         return report_error(
             f"batch incomplete: {reason}",
             f"completed work is kept in {work_dir(options)}; rerun the same command with --resume",
@@ -138,9 +146,17 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print_summary(summary, options)
     if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8"
-        )
+        try:
+            write_atomic(
+                args.summary_json, (json.dumps(summary.as_json(), indent=2) + "\n").encode()
+            )
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return report_error(
+                f"the summary could not be written to {args.summary_json}: {reason}",
+                f"the results are complete in {options.output}",
+                EXIT_INTERNAL,
+            )
     return EXIT_FINDINGS if summary.errors else EXIT_OK
 
 
@@ -162,8 +178,11 @@ def register_generate(add: Any) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from policyengine.tools.generate import generate
+    from policyengine.tools.generate import check_year, generate
 
+    check_year(args.year)  # before the output file is created
+    if args.persons < 1:
+        return report_error("--persons must be at least 1", None, EXIT_INPUT)
     count = 0
     with args.output.open("w", encoding="utf-8") as out:
         for claim in generate(args.region, args.persons, args.seed, args.year):

@@ -110,6 +110,14 @@ def run(args: argparse.Namespace) -> int:
         return report_error("--largest must be 0 or more", None, EXIT_INPUT)
     as_of = _date(args.as_of, "--as-of")
     base_as_of = _date(args.base_as_of, "--base-as-of")
+    if args.base is not None and (not isinstance(args.base, str) or args.base.startswith("-")):
+        # argparse turns `--base=--` into an empty list; a ref never starts with a dash
+        return report_error(
+            f"--base {args.base or '--'!s}: give a policy directory or a git ref",
+            "e.g. --base policies/tianjin or --base HEAD~3 (a directory named like an option "
+            "can be given as ./-name)",
+            EXIT_INPUT,
+        )
     if args.base is None and base_as_of is None:
         return report_error(
             "nothing to compare: give --base (a directory or git ref) or --base-as-of",

@@ -277,7 +277,17 @@ class ClaimRejected(Exception):
         self.errors = errors
 
     def as_json(self) -> dict[str, Any]:
-        return {"claim_id": self.claim_id, "errors": [e.as_json() for e in self.errors]}
+        """The refusal as JSON; texts quoting the input keep any lone surrogate as its escape
+        (the claim's own text cannot be written as UTF-8)."""
+        claim_id = None if self.claim_id is None else fastclaim.escape_surrogates(self.claim_id)
+        errors = [
+            {
+                "path": fastclaim.escape_surrogates(e.path),
+                "message": fastclaim.escape_surrogates(e.message),
+            }
+            for e in self.errors
+        ]
+        return {"claim_id": claim_id, "errors": errors}
 
 
 def parse_json(text: str | bytes) -> Any:

@@ -168,7 +168,27 @@ def _checked(data: Any) -> tuple[Claim | None, int]:
 def _text(value: Any, limit: int = 128) -> str:
     if type(value) is not str or not 0 < len(value) <= limit:
         raise _Doubt
+    if not value.isascii() and not is_unicode_text(value):
+        raise _Doubt
     return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for a string holding a lone surrogate (a JSON `\\ud800` escape without its
+    pair): it has no UTF-8 form, so no result or record could carry it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escape_surrogates(text: str) -> str:
+    """`text` with any lone surrogate written as its backslash escape: what an error
+    message or record quoting the input can always carry."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _optional_text(data: dict[str, Any], key: str, limit: int = 128) -> str | None:

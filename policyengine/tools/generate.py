@@ -255,11 +255,22 @@ class Generator:
             yield self.claim(person, "inpatient", self.date(month), items, ["C34.100"])
 
 
+YEARS = range(1900, 2101)  # persons are born up to 75 years before; every date must exist
+
+
 def generate(
     region: str, persons: int, seed: int = 1, year: int = 2024
 ) -> Iterator[dict[str, Any]]:
     """Claims of `persons` people for one calendar year, person by person, dates unsorted."""
+    check_year(year)
     generator = Generator(region, seed, year)
     for number in range(1, persons + 1):
         person = generator.person(number)
         yield from generator.year_of(person)
+
+
+def check_year(year: int) -> None:
+    if year not in YEARS:
+        raise ValueError(
+            f"--year {year}: claims are generated for the years {YEARS.start}–{YEARS.stop - 1}"
+        )

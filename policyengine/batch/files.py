@@ -1,0 +1,201 @@
+"""A batch's files: the paths it may write (checked before anything runs), its work directory
+and the manifest `--resume` checks, the merged output, and atomic writes.
+
+- The output is a regular file (or standard output, `-o -`), never the input, never a link,
+  FIFO or device; it is written to a temporary beside it and renamed, so it is complete or
+  absent, and a failed write leaves no temporary behind.
+- The work directory is `<output>.work/` beside a file output (the same file system, so the
+  results can be renamed into place), or a per-user state directory for `-o -`. A work
+  directory carries a mark; a directory without it is never used, resumed or removed.
+- `--resume` continues only the same batch: the same input file, options and rules (each
+  region's compiled policy content and the engine, see BatchOptions.fingerprint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import json
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from policyengine.batch.index import scan
+from policyengine.batch.options import BatchOptions
+from policyengine.errors import PolicyEngineError
+
+WORK_MARK = "policyengine-batch"  # the file that makes a work directory this engine's
+
+
+class BatchPathRefused(PolicyEngineError):
+    """An input, output or work path the batch must not use (exit 2)."""
+
+
+class ResumeRefused(PolicyEngineError):
+    """`--resume` of a work directory made for another input, other options or other rules."""
+
+    def __init__(self, message: str, work: Path) -> None:
+        super().__init__(message)
+        self.hint = (
+            f"remove {work} to settle everything afresh, or restore the input, options and "
+            "rules it was started with"
+        )
+
+
+def check_paths(options: BatchOptions, *others: Path) -> None:
+    """Refuse what would destroy data or write where it must not: the output (and any other
+    file the command writes, such as --summary-json) is a regular file or absent, not the
+    input, not a link."""
+    if not options.input.is_file():
+        raise BatchPathRefused(f"input {options.input} is not a file")
+    written = [] if options.to_stdout else [("-o", options.output)]
+    written += [("--summary-json", path) for path in others]
+    for flag, path in written:
+        _check_output(flag, path, options.input)
+    names = [path.resolve() for _flag, path in written]
+    if len(set(names)) != len(names):
+        raise BatchPathRefused("two outputs name the same file")
+
+
+def _check_output(flag: str, path: Path, input_path: Path) -> None:
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise BatchPathRefused(f"{flag} {path}: no such directory {path.parent}") from None
+        return
+    if stat.S_ISLNK(status.st_mode):
+        raise BatchPathRefused(
+            f"{flag} {path} is a symbolic link: give the path of the file itself"
+        )
+    if not stat.S_ISREG(status.st_mode):
+        raise BatchPathRefused(
+            f"{flag} {path} is not a regular file (a directory, FIFO or device): batch "
+            "writes regular files only, or standard output with `-o -`"
+        )
+    if os.path.samefile(path, input_path):
+        raise BatchPathRefused(f"{flag} {path} is the input file: it would be overwritten")
+
+
+def work_dir(options: BatchOptions) -> Path:
+    if options.to_stdout:
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        key = hashlib.sha256(str(options.input.resolve()).encode()).hexdigest()[:16]
+        return Path(state) / "policyengine" / "batch" / f"{options.input.name}-{key}.work"
+    return options.output.with_name(options.output.name + ".work")
+
+
+def _check_ours(work: Path) -> None:
+    if work.is_symlink() or not work.is_dir() or not (work / WORK_MARK).is_file():
+        raise BatchPathRefused(
+            f"{work} exists and is not a work directory of `policyengine batch`: it is left "
+            "alone; remove or rename it, or choose another output"
+        )
+
+
+def prepare(
+    options: BatchOptions,
+    rules: dict[str, str],
+    progress: Any,
+    executor: ProcessPoolExecutor | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """The work directory with its index: reused on --resume, built afresh otherwise."""
+    work = work_dir(options)
+    fingerprint = options.fingerprint(options.input.stat(), rules)
+    manifest_path = work / "manifest.json"
+    if work.exists() or work.is_symlink():
+        _check_ours(work)
+        if not options.resume:
+            raise BatchPathRefused(
+                f"{work} holds an unfinished batch: rerun with --resume to continue it, or "
+                "remove it"
+            )
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        if manifest and manifest["fingerprint"] == fingerprint and manifest.get("indexed"):
+            progress.advance_bytes(fingerprint["size"])
+            return work, manifest
+        if manifest and manifest["fingerprint"] != fingerprint:
+            raise ResumeRefused(_what_changed(work, manifest["fingerprint"], fingerprint), work)
+        shutil.rmtree(work)  # ours, interrupted before its index was complete
+    work.mkdir(parents=True, mode=0o700)
+    (work / WORK_MARK).write_text("a work directory of `policyengine batch`\n")
+    claims, blank, runs = scan(options.input, options.jobs, work, progress, executor)
+    manifest = {
+        "fingerprint": fingerprint,
+        "indexed": True,
+        "claims": claims,
+        "blank_lines": blank,
+        "runs": [p.name for p in runs],
+    }
+    write_atomic(manifest_path, json.dumps(manifest).encode())
+    return work, manifest
+
+
+def _what_changed(work: Path, old: dict[str, Any], new: dict[str, Any]) -> str:
+    changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    if "rules" in changed or "engine" in changed:
+        before, now = old.get("rules") or {}, new.get("rules") or {}
+        regions = sorted(r for r in set(before) | set(now) if before.get(r) != now.get(r))
+        which = f" (regions: {', '.join(regions)})" if regions else " (the engine)"
+        return (
+            f"--resume refused: the rules changed since {work} was started{which}; its "
+            "finished claims were settled under the old rules, and one output must not mix "
+            "two rule versions"
+        )
+    return (
+        f"--resume refused: the input or the options changed since {work} was started "
+        f"({', '.join(changed)})"
+    )
+
+
+def merge(work: Path, count: int, options: BatchOptions) -> None:
+    """The task files merged by input line into the output: written to a temporary that is
+    renamed into place (removed if anything fails), or streamed to standard output."""
+
+    def lines(path: Path) -> Iterator[tuple[int, str]]:
+        with path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                number, _, record = line.partition("\t")
+                yield int(number), record
+
+    files = [work / f"task-{n:06d}.jsonl" for n in range(count)]
+    records = (record for _number, record in heapq.merge(*(lines(f) for f in files)))
+    if options.to_stdout:
+        out = sys.stdout.buffer
+        for record in records:
+            out.write(record.encode("utf-8"))
+        out.flush()
+        return
+    with _writing(options.output) as stream:
+        for record in records:
+            stream.write(record.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[BinaryIO]:
+    """A file written whole or not at all: a temporary beside it (not following a link
+    planted in its name), flushed to disk, then renamed over `path`."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    if temporary.is_symlink():  # not ours: written through, it would land elsewhere
+        temporary.unlink()
+    try:
+        with os.fdopen(os.open(temporary, flags, 0o666), "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk or an interrupt leaves neither half a file nor a temporary
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    with _writing(path) as stream:
+        stream.write(data)

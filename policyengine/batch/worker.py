@@ -1,0 +1,159 @@
+"""Phase 2 of a batch, in a worker process (or inline with one job): settle a task's persons.
+
+A worker loads the compiled policies once, checks they are the rules the batch started with
+(their fingerprint), settles each person's claims with the ledger, and writes the task's
+records to their own file atomically. A worker never outlives the batch: it dies of SIGTERM
+(as the pool stops a broken pool's workers), and it exits when its parent dies, even of
+SIGKILL — Linux delivers SIGTERM on the parent's death (prctl PR_SET_PDEATHSIG), and
+everywhere a thread watches for the parent to change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from policyengine.batch.files import write_atomic
+from policyengine.batch.options import BatchOptions, Summary
+from policyengine.engine import Engine, dumps
+from policyengine.errors import PolicyEngineError
+from policyengine.ledger import Settled, error_record, settle_person
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_WATCH_SECONDS = 1.0
+
+
+class RulesChanged(PolicyEngineError):
+    """A worker loaded other rules than the batch started with (a rule file was edited
+    while the batch ran): settling on would mix two rule versions in one output."""
+
+    exit_code = 3
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def init_worker(options: BatchOptions, rules: dict[str, str], parent: int) -> None:
+    """The pool's initializer: signals, the parent watch, the engine."""
+    # A forked worker inherits the command's SIGTERM handler; the pool stops a broken pool's
+    # workers with SIGTERM, so they must die of it rather than raise and linger orphaned.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    exit_with_parent(parent)
+    init_inline(options, rules)
+
+
+def init_inline(options: BatchOptions, rules: dict[str, str], engine: Engine | None = None) -> None:
+    _WORKER["engine"] = engine or Engine.load(options.policy)
+    _WORKER["options"] = options
+    _WORKER["rules"] = rules
+
+
+def exit_with_parent(parent: int) -> None:
+    """Make this process end when `parent` (the batch) dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if not _alive(parent):  # it died before the signal was armed
+        os._exit(1)
+    watched = os.getppid()  # the batch, or the fork server that started this process
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_WATCH_SECONDS)
+            if os.getppid() != watched or not _alive(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (cannot be our parent then)
+        return True
+    return True
+
+
+def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any]:
+    """Settle one task's persons; write `task-NNNNNN.jsonl` atomically; return its summary."""
+    engine: Engine = _WORKER["engine"]
+    options: BatchOptions = _WORKER["options"]
+    if engine.fingerprint() != _WORKER["rules"]:
+        raise RulesChanged(
+            "the rules changed while the batch ran (a worker compiled other rule files than "
+            "the batch started with); no output was written"
+        )
+    records: list[tuple[int, str]] = []
+    summary = Summary()
+    with options.input.open("rb") as source:
+        for group in task:
+            raw = []
+            for _person, _date, line_number, offset, length in group:
+                source.seek(offset)
+                raw.append((line_number - 1, source.read(length)))
+            for settled in settle_group(engine, options, raw):
+                text, ok = record_text(settled)
+                summary.count(settled.result if ok else None)
+                records.append((settled.index + 1, text))
+    records.sort()
+    text = "".join(f"{number_}\t{record}\n" for number_, record in records)
+    write_atomic(work / f"task-{number:06d}.jsonl", text.encode("utf-8"))
+    return summary.as_json()
+
+
+def record_text(settled: Settled) -> tuple[str, bool]:
+    """The claim's output line and whether it is a result: a record that cannot be written
+    (which the contract should have prevented) becomes the claim's error record."""
+    record = settled.result if settled.result is not None else settled.error
+    assert record is not None
+    try:
+        return dumps(record), settled.result is not None
+    except (TypeError, ValueError) as error:
+        claim_id = (settled.result or settled.error or {}).get("claim_id")
+        failure = error_record(
+            claim_id if isinstance(claim_id, str) and claim_id.isascii() else None,
+            [{"path": "", "message": f"the record cannot be written as JSON: {error}"}],
+            settled.index,
+            kind="internal_error",
+        )
+        return dumps(failure), False
+
+
+def settle_group(
+    engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]
+) -> Iterable[Settled]:
+    region = options.region
+
+    def settle(claim: Any) -> dict[str, Any]:
+        return engine.settle(
+            claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace
+        )
+
+    def kind_of(code: str, claimed: str) -> str:
+        chosen = region
+        return (
+            engine.policy(chosen).kind_of(code, claimed)
+            if chosen
+            else _any_kind(engine, code, claimed)
+        )
+
+    return settle_person(raw, settle, kind_of, region=region)
+
+
+def _any_kind(engine: Engine, code: str, claimed: str) -> str:
+    for policy in engine.describe():
+        if code in policy.kinds:
+            return policy.kinds[code]
+    return claimed
