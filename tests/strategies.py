@@ -67,11 +67,11 @@ KNOWN_CONDITIONS = (
 UNKNOWN_CONDITIONS = ("asthma", "copd", "Hypertension", "tuberculosis")
 
 D = dt.date
-START = {"tianjin": D(2014, 1, 1), "quanzhou": D(2019, 1, 1)}
+START = {"tianjin": D(2014, 1, 1), "quanzhou": D(2014, 1, 1)}
 # Effective-date switches of each policy (its versions) and the other dates a rule changes on.
 VERSIONS = {
     "tianjin": (D(2014, 1, 1), D(2014, 7, 1), D(2019, 1, 1), D(2023, 1, 1)),
-    "quanzhou": (D(2019, 1, 1), D(2020, 1, 24), D(2021, 11, 25), D(2023, 1, 8)),
+    "quanzhou": (D(2014, 1, 1), D(2020, 1, 24), D(2021, 11, 25), D(2023, 1, 8)),
 }
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),

@@ -127,7 +127,8 @@ def test_list_json() -> None:
     done = run("list", "--format", "json")
     data = {p["region"]: p for p in json.loads(done.stdout)}
     assert data["tianjin"]["versions"] == ["2014-01-01", "2014-07-01", "2019-01-01", "2023-01-01"]
-    assert data["quanzhou"]["effective_from"] == "2019-01-01"
+    assert data["quanzhou"]["effective_from"] == "2014-01-01"
+    assert data["quanzhou"]["versions"][0] == "2014-01-01"
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

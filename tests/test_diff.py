@@ -414,9 +414,9 @@ def test_date_mode_across_2019_on_the_bundled_tianjin(tmp_path: Path) -> None:
 
 
 def test_claims_settled_under_one_version_only_are_their_own_part(tmp_path: Path) -> None:
-    # Quanzhou's rules start 2019-01-01: nothing settles as of 2018-06-30
+    # Quanzhou's rules start 2014-01-01: nothing settles as of 2013-06-30
     claims = [claim("Q", "P1", "2024-03-05", [consult("1000.00")], region="quanzhou")]
-    report = diff(tmp_path, claims, QUANZHOU, QUANZHOU, "2018-06-30", "2019-06-30")
+    report = diff(tmp_path, claims, QUANZHOU, QUANZHOU, "2013-06-30", "2019-06-30")
     (row,) = report["attribution"]["by_rule"]
     assert row["kind"] == "one_version" and row["change"]["fund"] == total(report, "fund")["change"]
     assert report["claims"]["errors"] == {"base": 1, "amended": 0}
