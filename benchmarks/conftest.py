@@ -51,5 +51,29 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for name in sorted(MEDIANS):
         if name.startswith("e2e/"):
             write(f"  end to end {name[4:]}: {1 / MEDIANS[name]:,.0f} claims/s per core")
+    person_year(write)
     for name, text in sorted(FIGURES.items()):
         write(f"  {name}: {text}")
+
+
+def person_year(write: Any) -> None:
+    """Time per claim of one person's year at two sizes, and of the same claims spread over
+    as many persons (benchmarks/test_person_year.py): flat when the ledger is linear."""
+    runs = sorted(
+        (int(count), int(persons), median)
+        for name, median in MEDIANS.items()
+        if name.startswith("person_year/")
+        for count, persons in [name.split("/")[1:]]
+    )
+    one = [(count, median) for count, persons, median in runs if persons == 1]
+    spread = [median for count, persons, median in runs if persons == count]
+    if len(one) < 2:
+        return
+    (small, first), (large, last) = one[0], one[-1]
+    line = (
+        f"  one person's year: {small:,} claims {first * 1e6:.0f} µs/claim, {large:,} claims "
+        f"{last * 1e6:.0f} µs/claim ({last / first:.2f}×)"
+    )
+    if spread:
+        line += f"; {large:,} claims of {large:,} persons {spread[0] * 1e6:.0f} µs/claim"
+    write(line)

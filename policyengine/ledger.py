@@ -10,11 +10,16 @@ of that year use the ledger and ignore theirs. After each claim:
     admissions += 1                               (inpatient claims)
     non-denied drug lines join `dispensed`, non-denied service lines join `services`.
 
+The dispensing and service records a later claim is given are those that can still matter
+to it (`Ledger.slide`): settled in date order, a person's year then costs time linear in its
+claims, not quadratic.
+
 `settle_person` is the one implementation batch, Spark and `diff` share.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -60,7 +65,11 @@ class Ledger:
             services=list(history.services),
         )
 
-    def history(self) -> History:
+    def history(self, day: dt.date) -> History:
+        """The history a claim of `day` reads: the sums, and of the dispensing and service
+        records only those that can still matter. Claims come in date order, so a window
+        slides: each claim costs the same however many came before it in the year."""
+        self.slide(day)
         return History(
             dict(self.paid),
             dict(self.deductible_met),
@@ -69,6 +78,14 @@ class Ledger:
             tuple(self.dispensed),
             tuple(self.services),
         )
+
+    def slide(self, day: dt.date) -> None:
+        """Forget the records no claim from `day` on can match. A dispensing is a duplicate
+        while more than `tolerance` days of its supply are left, and `check` holds every
+        tolerance to a whole number of days ≥ 0 (T003): a supply that has run out by `day`
+        never matches again. A service repeats only on its own day."""
+        self.dispensed = [d for d in self.dispensed if (day - d.date).days < d.days_supply]
+        self.services = [s for s in self.services if s.date >= day]
 
     def record(
         self, claim: Claim, result: dict[str, Any], kind_of: Callable[[str, str], str]
@@ -142,7 +159,7 @@ def settle_person(
             ledger = Ledger.open(given)
             claim = given
         else:
-            claim = given._replace(history=ledger.history())
+            claim = given._replace(history=ledger.history(given.visit.date))
         try:
             result = settle(claim)
         except PolicyEngineError as error:

@@ -25,6 +25,7 @@ __all__ = [
     "BandsVal",
     "age_on",
     "banded_total",
+    "by_generic",
     "condition_matches",
     "fen",
     "finish",
@@ -185,3 +186,12 @@ def line_step(item: Any, row: list[Any], basis: tuple[Any, ...], entry: Any) -> 
         "selfpay_rule": basis[1],
         "selfpay_source": basis[2],
     }
+
+
+def by_generic(records: tuple[Any, ...], length: int) -> dict[str, list[Any]]:
+    """Dispensing records by the first `length` characters of their code (the generic),
+    each list in history order, so the duplicate check reads only an item's own generic."""
+    index: dict[str, list[Any]] = {}
+    for record in records:
+        index.setdefault(record.code[:length], []).append(record)
+    return index

@@ -35,6 +35,7 @@ from policyengine.semantics.matching import ratio_text as _ratio_text
 from policyengine.runtime import RANK as _RANK
 from policyengine.runtime import ZERO as _Z
 from policyengine.runtime import ascending as _ascending
+from policyengine.runtime import by_generic as _by_generic
 from policyengine.runtime import by_line as _by_line
 from policyengine.runtime import copy as _copy
 from policyengine.runtime import fen as _fen

@@ -269,16 +269,18 @@ def _duplicate_dispensing(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             w("rs = [_fm.same_drug_in_claim(first[0], first[1] == code)]")
         with w.block("else:"):
             w("rs = None")
-            with w.block("for rec in history.dispensed:"):
-                w("rc = rec.code")
-                with w.block(
-                    f"if rec.date <= vdate and (rc == code or rc[:{GENERIC_PREFIX_LENGTH}] == "
-                    f"code[:{GENERIC_PREFIX_LENGTH}]):"
-                ):
-                    w("left = (rec.date - vdate).days + rec.days_supply")
-                    with w.block(f"if left > {tolerance}:"):
-                        w(f"rs = [_fm.supply_left(rc, rec.date.isoformat(), left, {tolerance})]")
-                        w("break")
+            # the history indexed by generic once per claim, each list in history order: an
+            # item reads only the records of its own generic (same code or same prefix)
+            with w.block("if disp is None:"):
+                w(f"disp = _by_generic(history.dispensed, {GENERIC_PREFIX_LENGTH})")
+            with (
+                w.block(f"for rec in disp.get(code[:{GENERIC_PREFIX_LENGTH}], ()):"),
+                w.block("if rec.date <= vdate:"),
+            ):
+                w("left = (rec.date - vdate).days + rec.days_supply")
+                with w.block(f"if left > {tolerance}:"):
+                    w(f"rs = [_fm.supply_left(rec.code, rec.date.isoformat(), left, {tolerance})]")
+                    w("break")
         _line_emit(vc, w, rule)
 
 

@@ -180,6 +180,7 @@ class VersionCompiler:
                     )
         if self.track_drugs:
             w("firsts = {}")
+            w("disp = None")
         if self.track_services:
             self.need("vdate")
             w("svc = {}")
