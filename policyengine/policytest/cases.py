@@ -31,11 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policyengine.contract.claims import ClaimRejected
 from policyengine.engine import Engine
 from policyengine.errors import NotInForce, PolicyNotFound, RuleFailure
+from policyengine.policytest.caseyaml import (
+    LINE,
+    CaseFileError,
+    load_case_yaml,
+    located,
+    strip_lines,
+)
+from policyengine.semantics.vocabulary import MOMENTS
 
 ERROR_KINDS = {
     ClaimRejected: "contract",
@@ -43,10 +49,6 @@ ERROR_KINDS = {
     RuleFailure: "rule_failure",
     PolicyNotFound: "unknown_region",
 }
-
-
-class CaseFileError(Exception):
-    """A YAML case file that cannot be read; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -84,37 +86,6 @@ class Outcome:
         return not self.mismatches
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Keeps dates as text (claims carry ISO strings) and records each case's line."""
-
-
-def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    assert isinstance(node, yaml.ScalarNode)
-    return loader.construct_scalar(node)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = {
-        str(k): v for k, v in yaml.SafeLoader.construct_mapping(loader, node, deep=True).items()
-    }
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
-
-
 def merge(base: Any, patch: Any) -> Any:
     if isinstance(base, dict) and isinstance(patch, dict):
         out = dict(base)
@@ -125,19 +96,23 @@ def merge(base: Any, patch: Any) -> Any:
 
 
 def read_cases(path: Path) -> list[Case]:
-    try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except yaml.YAMLError as error:
-        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+    """The cases of a YAML file; CaseFileError with file:line for anything but well-formed
+    cases (caseyaml.py bounds and checks the YAML itself)."""
+    document = load_case_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
-        raise CaseFileError(f"{path}: expected a mapping with a `cases` list")
-    defaults = _strip_lines(document.get("defaults") or {})
+        raise CaseFileError(f"{located(path, 1)}: expected a mapping with a `cases` list")
+    raw_defaults = document.get("defaults") or {}
+    if not isinstance(raw_defaults, dict):
+        line = document.get(LINE, 1)
+        raise CaseFileError(f"{located(path, line)}: `defaults` must be a mapping (a claim)")
+    defaults = strip_lines(raw_defaults)
     cases = []
     for index, raw in enumerate(document["cases"]):
-        if not isinstance(raw, dict) or "name" not in raw or "expect" not in raw:
-            raise CaseFileError(f"{path}: case {index + 1} needs `name` and `expect`")
-        line = raw.get("__line__", 0)
-        data = _strip_lines(raw)
+        line = raw.get(LINE, 0) if isinstance(raw, dict) else document.get(LINE, 1)
+        problem = _case_problem(raw)
+        if problem is not None:
+            raise CaseFileError(f"{located(path, line)}: case {index + 1}: {problem}")
+        data = strip_lines(raw)
         as_of = data.get("as_of")
         cases.append(
             Case(
@@ -152,6 +127,46 @@ def read_cases(path: Path) -> list[Case]:
             )
         )
     return cases
+
+
+def _case_problem(raw: Any) -> str | None:
+    """What makes a case unusable, or None: a case is a mapping with a `name`, an `expect`
+    mapping, and optionally a `claim` mapping, an `as_of` date and a `moment`."""
+    if not isinstance(raw, dict):
+        return f"a case is a mapping with `name` and `expect`, not {_kind(raw)}"
+    missing = [key for key in ("name", "expect") if key not in raw]
+    if missing:
+        return f"needs {' and '.join(f'`{key}`' for key in missing)}"
+    if not isinstance(raw["name"], str | int | float):
+        return f"`name` must be text, not {_kind(raw['name'])}"
+    if not isinstance(raw["expect"], dict):
+        return f"`expect` must be a mapping of the result's fields, not {_kind(raw['expect'])}"
+    if not isinstance(raw.get("claim") or {}, dict):
+        return f"`claim` must be a mapping, not {_kind(raw['claim'])}"
+    if raw.get("moment", "during") not in MOMENTS:
+        return f"`moment` must be one of {', '.join(MOMENTS)}"
+    as_of = raw.get("as_of")
+    if as_of is not None and not _is_date(as_of):
+        return f"`as_of` must be a date YYYY-MM-DD, not {as_of!r}"
+    for key in ("lines", "findings"):
+        records = raw["expect"].get(key)
+        if records is not None and (
+            not isinstance(records, list) or not all(isinstance(r, dict) for r in records)
+        ):
+            return f"`expect.{key}` must be a list of mappings"
+    return None
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:60]
 
 
 def case_files(policy_dir: Path) -> list[Path]:

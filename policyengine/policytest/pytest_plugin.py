@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from policyengine.engine import Engine
-from policyengine.policytest.cases import Case, CaseFileError, read_cases, run_case
+from policyengine.policytest.cases import Case, read_cases, run_case
+from policyengine.policytest.caseyaml import CaseFileError
 
 
 @functools.cache
