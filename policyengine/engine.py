@@ -23,7 +23,7 @@ import orjson
 from policyengine.cache import load_compiled
 from policyengine.contract.claims import Claim, ClaimRejected, load_claim
 from policyengine.contract.fastclaim import Claim as Records
-from policyengine.contract.results import Result
+from policyengine.contract.results import ErrorRecordDict, Result, ResultDict
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.layout import policy_files
 from policyengine.prepared import LoadedPolicy
@@ -94,7 +94,7 @@ class Engine:
         as_of: dt.date | str | None = None,
         moment: str = "during",
         trace: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ResultDict:
         """The result as a JSON-ready dict (the fast path the CLI and batch use)."""
         if moment not in MOMENTS:
             raise ValueError(f"moment must be one of {', '.join(MOMENTS)}, not {moment!r}")
@@ -132,7 +132,7 @@ class Engine:
         return [self._policies[r] for r in self.regions]
 
 
-def dumps(result: dict[str, Any]) -> str:
+def dumps(result: ResultDict | ErrorRecordDict) -> str:
     """Compact JSON, UTF-8 text as written (orjson: the same bytes as the standard library's
     `json.dumps(result, ensure_ascii=False, separators=(",", ":"))`, several times faster)."""
     return orjson.dumps(result).decode()

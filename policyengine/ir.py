@@ -11,33 +11,36 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
 from policyengine.semantics.figures import evaluate
 from policyengine.semantics.values import Value
 
+if TYPE_CHECKING:
+    from policyengine.contract.trace import Citation, Provenance, RatioAlias
+
 
 @dataclass(frozen=True)
 class Origin:
     """Where a rule or figure comes from, as results and traces show it (spec §3)."""
 
-    provenance: str  # "cited", "secondary", "provisional"
+    provenance: Provenance
     doc: str | None = None
     clause: str | None = None
     quote: str | None = None
     note: str | None = None
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> Citation:
+        """As results and traces cite it (the compiled code writes its keys sorted)."""
         if self.provenance == "provisional":
             return {"provenance": "provisional", "note": self.note or ""}
-        out = {"doc": self.doc or ""}
+        out: Citation = {"doc": self.doc or "", "provenance": self.provenance}
         if self.clause:
             out["clause"] = self.clause
         if self.quote:
             out["quote"] = self.quote
-        out["provenance"] = self.provenance
         return out
 
 
@@ -136,9 +139,10 @@ class TableIR:
     def key(self) -> str:
         return f"{self.kind} {self.name}"
 
-    def alias_step(self) -> dict[str, Any]:
+    def alias_step(self) -> RatioAlias:
         """The trace's record of the table this one is an alias of (`ratio ... as`)."""
         origin = self.alias_origin.as_json() if self.alias_origin else None
+        assert self.alias is not None, "only an alias table has an alias step"
         return {"of": self.alias, "rule": self.location, "source": origin}
 
 

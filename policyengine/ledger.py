@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.contract.fastclaim import (
@@ -35,6 +35,9 @@ from policyengine.contract.fastclaim import (
     escape_surrogates,
 )
 from policyengine.errors import PolicyEngineError
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import ContractErrorDict, ErrorRecordDict, ResultDict
 
 ZERO = Decimal(0)
 INTERNAL_ERROR = "internal_error"  # the error record of a claim the engine failed on
@@ -87,9 +90,7 @@ class Ledger:
         self.dispensed = [d for d in self.dispensed if (day - d.date).days < d.days_supply]
         self.services = [s for s in self.services if s.date >= day]
 
-    def record(
-        self, claim: Claim, result: dict[str, Any], kind_of: Callable[[str, str], str]
-    ) -> None:
+    def record(self, claim: Claim, result: ResultDict, kind_of: Callable[[str, str], str]) -> None:
         visit = claim.visit.type
         totals = result["totals"]
         fund = Decimal(totals["payers"]["fund"])
@@ -120,11 +121,11 @@ class Settled:
     """One claim's outcome in a batch: its result, or its error record."""
 
     index: int  # position in the input (0-based)
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    result: ResultDict | None
+    error: ErrorRecordDict | None
 
 
-Settle = Callable[[Claim], dict[str, Any]]
+Settle = Callable[[Claim], "ResultDict"]
 
 
 def order_key(claim: Claim, index: int) -> tuple[Any, int]:
@@ -151,7 +152,9 @@ def settle_person(
                 index, None, error_record(rejected.claim_id, rejected.as_json()["errors"], index)
             )
         except Exception as error:  # a bug in reading one claim fails that claim alone
-            failure = [{"path": "", "message": f"{type(error).__name__} while reading: {error}"}]
+            failure: list[ContractErrorDict] = [
+                {"path": "", "message": f"{type(error).__name__} while reading: {error}"}
+            ]
             yield Settled(index, None, error_record(None, failure, index, kind=INTERNAL_ERROR))
     ledger: Ledger | None = None
     for index, given in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
@@ -170,13 +173,16 @@ def settle_person(
             ledger.record(claim, result, kind_of)
             yield Settled(index, result, None)
             continue
-        failure = [{"path": "", "message": message}]
-        yield Settled(index, None, error_record(claim.id, failure, index, kind=kind))
+        failed: list[ContractErrorDict] = [{"path": "", "message": message}]
+        yield Settled(index, None, error_record(claim.id, failed, index, kind=kind))
 
 
 def error_record(
-    claim_id: str | None, errors: list[dict[str, str]], index: int, kind: str = "malformed_claim"
-) -> dict[str, Any]:
+    claim_id: str | None,
+    errors: list[ContractErrorDict],
+    index: int,
+    kind: str = "malformed_claim",
+) -> ErrorRecordDict:
     """A claim's error record. Its texts quote the input, which may hold what JSON cannot
     carry as UTF-8 (a lone surrogate from a `\\ud800` escape): such characters are written
     as their escapes, so the record can always be written."""
@@ -184,5 +190,8 @@ def error_record(
         "claim_id": None if claim_id is None else escape_surrogates(claim_id),
         "line": index + 1,
         "error": kind,
-        "errors": [{k: escape_surrogates(text) for k, text in error.items()} for error in errors],
+        "errors": [
+            {"path": escape_surrogates(e["path"]), "message": escape_surrogates(e["message"])}
+            for e in errors
+        ],
     }

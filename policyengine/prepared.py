@@ -6,10 +6,19 @@ them by region.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policyengine.contract.fastclaim import Claim
+    from policyengine.contract.results import ResultDict
+
+# The generated module's `settle(claim, day, before, trace)`: the claim's records, the date
+# whose rules apply, whether audit rules only warn (the `before` moment), with a trace.
+SettleFunction = Callable[["Claim", dt.date, bool, bool], "ResultDict"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +33,7 @@ class LoadedPolicy:
     layers: tuple[str, ...]
     notes: tuple[str, ...]
     inventory: tuple[dict[str, Any], ...]
-    settle: Callable[..., dict[str, Any]]
+    settle: SettleFunction
     source: str
     cached: bool
     is_layer: bool

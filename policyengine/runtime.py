@@ -8,10 +8,41 @@ differential test compares two implementations, not one.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from policyengine.semantics.matching import age_on, condition_matches, has_prefix, title_at_least
+from policyengine.semantics.matching import (
+    age_on,
+    condition_matches,
+    has_prefix,
+    money,
+    title_at_least,
+)
 from policyengine.semantics.values import Band, BandsVal, banded_total
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import (
+        Decision,
+        FindingDict,
+        LineDict,
+        PolicyDict,
+        ResultDict,
+    )
+    from policyengine.contract.trace import (
+        Admission,
+        AuditTableStep,
+        CapStep,
+        Citation,
+        CriticalIllnessStep,
+        DeductiblePeriod,
+        DeductibleStep,
+        FundStep,
+        ItemClass,
+        LimitStep,
+        LineStep,
+        PolicyStep,
+        Schedule,
+        Step,
+    )
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
@@ -23,6 +54,7 @@ __all__ = [
     "ZERO",
     "Band",
     "BandsVal",
+    "LineRow",
     "age_on",
     "banded_total",
     "by_generic",
@@ -32,6 +64,21 @@ __all__ = [
     "has_prefix",
     "title_at_least",
 ]
+
+
+class LineRow(NamedTuple):
+    """One line as the generated code settles it (spec §2, buckets 1–5), for `finish`."""
+
+    line: int
+    billed: Decimal
+    item_class: ItemClass | None  # the catalogue's class; None when not in the catalogue
+    denied_line: bool  # rejected: counts towards the decision (its billed may be 0.00)
+    denied: Decimal
+    excluded: Decimal
+    over_limit: Decimal
+    pre_self_pay: Decimal
+    covered: Decimal
+    findings: list[FindingDict]  # the line's own findings
 
 
 def fen(amount: Decimal) -> Decimal:
@@ -65,26 +112,25 @@ def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal]) -> l
 
 def finish(
     claim_id: str,
-    policy: dict[str, str],
-    findings: list[dict[str, Any]],
-    lines: list[list[Any]],
+    policy: PolicyDict,
+    findings: list[FindingDict],
+    lines: list[LineRow],
     deductible: Decimal,
     fund: Decimal,
     critical: Decimal,
     notes: list[str],
-    trace: list[dict[str, Any]] | None,
-) -> dict[str, Any]:
-    """lines: [line, billed, class, denied?, denied, excluded, over_limit, pre_self_pay, "
-    "covered, finding refs]."""
-    covered = [row[8] for row in lines]
+    trace: list[Step] | None,
+) -> ResultDict:
+    """The result: lines with each payer's share, totals, the decision (spec §2–3)."""
+    covered = [row.covered for row in lines]
     fund_shares = _shares(fund, covered, [ZERO] * len(covered))
     critical_shares = _shares(critical, covered, fund_shares)
-    out_lines = []
+    out_lines: list[LineDict] = []
     billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = covered_sum = ZERO
     denied_count = 0
     for row, fund_share, critical_share in zip(lines, fund_shares, critical_shares, strict=True):
-        line, billed, cls, denied_flag, denied, excluded, over, pre, cover, refs = row
-        denied_count += denied_flag
+        line, billed, cls, denied_line, denied, excluded, over, pre, cover, refs = row
+        denied_count += denied_line
         billed_sum += billed
         denied_sum += denied
         excluded_sum += excluded
@@ -106,21 +152,18 @@ def finish(
                 "patient": _text(billed - denied - fund_share - critical_share),
             }
         )
-    sums = (billed_sum, denied_sum, excluded_sum, over_sum, pre_sum, covered_sum)
     patient = billed_sum - denied_sum - fund - critical
-    if trace is not None:
-        trace.append({"step": "patient", "value": _text(patient)})
-    result: dict[str, Any] = {
+    result: ResultDict = {
         "claim_id": claim_id,
         "policy": policy,
         "decision": _decision(findings, denied_count, len(lines)),
         "totals": {
-            "billed": _text(sums[0]),
-            "denied": _text(sums[1]),
-            "excluded": _text(sums[2]),
-            "over_limit": _text(sums[3]),
-            "pre_self_pay": _text(sums[4]),
-            "covered": _text(sums[5]),
+            "billed": _text(billed_sum),
+            "denied": _text(denied_sum),
+            "excluded": _text(excluded_sum),
+            "over_limit": _text(over_sum),
+            "pre_self_pay": _text(pre_sum),
+            "covered": _text(covered_sum),
             "deductible": _text(deductible),
             "payers": {"fund": _text(fund), "critical_illness": _text(critical)},
             "patient": _text(patient),
@@ -130,11 +173,12 @@ def finish(
         "provisional": notes,
     }
     if trace is not None:
+        trace.append({"step": "patient", "value": _text(patient)})
         result["trace"] = trace
     return result
 
 
-def _decision(findings: list[dict[str, Any]], denied: int, count: int) -> str:
+def _decision(findings: list[FindingDict], denied: int, count: int) -> Decision:
     review = False
     for finding in findings:
         action = finding["action"]
@@ -168,23 +212,190 @@ def copy(value: Any) -> Any:
     return value
 
 
-def line_step(item: Any, row: list[Any], basis: tuple[Any, ...], entry: Any) -> dict[str, Any]:
+# ------------------------------------------------------------------ trace steps
+# The traced variant of the generated code records each step through these builders, so
+# that every step's shape is declared (contract/trace.py) and checked here by mypy; the
+# generated code passes the figures positionally. Key order is the order the output has
+# always had (JSON text stays byte-identical).
+
+SelfpayBasis = tuple[str | None, str | None, "Citation | None", str | None]
+"""(selfpay proportion, its rule, its source, price cap) of a line, for its step."""
+
+
+def policy_step(version: str, as_of: str, rule: str, source: Citation) -> PolicyStep:
+    return {
+        "step": "policy",
+        "version": version,
+        "as_of": as_of,
+        "rule": rule,
+        "source": source.copy(),
+    }
+
+
+def audit_table_step(rule: str, source: Citation, table: str, value: str) -> AuditTableStep:
+    return {
+        "step": "audit_table",
+        "rule": rule,
+        "source": source.copy(),
+        "table": table,
+        "value": value,
+    }
+
+
+def line_step(item: Any, row: LineRow, basis: SelfpayBasis, entry: Any) -> LineStep:
+    selfpay, selfpay_rule, selfpay_source, price_cap = basis
     return {
         "step": "line",
         "code": item.code,
-        "line": row[0],
-        "billed": _text(row[1]),
-        "class": row[2],
-        "denied": _text(row[4]),
-        "excluded": _text(row[5]),
-        "over_limit": _text(row[6]),
-        "pre_self_pay": _text(row[7]),
-        "covered": _text(row[8]),
-        "findings": [f["id"] for f in row[9]],
-        "price_cap": basis[3],
-        "selfpay": basis[0],
-        "selfpay_rule": basis[1],
-        "selfpay_source": basis[2],
+        "line": row.line,
+        "billed": _text(row.billed),
+        "class": row.item_class,
+        "denied": _text(row.denied),
+        "excluded": _text(row.excluded),
+        "over_limit": _text(row.over_limit),
+        "pre_self_pay": _text(row.pre_self_pay),
+        "covered": _text(row.covered),
+        "findings": [f["id"] for f in row.findings],
+        "price_cap": price_cap,
+        "selfpay": selfpay,
+        "selfpay_rule": selfpay_rule,
+        "selfpay_source": selfpay_source,
+    }
+
+
+def deductible_step(
+    pool: str,
+    period: DeductiblePeriod,
+    rule: str,
+    source: Citation,
+    amount: Decimal,
+    met: Decimal,
+    admission: Admission | None,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> DeductibleStep:
+    return {
+        "step": "deductible",
+        "pool": pool,
+        "period": period,
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {"amount": money(amount), "met": money(met), "admission": admission},
+        "value": money(value),
+        "provisional": list(provisional),
+    }
+
+
+def fund_step(covered: Decimal, deductible: Decimal, value: Decimal) -> FundStep:
+    return {
+        "step": "fund",
+        "figures": {"covered": money(covered), "deductible": money(deductible)},
+        "value": money(value),
+    }
+
+
+def cap_step(
+    rule: str,
+    source: Citation,
+    cap: Decimal,
+    pools: tuple[str, ...],
+    paid: Decimal,
+    left: Decimal,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> CapStep:
+    return {
+        "step": "cap",
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "cap": money(cap),
+            "pools": list(pools),
+            "paid": money(paid),
+            "left": money(left),
+        },
+        "value": money(value),
+        "provisional": list(provisional),
+    }
+
+
+LimitEntry = tuple[str, Decimal, tuple[int, ...], str, "Citation"]
+"""A per-condition limit row at one version: (condition, amount, note ids, location, source)."""
+
+
+def limit_step(
+    rule: str,
+    used: list[LimitEntry],
+    first: Citation,
+    limit: Decimal,
+    pool: str,
+    paid: Decimal,
+    left: Decimal,
+    value: Decimal,
+    notes: tuple[str, ...],
+) -> LimitStep:
+    """The limits of the conditions certified (`used`); `first` cites the table's first row
+    when none is; `notes` are the policy's provisional notes, by id."""
+    return {
+        "step": "limit",
+        "rule": rule,
+        "source": (used[0][4] if used else first).copy(),
+        "figures": {
+            "conditions": {u[0]: money(u[1]) for u in used},
+            "limit": money(limit),
+            "rows": [u[3] for u in used],
+            "pool": pool,
+            "paid": money(paid),
+            "left": money(left),
+        },
+        "value": money(value),
+        "provisional": [notes[i] for i in sorted({i for u in used for i in u[2]})],
+    }
+
+
+def cancelled_limit_step(
+    rule: str, source: Citation, rows: tuple[str, ...], provisional: tuple[str, ...], value: Decimal
+) -> LimitStep:
+    """Limits cancelled (`none`): the cancelling rows. Keys in the order this step was
+    always written (it began as a sorted compile-time constant)."""
+    return {
+        "figures": {"limit": None, "rows": list(rows)},
+        "provisional": list(provisional),
+        "rule": rule,
+        "source": source.copy(),
+        "step": "limit",
+        "value": money(value),
+    }
+
+
+def critical_illness_step(
+    rule: str,
+    source: Citation,
+    self_burden_before: Decimal,
+    self_burden: Decimal,
+    bands: str,
+    schedule: Schedule,
+    paid: Decimal,
+    computed: Decimal,
+    payment_cap_left: Decimal | None,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> CriticalIllnessStep:
+    return {
+        "step": "critical_illness",
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "self_burden_before": money(self_burden_before),
+            "self_burden": money(self_burden),
+            "bands": bands,
+            "schedule": copy(schedule),
+            "paid": money(paid),
+            "computed": money(computed),
+            "payment_cap_left": money(payment_cap_left) if payment_cap_left is not None else None,
+        },
+        "value": money(value),
+        "provisional": list(provisional),
     }
 
 

@@ -120,6 +120,22 @@ def test_replay_refuses_what_is_not_a_trace(
     assert "not a policyengine.trace/1 document" in capsys.readouterr().err
 
 
+def test_replay_refuses_a_trace_that_breaks_the_step_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stored document is checked against the declared result and step types before it
+    is rendered: the error names the JSON path (here a ratio step without its `form`)."""
+    assert main(["explain", str(EXAMPLES / "claim-inpatient.json"), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    trace = document["result"]["trace"]
+    index = next(i for i, step in enumerate(trace) if step["step"] == "ratio")
+    del trace[index]["form"]
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    assert main(["explain", "--replay", str(path)]) == 2
+    assert f"result.trace[{index}].form: Field required" in capsys.readouterr().err
+
+
 def test_no_color_when_piped(tmp_path: Path) -> None:
     import subprocess
     import sys

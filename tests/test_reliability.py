@@ -327,7 +327,7 @@ def test_no_float_in_the_money_path_of_the_package() -> None:
             uses = float_uses(ast.parse(path.read_text(encoding="utf-8")))
             allowed = {
                 "runtime.py": 1,
-                "evaluator.py": 1,
+                "lines.py": 1,  # interpret/lines.py, the interpreter's allocation
             }  # the pro-rata share: Decimal × Decimal ÷ Decimal
             if len(uses) > allowed.get(path.name, 0):
                 offenders[path.name] = uses

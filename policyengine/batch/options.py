@@ -8,10 +8,13 @@ import os
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine._version import __version__
 from policyengine.batch import index
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
 
 STDOUT = "-"  # `-o -`: the results go to standard output
 
@@ -74,7 +77,7 @@ class Summary:
         self.critical_illness += other.critical_illness
         self.patient += other.patient
 
-    def count(self, result: dict[str, Any] | None) -> None:
+    def count(self, result: ResultDict | None) -> None:
         self.records += 1
         if result is None:
             self.errors += 1

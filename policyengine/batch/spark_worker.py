@@ -25,6 +25,8 @@ from policyengine.errors import PolicyNotFound
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from policyengine.contract.results import ResultDict
+
 
 @dataclass(frozen=True)
 class Job:
@@ -117,7 +119,7 @@ def settle_batches(job: Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.R
     group: list[tuple[int, bytes | None]] = []
     person: str | None = None
     for batch in batches:
-        out: list[tuple[int, str, dict[str, Any] | None]] = []
+        out: list[tuple[int, str, ResultDict | None]] = []
         lines, claims, persons = (batch.column(i).to_pylist() for i in range(3))
         for line, claim, who in zip(lines, claims, persons, strict=True):
             if line is None:
@@ -135,7 +137,7 @@ def settle_batches(job: Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.R
 
 def _settle_one(
     engine: Engine, options: BatchOptions, group: list[tuple[int, bytes | None]]
-) -> list[tuple[int, str, dict[str, Any] | None]]:
+) -> list[tuple[int, str, ResultDict | None]]:
     out = []
     raw: list[tuple[int, Any]] = group  # None (a null claim) fails as "a claim is a JSON object"
     for settled in settle_group(engine, options, raw):
@@ -144,20 +146,18 @@ def _settle_one(
     return out
 
 
-def _settled_batch(rows: list[tuple[int, str, dict[str, Any] | None]]) -> pa.RecordBatch:
+def _settled_batch(rows: list[tuple[int, str, ResultDict | None]]) -> pa.RecordBatch:
     import pyarrow as pa
 
-    def payer(result: dict[str, Any] | None, name: str) -> str | None:
-        return None if result is None else str(result["totals"]["payers"][name])
-
+    totals = [r["totals"] if r is not None else None for _, _, r in rows]
     return pa.RecordBatch.from_arrays(
         [
             pa.array([line for line, _, _ in rows], pa.int64()),
             pa.array([text for _, text, _ in rows], pa.string()),
-            pa.array([r and r["decision"] for _, _, r in rows], pa.string()),
-            pa.array([payer(r, "fund") for _, _, r in rows], pa.string()),
-            pa.array([payer(r, "critical_illness") for _, _, r in rows], pa.string()),
-            pa.array([r and str(r["totals"]["patient"]) for _, _, r in rows], pa.string()),
+            pa.array([r["decision"] if r is not None else None for _, _, r in rows], pa.string()),
+            pa.array([t["payers"]["fund"] if t else None for t in totals], pa.string()),
+            pa.array([t["payers"]["critical_illness"] if t else None for t in totals], pa.string()),
+            pa.array([t["patient"] if t else None for t in totals], pa.string()),
         ],
         names=["line", "result", "decision", "fund", "critical_illness", "patient"],
     )

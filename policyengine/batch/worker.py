@@ -19,13 +19,17 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.batch.files import write_atomic
 from policyengine.batch.options import BatchOptions, Summary
 from policyengine.engine import Engine, dumps
 from policyengine.errors import PolicyEngineError
 from policyengine.ledger import Settled, error_record, settle_person
+
+if TYPE_CHECKING:
+    from policyengine.contract.fastclaim import Claim
+    from policyengine.contract.results import ResultDict
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_WATCH_SECONDS = 1.0
@@ -121,7 +125,8 @@ def record_text(settled: Settled) -> tuple[str, bool]:
     try:
         return dumps(record), settled.result is not None
     except (TypeError, ValueError) as error:
-        claim_id = (settled.result or settled.error or {}).get("claim_id")
+        written = settled.result or settled.error
+        claim_id = written["claim_id"] if written is not None else None
         failure = error_record(
             claim_id if isinstance(claim_id, str) and claim_id.isascii() else None,
             [{"path": "", "message": f"the record cannot be written as JSON: {error}"}],
@@ -136,7 +141,7 @@ def settle_group(
 ) -> Iterable[Settled]:
     region = options.region
 
-    def settle(claim: Any) -> dict[str, Any]:
+    def settle(claim: Claim) -> ResultDict:
         return engine.settle(
             claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
@@ -12,6 +13,9 @@ from policyengine.diagnostics import Diagnostics
 from policyengine.ir import CondIR, Note, Origin
 from policyengine.loader import Layer, Loaded
 from policyengine.span import Span
+
+if TYPE_CHECKING:
+    from policyengine.contract.trace import Provenance
 
 
 @dataclass
@@ -78,5 +82,5 @@ def _plain_origin(provenance: n.Provenance, sources: dict[str, n.SourceDecl]) ->
         number = source.field("number")
         title = source.field("title")
         doc = str(number or title or provenance.doc)
-    kind = "cited" if isinstance(provenance, n.Cite) else "secondary"
+    kind: Provenance = "cited" if isinstance(provenance, n.Cite) else "secondary"
     return Origin(kind, doc, provenance.clause, provenance.quote)

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from policyengine.cli.output import (
     EXIT_FINDINGS,
@@ -19,6 +19,10 @@ from policyengine.cli.output import (
 )
 from policyengine.contract.claims import ClaimRejected, load_claim, parse_json
 from policyengine.errors import PolicyNotFound
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
+    from policyengine.engine import Engine
 
 
 def _extra_commands() -> list[Callable[..., None]]:
@@ -125,7 +129,7 @@ def compile_(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ adjudicate
 
 
-def settle_from_args(args: argparse.Namespace, *, trace: bool) -> tuple[Any, dict[str, Any]]:
+def settle_from_args(args: argparse.Namespace, *, trace: bool) -> tuple[Engine, ResultDict]:
     text = read_claim_text(args.claim)
     engine = engine_for(args.policy)
     region = args.region
@@ -149,16 +153,14 @@ def adjudicate(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
-    from policyengine.contract import results
+    from policyengine.contract import schemas
 
     if args.which == "claim":
-        write_json(results.claim_schema(), pretty=True)
+        write_json(schemas.claim_schema(), pretty=True)
     elif args.which == "result":
-        write_json(results.result_schema(), pretty=True)
+        write_json(schemas.result_schema(), pretty=True)
     else:
-        from policyengine.contract.trace import trace_schema
-
-        write_json(trace_schema(), pretty=True)
+        write_json(schemas.trace_schema(), pretty=True)
     return EXIT_OK
 
 

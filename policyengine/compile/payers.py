@@ -19,6 +19,7 @@ from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
+    from policyengine.contract.trace import RatioStep
 
 
 def _fen(amount: Decimal) -> Decimal:
@@ -41,11 +42,7 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     w("base = covered - ded")
     w("computed = _fen(base * rate) if rate.__class__ is _D else _fen(rate(base))")
     if vc.trace:
-        w(
-            "tr.append({'step': 'fund', "
-            "'figures': {'covered': _money(covered), 'deductible': _money(ded)}, "
-            "'value': _money(computed)})"
-        )
+        w("tr.append(_fund_step(covered, ded, computed))")
     _cap(vc, w, visit)
     _limit(vc, w, visit)
     _second_layer(vc, w, visit)
@@ -87,10 +84,8 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
     if vc.trace:
         vc.need("admission")
         w(
-            f"tr.append({{'step': 'deductible', 'pool': {visit!r}, 'period': {table.period!r}, "
-            "'rule': hd[2], 'source': _copy(hd[3]), 'figures': {'amount': _money(amount), "
-            "'met': _money(met), 'admission': "
-            "admission}, 'value': _money(ded), 'provisional': list(hd[4])})"
+            f"tr.append(_deductible_step({visit!r}, {table.period!r}, hd[2], hd[3], amount, met, "
+            "admission, ded, hd[4]))"
         )
     return True
 
@@ -114,8 +109,11 @@ def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
         points = [level_of(vc.policy.value(r.expr, vc.day), level) for r in applying]
         final = base + sum(points) if not isinstance(base, BandsVal) else base
         notes = vc.row_notes(row, *applying) + (alias.alias_notes if alias else ())
-        step = {
+        # a constant of the generated module, copied into each trace (its keys come out
+        # sorted, as compile/writer.literal writes every dict)
+        step: RatioStep = {
             "step": "ratio",
+            "form": "bands" if isinstance(base, BandsVal) else "rate",
             "rule": row.location,
             "source": row.origin.as_json(),
             "figures": {
@@ -188,9 +186,8 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
             w("fund = left")
         if vc.trace:
             w(
-                "tr.append({'step': 'cap', 'rule': hc[2], 'source': _copy(hc[3]), 'figures': "
-                f"{{'cap': _money(hc[0]), 'pools': {list(table.pools)!r}, 'paid': _money(paid), "
-                "'left': _money(left)}, 'value': _money(fund), 'provisional': list(hc[4])})"
+                f"tr.append(_cap_step(hc[2], hc[3], hc[0], {vc.const(tuple(table.pools))}, paid, "
+                "left, fund, hc[4]))"
             )
 
 
@@ -240,13 +237,8 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
     if vc.trace:
         first = vc.const(entries[0][4])
         w(
-            f"tr.append({{'step': 'limit', 'rule': {table.location!r}, "
-            f"'source': _copy(used[0][4] if used else {first}), 'figures': {{'conditions': "
-            "{u[0]: _money(u[1]) for u in used}, 'limit': _money(lim), "
-            "'rows': [u[3] for u in used], "
-            f"'pool': {pool!r}, 'paid': _money(paid), 'left': "
-            f"_money(left)}}, 'value': _money(fund), "
-            "'provisional': [_NOTES[i] for i in sorted({i for u in used for i in u[2]})]})"
+            f"tr.append(_limit_step({table.location!r}, used, {first}, lim, {pool!r}, paid, left, "
+            "fund, _NOTES))"
         )
 
 
@@ -255,14 +247,13 @@ def _cancelled_limit(vc: VersionCompiler, w: Code, rows: list[RowIR]) -> None:
     if notes:
         w(f"N.update({vc.const(notes)})")
     if vc.trace:
-        step = {
-            "step": "limit",
-            "rule": rows[0].location,
-            "source": rows[0].origin.as_json(),
-            "figures": {"limit": None, "rows": [r.location for r in rows]},
-            "provisional": vc.step_notes(*rows),
-        }
-        w(f"tr.append({{**_copy({vc.const(step)}), 'value': _money(fund)}})")
+        source = vc.const(rows[0].origin.as_json())
+        locations = vc.const(tuple(r.location for r in rows))
+        notes_text = vc.const(tuple(vc.step_notes(*rows)))
+        w(
+            f"tr.append(_cancelled_limit_step({rows[0].location!r}, {source}, {locations}, "
+            f"{notes_text}, fund))"
+        )
 
 
 def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
@@ -298,14 +289,8 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
                     w("ci = cap_left")
             if vc.trace:
                 w(
-                    "tr.append({'step': 'critical_illness', 'rule': hs[3], 'source': _copy(hs[4]), "
-                    "'figures': "
-                    "{'self_burden_before': _money(sb), 'self_burden': _money(s), 'bands': hs[6], "
-                    "'schedule': _copy(hs[7]), "
-                    "'paid': _money(history.paid.get('critical_illness', _Z)), "
-                    "'computed': _money(computed), 'payment_cap_left': _money(cap_left) if "
-                    "cap_left is not None "
-                    "else None}, 'value': _money(ci), 'provisional': list(hs[5])})"
+                    "tr.append(_critical_illness_step(hs[3], hs[4], sb, s, hs[6], hs[7], "
+                    "history.paid.get('critical_illness', _Z), computed, cap_left, ci, hs[5]))"
                 )
 
 

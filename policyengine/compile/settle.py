@@ -141,9 +141,8 @@ class VersionCompiler:
         if self.trace:
             source = self.const(self.policy.start_origin.as_json())
             head(
-                f"    tr.append({{'step': 'policy', 'version': {version.isoformat()!r}, "
-                f"'as_of': day.isoformat(), 'rule': {self.policy.start_location!r}, 'source': "
-                f"_copy({source})}})"
+                f"    tr.append(_policy_step({version.isoformat()!r}, day.isoformat(), "
+                f"{self.policy.start_location!r}, {source}))"
             )
         head.lines.extend(body.lines)
         return head
@@ -173,11 +172,7 @@ class VersionCompiler:
             w(f"{var} = {source}")
             if self.trace:
                 with w.block(f"if {guard}{var} is not None:"):
-                    w(
-                        f"tr.append({{'step': 'audit_table', 'rule': {var}[2], "
-                        f"'source': _copy({var}[3]), 'table': {table_name!r}, "
-                        f"'value': {var}[4]}})"
-                    )
+                    w(f"tr.append(_audit_table_step({var}[2], {var}[3], {table_name!r}, {var}[4]))")
         if self.track_drugs:
             w("firsts = {}")
             w("disp = None")
@@ -218,9 +213,9 @@ class VersionCompiler:
             if self.trace:
                 w("basis = (None, None, None, None)")
             with w.block("if 'reject' in acts:"):
-                w("row = [it.line, amount, cls, 1, amount, _Z, _Z, _Z, _Z, lf]")
+                w("row = _Row(it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
             with w.block("elif 'exclude' in acts:"):
-                w("row = [it.line, amount, cls, 0, _Z, amount, _Z, _Z, _Z, lf]")
+                w("row = _Row(it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf)")
             with w.block("else:"):
                 w("over = _Z")
                 with w.block("if e is not None and e.price_cap is not None:"):
@@ -245,7 +240,7 @@ class VersionCompiler:
                     w("pre = _fen((amount - over) * prop)")
                 w("cov = amount - over - pre")
                 w("covered += cov")
-                w("row = [it.line, amount, cls, 0, _Z, _Z, over, pre, cov, lf]")
+                w("row = _Row(it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
                 if self.trace:
                     w(
                         "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "

@@ -1,65 +1,405 @@
 """The trace: every step of a settlement as data (schema `policyengine.trace/1`).
 
-Each step names its rule (`file:line`), the source it cites and the figures it used;
-explain.py renders it. A stored trace renders again with `policyengine explain --replay`.
+Each step kind is declared here once, as a TypedDict: at run time a step is a plain dict
+(nothing to construct, nothing to convert for JSON), and mypy checks every place that
+builds one (runtime.py's step builders the generated code calls, the interpreter) and
+every place that reads one. The pydantic `Result` (contract/results.py) types its `trace`
+with these same declarations, so the JSON Schema (`policyengine schema trace`) is derived
+from them, not written beside them.
+
+Consumers read a result's steps through one reader, `read_steps(result)`, which returns
+them by kind (`Steps`), in settlement order too. A step names its rule (`file:line`),
+the source it cites, the figures it used and its value; money is text with two decimals
+(`Money`), rates are decimal text (`Rate`). OpenFisca's TraceNode is the model: a step is
+a record of one computation, typed by what it computed.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-TRACE_SCHEMA = "policyengine.trace/1"
-STEP_KINDS = (
-    "policy",
-    "audit_table",
-    "line",
-    "deductible",
-    "ratio",
-    "fund",
-    "cap",
-    "limit",
-    "critical_illness",
-    "patient",
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Literal,
+    NotRequired,
+    Required,
+    TypeVar,
+    assert_never,
+    cast,
+    get_args,
+    get_type_hints,
 )
 
+# typing_extensions, not typing: pydantic reads these declarations (Result.trace, the JSON
+# Schema) and needs its TypedDict on Python < 3.12.
+from typing_extensions import TypedDict
 
-def trace_schema() -> dict[str, Any]:
-    source = {
-        "type": "object",
-        "properties": {
-            "doc": {"type": "string"},
-            "clause": {"type": "string"},
-            "quote": {"type": "string"},
-            "provenance": {"enum": ["cited", "secondary", "provisional"]},
-            "note": {"type": "string"},
-        },
-        "required": ["provenance"],
-    }
-    step = {
-        "type": "object",
-        "properties": {
-            "step": {"enum": list(STEP_KINDS)},
-            "rule": {"type": ["string", "null"], "description": "file:line of the rule or row"},
-            "source": {"anyOf": [source, {"type": "null"}]},
-            "figures": {"type": "object"},
-            "value": {},
-            "provisional": {"type": "array", "items": {"type": "string"}},
-        },
-        "required": ["step"],
-    }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://policyengine.local/schema/trace/1",
-        "title": "policyengine trace (policyengine.trace/1)",
-        "type": "object",
-        "properties": {
-            "schema": {"const": TRACE_SCHEMA},
-            "claim": {"type": "object", "description": "the claim as adjudicated"},
-            "result": {
-                "type": "object",
-                "description": "the result, its `trace` holding the steps",
-            },
-            "steps": {"type": "array", "items": step},
-        },
-        "required": ["schema", "claim", "result"],
-    }
+if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
+
+TRACE_SCHEMA = "policyengine.trace/1"
+
+Money = str  # money as the contract writes it: a decimal with two places, "1306.26"
+Rate = str  # a rate or percentage points as decimal text: "0.75", "0.05"
+Provenance = Literal["cited", "secondary", "provisional"]
+ItemClass = Literal["A", "B", "C"]  # vocabulary.CLASSES (tests/test_contract_types.py)
+Admission = Literal["first", "later"]  # vocabulary.ADMISSIONS
+DeductiblePeriod = Literal["year", "admission"]  # vocabulary.PERIODS
+
+
+def item_class(text: str) -> ItemClass:
+    """A catalogue class as the contract types it (the catalogue admits no other)."""
+    if text not in get_args(ItemClass):
+        raise ValueError(f"not an item class: {text!r}")
+    return cast("ItemClass", text)
+
+
+def deductible_period(text: str | None) -> DeductiblePeriod:
+    """A deductible table's period as the contract types it (the checker admits no other)."""
+    if text not in get_args(DeductiblePeriod):
+        raise ValueError(f"not a deductible period: {text!r}")
+    return cast("DeductiblePeriod", text)
+
+
+class Citation(TypedDict, total=False):
+    """Where a rule comes from (ir.Origin.as_json): a document, its clause and the quoted
+    words, or — for a provisional rule — the note saying why it is provisional."""
+
+    doc: str  # 文号, or the title where there is none
+    clause: str
+    quote: str
+    provenance: Required[Provenance]
+    note: str
+
+
+# ------------------------------------------------------------------ the steps
+
+
+class PolicyStep(TypedDict):
+    """The rule set applied: the version in force on `as_of`."""
+
+    step: Literal["policy"]
+    version: str
+    as_of: str
+    rule: str
+    source: Citation
+
+
+class AuditTableStep(TypedDict):
+    """The row of an audit rule's table that applies (e.g. the days-supply limit)."""
+
+    step: Literal["audit_table"]
+    rule: str
+    source: Citation
+    table: str
+    value: str  # the row's figure as the rule file words it
+
+
+LineStep = TypedDict(
+    "LineStep",
+    {
+        "step": Literal["line"],
+        "code": str,
+        "line": int,
+        "billed": Money,
+        "class": ItemClass | None,  # None: not in the catalogue
+        "denied": Money,
+        "excluded": Money,
+        "over_limit": Money,
+        "pre_self_pay": Money,
+        "covered": Money,
+        "findings": list[str],  # ids of the line's own findings
+        "price_cap": Money | None,  # the payment standard per unit, when the catalogue has one
+        "selfpay": Rate | None,  # the 乙类 先行自付 proportion applied
+        "selfpay_rule": str | None,  # where it comes from: a catalogue row or a policy row
+        "selfpay_source": Citation | None,  # the policy row's source (None for the catalogue)
+    },
+)
+LineStep.__doc__ = "One line's disposition and national decomposition (spec §2, buckets 1–5)."
+
+
+class DeductibleFigures(TypedDict):
+    amount: Money
+    met: Money  # already met this year (0.00 for a per-admission deductible)
+    admission: Admission | None  # inpatient visits only
+
+
+class DeductibleStep(TypedDict):
+    step: Literal["deductible"]
+    pool: str  # the visit type whose deductible applies
+    period: DeductiblePeriod
+    rule: str
+    source: Citation
+    figures: DeductibleFigures
+    value: Money
+    provisional: list[str]
+
+
+class RatioAlias(TypedDict):
+    """A visit type whose ratio is another's (`ratio ... as`)."""
+
+    of: str
+    rule: str
+    source: Citation | None
+
+
+class RatioAdjustment(TypedDict):
+    rule: str
+    points: Rate
+    source: Citation
+
+
+class RatioFigures(TypedDict):
+    base: str  # a Rate, or the schedule's description when the step's form is "bands"
+    alias: RatioAlias | None
+    adjustments: list[RatioAdjustment]
+
+
+RatioForm = Literal["rate", "bands"]
+
+
+class RatioStep(TypedDict):
+    """The fund's ratio. `form` says what `figures.base` and `value` hold: a rate (decimal
+    text) for "rate"; for "bands" (分段支付比例) the schedule's description, which no
+    single rate states."""
+
+    step: Literal["ratio"]
+    form: RatioForm
+    rule: str
+    source: Citation
+    figures: RatioFigures
+    value: str
+    provisional: list[str]
+
+
+class FundFigures(TypedDict):
+    covered: Money
+    deductible: Money
+
+
+class FundStep(TypedDict):
+    """The fund's payment before caps and limits: (covered − deductible) × ratio."""
+
+    step: Literal["fund"]
+    figures: FundFigures
+    value: Money
+
+
+class CapFigures(TypedDict):
+    cap: Money
+    pools: list[str]  # the paid pools the cap counts
+    paid: Money
+    left: Money
+
+
+class CapStep(TypedDict):
+    step: Literal["cap"]
+    rule: str
+    source: Citation
+    figures: CapFigures
+    value: Money  # the fund after the cap
+    provisional: list[str]
+
+
+class LimitFigures(TypedDict):
+    """A per-condition limit's figures. `limit` None: the limits are cancelled (`none`),
+    and only `rows` (the cancelling rows) is given."""
+
+    limit: Money | None
+    rows: list[str]  # the rows that applied
+    conditions: NotRequired[dict[str, Money]]  # certified condition → its limit
+    pool: NotRequired[str]
+    paid: NotRequired[Money]
+    left: NotRequired[Money]
+
+
+class LimitStep(TypedDict):
+    step: Literal["limit"]
+    rule: str
+    source: Citation
+    figures: LimitFigures
+    value: Money  # the fund after the limit
+    provisional: list[str]
+
+
+ScheduleBand = TypedDict("ScheduleBand", {"from": Money, "to": Money | None, "rate": Rate})
+
+
+class Schedule(TypedDict):
+    """A second-layer schedule with its money and rates as text, so that tools can
+    recompute the second layer from the trace (policyengine diff)."""
+
+    threshold: Money | None
+    bands: list[ScheduleBand]
+    ceiling: Money | None
+    payment_cap: Money | None
+
+
+class CriticalIllnessFigures(TypedDict):
+    self_burden_before: Money  # the year's self-burden S before this claim
+    self_burden: Money  # this claim's: covered − fund
+    bands: str  # the schedule as the rule file words it
+    schedule: Schedule
+    paid: Money
+    computed: Money  # before the payment cap
+    payment_cap_left: Money | None
+
+
+class CriticalIllnessStep(TypedDict):
+    step: Literal["critical_illness"]
+    rule: str
+    source: Citation
+    figures: CriticalIllnessFigures
+    value: Money
+    provisional: list[str]
+
+
+class PatientStep(TypedDict):
+    step: Literal["patient"]
+    value: Money
+
+
+Step = (
+    PolicyStep
+    | AuditTableStep
+    | LineStep
+    | DeductibleStep
+    | RatioStep
+    | FundStep
+    | CapStep
+    | LimitStep
+    | CriticalIllnessStep
+    | PatientStep
+)
+STEP_TYPES: tuple[type, ...] = get_args(Step)
+
+
+def _kind_of(declared: type) -> str:
+    (kind,) = get_args(get_type_hints(declared)["step"])
+    return str(kind)
+
+
+STEP_KINDS: tuple[str, ...] = tuple(_kind_of(t) for t in STEP_TYPES)
+
+
+# ------------------------------------------------------------------ the reader
+
+
+class TraceError(ValueError):
+    """A result settled without a trace, or a trace that repeats a single step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """A result's trace read by kind. `all` keeps the settlement order; a kind that did
+    not run (no payer steps when nothing is covered, no cap, no second layer) is None."""
+
+    all: tuple[Step, ...]
+    policy: PolicyStep | None
+    audit_tables: tuple[AuditTableStep, ...]
+    lines: tuple[LineStep, ...]
+    deductible: DeductibleStep | None
+    ratio: RatioStep | None
+    fund: FundStep | None
+    cap: CapStep | None
+    limit: LimitStep | None
+    critical_illness: CriticalIllnessStep | None
+    patient: PatientStep | None
+
+
+def read_steps(result: ResultDict) -> Steps:
+    """The steps of a traced result, by kind. Raises TraceError for a result settled
+    without a trace, or a trace with two steps of a kind a settlement records once."""
+    trace = result.get("trace")
+    if trace is None:
+        raise TraceError(f"result {result['claim_id']!r} has no trace (settle it with trace)")
+    audit_tables: list[AuditTableStep] = []
+    lines: list[LineStep] = []
+    policy: PolicyStep | None = None
+    deductible: DeductibleStep | None = None
+    ratio: RatioStep | None = None
+    fund: FundStep | None = None
+    cap: CapStep | None = None
+    limit: LimitStep | None = None
+    critical_illness: CriticalIllnessStep | None = None
+    patient: PatientStep | None = None
+    for step in trace:
+        if step["step"] == "line":
+            lines.append(step)
+        elif step["step"] == "audit_table":
+            audit_tables.append(step)
+        elif step["step"] == "policy":
+            policy = _once(policy, step)
+        elif step["step"] == "deductible":
+            deductible = _once(deductible, step)
+        elif step["step"] == "ratio":
+            ratio = _once(ratio, step)
+        elif step["step"] == "fund":
+            fund = _once(fund, step)
+        elif step["step"] == "cap":
+            cap = _once(cap, step)
+        elif step["step"] == "limit":
+            limit = _once(limit, step)
+        elif step["step"] == "critical_illness":
+            critical_illness = _once(critical_illness, step)
+        elif step["step"] == "patient":
+            patient = _once(patient, step)
+        else:
+            assert_never(step)
+    return Steps(
+        tuple(trace),
+        policy,
+        tuple(audit_tables),
+        tuple(lines),
+        deductible,
+        ratio,
+        fund,
+        cap,
+        limit,
+        critical_illness,
+        patient,
+    )
+
+
+_Single = TypeVar("_Single", bound=Step)
+
+
+def _once(before: _Single | None, step: _Single) -> _Single:
+    if before is not None:
+        raise TraceError(f"two {step['step']} steps in one trace")
+    return step
+
+
+# ------------------------------------------------------------------ what a step names
+
+
+def step_rules(step: Step) -> Iterator[str]:
+    """Every rule location (`file:line`) a step names: its own, the 乙类 proportion's, a
+    ratio's alias and adjustments, a limit's rows."""
+    if step["step"] == "line":
+        if step["selfpay_rule"]:
+            yield step["selfpay_rule"]
+        return
+    if step["step"] == "fund" or step["step"] == "patient":
+        return
+    yield step["rule"]
+    if step["step"] == "ratio":
+        figures = step["figures"]
+        yield from (adjustment["rule"] for adjustment in figures["adjustments"])
+        if figures["alias"] is not None:
+            yield figures["alias"]["rule"]
+    elif step["step"] == "limit":
+        yield from step["figures"]["rows"]
+
+
+def step_sources(step: Step) -> Iterator[Citation]:
+    """Every source a step cites: its own, the 乙类 proportion's, a ratio's adjustments'."""
+    if step["step"] == "line":
+        if step["selfpay_source"]:
+            yield step["selfpay_source"]
+        return
+    if step["step"] == "fund" or step["step"] == "patient":
+        return
+    yield step["source"]
+    if step["step"] == "ratio":
+        yield from (adjustment["source"] for adjustment in step["figures"]["adjustments"])

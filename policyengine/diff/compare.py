@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.batch.index import scan, tasks
 from policyengine.batch.local import BatchOptions
+from policyengine.contract.trace import read_steps
 from policyengine.diff.attribution import Attribution, attribute
 from policyengine.diff.components import (
     ZERO,
@@ -35,6 +36,10 @@ from policyengine.diff.components import (
 from policyengine.diff.source import Version
 from policyengine.engine import MONEY_CONTEXT
 from policyengine.ledger import settle_person
+
+if TYPE_CHECKING:
+    from policyengine.contract.fastclaim import Claim
+    from policyengine.contract.results import ErrorRecordDict, ResultDict
 
 SIDES = ("base", "amended")
 TOTAL_KEYS = ("billed", "denied", "covered", "deductible", "fund", "critical_illness", "patient")
@@ -61,9 +66,9 @@ class Quiet:
 
 @dataclass(frozen=True)
 class Settled:
-    claim: Any  # the claim as settled, with the history the ledger gave it
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    claim: Claim | None  # the claim as settled, with the history the ledger gave it
+    result: ResultDict | None
+    error: ErrorRecordDict | None
 
 
 class Side:
@@ -75,7 +80,7 @@ class Side:
         self.region = options.region
         self.moment = options.moment
 
-    def settle(self, claim: Any) -> dict[str, Any]:
+    def settle(self, claim: Claim) -> ResultDict:
         return self.engine.settle(
             claim, region=self.region, as_of=self.version.as_of, moment=self.moment, trace=True
         )
@@ -89,9 +94,9 @@ class Side:
         return claimed
 
     def person(self, raw: list[tuple[int, bytes]]) -> dict[int, Settled]:
-        current: list[Any] = [None]
+        current: list[Claim | None] = [None]
 
-        def settle(claim: Any) -> dict[str, Any]:
+        def settle(claim: Claim) -> ResultDict:
             current[0] = claim
             return self.settle(claim)
 
@@ -128,7 +133,7 @@ class Tally:
     error_examples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _totals(result: dict[str, Any]) -> dict[str, Decimal]:
+def _totals(result: ResultDict) -> dict[str, Decimal]:
     totals = result["totals"]
     return {
         "billed": Decimal(totals["billed"]),
@@ -141,14 +146,22 @@ def _totals(result: dict[str, Any]) -> dict[str, Decimal]:
     }
 
 
-def _same_steps(base: dict[str, Any], amended: dict[str, Any]) -> bool:
+def _same_steps(base: ResultDict, amended: ResultDict) -> bool:
     """Every step after the policy step the same (rules, figures, values): no change."""
-    return bool(base["trace"][1:] == amended["trace"][1:])
+    return read_steps(base).all[1:] == read_steps(amended).all[1:]
 
 
-def _buckets(result: dict[str, Any]) -> list[tuple[str, ...]]:
-    keys = ("denied", "excluded", "over_limit", "pre_self_pay", "covered")
-    return [tuple(line[key] for key in keys) for line in result["lines"]]
+def _buckets(result: ResultDict) -> list[tuple[str, ...]]:
+    return [
+        (
+            line["denied"],
+            line["excluded"],
+            line["over_limit"],
+            line["pre_self_pay"],
+            line["covered"],
+        )
+        for line in result["lines"]
+    ]
 
 
 def _as_change(totals: dict[str, Decimal]) -> Change:
@@ -196,6 +209,7 @@ class Differ:
         change = _as_change(totals["amended"]) - _as_change(totals["base"])
         if _same_steps(base.result, amended.result):  # the common case: nothing differs
             return change
+        assert base.claim is not None and amended.claim is not None  # settled: both known
         attribution = attribute(
             read(base.claim, base.result),
             read(amended.claim, amended.result),
@@ -209,6 +223,7 @@ class Differ:
         histories differ and the lines do too): separates the rules' part of a line's
         change from the ledger's (e.g. a drug dispensed under one version only)."""
         assert base.result is not None and amended.result is not None
+        assert base.claim is not None and amended.claim is not None
         if base.claim.history == amended.claim.history:
             return None
         if _buckets(base.result) == _buckets(amended.result):
@@ -232,7 +247,7 @@ class Differ:
         else:
             change, only, error = -_as_change(totals["base"]), "base", amended.error
         assert error is not None
-        kind = error.get("error", "error")
+        kind = error["error"]
         target = Target("one_version", "claim", detail=f"settled under the {only} version only")
         result = amended.result or base.result
         assert result is not None
@@ -241,10 +256,10 @@ class Differ:
             tally.error_examples.append(
                 {
                     "line": index + 1,
-                    "claim_id": error.get("claim_id"),
+                    "claim_id": error["claim_id"],
                     "failed_under": "base" if only == "amended" else "amended",
                     "error": kind,
-                    "message": "; ".join(e.get("message", "") for e in error.get("errors", [])),
+                    "message": "; ".join(e["message"] for e in error["errors"]),
                 }
             )
         return change
@@ -252,7 +267,7 @@ class Differ:
     def _record(
         self,
         index: int,
-        result: dict[str, Any],
+        result: ResultDict,
         change: Change,
         attribution: Attribution,
         totals: dict[str, dict[str, Decimal]],

@@ -13,13 +13,28 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from policyengine.contract.trace import read_steps
 from policyengine.semantics.matching import round_fen
 from policyengine.semantics.values import Band, BandsVal, banded_total
+
+if TYPE_CHECKING:
+    from policyengine.contract.fastclaim import Claim, History, Item
+    from policyengine.contract.results import ResultDict
+    from policyengine.contract.trace import (
+        CapStep,
+        Citation,
+        CriticalIllnessStep,
+        DeductibleStep,
+        LimitStep,
+        LineStep,
+        RatioStep,
+        Schedule,
+    )
 
 ZERO = Decimal(0)
 LEDGER = "ledger"
@@ -73,7 +88,7 @@ class Target:
         return orjson.loads(self.source) if self.source is not None else None
 
 
-def source_key(source: dict[str, Any] | None) -> str | None:
+def source_key(source: Citation | None) -> str | None:
     if source is None:
         return None
     return orjson.dumps(source, option=orjson.OPT_SORT_KEYS).decode()
@@ -191,7 +206,7 @@ class Settlement:
     state: State
     cites: Cites
     outcome: Outcome
-    history: Any  # the claim's history as settled (the ledger's, in a batch)
+    history: History  # the claim's history as settled (the ledger's, in a batch)
     pools: Pools
 
 
@@ -208,92 +223,32 @@ class Outcome:
         return Change(self.fund, self.critical_illness, self.patient, self.denied)
 
 
-def _d(text: Any) -> Decimal:
-    return Decimal(str(text))
+def _d(text: str) -> Decimal:
+    return Decimal(text)
 
 
-def _opt(text: Any) -> Decimal | None:
-    return None if text is None else Decimal(str(text))
+def _opt(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
-def _cite(step: dict[str, Any]) -> Cite:
-    return Cite(step.get("rule"), source_key(step.get("source")))
+def _cite(step: DeductibleStep | RatioStep | CapStep | CriticalIllnessStep) -> Cite:
+    return Cite(step["rule"], source_key(step["source"]))
 
 
-def read(claim: Any, result: dict[str, Any]) -> Settlement:
+def read(claim: Claim, result: ResultDict) -> Settlement:
     """The components of one traced settlement (`claim`: the parsed claim records)."""
     items = {item.line: item for item in claim.items}
     findings: dict[int | None, list[Finding]] = {}
     for f in result["findings"]:
         findings.setdefault(f["line"], []).append(
-            Finding(f["kind"], f["action"], f.get("rule"), source_key(f.get("source")))
+            Finding(f["kind"], f["action"], f["rule"], source_key(f["source"]))
         )
     claim_level = tuple(findings.get(None, ()))
-    lines: list[LineState] = []
-    state_fields: dict[str, Any] = {}
-    cites: dict[str, Any] = {}
-    pools: dict[str, Any] = {"visit": claim.visit.type}
-    for step in result["trace"]:
-        kind = step["step"]
-        figures = step.get("figures") or {}
-        if kind == "line":
-            item = items[step["line"]]
-            lines.append(
-                LineState(
-                    line=step["line"],
-                    code=item.code,
-                    amount=item.amount,
-                    quantity=item.quantity,
-                    denied=_d(step["denied"]),
-                    excluded=_d(step["excluded"]),
-                    over_limit=_d(step["over_limit"]),
-                    pre_self_pay=_d(step["pre_self_pay"]),
-                    covered=_d(step["covered"]),
-                    findings=tuple(findings.get(step["line"], ())) + claim_level,
-                    price_cap=_opt(step.get("price_cap")),
-                    selfpay=_opt(step.get("selfpay")),
-                    selfpay_cite=Cite(
-                        step.get("selfpay_rule"), source_key(step.get("selfpay_source"))
-                    ),
-                )
-            )
-        elif kind == "deductible":
-            state_fields.update(
-                payers=True, deductible=_d(figures["amount"]), deductible_met=_d(figures["met"])
-            )
-            pools["deductible_yearly"] = step.get("period") == "year"
-            cites["deductible"] = _cite(step)
-        elif kind == "ratio":
-            base = _ratio(figures.get("base"))
-            adjustments = tuple(
-                (Cite(a.get("rule"), source_key(a.get("source"))), _d(a["points"]))
-                for a in figures.get("adjustments") or ()
-            )
-            state_fields.update(
-                ratio_base=base,
-                ratio_banded=None if base is not None else str(step.get("value")),
-                ratio_points=sum((p for _c, p in adjustments), ZERO),
-            )
-            cites.update(ratio=_cite(step), adjustments=adjustments)
-        elif kind == "cap":
-            state_fields.update(cap=_d(figures["cap"]), cap_paid=_d(figures["paid"]))
-            pools["cap"] = tuple(figures.get("pools") or ())
-            cites["cap"] = _cite(step)
-        elif kind == "limit":
-            rows = figures.get("rows") or []
-            pools["limit"] = figures.get("pool") or claim.visit.type
-            cites["limit"] = Cite(
-                rows[0] if rows else step.get("rule"), source_key(step.get("source"))
-            )
-            if figures.get("limit") is not None:
-                state_fields.update(limit=_d(figures["limit"]), limit_paid=_d(figures["paid"]))
-        elif kind == "critical_illness":
-            state_fields.update(
-                schedule=_schedule(figures["schedule"]),
-                self_burden_before=_d(figures["self_burden_before"]),
-                critical_paid=_d(figures["paid"]),
-            )
-            cites["second_layer"] = _cite(step)
+    steps = read_steps(result)
+    lines = tuple(
+        _line(step, items[step["line"]], tuple(findings.get(step["line"], ())) + claim_level)
+        for step in steps.lines
+    )
     totals = result["totals"]
     outcome = Outcome(
         covered=_d(totals["covered"]),
@@ -303,24 +258,91 @@ def read(claim: Any, result: dict[str, Any]) -> Settlement:
         critical_illness=_d(totals["payers"]["critical_illness"]),
         patient=_d(totals["patient"]),
     )
-    state = State(billed=_d(totals["billed"]), lines=tuple(lines), payers=False)
-    state = dataclasses.replace(state, **state_fields)
-    return Settlement(state, Cites(**cites), outcome, claim.history, Pools(**pools))
+    state = State(billed=_d(totals["billed"]), lines=lines, payers=False)
+    cites = Cites()
+    pools = Pools(visit=claim.visit.type)
+    if steps.deductible is not None:
+        figures = steps.deductible["figures"]
+        state = dataclasses.replace(
+            state, payers=True, deductible=_d(figures["amount"]), deductible_met=_d(figures["met"])
+        )
+        pools = dataclasses.replace(pools, deductible_yearly=steps.deductible["period"] == "year")
+        cites = dataclasses.replace(cites, deductible=_cite(steps.deductible))
+    if steps.ratio is not None:
+        state, cites = _ratio(state, cites, steps.ratio)
+    if steps.cap is not None:
+        cap = steps.cap["figures"]
+        state = dataclasses.replace(state, cap=_d(cap["cap"]), cap_paid=_d(cap["paid"]))
+        pools = dataclasses.replace(pools, cap=tuple(cap["pools"]))
+        cites = dataclasses.replace(cites, cap=_cite(steps.cap))
+    if steps.limit is not None:
+        state, cites, pools = _limit(state, cites, pools, steps.limit)
+    if steps.critical_illness is not None:
+        second = steps.critical_illness["figures"]
+        state = dataclasses.replace(
+            state,
+            schedule=_schedule(second["schedule"]),
+            self_burden_before=_d(second["self_burden_before"]),
+            critical_paid=_d(second["paid"]),
+        )
+        cites = dataclasses.replace(cites, second_layer=_cite(steps.critical_illness))
+    return Settlement(state, cites, outcome, claim.history, pools)
 
 
-def _ratio(text: Any) -> Decimal | None:
-    try:
-        return Decimal(str(text))
-    except InvalidOperation:  # a banded ratio's description
-        return None
+def _line(step: LineStep, item: Item, findings: tuple[Finding, ...]) -> LineState:
+    return LineState(
+        line=step["line"],
+        code=item.code,
+        amount=item.amount,
+        quantity=item.quantity,
+        denied=_d(step["denied"]),
+        excluded=_d(step["excluded"]),
+        over_limit=_d(step["over_limit"]),
+        pre_self_pay=_d(step["pre_self_pay"]),
+        covered=_d(step["covered"]),
+        findings=findings,
+        price_cap=_opt(step["price_cap"]),
+        selfpay=_opt(step["selfpay"]),
+        selfpay_cite=Cite(step["selfpay_rule"], source_key(step["selfpay_source"])),
+    )
 
 
-def _schedule(data: dict[str, Any]) -> BandsVal:
+def _ratio(state: State, cites: Cites, step: RatioStep) -> tuple[State, Cites]:
+    """A ratio's base and adjustments; a banded ratio (form "bands") has no base rate, and
+    is carried by its description (it cannot be recomputed from the trace)."""
+    adjustments = tuple(
+        (Cite(a["rule"], source_key(a["source"])), _d(a["points"]))
+        for a in step["figures"]["adjustments"]
+    )
+    banded = step["form"] == "bands"
+    state = dataclasses.replace(
+        state,
+        ratio_base=None if banded else _d(step["figures"]["base"]),
+        ratio_banded=step["value"] if banded else None,
+        ratio_points=sum((points for _cite, points in adjustments), ZERO),
+    )
+    return state, dataclasses.replace(cites, ratio=_cite(step), adjustments=adjustments)
+
+
+def _limit(state: State, cites: Cites, pools: Pools, step: LimitStep) -> tuple[State, Cites, Pools]:
+    figures = step["figures"]
+    rows = figures["rows"]
+    pools = dataclasses.replace(pools, limit=figures.get("pool") or pools.visit)
+    cites = dataclasses.replace(
+        cites, limit=Cite(rows[0] if rows else step["rule"], source_key(step["source"]))
+    )
+    limit, paid = figures["limit"], figures.get("paid")
+    if limit is not None and paid is not None:  # not cancelled (`none`)
+        state = dataclasses.replace(state, limit=_d(limit), limit_paid=_d(paid))
+    return state, cites, pools
+
+
+def _schedule(data: Schedule) -> BandsVal:
     return BandsVal(
-        threshold=_opt(data.get("threshold")),
-        bands=tuple(Band(_d(b["from"]), _opt(b.get("to")), _d(b["rate"])) for b in data["bands"]),
-        ceiling=_opt(data.get("ceiling")),
-        payment_cap=_opt(data.get("payment_cap")),
+        threshold=_opt(data["threshold"]),
+        bands=tuple(Band(_d(b["from"]), _opt(b["to"]), _d(b["rate"])) for b in data["bands"]),
+        ceiling=_opt(data["ceiling"]),
+        payment_cap=_opt(data["payment_cap"]),
     )
 
 

@@ -12,11 +12,26 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine._version import __version__
-from policyengine.contract.trace import TRACE_SCHEMA
+from policyengine.contract.results import ResultProblem, result_from_json
+from policyengine.contract.trace import TRACE_SCHEMA, read_steps
 from policyengine.explain.words import WORDS, kind_word
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import FindingDict, ResultDict
+    from policyengine.contract.trace import (
+        AuditTableStep,
+        CapStep,
+        Citation,
+        CriticalIllnessStep,
+        DeductibleStep,
+        FundStep,
+        LimitStep,
+        LineStep,
+        RatioStep,
+    )
 
 
 @dataclass
@@ -42,7 +57,7 @@ class Doc:
     sections: list[Section]
 
 
-def trace_document(claim: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def trace_document(claim: dict[str, Any], result: ResultDict) -> dict[str, Any]:
     return {
         "schema": TRACE_SCHEMA,
         "generator": f"policyengine {__version__}",
@@ -51,7 +66,9 @@ def trace_document(claim: dict[str, Any], result: dict[str, Any]) -> dict[str, A
     }
 
 
-def check_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def check_document(document: Any) -> tuple[dict[str, Any], ResultDict]:
+    """The claim and the result of a stored trace document, the result checked against the
+    declared result and step types (contract/results.py, contract/trace.py)."""
     if not isinstance(document, dict) or document.get("schema") != TRACE_SCHEMA:
         raise ValueError(f"not a {TRACE_SCHEMA} document (its `schema` field must say so)")
     claim, result = document.get("claim"), document.get("result")
@@ -61,41 +78,41 @@ def check_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         or not isinstance(result.get("trace"), list)
     ):
         raise ValueError(f"a {TRACE_SCHEMA} document holds `claim` and a `result` with its `trace`")
-    return claim, result
+    try:
+        return claim, result_from_json(result)
+    except ResultProblem as problem:
+        raise ValueError(f"not a {TRACE_SCHEMA} document: {problem}") from None
 
 
 # ------------------------------------------------------------------ building the account
 
 
 class Builder:
-    def __init__(self, claim: dict[str, Any], result: dict[str, Any], lang: str) -> None:
+    def __init__(self, claim: dict[str, Any], result: ResultDict, lang: str) -> None:
         self.claim = claim
         self.result = result
         self.w = WORDS[lang]
         self.lang = lang
-        self.steps = result.get("trace") or []
-        self.findings = {f["id"]: f for f in result.get("findings", [])}
+        self.steps = read_steps(result)
+        self.findings: dict[str, FindingDict] = {f["id"]: f for f in result["findings"]}
 
     def word(self, key: str) -> str:
         return self.w.get(key, key)
 
-    def source(self, source: dict[str, Any] | None) -> str:
+    def source(self, source: Citation | None) -> str:
         if not source:
             return ""
-        if source.get("provenance") == "provisional":
+        if source["provenance"] == "provisional":
             return f"⚠ {self.word('provisional')}: {source.get('note', '')}"
-        parts = [source.get("doc", "")]
-        if source.get("clause"):
-            parts.append(source["clause"])
-        text = " ".join(p for p in parts if p)
+        text = " ".join(p for p in (source.get("doc", ""), source.get("clause", "")) if p)
         if source.get("quote"):
-            text += f"「{source['quote']}」"
-        if source.get("provenance") == "secondary":
+            text += f"「{source.get('quote')}」"
+        if source["provenance"] == "secondary":
             text = f"{self.word('secondary')}: {text}"
         return text
 
     def cite(
-        self, section: Section, rule: str | None, source: dict[str, Any] | None, indent: int
+        self, section: Section, rule: str | None, source: Citation | None, indent: int
     ) -> None:
         if rule:
             section.add(f"{self.word('rule')} {rule}", indent, "dim")
@@ -119,7 +136,7 @@ class Builder:
 
     def build(self) -> Doc:
         sections = [self.lines(), self.findings_section(), self.settlement(), self.money()]
-        provisional = self.result.get("provisional") or []
+        provisional = self.result["provisional"]
         if provisional:
             notes = Section(self.word("provisional_title"))
             for note in provisional:
@@ -143,7 +160,7 @@ class Builder:
             visit.get("date", ""),
             f"{self.word('version')} {policy['version']}",
         ]
-        if policy.get("as_of") != visit.get("date"):
+        if policy["as_of"] != visit.get("date"):
             parts.append(f"{self.word('as_of')} {policy['as_of']}")
         return f"{self.word('claim')} {self.result['claim_id']}: " + " · ".join(parts)
 
@@ -154,9 +171,9 @@ class Builder:
     def lines(self) -> Section:
         section = Section(self.word("lines_title"))
         names = {item.get("line"): item for item in self.claim.get("items", [])}
-        for step in (s for s in self.steps if s.get("step") == "line"):
+        for step in self.steps.lines:
             item = names.get(step["line"], {})
-            cls = step.get("class")
+            cls = step["class"]
             label = self.word(f"class_{cls}") if cls else self.word("not_in_catalogue")
             name = f" {item['name']}" if item.get("name") else ""
             section.add(
@@ -167,13 +184,13 @@ class Builder:
             self.line_split(section, step, item)
         return section
 
-    def line_split(self, section: Section, step: dict[str, Any], item: dict[str, Any]) -> None:
-        for bucket in ("denied", "excluded"):
-            if Decimal(step[bucket]) > 0:
+    def line_split(self, section: Section, step: LineStep, item: dict[str, Any]) -> None:
+        for bucket, amount in (("denied", step["denied"]), ("excluded", step["excluded"])):
+            if Decimal(amount) > 0:
                 reasons = "; ".join(
                     self.finding_label(fid) for fid in step["findings"]
                 ) or self.word("claim_level")
-                section.add(f"{self.word(bucket)} {step[bucket]} ← {reasons}", 1)
+                section.add(f"{self.word(bucket)} {amount} ← {reasons}", 1)
                 return
         if Decimal(step["over_limit"]) > 0:
             section.add(
@@ -181,34 +198,35 @@ class Builder:
                 f"({self.word('price_cap')} {step['price_cap']} × {item.get('quantity', '?')})",
                 1,
             )
-        if Decimal(step["pre_self_pay"]) > 0:
+        selfpay = step["selfpay"]
+        if Decimal(step["pre_self_pay"]) > 0 and selfpay is not None:
             section.add(
                 f"{self.word('pre_self_pay')} {step['pre_self_pay']} ({self.word('selfpay')} "
-                f"{_percent(step['selfpay'])}, {step['selfpay_rule']})",
+                f"{_percent(selfpay)}, {step['selfpay_rule']})",
                 1,
             )
-            if step.get("selfpay_source"):
+            if step["selfpay_source"]:
                 self.cite(section, None, step["selfpay_source"], 2)
         section.add(f"{self.word('covered')} {step['covered']}", 1)
         warnings = [
             fid
             for fid in step["findings"]
-            if self.findings.get(fid, {}).get("action") in ("warn", "review")
+            if fid in self.findings and self.findings[fid]["action"] in ("warn", "review")
         ]
         for fid in warnings:
             section.add(f"{self.finding_label(fid)}", 1, "yellow")
 
     def finding_label(self, fid: str) -> str:
-        finding = self.findings.get(fid, {})
-        action = self.word("action_" + finding.get("action", ""))
-        return f"{fid} {kind_word(finding.get('kind', ''), self.lang)}({action})"
+        finding = self.findings.get(fid)
+        kind, action = (finding["kind"], finding["action"]) if finding else ("", "")
+        return f"{fid} {kind_word(kind, self.lang)}({self.word('action_' + action)})"
 
     def findings_section(self) -> Section:
         section = Section(self.word("findings_title"))
-        for finding in self.result.get("findings", []):
+        for finding in self.result["findings"]:
             where = (
                 self.line_no(finding["line"])
-                if finding.get("line") is not None
+                if finding["line"] is not None
                 else self.word("claim_level")
             )
             style = "red" if finding["action"] in ("reject", "exclude") else "yellow"
@@ -218,64 +236,76 @@ class Builder:
                 0,
                 style,
             )
-            message = (
-                finding["message"]
-                if self.lang == "zh"
-                else finding.get("message_en", finding["message"])
-            )
+            message = finding["message"] if self.lang == "zh" else finding["message_en"]
             section.add(message, 1)
-            self.cite(section, finding["rule"], finding.get("source"), 1)
+            self.cite(section, finding["rule"], finding["source"], 1)
         return section
 
     def settlement(self) -> Section:
+        """The settlement's steps in order, numbered; lines, the policy and the patient's
+        share are shown in their own sections."""
         section = Section(self.word("steps_title"))
         number = 0
-        for step in self.steps:
-            render = getattr(self, f"step_{step.get('step')}", None)
-            if render is None or step.get("step") in ("line", "policy", "patient"):
+        for step in self.steps.all:
+            if step["step"] in ("line", "policy", "patient"):
                 continue
             number += 1
-            render(section, number, step)
+            if step["step"] == "audit_table":
+                self.step_audit_table(section, number, step)
+            elif step["step"] == "deductible":
+                self.step_deductible(section, number, step)
+            elif step["step"] == "ratio":
+                self.step_ratio(section, number, step)
+            elif step["step"] == "fund":
+                self.step_fund(section, number, step)
+            elif step["step"] == "cap":
+                self.step_cap(section, number, step)
+            elif step["step"] == "limit":
+                self.step_limit(section, number, step)
+            elif step["step"] == "critical_illness":
+                self.step_critical_illness(section, number, step)
         return section
 
-    def step_audit_table(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_audit_table(self, section: Section, number: int, step: AuditTableStep) -> None:
         section.add(
             f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold"
         )
-        self.cite(section, step["rule"], step.get("source"), 1)
+        self.cite(section, step["rule"], step["source"], 1)
 
-    def step_deductible(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_deductible(self, section: Section, number: int, step: DeductibleStep) -> None:
         figures = step["figures"]
         detail = f"{figures['amount']}"
-        if step.get("period") == "year":
+        if step["period"] == "year":
             left = max(Decimal(0), Decimal(figures["amount"]) - Decimal(figures["met"]))
             detail += f" − {self.word('met')} {figures['met']} = {left:.2f}"
         else:
-            detail += f" ({self.word('admission_' + str(figures.get('admission')))})"
+            detail += f" ({self.word('admission_' + str(figures['admission']))})"
         section.add(
             f"{number}. {self.word('deductible')} {detail}; {self.word('this_claim')} "
             f"{step['value']}",
             0,
             "bold",
         )
-        self.cite(section, step["rule"], step.get("source"), 1)
-        self.flags(section, step.get("provisional"), 1, step["rule"])
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
-    def step_ratio(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_ratio(self, section: Section, number: int, step: RatioStep) -> None:
         figures = step["figures"]
-        section.add(f"{number}. {self.word('ratio')} {_percent(step['value'])}", 0, "bold")
-        if figures.get("alias"):
-            alias = figures["alias"]
+        # a banded ratio (分段支付比例) is stated by its schedule's words, not as a rate
+        shown = _percent if step["form"] == "rate" else str
+        section.add(f"{number}. {self.word('ratio')} {shown(step['value'])}", 0, "bold")
+        alias = figures["alias"]
+        if alias:
             section.add(f"{self.word('as_ratio_of')} {self.word(alias['of'])}", 1)
-            self.cite(section, alias["rule"], alias.get("source"), 2)
-        section.add(f"{self.word('base')} {_percent(figures['base'])}", 1)
-        self.cite(section, step["rule"], step.get("source"), 2)
-        for adjustment in figures.get("adjustments") or ():
+            self.cite(section, alias["rule"], alias["source"], 2)
+        section.add(f"{self.word('base')} {shown(figures['base'])}", 1)
+        self.cite(section, step["rule"], step["source"], 2)
+        for adjustment in figures["adjustments"]:
             section.add(f"+ {_points(adjustment['points'])}", 1)
-            self.cite(section, adjustment["rule"], adjustment.get("source"), 2)
-        self.flags(section, step.get("provisional"), 1, step["rule"])
+            self.cite(section, adjustment["rule"], adjustment["source"], 2)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
-    def step_fund(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_fund(self, section: Section, number: int, step: FundStep) -> None:
         figures = step["figures"]
         section.add(
             f"{number}. {self.word('fund')} ({figures['covered']} − {figures['deductible']}) × "
@@ -284,7 +314,7 @@ class Builder:
             "bold",
         )
 
-    def step_cap(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_cap(self, section: Section, number: int, step: CapStep) -> None:
         figures = step["figures"]
         pools = "+".join(self.word(p) for p in figures["pools"])
         section.add(
@@ -293,10 +323,10 @@ class Builder:
             0,
             "bold",
         )
-        self.cite(section, step["rule"], step.get("source"), 1)
-        self.flags(section, step.get("provisional"), 1, step["rule"])
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
-    def step_limit(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_limit(self, section: Section, number: int, step: LimitStep) -> None:
         figures = step["figures"]
         parts = (
             " + ".join(f"{self.word(c)} {a}" for c, a in sorted(figures["conditions"].items()))
@@ -308,10 +338,12 @@ class Builder:
             0,
             "bold",
         )
-        self.cite(section, step["rule"], step.get("source"), 1)
-        self.flags(section, step.get("provisional"), 1, step["rule"])
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
-    def step_critical_illness(self, section: Section, number: int, step: dict[str, Any]) -> None:
+    def step_critical_illness(
+        self, section: Section, number: int, step: CriticalIllnessStep
+    ) -> None:
         figures = step["figures"]
         section.add(f"{number}. {self.word('critical_illness')} {step['value']}", 0, "bold")
         section.add(
@@ -320,10 +352,10 @@ class Builder:
             1,
         )
         section.add(f"{self.word('bands')}: {figures['bands']}", 1)
-        if figures.get("payment_cap_left") is not None:
+        if figures["payment_cap_left"] is not None:
             section.add(f"{self.word('payment_cap_left')} {figures['payment_cap_left']}", 1)
-        self.cite(section, step["rule"], step.get("source"), 1)
-        self.flags(section, step.get("provisional"), 1, step["rule"])
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
     def money(self) -> Section:
         totals = self.result["totals"]
@@ -354,17 +386,14 @@ class Builder:
 
 
 def _percent(value: str) -> str:
-    try:
-        return f"{(Decimal(value) * 100).normalize():f}%"
-    except ArithmeticError:
-        return value  # a bands schedule is already words
+    return f"{(Decimal(value) * 100).normalize():f}%"
 
 
 def _points(value: str) -> str:
     return f"{(Decimal(value) * 100).normalize():f} pt"
 
 
-def build(claim: dict[str, Any], result: dict[str, Any], lang: str = "zh") -> Doc:
+def build(claim: dict[str, Any], result: ResultDict, lang: str = "zh") -> Doc:
     return Builder(claim, result, lang).build()
 
 

@@ -2,17 +2,27 @@
 
 It is the oracle the compiled evaluator is tested against (tests/test_differential.py),
 so it stays small and obviously right: every step is the spec's (../spec/claims.md §2)
-in the spec's order, with no precomputation. Finding rules live in interpret_rules.py.
+in the spec's order, with no precomputation. Finding rules live in rules.py; the lines,
+allocation and decision in lines.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.contract.fastclaim import Claim
+from policyengine.contract.trace import deductible_period, item_class
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.interpret.lines import (
+    BUCKETS,
+    SelfpayBasis,
+    SplitLine,
+    allocate,
+    decision,
+    line_step,
+)
 from policyengine.interpret.rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
 from policyengine.semantics.domain import matches
@@ -26,6 +36,10 @@ from policyengine.semantics.matching import (
 )
 from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
+if TYPE_CHECKING:
+    from policyengine.contract.results import FindingDict, ResultDict
+    from policyengine.contract.trace import Citation, Step
+
 ZERO = Decimal(0)
 
 
@@ -37,7 +51,7 @@ class Run:
         self.claim = claim
         self.day = day
         self.moment = moment
-        self.steps: list[dict[str, Any]] | None = [] if trace else None
+        self.steps: list[Step] | None = [] if trace else None
         self.notes: set[Note] = set()
         self.facts = self._facts()
 
@@ -63,9 +77,9 @@ class Run:
             "age": age_on(person.birth_date, visit.date),
         }
 
-    def step(self, **fields: Any) -> None:
+    def step(self, step: Step) -> None:
         if self.steps is not None:
-            self.steps.append(fields)
+            self.steps.append(step)
 
     # ------------------------------------------------------------ lookups
     def lookup(self, table: TableIR, facts: dict[str, Any] | None = None) -> RowIR | None:
@@ -99,47 +113,56 @@ class Run:
         return value.at_level(self.facts["level"]) if value.amounts else ZERO
 
     # ------------------------------------------------------------ settlement
-    def settle(self) -> dict[str, Any]:
+    def settle(self) -> ResultDict:
         version = self.policy.switches[self.policy.version_index(self.day)]
         self.step(
-            step="policy",
-            version=version.isoformat(),
-            as_of=self.day.isoformat(),
-            rule=self.policy.start_location,
-            source=self.policy.start_origin.as_json(),
+            {
+                "step": "policy",
+                "version": version.isoformat(),
+                "as_of": self.day.isoformat(),
+                "rule": self.policy.start_location,
+                "source": self.policy.start_origin.as_json(),
+            }
         )
         self.audit_tables()
         findings = visit_findings(self) + line_findings(self)
         for number, finding in enumerate(findings, start=1):
             finding["id"] = f"F{number}"
-        lines, denied_lines = self.lines(findings)
+        splits, denied_lines = self.lines(findings)
         totals = {
-            key: sum((Decimal(line[key]) for line in lines), ZERO)
-            for key in ("billed", "denied", "excluded", "over_limit", "pre_self_pay", "covered")
+            key: sum((Decimal(money(line.buckets[key])) for line in splits), ZERO)
+            for key in BUCKETS
         }
+        billed = sum((Decimal(money(line.billed)) for line in splits), ZERO)
         deductible, fund, critical = self.payers(totals["covered"])
-        patient = totals["billed"] - totals["denied"] - fund - critical
-        self.step(step="patient", value=money(patient))
-        self.allocate(lines, {"fund": fund, "critical_illness": critical})
-        return {
+        patient = billed - totals["denied"] - fund - critical
+        self.step({"step": "patient", "value": money(patient)})
+        result: ResultDict = {
             "claim_id": self.claim.id,
             "policy": {
                 "region": self.policy.name,
                 "version": version.isoformat(),
                 "as_of": self.day.isoformat(),
             },
-            "decision": decision(findings, len(lines), denied_lines),
+            "decision": decision(findings, len(splits), denied_lines),
             "totals": {
-                **{key: money(value) for key, value in totals.items()},
+                "billed": money(billed),
+                "denied": money(totals["denied"]),
+                "excluded": money(totals["excluded"]),
+                "over_limit": money(totals["over_limit"]),
+                "pre_self_pay": money(totals["pre_self_pay"]),
+                "covered": money(totals["covered"]),
                 "deductible": money(deductible),
                 "payers": {"fund": money(fund), "critical_illness": money(critical)},
                 "patient": money(patient),
             },
-            "lines": lines,
+            "lines": allocate(splits, {"fund": fund, "critical_illness": critical}),
             "findings": findings,
             "provisional": [str(n) for n in sorted(self.notes, key=Note.sort_key)],
-            **({"trace": self.steps} if self.steps is not None else {}),
         }
+        if self.steps is not None:
+            result["trace"] = self.steps
+        return result
 
     def audit_tables(self) -> None:
         """Record which row of each audit rule's table applies (e.g. the days-supply limit)."""
@@ -153,14 +176,16 @@ class Run:
                 if row is not None:
                     value = self.policy.value(row.expr, self.day)
                     self.step(
-                        step="audit_table",
-                        rule=row.location,
-                        source=row.origin.as_json(),
-                        table=name,
-                        value=value.describe(),
+                        {
+                            "step": "audit_table",
+                            "rule": row.location,
+                            "source": row.origin.as_json(),
+                            "table": name,
+                            "value": value.describe(),
+                        }
                     )
 
-    def lines(self, findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:
+    def lines(self, findings: list[FindingDict]) -> tuple[list[SplitLine], set[int]]:
         claim_actions = {f["action"] for f in findings if f["line"] is None}
         out = []
         denied_lines = set()
@@ -171,45 +196,41 @@ class Run:
             if "reject" in actions:
                 denied_lines.add(item.line)
             split, basis = self.split(item, entry, "reject" in actions, "exclude" in actions)
-            line = {
-                "line": item.line,
-                "billed": money(item.amount),
-                "class": entry.cls if entry else None,
-                **{key: money(value) for key, value in split.items()},
-                "findings": [f["id"] for f in own],
-            }
-            self.step(step="line", code=item.code, **line, **basis)
+            line = SplitLine(
+                item.line,
+                item.amount,
+                item_class(entry.cls) if entry else None,
+                split,
+                [f["id"] for f in own],
+            )
+            self.step(line_step(item.code, line, basis))
             out.append(line)
         return out, denied_lines
 
     def split(
         self, item: Any, entry: Any, denied: bool, excluded: bool
-    ) -> tuple[dict[str, Decimal], dict[str, Any]]:
+    ) -> tuple[dict[str, Decimal], SelfpayBasis]:
         """The national decomposition of one line (spec §2, buckets 1–5)."""
         amount = item.amount
-        split = dict.fromkeys(("denied", "excluded", "over_limit", "pre_self_pay", "covered"), ZERO)
-        basis: dict[str, Any] = {
-            "price_cap": None,
-            "selfpay": None,
-            "selfpay_rule": None,
-            "selfpay_source": None,
-        }
+        split = dict.fromkeys(BUCKETS, ZERO)
         if denied or excluded:
             split["denied" if denied else "excluded"] = amount
-            return split, basis
+            return split, SelfpayBasis()
         over = ZERO
+        price_cap = None
         if entry is not None and entry.price_cap is not None:
             over = max(ZERO, round_fen(amount - entry.price_cap * item.quantity))
-            basis["price_cap"] = money(entry.price_cap)
+            price_cap = money(entry.price_cap)
         pre = ZERO
+        basis = SelfpayBasis(price_cap)
         if entry is not None and entry.cls == "B":
             proportion, rule, source = self.selfpay(entry)
             pre = round_fen((amount - over) * proportion)
-            basis.update(selfpay=ratio_text(proportion), selfpay_rule=rule, selfpay_source=source)
+            basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source)
         split.update(over_limit=over, pre_self_pay=pre, covered=amount - over - pre)
         return split, basis
 
-    def selfpay(self, entry: Any) -> tuple[Decimal, str, dict[str, str] | None]:
+    def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None]:
         """The 乙类 proportion: the catalogue's, else the policy's default row."""
         if entry.selfpay_prop is not None:
             return entry.selfpay_prop, entry.location, None
@@ -236,18 +257,20 @@ class Run:
             met = self.claim.history.deductible_met.get(visit, ZERO)
         value = min(covered, max(ZERO, amount - met))
         self.step(
-            step="deductible",
-            pool=visit,
-            period=table.period,
-            rule=row.location,
-            source=row.origin.as_json(),
-            figures={
-                "amount": money(amount),
-                "met": money(met),
-                "admission": self.facts["admission"],
-            },
-            value=money(value),
-            provisional=self.step_notes(row),
+            {
+                "step": "deductible",
+                "pool": visit,
+                "period": deductible_period(table.period),
+                "rule": row.location,
+                "source": row.origin.as_json(),
+                "figures": {
+                    "amount": money(amount),
+                    "met": money(met),
+                    "admission": self.facts["admission"],
+                },
+                "value": money(value),
+                "provisional": self.step_notes(row),
+            }
         )
         return value
 
@@ -269,23 +292,26 @@ class Run:
         if isinstance(base, Val):
             final = Val("ratio", (self.level(base) + points,))
         self.step(
-            step="ratio",
-            rule=row.location,
-            source=row.origin.as_json(),
-            figures={
-                "base": describe_ratio(base, self.facts["level"]),
-                "alias": alias.alias_step() if alias else None,
-                "adjustments": [
-                    {
-                        "rule": r.location,
-                        "points": ratio_text(self.level(self.value(r))),
-                        "source": r.origin.as_json(),
-                    }
-                    for r in adjustments
-                ],
-            },
-            value=describe_ratio(final, self.facts["level"]),
-            provisional=self.step_notes(row, *adjustments),
+            {
+                "step": "ratio",
+                "form": "bands" if isinstance(final, BandsVal) else "rate",
+                "rule": row.location,
+                "source": row.origin.as_json(),
+                "figures": {
+                    "base": describe_ratio(base, self.facts["level"]),
+                    "alias": alias.alias_step() if alias else None,
+                    "adjustments": [
+                        {
+                            "rule": r.location,
+                            "points": ratio_text(self.level(self.value(r))),
+                            "source": r.origin.as_json(),
+                        }
+                        for r in adjustments
+                    ],
+                },
+                "value": describe_ratio(final, self.facts["level"]),
+                "provisional": self.step_notes(row, *adjustments),
+            }
         )
         return final
 
@@ -296,9 +322,11 @@ class Run:
             banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio)
         )
         self.step(
-            step="fund",
-            figures={"covered": money(covered), "deductible": money(deductible)},
-            value=money(computed),
+            {
+                "step": "fund",
+                "figures": {"covered": money(covered), "deductible": money(deductible)},
+                "value": money(computed),
+            }
         )
         fund = self.cap(visit, computed)
         return self.limit(visit, fund)
@@ -316,17 +344,19 @@ class Run:
         left = max(ZERO, cap - paid)
         result = min(fund, left)
         self.step(
-            step="cap",
-            rule=row.location,
-            source=row.origin.as_json(),
-            figures={
-                "cap": money(cap),
-                "pools": list(table.pools),
-                "paid": money(paid),
-                "left": money(left),
-            },
-            value=money(result),
-            provisional=self.step_notes(row),
+            {
+                "step": "cap",
+                "rule": row.location,
+                "source": row.origin.as_json(),
+                "figures": {
+                    "cap": money(cap),
+                    "pools": list(table.pools),
+                    "paid": money(paid),
+                    "left": money(left),
+                },
+                "value": money(result),
+                "provisional": self.step_notes(row),
+            }
         )
         return result
 
@@ -341,12 +371,14 @@ class Run:
                 for row in live:
                     self.use(row)
                 self.step(
-                    step="limit",
-                    rule=live[0].location,
-                    source=live[0].origin.as_json(),
-                    figures={"limit": None, "rows": [r.location for r in live]},
-                    value=money(fund),
-                    provisional=self.step_notes(*live),
+                    {
+                        "step": "limit",
+                        "rule": live[0].location,
+                        "source": live[0].origin.as_json(),
+                        "figures": {"limit": None, "rows": [r.location for r in live]},
+                        "value": money(fund),
+                        "provisional": self.step_notes(*live),
+                    }
                 )
             return fund
         certified = frozenset(
@@ -361,21 +393,23 @@ class Run:
         left = max(ZERO, limit - paid)
         result = min(fund, left)
         self.step(
-            step="limit",
-            rule=table.location,
-            source=(used[0] if used else numeric[0]).origin.as_json(),
-            figures={
-                "conditions": {
-                    r.certified_condition: money(self.level(self.value(r))) for r in used
+            {
+                "step": "limit",
+                "rule": table.location,
+                "source": (used[0] if used else numeric[0]).origin.as_json(),
+                "figures": {
+                    "conditions": {
+                        r.certified_condition: money(self.level(self.value(r))) for r in used
+                    },
+                    "limit": money(limit),
+                    "rows": [r.location for r in used],
+                    "pool": pool,
+                    "paid": money(paid),
+                    "left": money(left),
                 },
-                "limit": money(limit),
-                "rows": [r.location for r in used],
-                "pool": pool,
-                "paid": money(paid),
-                "left": money(left),
-            },
-            value=money(result),
-            provisional=self.step_notes(*used),
+                "value": money(result),
+                "provisional": self.step_notes(*used),
+            }
         )
         return result
 
@@ -400,20 +434,22 @@ class Run:
             left = max(ZERO, bands.payment_cap - paid)
             result = min(computed, left)
         self.step(
-            step="critical_illness",
-            rule=row.location,
-            source=row.origin.as_json(),
-            figures={
-                "self_burden_before": money(before),
-                "self_burden": money(self_burden),
-                "bands": bands.describe(),
-                "schedule": schedule(bands),
-                "paid": money(self.paid("critical_illness")),
-                "computed": money(computed),
-                "payment_cap_left": money(left) if left is not None else None,
-            },
-            value=money(result),
-            provisional=self.step_notes(row),
+            {
+                "step": "critical_illness",
+                "rule": row.location,
+                "source": row.origin.as_json(),
+                "figures": {
+                    "self_burden_before": money(before),
+                    "self_burden": money(self_burden),
+                    "bands": bands.describe(),
+                    "schedule": schedule(bands),
+                    "paid": money(self.paid("critical_illness")),
+                    "computed": money(computed),
+                    "payment_cap_left": money(left) if left is not None else None,
+                },
+                "value": money(result),
+                "provisional": self.step_notes(row),
+            }
         )
         return result
 
@@ -429,56 +465,11 @@ class Run:
             notes.update(self.policy.let_notes(row.refs, self.day))
         return [str(n) for n in sorted(notes, key=Note.sort_key)]
 
-    # ------------------------------------------------------------ allocation
-    def allocate(self, lines: list[dict[str, Any]], payments: dict[str, Decimal]) -> None:
-        """Each payer pro rata to line `covered` (half-up); the difference to the line with the
-        largest covered (lowest line on ties). A line never gets more than it has left after
-        the payers before (fund, then critical illness) nor less than zero: what does not fit
-        moves on to the next largest line."""
-        covered = [Decimal(line["covered"]) for line in lines]
-        total = sum(covered, ZERO)
-        by_size = sorted(range(len(lines)), key=lambda i: (-covered[i], lines[i]["line"]))
-        left = list(covered)
-        shares: dict[str, list[Decimal]] = {}
-        for payer, payment in payments.items():
-            part = [
-                min(round_fen(payment * c / total), left[i]) if total else ZERO
-                for i, c in enumerate(covered)
-            ]
-            difference = payment - sum(part, ZERO)
-            for index in by_size:
-                if difference > 0:
-                    moved = min(left[index] - part[index], difference)
-                elif difference < 0:
-                    moved = -min(part[index], -difference)
-                else:
-                    break
-                part[index] += moved
-                difference -= moved
-            left = [room - share for room, share in zip(left, part, strict=True)]
-            shares[payer] = part
-        for index, line in enumerate(lines):
-            line["payers"] = {payer: money(part[index]) for payer, part in shares.items()}
-            paid = sum((part[index] for part in shares.values()), ZERO)
-            line["patient"] = money(Decimal(line["billed"]) - Decimal(line["denied"]) - paid)
-
 
 def describe_ratio(value: Value, level: int) -> str:
     if isinstance(value, BandsVal):
         return value.describe()
     return ratio_text(value.at_level(level))
-
-
-def decision(findings: list[dict[str, Any]], line_count: int, denied_lines: set[int]) -> str:
-    """Spec §3: reject, partial, review or pay, in that order."""
-    claim_actions = {f["action"] for f in findings if f["line"] is None}
-    if len(denied_lines) == line_count or claim_actions & {"reject", "exclude"}:
-        return "reject"
-    if denied_lines:
-        return "partial"
-    if any(f["action"] == "review" for f in findings):
-        return "review"
-    return "pay"
 
 
 def adjudicate(
@@ -488,7 +479,7 @@ def adjudicate(
     as_of: dt.date | None = None,
     moment: str = "during",
     trace: bool = False,
-) -> dict[str, Any]:
+) -> ResultDict:
     day = as_of or claim.visit.date
     if policy.version_index(day) < 0:
         raise NotInForce(

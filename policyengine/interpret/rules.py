@@ -18,9 +18,8 @@ from policyengine.semantics.values import Val
 from policyengine.semantics.vocabulary import DEFAULT_DAILY_FREQUENCY, GENERIC_PREFIX_LENGTH
 
 if TYPE_CHECKING:
+    from policyengine.contract.results import FindingDict as Finding
     from policyengine.interpret.evaluator import Run
-
-Finding = dict[str, Any]
 
 
 def applicable(run: Run, rule: RuleIR) -> bool:

@@ -29,7 +29,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyengine.contract.claims import ClaimRejected
 from policyengine.engine import Engine
@@ -42,6 +42,9 @@ from policyengine.policytest.caseyaml import (
     strip_lines,
 )
 from policyengine.semantics.vocabulary import MOMENTS
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
 
 ERROR_KINDS = {
     ClaimRejected: "contract",
@@ -78,7 +81,7 @@ class Mismatch:
 class Outcome:
     case: Case
     mismatches: list[Mismatch] = field(default_factory=list)
-    result: dict[str, Any] | None = None
+    result: ResultDict | None = None
     error: str | None = None
 
     @property

@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from policyengine.contract.trace import read_steps, step_rules, step_sources
 from policyengine.engine import Engine, policy_dirs
 from policyengine.errors import PolicyNotFound
 from policyengine.policytest.cases import Outcome, iter_cases, run_case
 from policyengine.prepared import LoadedPolicy
 
-# Which trace steps produce which result fields (to name the rule behind a mismatch).
-_FIELD_STEPS = {
-    "totals.deductible": ("deductible",),
-    "totals.payers.critical_illness": ("critical_illness",),
-}
+if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
+    from policyengine.contract.trace import Citation
 
 
 @dataclass
@@ -30,19 +29,18 @@ class Coverage:
     used: set[str] = field(default_factory=set)
     clauses_used: set[tuple[str, str]] = field(default_factory=set)
 
-    def record(self, result: dict[str, Any]) -> None:
-        for finding in result.get("findings", []):
+    def record(self, result: ResultDict) -> None:
+        for finding in result["findings"]:
             self.used.add(finding["rule"])
-            self._clause(finding.get("source"))
-        for step in result.get("trace", []):
-            for location in _step_rules(step):
-                self.used.add(location)
-            for source in _step_sources(step):
+            self._clause(finding["source"])
+        for step in read_steps(result).all:
+            self.used.update(step_rules(step))
+            for source in step_sources(step):
                 self._clause(source)
 
-    def _clause(self, source: dict[str, Any] | None) -> None:
-        if source and source.get("provenance") == "cited":
-            self.clauses_used.add((source["doc"], source.get("clause", "")))
+    def _clause(self, source: Citation) -> None:
+        if source["provenance"] == "cited":
+            self.clauses_used.add((source.get("doc", ""), source.get("clause", "")))
 
     @property
     def countable(self) -> list[dict[str, Any]]:
@@ -71,26 +69,6 @@ class Coverage:
         return [e for e in self.countable if e["location"] not in self.used]
 
 
-def _step_rules(step: dict[str, Any]) -> Iterable[str]:
-    for key in ("rule", "selfpay_rule"):
-        if step.get(key):
-            yield step[key]
-    figures = step.get("figures") or {}
-    for adjustment in figures.get("adjustments") or ():
-        yield adjustment["rule"]
-    if figures.get("alias"):
-        yield figures["alias"]["rule"]
-    yield from figures.get("rows") or ()
-
-
-def _step_sources(step: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for key in ("source", "selfpay_source"):
-        if step.get(key):
-            yield step[key]
-    for adjustment in (step.get("figures") or {}).get("adjustments") or ():
-        yield adjustment["source"]
-
-
 @dataclass
 class PolicyReport:
     policy: LoadedPolicy
@@ -116,24 +94,24 @@ def run_directory(engine: Engine, directory: Path, keyword: str | None = None) -
     return PolicyReport(policy, outcomes, coverage)
 
 
-def producing_rule(result: dict[str, Any] | None, path: str) -> str | None:
+def producing_rule(result: ResultDict | None, path: str) -> str | None:
     """The rule(s) behind a result field, read from the trace: for the fund, the ratio row
     and any cap or limit that actually bound it."""
-    if result is None or path.startswith("findings"):
+    if result is None or "trace" not in result or path.startswith("findings"):
         return None
-    steps = {step.get("step"): step for step in result.get("trace", [])}
-    if path == "totals.payers.fund" and "ratio" in steps:
-        rules = [f"ratio {steps['ratio']['rule']}"]
-        computed = steps.get("fund", {}).get("value")
-        for name in ("cap", "limit"):
-            step = steps.get(name)
-            if step and computed is not None and step.get("value") != computed:
+    steps = read_steps(result)
+    if path == "totals.payers.fund" and steps.ratio is not None:
+        rules = [f"ratio {steps.ratio['rule']}"]
+        computed = steps.fund["value"] if steps.fund is not None else None
+        for name, step in (("cap", steps.cap), ("limit", steps.limit)):
+            if step is not None and computed is not None and step["value"] != computed:
                 rules.append(f"{name} {step['rule']} (binding)")
                 computed = step["value"]
         return "; ".join(rules)
-    for name in _FIELD_STEPS.get(path, ()):
-        if steps.get(name, {}).get("rule"):
-            return str(steps[name]["rule"])
+    if path == "totals.deductible" and steps.deductible is not None:
+        return steps.deductible["rule"]
+    if path == "totals.payers.critical_illness" and steps.critical_illness is not None:
+        return steps.critical_illness["rule"]
     return None
 
 

@@ -6,7 +6,11 @@ one of them (spec §2: at most one finding per rule and line, naming every faile
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import Action, FindingDict, FindingKind
+    from policyengine.contract.trace import Citation
 
 Reason = tuple[str, str]  # (zh, en)
 
@@ -44,17 +48,19 @@ def record(
     line: int | None,
     rule_location: str,
     zh_en: tuple[str, str],
-    source: dict[str, str],
-) -> dict[str, Any]:
+    source: Citation,
+) -> FindingDict:
+    """A finding as results carry it. `kind` and `action` come from the checked IR: the
+    checker admits only the vocabulary's finding kinds and actions."""
     return {
         "id": f"F{number}",
-        "kind": kind,
-        "action": action,
+        "kind": cast("FindingKind", kind),
+        "action": cast("Action", action),
         "line": line,
         "rule": rule_location,
         "message": zh_en[0],
         "message_en": zh_en[1],
-        "source": dict(source),  # a copy: results never share state with each other or the policy
+        "source": source.copy(),  # a copy: results never share state with each other or the policy
     }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from policyengine.semantics.values import BandsVal
 from policyengine.semantics.vocabulary import TITLE_RANK
 
 if TYPE_CHECKING:  # only a type here: the run time does not import the IR
+    from policyengine.contract.trace import Schedule
     from policyengine.ir import Condition
 
 FEN = Decimal("0.01")
@@ -66,7 +67,7 @@ def title_at_least(title: str | None, minimum: str) -> bool:
     return title is not None and TITLE_RANK[title] >= TITLE_RANK[minimum]
 
 
-def schedule(bands: BandsVal) -> dict[str, Any]:
+def schedule(bands: BandsVal) -> Schedule:
     """A second-layer schedule as trace data (money and rates as text), for tools that
     recompute settlement from a trace (policyengine diff)."""
     return {

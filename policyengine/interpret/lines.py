@@ -1,0 +1,124 @@
+"""The reference interpreter's lines: a line's decomposition before the payers, its trace
+step, the allocation of each payer's payment to the lines, and the decision (spec §2–3).
+
+Written independently of runtime.finish (the compiled evaluator's), so that the
+differential test compares two implementations.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
+
+from policyengine.semantics.matching import money, round_fen
+
+if TYPE_CHECKING:
+    from policyengine.contract.results import Decision, FindingDict, LineDict
+    from policyengine.contract.trace import Citation, ItemClass, LineStep
+
+ZERO = Decimal(0)
+BUCKETS = ("denied", "excluded", "over_limit", "pre_self_pay", "covered")
+
+
+class SplitLine(NamedTuple):
+    """A line's disposition and decomposition, before the payers are allocated to it."""
+
+    line: int
+    billed: Decimal
+    item_class: ItemClass | None
+    buckets: dict[str, Decimal]  # BUCKETS
+    findings: list[str]
+
+
+class SelfpayBasis(NamedTuple):
+    """What a line's split rests on, as its trace step states it."""
+
+    price_cap: str | None = None
+    selfpay: str | None = None
+    selfpay_rule: str | None = None
+    selfpay_source: Citation | None = None
+
+
+def line_step(code: str, line: SplitLine, basis: SelfpayBasis) -> LineStep:
+    buckets = line.buckets
+    return {
+        "step": "line",
+        "code": code,
+        "line": line.line,
+        "billed": money(line.billed),
+        "class": line.item_class,
+        "denied": money(buckets["denied"]),
+        "excluded": money(buckets["excluded"]),
+        "over_limit": money(buckets["over_limit"]),
+        "pre_self_pay": money(buckets["pre_self_pay"]),
+        "covered": money(buckets["covered"]),
+        "findings": list(line.findings),
+        "price_cap": basis.price_cap,
+        "selfpay": basis.selfpay,
+        "selfpay_rule": basis.selfpay_rule,
+        "selfpay_source": basis.selfpay_source,
+    }
+
+
+def allocate(lines: list[SplitLine], payments: dict[str, Decimal]) -> list[LineDict]:
+    """Each payer pro rata to line `covered` (half-up); the difference to the line with the
+    largest covered (lowest line on ties). A line never gets more than it has left after
+    the payers before (fund, then critical illness) nor less than zero: what does not fit
+    moves on to the next largest line."""
+    covered = [Decimal(money(line.buckets["covered"])) for line in lines]
+    total = sum(covered, ZERO)
+    by_size = sorted(range(len(lines)), key=lambda i: (-covered[i], lines[i].line))
+    left = list(covered)
+    shares: dict[str, list[Decimal]] = {}
+    for payer, payment in payments.items():
+        part = [
+            min(round_fen(payment * c / total), left[i]) if total else ZERO
+            for i, c in enumerate(covered)
+        ]
+        difference = payment - sum(part, ZERO)
+        for index in by_size:
+            if difference > 0:
+                moved = min(left[index] - part[index], difference)
+            elif difference < 0:
+                moved = -min(part[index], -difference)
+            else:
+                break
+            part[index] += moved
+            difference -= moved
+        left = [room - share for room, share in zip(left, part, strict=True)]
+        shares[payer] = part
+    out: list[LineDict] = []
+    for index, line in enumerate(lines):
+        paid = sum((part[index] for part in shares.values()), ZERO)
+        billed, denied = Decimal(money(line.billed)), Decimal(money(line.buckets["denied"]))
+        out.append(
+            {
+                "line": line.line,
+                "billed": money(line.billed),
+                "class": line.item_class,
+                "denied": money(line.buckets["denied"]),
+                "excluded": money(line.buckets["excluded"]),
+                "over_limit": money(line.buckets["over_limit"]),
+                "pre_self_pay": money(line.buckets["pre_self_pay"]),
+                "covered": money(line.buckets["covered"]),
+                "findings": line.findings,
+                "payers": {
+                    "fund": money(shares["fund"][index]),
+                    "critical_illness": money(shares["critical_illness"][index]),
+                },
+                "patient": money(billed - denied - paid),
+            }
+        )
+    return out
+
+
+def decision(findings: list[FindingDict], line_count: int, denied_lines: set[int]) -> Decision:
+    """Spec §3: reject, partial, review or pay, in that order."""
+    claim_actions = {f["action"] for f in findings if f["line"] is None}
+    if len(denied_lines) == line_count or claim_actions & {"reject", "exclude"}:
+        return "reject"
+    if denied_lines:
+        return "partial"
+    if any(f["action"] == "review" for f in findings):
+        return "review"
+    return "pay"
