@@ -308,6 +308,20 @@ def test_a_banded_ratio_says_so_in_its_step_and_every_reader_uses_that(
     assert state.ratio_base == Decimal(plain_ratio["value"]) and state.ratio_banded is None
 
 
+def test_explain_renders_a_cancelled_per_condition_limit(
+    year: list[tuple[Claim, ResultDict]],
+) -> None:
+    """Quanzhou cancelled its special-outpatient limits from 2021-11-25: the step gives only
+    the cancelling rows (explain used to fail on it with KeyError: 'conditions')."""
+    result = next(
+        r
+        for _, r in year
+        if any(s["step"] == "limit" and s["figures"]["limit"] is None for s in r["trace"])
+    )
+    text = explain.render_markdown(explain.build({}, result, "zh"))
+    assert "病种年度限额 已取消" in text
+
+
 def test_steps_is_a_value() -> None:
     """Steps compares by content (the round trip above relies on it)."""
     empty = Steps((), None, (), (), None, None, None, None, None, None, None)

@@ -328,16 +328,23 @@ class Builder:
 
     def step_limit(self, section: Section, number: int, step: LimitStep) -> None:
         figures = step["figures"]
-        parts = (
-            " + ".join(f"{self.word(c)} {a}" for c, a in sorted(figures["conditions"].items()))
-            or "0"
-        )
-        section.add(
-            f"{number}. {self.word('limit')} {parts} − {self.word('paid')} {figures['paid']} = "
-            f"{figures['left']} → {self.word('fund')} {step['value']}",
-            0,
-            "bold",
-        )
+        if figures["limit"] is None:  # cancelled (`none`): only the cancelling rows are given
+            section.add(
+                f"{number}. {self.word('limit')} {self.word('limit_cancelled')} → "
+                f"{self.word('fund')} {step['value']}",
+                0,
+                "bold",
+            )
+        else:
+            conditions = sorted(figures.get("conditions", {}).items())
+            parts = " + ".join(f"{self.word(c)} {a}" for c, a in conditions) or "0"
+            section.add(
+                f"{number}. {self.word('limit')} {parts} − {self.word('paid')} "
+                f"{figures.get('paid')} = {figures.get('left')} → {self.word('fund')} "
+                f"{step['value']}",
+                0,
+                "bold",
+            )
         self.cite(section, step["rule"], step["source"], 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
