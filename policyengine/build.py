@@ -377,7 +377,7 @@ class Builder:
         clause = str(clauses[0]) if clauses else None
         quote = self.string(strings[0]) if strings else None
         if tree.data == "cite":
-            assert clause is not None and quote is not None
+            assert quote is not None
             return n.Cite(doc, clause, quote, span)
         return n.Secondary(doc, clause, quote, span)
 

@@ -43,6 +43,7 @@ CODES: Mapping[str, str] = {
     "C004": "quote not found in clause",
     "C005": "source document file not found",
     "C006": "citation of a document we do not hold",
+    "C008": "quote in more than one place",
     "D001": "overlapping effective dates",
     "D002": "gap in effective dates",
     "D003": "empty effective range",

@@ -17,17 +17,19 @@ from policyengine.span import Span as Span  # noqa: PLC0414 - re-exported: passe
 
 @dataclass(frozen=True)
 class Cite:
-    """A clause of a document we hold, with the quoted words."""
+    """Words of a document we hold: the quote, in the clause named (or, with no clause,
+    wherever the checker finds it)."""
 
     doc: str
-    clause: str
+    clause: str | None
     quote: str
     span: Span
 
 
 @dataclass(frozen=True)
 class Secondary:
-    """A document we do not hold, known by title/文号."""
+    """A document we do not hold, known by title/文号; or one we hold that is no official
+    text (an explainer page), whose quote is verified."""
 
     doc: str
     clause: str | None

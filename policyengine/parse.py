@@ -36,7 +36,7 @@ _TERMINAL_WORDS = {
     "NUMBER": "a number",
     "INT": "an integer",
     "ICD": "an ICD-10 code such as I10",
-    "CLAUSE": "a clause path such as 三(二)5",
+    "CLAUSE": "a clause path such as 三(二)5 or (二)2(2)",
     "RANGE_SEP": "`..`",
     "PLUS": "`+`",
     "MINUS": "`-`",
@@ -198,7 +198,24 @@ def _token_diagnostic(source: SourceText, error: UnexpectedToken) -> Diagnostic:
     hint = None
     if str(token) in ("from", "until") and not {"FROM", "UNTIL"} & expected:
         hint = "dates come before the citation: `… => 800 元 from 2021-01-01 cite DOC …`"
+    elif token.start_pos is not None:
+        hint = _clause_punctuation(source.text, token.start_pos)
     return Diagnostic("P001", f"unexpected `{shown}`{_expected_clause(expected)}", span, hint=hint)
+
+
+# A citation's clause path so far, just before `offset`: `cite DOC (三)1`.
+_CITED_PATH = re.compile(r"(?:cite|secondary)\s+\w+\s+[^\s\"]+$")
+
+
+def _clause_punctuation(text: str, offset: int) -> str | None:
+    """A heading's `.` or `、` typed into a clause path (`(三)1.(2)`, `2、`)."""
+    before = text[max(0, offset - 200) : offset]
+    if text[offset : offset + 1] not in (".", "、", "．") or not _CITED_PATH.search(before):
+        return None
+    return (
+        "a clause path leaves out the headings' punctuation: "
+        "`2` for 2、, `(三)1(2)` for (三) › 1. › (2)"
+    )
 
 
 def _misspelled_before(source: SourceText, error: UnexpectedToken) -> Diagnostic | None:
@@ -246,8 +263,8 @@ def _character_diagnostic(source: SourceText, error: UnexpectedCharacters) -> Di
             )
         return Diagnostic("P001", f"unexpected `{word}`{_expected_clause(allowed)}", span)
     char = rest[:1]
-    hint = None
-    if not char.isascii() and "NAME" in allowed:
+    hint = _clause_punctuation(source.text, offset)
+    if hint is None and not char.isascii() and "NAME" in allowed:
         hint = (
             "a name is ASCII letters, digits and `_`; a Chinese title goes in quotes "
             'after it: `let outpatient_deductible "起付线" = …`'

@@ -146,7 +146,7 @@ def test_quote_found_nowhere(city: Check) -> None:
         "C004",
         "city/rules.policy:2:3",
         "quote not found in DOC 一(一)2: “普通门诊支付比例为65%”",
-        "quote the clause's words exactly",
+        "the words agree as far as “普通门诊支付比例为6”: then the clause has “0%。”, the quote “5%”",
     )
 
 
@@ -184,8 +184,9 @@ def test_secondary_for_a_document_we_hold(city: Check) -> None:
     assert facts(only(city("let outpatient_deductible = 800 元 secondary DOC\n"))) == (
         "C006",
         "city/rules.policy:1:35",
-        "`DOC` is held: cite the clause instead of `secondary`",
-        'write `cite DOC CLAUSE "quote"`',
+        "`DOC` is held: quote its words",
+        'write `cite DOC CLAUSE "quote"` or `cite DOC "quote"` '
+        '(`secondary DOC "quote"` if it is no official text)',
     )
 
 

@@ -9,10 +9,10 @@ says the same for readers):
   the national layer's rule files; its catalogue.csv stays).
 - Any other block is written as `example/example.policy` beside the standard header
   (HEADER below, `example/policy.policy`), which declares `policy example` using
-  `national`, in force from 2014-01-01, and the source documents TJ2018, TJ14, QZ2021
-  (held) and TJ2014, RX2007, NHSA2019 (not held).
+  `national`, in force from 2014-01-01, and the source documents TJ2018, TJ14, QZ2021,
+  WH2020, CD2020, QBJ (held) and TJ2014, RX2007, NHSA2019 (not held).
 - Every example directory gets the held documents' text under `sources/` (copied from
-  policies/tianjin/sources and policies/quanzhou/sources), and every file the manual shows
+  policies/*/sources: Tianjin, Quanzhou, Weihai, Chengdu), and every file the manual shows
   in a fenced block preceded by `<!-- file: NAME -->` (e.g. a catalogue CSV).
 - A block preceded by `<!-- expect: T001 C004 -->` must produce exactly those diagnostic
   codes, in the checker's (sorted) order; any other block must check clean.
@@ -33,10 +33,11 @@ from policyengine.diagnostics import CODES
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "language.md"
 POLICIES = REPO / "policies"
-HELD = [
-    *sorted((POLICIES / "tianjin" / "sources").glob("*.md")),
-    *sorted((POLICIES / "quanzhou" / "sources").glob("*.md")),
-]
+HELD = sorted(
+    held
+    for city in ("tianjin", "quanzhou", "weihai", "chengdu")
+    for held in (POLICIES / city / "sources").glob("*.md")
+)
 
 HEADER = """\
 policy example "示例市基本医疗保险" {
@@ -62,6 +63,23 @@ source QZ2021 {
   title  "泉州市丰泽区创建“两病”门诊用药保障示范城市样板县实施方案"
   number "泉丰政办综〔2021〕33号"
   file   "sources/quanzhou-fengze-2021-two-diseases.md"
+}
+
+source WH2020 {
+  title  "《关于进一步深化医药卫生体制改革的实施意见》中期评估报告"
+  date   2020-02-25
+  file   "sources/weihai-2020-reform-midterm-evaluation.md"
+}
+
+source CD2020 {
+  title  "医保报销比例"
+  date   2020-12-29
+  file   "sources/chengdu-2020-inpatient-ratios-webpage.md"
+}
+
+source QBJ {
+  title  "成都市青白江区国家组织药品集中采购和使用试点工作报告"
+  file   "sources/chengdu-qingbaijiang-volume-procurement.md"
 }
 
 source TJ2014 {

@@ -1,8 +1,10 @@
 """Pass `citations`: every rule and figure says where it comes from, and it is true.
 
-`cite DOC CLAUSE "quote"` needs a held document (one with `file`), a clause that exists in
-its text and a quote that occurs inside that clause. `secondary DOC` names a document we
-do not hold. `provisional "reason"` marks a working value. A missing citation is C001.
+`cite DOC CLAUSE "quote"` or `cite DOC "quote"` needs a held document (one with `file`);
+quotes.py verifies the clause and the quote against its text. `secondary DOC` names a
+document we do not hold, or quotes one we hold that is no official text (an explainer
+page): then its quote is verified too. `provisional "reason"` marks a working value. A
+missing citation is C001.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import itertools
 from collections.abc import Iterator
 
 from policyengine import nodes as n
+from policyengine.check import quotes
 from policyengine.check.context import CheckContext
-from policyengine.clauses import index_document, is_clause_path
+from policyengine.clauses import index_document
 from policyengine.diagnostics import printable, suggestion
 from policyengine.ir import Origin
 
@@ -20,9 +23,6 @@ _HINT_MISSING = 'add `cite DOC CLAUSE "quote"`, `secondary DOC` or `provisional 
 # A policy document runs to tens of kilobytes (the biggest bundled one 53 KB); every quote
 # is looked for in its clause, so a document is refused beyond this size.
 MAX_SOURCE_BYTES = 4_000_000
-# A quote not in its clause is looked for in the whole document for the hint ("the quote is
-# in …"); past this many such quotes the hint is left out, so the search stays bounded.
-MAX_QUOTE_SEARCHES = 20
 
 
 def run(ctx: CheckContext) -> None:
@@ -72,14 +72,7 @@ def _check(ctx: CheckContext, provenance: n.Provenance, searches: Iterator[int])
     held = source.field("file") is not None
     doc = str(source.field("number") or source.field("title") or provenance.doc)
     if isinstance(provenance, n.Secondary):
-        if held:
-            ctx.diags.error(
-                "C006",
-                f"`{provenance.doc}` is held: cite the clause instead of `secondary`",
-                provenance.span,
-                hint=f'write `cite {provenance.doc} CLAUSE "quote"`',
-            )
-        ctx.origins[id(provenance)] = Origin("secondary", doc, provenance.clause, provenance.quote)
+        _secondary(ctx, provenance, doc, held, searches)
         return
     if not held:
         ctx.diags.error(
@@ -89,41 +82,36 @@ def _check(ctx: CheckContext, provenance: n.Provenance, searches: Iterator[int])
             hint=f"write `secondary {provenance.doc}`, or add the document's text and its `file`",
         )
         return
-    ctx.origins[id(provenance)] = Origin("cited", doc, provenance.clause, provenance.quote)
-    _check_clause_and_quote(ctx, provenance, searches)
+    place = _verified(ctx, provenance, searches)
+    clause = provenance.clause or place or None
+    ctx.origins[id(provenance)] = Origin("cited", doc, clause, provenance.quote)
 
 
-def _check_clause_and_quote(ctx: CheckContext, cite: n.Cite, searches: Iterator[int]) -> None:
+def _secondary(
+    ctx: CheckContext, secondary: n.Secondary, doc: str, held: bool, searches: Iterator[int]
+) -> None:
+    """A document we do not hold, unverified; or one we hold, whose quote is verified."""
+    place = None
+    if held and secondary.quote is None:
+        ctx.diags.error(
+            "C006",
+            f"`{secondary.doc}` is held: quote its words",
+            secondary.span,
+            hint=f'write `cite {secondary.doc} CLAUSE "quote"` or `cite {secondary.doc} "quote"` '
+            f'(`secondary {secondary.doc} "quote"` if it is no official text)',
+        )
+    elif held:
+        place = _verified(ctx, secondary, searches)
+    clause = secondary.clause or place or None
+    ctx.origins[id(secondary)] = Origin("secondary", doc, clause, secondary.quote)
+
+
+def _verified(ctx: CheckContext, cite: n.Cite | n.Secondary, searches: Iterator[int]) -> str | None:
+    """The clause the quote was found in (see quotes.verify); None if not verified."""
     index = ctx.clause_index.get(cite.doc)
     if index is None:  # its file is missing, already reported
-        return
-    if not is_clause_path(cite.clause) or not index.has(cite.clause):
-        hint = None
-        if next(searches) < MAX_QUOTE_SEARCHES:
-            near = index.where(cite.quote)
-            hint = (
-                f"the quote is in {_listed(near)}" if near else suggestion(cite.clause, index.order)
-            )
-        ctx.diags.error(
-            "C003",
-            f"`{cite.doc}` has no clause {cite.clause}",
-            cite.span,
-            hint=hint or f"clauses: {', '.join(index.order[:12])}",
-        )
-        return
-    if not index.contains(cite.clause, cite.quote):
-        near = index.where(cite.quote) if next(searches) < MAX_QUOTE_SEARCHES else []
-        ctx.diags.error(
-            "C004",
-            f"quote not found in {cite.doc} {cite.clause}: “{cite.quote}”",
-            cite.span,
-            hint=f"the quote is in {_listed(near)}" if near else "quote the clause's words exactly",
-        )
-
-
-def _listed(clauses: list[str], shown: int = 12) -> str:
-    more = ", …" if len(clauses) > shown else ""
-    return ", ".join(clauses[:shown]) + more
+        return None
+    return quotes.verify(ctx, cite, index, searches)
 
 
 def _provenances(ctx: CheckContext) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:

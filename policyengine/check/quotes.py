@@ -1,0 +1,151 @@
+"""What a citation of a held document says is true: its clause exists, its quote is there.
+
+`cite DOC CLAUSE "quote"` (or `secondary DOC CLAUSE "quote"` of a held document): the
+clause exists in the document's text (C003) and the quote occurs inside it (C004).
+`cite DOC "quote"`, the quote alone: it occurs in the text (C004), and in one place (C008)
+— the most specific numbered clause holding it, or the unnumbered text — which becomes the
+citation's clause in results and traces. The hints say where a quote is, how the document
+is numbered and which clauses are near a path it does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policyengine import nodes as n
+from policyengine.check.context import CheckContext
+from policyengine.clauses import ClauseIndex, is_clause_path, normalise
+
+# A quote not in its clause is looked for in the whole document for the hint ("the quote is
+# in …"); past this many such quotes the hint is left out, so the search stays bounded.
+MAX_QUOTE_SEARCHES = 20
+# How many places a message lists before "…".
+_SHOWN = 12
+_UNNUMBERED = "the unnumbered text"
+
+
+def verify(
+    ctx: CheckContext, cite: n.Cite | n.Secondary, index: ClauseIndex, searches: Iterator[int]
+) -> str | None:
+    """The clause the quote is in (the written path, or for a quote alone the place it was
+    found, "" outside every numbered clause); None, and the problem reported, if untrue."""
+    quote = cite.quote or ""
+    if cite.clause is not None and not _clause_exists(ctx, cite, cite.clause, index, searches):
+        return None
+    if not normalise(quote):
+        ctx.diags.error(
+            "C004",
+            f"the quote of {_named(cite)} is empty",
+            cite.span,
+            hint="quote the words of the document that state it",
+        )
+        return None
+    if cite.clause is None:
+        return _by_quote(ctx, cite, index, quote)
+    return _in_clause(ctx, cite, cite.clause, index, quote, searches)
+
+
+def _clause_exists(
+    ctx: CheckContext,
+    cite: n.Cite | n.Secondary,
+    clause: str,
+    index: ClauseIndex,
+    searches: Iterator[int],
+) -> bool:
+    if is_clause_path(clause) and index.has(clause):
+        return True
+    near = _where(index, cite.quote or "", searches)
+    ctx.diags.error(
+        "C003",
+        f"`{cite.doc}` has no clause {clause}",
+        cite.span,
+        hint=f"the quote is in {_listed(near)}" if near else _numbering(cite, clause, index),
+    )
+    return False
+
+
+def _in_clause(
+    ctx: CheckContext,
+    cite: n.Cite | n.Secondary,
+    clause: str,
+    index: ClauseIndex,
+    quote: str,
+    searches: Iterator[int],
+) -> str | None:
+    if not index.contains(clause, quote):
+        near = _where(index, quote, searches)
+        ctx.diags.error(
+            "C004",
+            f"quote not found in {cite.doc} {clause}: “{quote}”",
+            cite.span,
+            hint=f"the quote is in {_listed(near)}" if near else _parting(index, quote, clause),
+        )
+        return None
+    return clause
+
+
+def _by_quote(
+    ctx: CheckContext, cite: n.Cite | n.Secondary, index: ClauseIndex, quote: str
+) -> str | None:
+    places = index.locate(quote, _SHOWN)
+    if not places:
+        ctx.diags.error(
+            "C004",
+            f"quote not found in {cite.doc}: “{quote}”",
+            cite.span,
+            hint=_parting(index, quote, None),
+        )
+        return None
+    if len(places) > 1:
+        named = [p for p in places if p]
+        name = f", or name the clause: `{_keyword(cite)} {cite.doc} {named[0]} …`" if named else ""
+        ctx.diags.error(
+            "C008",
+            f"the quote is in more than one place of {cite.doc}: "
+            f"{_listed([p or _UNNUMBERED for p in places])}",
+            cite.span,
+            hint=f"quote more of the words around it{name}",
+        )
+        return None
+    return places[0]
+
+
+def _where(index: ClauseIndex, quote: str, searches: Iterator[int]) -> list[str]:
+    """The clauses a misplaced quote is in, while the budget for such searches lasts."""
+    return index.where(quote) if next(searches) < MAX_QUOTE_SEARCHES else []
+
+
+def _numbering(cite: n.Cite | n.Secondary, clause: str, index: ClauseIndex) -> str:
+    """How the document is numbered, and clauses near the path it does not have."""
+    if not index.order:
+        return (
+            f"`{cite.doc}` has no numbered clauses: cite it by its words alone, "
+            f'`{_keyword(cite)} {cite.doc} "…"`'
+        )
+    numbering = " › ".join(index.numbering)
+    return f"`{cite.doc}` is numbered {numbering}; near {clause}: {', '.join(index.nearby(clause))}"
+
+
+def _parting(index: ClauseIndex, quote: str, clause: str | None) -> str:
+    """Where the quote parts from the document's words, when a good part of it agrees."""
+    agreed, goes_on = index.agreement(quote, clause)
+    wanted = normalise(quote)
+    where = "the clause" if clause else "the document"
+    if len(agreed) < 4:
+        return f"quote {where}'s words exactly"
+    rest = wanted[len(agreed) : len(agreed) + 8]
+    shown = agreed if len(agreed) <= 12 else "…" + agreed[-12:]
+    return f"the words agree as far as “{shown}”: then {where} has “{goes_on}”, the quote “{rest}”"
+
+
+def _named(cite: n.Cite | n.Secondary) -> str:
+    return f"{cite.doc} {cite.clause}" if cite.clause else cite.doc
+
+
+def _keyword(cite: n.Cite | n.Secondary) -> str:
+    return "cite" if isinstance(cite, n.Cite) else "secondary"
+
+
+def _listed(clauses: list[str], shown: int = _SHOWN) -> str:
+    more = ", …" if len(clauses) > shown else ""
+    return ", ".join(clauses[:shown]) + more
