@@ -11,12 +11,13 @@ after load and safe to share between threads.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Context, localcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -26,8 +27,11 @@ from policyengine.contract.fastclaim import Claim as Records
 from policyengine.contract.results import ErrorRecordDict, Result, ResultDict
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.layout import policy_files
-from policyengine.prepared import LoadedPolicy
+from policyengine.prepared import BACKENDS, Backend, LoadedPolicy
 from policyengine.semantics.vocabulary import MOMENTS
+
+if TYPE_CHECKING:
+    from policyengine.ir import PolicyIR
 
 # Settlement arithmetic runs in this context whatever the host application set.
 MONEY_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
@@ -52,13 +56,25 @@ def policy_dirs(path: Path) -> list[Path]:
 
 
 class Engine:
-    def __init__(self, policies: dict[str, LoadedPolicy]) -> None:
+    def __init__(self, policies: dict[str, LoadedPolicy], backend: Backend = "compiled") -> None:
         self._policies = dict(policies)
+        self.backend = backend
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, *, cache: bool = True) -> Engine:
-        """Load the bundled policies, a policy directory, or a directory of policies."""
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        cache: bool = True,
+        backend: Backend = "compiled",
+    ) -> Engine:
+        """Load the bundled policies, a policy directory, or a directory of policies.
+
+        `backend="interpreted"` settles with the reference interpreter instead of the compiled
+        code (the same policies, metadata and errors; slower): the policy tests run on both."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         root = Path(path) if path is not None else bundled_policies()
         if not root.is_dir():
             raise PolicyNotFound(f"{root} is not a directory")
@@ -69,10 +85,10 @@ class Engine:
                 continue
             if policy.is_layer:
                 continue
-            found[policy.name] = policy
+            found[policy.name] = policy if backend == "compiled" else _interpreted(policy)
         if not found:
             raise PolicyNotFound(f"no policies in {root}")
-        return cls(found)
+        return cls(found, backend)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -130,6 +146,28 @@ class Engine:
 
     def describe(self) -> Iterable[LoadedPolicy]:
         return [self._policies[r] for r in self.regions]
+
+
+def interpreted(policy: LoadedPolicy, checked: PolicyIR) -> LoadedPolicy:
+    """`policy` settled by the reference interpreter reading `checked`, its IR: the same
+    metadata (inventory, notes, catalogue kinds), another settle function and fingerprint."""
+    from policyengine.interpret.evaluator import adjudicate
+
+    def settle(claim: Records, day: dt.date, before: bool, trace: bool) -> ResultDict:
+        moment = "before" if before else "during"  # `after` settles as `during` (language.md §14)
+        return adjudicate(checked, claim, as_of=day, moment=moment, trace=trace)
+
+    fingerprint = f"{policy.fingerprint}+interpreted"
+    return dataclasses.replace(policy, settle=settle, fingerprint=fingerprint)
+
+
+def _interpreted(policy: LoadedPolicy) -> LoadedPolicy:
+    from policyengine.check import check
+
+    checked = check(policy.directory).policy
+    if checked is None:  # it compiled a moment ago: the files changed under us
+        raise PolicyInvalid(f"policy {policy.name} no longer checks")
+    return interpreted(policy, checked)
 
 
 def dumps(result: ResultDict | ErrorRecordDict) -> str:

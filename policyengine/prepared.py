@@ -1,4 +1,5 @@
-"""A policy ready to settle claims: its metadata and the compiled settle function.
+"""A policy ready to settle claims: its metadata and its settle function (the compiled code,
+or the reference interpreter: `Backend`).
 
 cache.py produces one (from a cached code object or a fresh compile); engine.py holds
 them by region.
@@ -10,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from policyengine.contract.fastclaim import Claim
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 # The generated module's `settle(claim, day, before, trace)`: the claim's records, the date
 # whose rules apply, whether audit rules only warn (the `before` moment), with a trace.
 SettleFunction = Callable[["Claim", dt.date, bool, bool], "ResultDict"]
+
+# What settles the claims: the generated Python (compile/), or the reference interpreter
+# reading the IR row by row (interpret/). The compiled one is the product; the interpreter is
+# the oracle, and the policy tests run on both (docs/architecture.md).
+Backend = Literal["compiled", "interpreted"]
+BACKENDS: tuple[Backend, ...] = ("compiled", "interpreted")
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported where used: the scenario processes start faster wi
     from hypothesis import strategies as st
 
     from policyengine import Engine
+    from policyengine.ir import PolicyIR
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -80,6 +81,18 @@ def engine_of(compiled: Compiled, directory: Path) -> Engine:
         directory, compiled.namespace(), compiled.source, cached=False, fingerprint=compiled.name
     )
     return Engine({policy.name: policy})
+
+
+def engines_of(checked: PolicyIR, directory: Path) -> tuple[Engine, Engine]:
+    """The Engines of one checked policy: its compiled code, and the reference interpreter
+    reading its IR (the same policy metadata)."""
+    from policyengine import Engine
+    from policyengine.compile import compile_policy
+    from policyengine.engine import interpreted
+
+    compiled = engine_of(compile_policy(checked), directory)
+    policy = compiled.policy(checked.name)
+    return compiled, Engine({policy.name: interpreted(policy, checked)}, "interpreted")
 
 
 # ------------------------------------------------------------------ diagnostics' spans

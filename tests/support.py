@@ -110,3 +110,20 @@ def over_limit_claim(region: str) -> dict[str, Any]:
         "amount": "1.45",
     }
     return outpatient_claim("OVER", region, [line])
+
+
+def first_difference(a: Any, b: Any, path: str) -> str:
+    """The path of the first difference and the two values (interpreter first)."""
+    if type(a) is not type(b):
+        return f"{path}: {a!r} ≠ {b!r}"
+    if isinstance(a, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            if a.get(key) != b.get(key):
+                return first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, list):
+        for index, (x, y) in enumerate(zip(a, b, strict=False)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{index}]")
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items ≠ {len(b)} items"
+    return f"{path}: {a!r} ≠ {b!r}"

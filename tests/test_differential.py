@@ -33,7 +33,9 @@ from policyengine.contract.claims import Claim, load_claim
 from policyengine.engine import MONEY_CONTEXT, Engine
 from policyengine.errors import NotInForce, RuleFailure
 from policyengine.interpret.evaluator import adjudicate
-from tests.support import FUZZ, over_limit_claim
+from policyengine.policytest.cases import iter_cases, run_case
+from policyengine.prepared import BACKENDS
+from tests.support import FUZZ, first_difference, over_limit_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_ERRORS = (NotInForce, RuleFailure)
@@ -85,23 +87,6 @@ def assert_same(
     if reference != compiled:
         where = first_difference(reference, compiled, "result")
         raise AssertionError(f"the compiled result differs from the interpreter's at {where}")
-
-
-def first_difference(a: Any, b: Any, path: str) -> str:
-    """The path of the first difference and the two values (interpreter first)."""
-    if type(a) is not type(b):
-        return f"{path}: {a!r} ≠ {b!r}"
-    if isinstance(a, dict):
-        for key in [*a, *(k for k in b if k not in a)]:
-            if a.get(key) != b.get(key):
-                return first_difference(a.get(key), b.get(key), f"{path}.{key}")
-    if isinstance(a, list):
-        for index, (x, y) in enumerate(zip(a, b, strict=False)):
-            if x != y:
-                return first_difference(x, y, f"{path}[{index}]")
-        if len(a) != len(b):
-            return f"{path}: {len(a)} items ≠ {len(b)} items"
-    return f"{path}: {a!r} ≠ {b!r}"
 
 
 MOMENTS = st.sampled_from(("before", "during", "after"))
@@ -208,6 +193,25 @@ def test_known_claims(name: str) -> None:
     for moment in ("before", "during", "after"):
         for trace in (False, True):
             assert_same(raw["region"], load_claim(raw), as_of=None, moment=moment, trace=trace)
+
+
+# ------------------------------------------------------------------ the policy cases
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_policy_case_settles_alike_on_both_back_ends(region: str) -> None:
+    """pytest runs each YAML case on both back ends against the fields it expects; here the
+    whole result of each, plain and traced, is the same on both (or the same error)."""
+    engines = {backend: Engine.load(backend=backend) for backend in BACKENDS}
+    cases = list(iter_cases(ROOT / "policies" / region))
+    assert len(cases) > 100
+    for case in cases:
+        for trace in (False, True):
+            compiled, reference = (run_case(engines[b], case, trace=trace) for b in BACKENDS)
+            assert (reference.error, compiled.error) == (reference.error, reference.error)
+            if reference.result != compiled.result:
+                where = first_difference(reference.result, compiled.result, "result")
+                raise AssertionError(f"{case.location} ({case.name}): {where}")
 
 
 # ------------------------------------------------------------------ claim loading

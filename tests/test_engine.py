@@ -159,6 +159,37 @@ def test_a_warm_load_imports_neither_the_parser_nor_the_checker(tmp_path: Path) 
     assert runs[1] == "[]"
 
 
+def test_the_interpreted_back_end_settles_with_the_reference_interpreter(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policyengine.interpret import evaluator
+
+    calls: list[str] = []
+    settle = evaluator.Run.settle
+
+    def counted(run: evaluator.Run) -> dict[str, object]:
+        calls.append(run.claim.id)
+        return settle(run)
+
+    monkeypatch.setattr(evaluator.Run, "settle", counted)
+    interpreted = Engine.load(backend="interpreted")
+    assert (engine.backend, interpreted.backend) == ("compiled", "interpreted")
+    assert interpreted.regions == engine.regions
+    claim = example_claim()
+    for moment in ("before", "during", "after"):
+        assert interpreted.settle(claim, moment=moment, trace=True) == engine.settle(
+            claim, moment=moment, trace=True
+        )
+    assert calls == [claim["id"]] * 3  # the interpreter settled; the compiled engine did not
+    assert interpreted.policy("tianjin").inventory == engine.policy("tianjin").inventory
+    # batch --resume must not continue a batch on the other back end
+    assert interpreted.fingerprint() != engine.fingerprint()
+    with pytest.raises(NotInForce):
+        interpreted.settle(claim, as_of="2001-01-01")
+    with pytest.raises(ValueError, match="backend must be one of compiled, interpreted"):
+        Engine.load(backend="fast")  # type: ignore[arg-type]
+
+
 def test_an_invalid_policy_is_refused_with_its_first_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from policyengine._version import __version__
 from policyengine.cli.output import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.errors import PolicyEngineError
+from policyengine.prepared import BACKENDS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine test policies/tianjin
         policyengine test policies/quanzhou --min-coverage 90
         policyengine test                       # every bundled policy
+        policyengine test --backend interpreted # on the reference interpreter
         """,
     )
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
@@ -148,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.add_argument("-k", dest="keyword", help="only cases whose name contains this")
+    test.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="compiled",
+        help="settle with the compiled evaluator (default) or the reference interpreter",
+    )
 
     for extra in cmd.EXTRA_COMMANDS:
         extra(add)

@@ -12,7 +12,7 @@ from policyengine.policytest.runner import PolicyReport, producing_rule, run_pol
 
 
 def run(args: argparse.Namespace) -> int:
-    reports = run_policies(args.paths or [bundled_policies()], args.keyword)
+    reports = run_policies(args.paths or [bundled_policies()], args.keyword, args.backend)
     if args.format == "json":
         _print_json(reports)
     else:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.contract.claims import ClaimRejected
-from policyengine.engine import Engine
 from policyengine.errors import NotInForce, PolicyNotFound, RuleFailure
 from policyengine.policytest.caseyaml import (
     LINE,
@@ -45,6 +44,7 @@ from policyengine.semantics.vocabulary import MOMENTS
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict
+    from policyengine.engine import Engine  # either back end: the caller's
 
 ERROR_KINDS = {
     ClaimRejected: "contract",

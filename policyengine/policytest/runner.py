@@ -16,7 +16,7 @@ from policyengine.contract.trace import read_steps, step_rules, step_sources
 from policyengine.engine import Engine, policy_dirs
 from policyengine.errors import PolicyNotFound
 from policyengine.policytest.cases import Outcome, iter_cases, run_case
-from policyengine.prepared import LoadedPolicy
+from policyengine.prepared import Backend, LoadedPolicy
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict
@@ -115,13 +115,16 @@ def producing_rule(result: ResultDict | None, path: str) -> str | None:
     return None
 
 
-def run_policies(roots: Iterable[Path], keyword: str | None = None) -> list[PolicyReport]:
-    """Run the cases of every policy with a tests/ folder under each root."""
+def run_policies(
+    roots: Iterable[Path], keyword: str | None = None, backend: Backend = "compiled"
+) -> list[PolicyReport]:
+    """Run the cases of every policy with a tests/ folder under each root, on the compiled
+    evaluator or the reference interpreter (`backend`)."""
     reports: list[PolicyReport] = []
     for root in roots:
         directories = [d for d in policy_dirs(root) if (d / "tests").is_dir()]
         if not directories:
             raise PolicyNotFound(f"no policy with a tests/ folder in {root}")
-        engine = Engine.load(root if len(directories) > 1 else directories[0])
+        engine = Engine.load(root if len(directories) > 1 else directories[0], backend=backend)
         reports.extend(run_directory(engine, d, keyword) for d in directories)
     return reports
