@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from policyengine.diagnostics import Diagnostics
+from policyengine.semantics.money import to_places
 from policyengine.semantics.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
 from policyengine.span import Span
 
@@ -138,7 +139,7 @@ class _Row:
         if not low <= number <= high:
             self.fail(column, f"`{_shown(value)}` must be between {low} and {high}")
             return None
-        if number != number.quantize(Decimal(1).scaleb(-FIGURE_PLACES)):
+        if number != to_places(number, FIGURE_PLACES):
             self.fail(column, f"`{_shown(value)}` has more than {FIGURE_PLACES} decimal places")
             return None
         return number

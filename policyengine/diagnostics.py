@@ -37,6 +37,7 @@ CODES: Mapping[str, str] = {
     "T001": "unit mismatch in an operation",
     "T002": "wrong unit for this place",
     "T003": "value out of range",
+    "T004": "money finer than the fen",
     "C001": "missing citation",
     "C002": "unknown source document",
     "C003": "unknown clause",

@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Context, localcontext
+from decimal import localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +28,14 @@ from policyengine.contract.results import ErrorRecordDict, Result, ResultDict
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.layout import policy_files
 from policyengine.prepared import BACKENDS, Backend, LoadedPolicy
+from policyengine.semantics.money import CONTEXT
 from policyengine.semantics.vocabulary import MOMENTS
 
 if TYPE_CHECKING:
     from policyengine.ir import PolicyIR
 
 # Settlement arithmetic runs in this context whatever the host application set.
-MONEY_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
+MONEY_CONTEXT = CONTEXT
 
 
 def bundled_policies() -> Path:

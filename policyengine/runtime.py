@@ -7,16 +7,16 @@ differential test compares two implementations, not one.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from policyengine.semantics.matching import (
     age_on,
     condition_matches,
     has_prefix,
-    money,
     title_at_least,
 )
+from policyengine.semantics.money import ZERO, fen, money
 from policyengine.semantics.values import Band, BandsVal, banded_total
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
 # smallest exponent), so a result is formatted with str() alone.
-ZERO = Decimal("0.00")
-FEN = Decimal("0.01")
 
 __all__ = [
     "ZERO",
@@ -79,10 +77,6 @@ class LineRow(NamedTuple):
     pre_self_pay: Decimal
     covered: Decimal
     findings: list[FindingDict]  # the line's own findings
-
-
-def fen(amount: Decimal) -> Decimal:
-    return amount.quantize(FEN, ROUND_HALF_UP)
 
 
 _text = str

@@ -320,6 +320,18 @@ ratio outpatient {
     )
 
 
+def test_money_finer_than_the_fen(city: Check) -> None:
+    rules = """\
+let tiny = 1 元 × 0.5% provisional "测试"
+"""
+    assert facts(only(city(rules))) == (
+        "T004",
+        "city/rules.policy:1:1",
+        "figure `tiny` is 0.005 元, finer than the fen",
+        "state money in whole fen (0.01 元); settlement rounds half-up to the fen itself",
+    )
+
+
 # ------------------------------------------------------------------ dates
 
 

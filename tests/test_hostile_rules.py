@@ -582,16 +582,11 @@ def test_found_strings_with_escaped_quotes_do_not_fool_the_nesting_limit(tmp_pat
     assert result.ok
 
 
-# found (issue 13): the compiled code rounds a deductible to the fen half-even
+# found (issue 13): the compiled code rounded a deductible to the fen half-even
 # (compile/payers._fen under the engine's ROUND_HALF_EVEN context), the interpreter half-up:
-# a deductible of `1 元 × 0.5%` (0.005 元) is 0.00 compiled and 0.01 interpreted. Either the
-# back ends agree or `check` refuses a money figure finer than the fen, at the figure.
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 13.2 (in progress elsewhere): one money rounding helper, and check refusing "
-    "a money figure finer than the fen; until then compiled 0.00 ≠ interpreted 0.01",
-)
+# a deductible of `1 元 × 0.5%` (0.005 元) was 0.00 compiled and 0.01 interpreted. Either the
+# back ends agree or `check` refuses a money figure finer than the fen, at the figure (it now
+# does both: T004, and one fen() in semantics/money.py — tests/test_money.py).
 def test_found_a_sub_fen_deductible_settles_alike_or_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@
     catalogue  import the catalogue CSV the policy declares
     citations  every rule and figure cites; clauses exist; quotes occur in their clause
     units      money / ratio / points / days / counts where each belongs; sensible ranges
+    money      every money figure is whole fen (T004), on every date its figures change
     dates      effective ranges well formed; a figure's versions neither overlap nor gap
     rules      finding rules complete; rules of a single-instance kind do not conflict
     tables     rows overlap (R001), gaps (D002), completeness (R002), ratio bounds (T003)
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine.catalogue import load_catalogue
-from policyengine.check import citations, dates, names, rules, settleable, tables, units
+from policyengine.check import citations, dates, money, names, rules, settleable, tables, units
 from policyengine.check.context import CheckContext
 from policyengine.check.lower import lower
 from policyengine.diagnostics import Diagnostic, printable, suggestion_budget
@@ -54,6 +55,7 @@ PASSES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
     ("catalogue", _catalogue),
     ("citations", citations.run),
     ("units", units.run),
+    ("money", money.run),
     ("dates", dates.run),
     ("rules", rules.run),
     ("tables", tables.run),

@@ -31,7 +31,7 @@ from policyengine.catalogue import CatalogueItem as _Item
 from policyengine.errors import NotInForce as _NotInForce
 from policyengine.errors import RuleFailure as _RuleFailure
 from policyengine.semantics.matching import age_on as _age_on
-from policyengine.semantics.matching import money as _money
+from policyengine.semantics.money import money as _money
 from policyengine.semantics.matching import ratio_text as _ratio_text
 from policyengine.runtime import RANK as _RANK
 from policyengine.runtime import ZERO as _Z

@@ -7,7 +7,6 @@ the rule's location, its citation and the provisional figures it used.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import level_of
@@ -15,16 +14,16 @@ from policyengine.compile.writer import Code, Raw
 from policyengine.ir import RowIR, TableIR
 from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import ratio_text, schedule
+from policyengine.semantics.money import fen
 from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
     from policyengine.contract.trace import RatioStep
 
-
-def _fen(amount: Decimal) -> Decimal:
-    """Money constants carry two decimal places, as the runtime's formatting expects."""
-    return amount.quantize(Decimal("0.01"))
+# Money figures (deductibles, caps, limits, payment caps) are folded in as fen(): two places,
+# as the run time's formatting expects, rounded as the interpreter rounds them. The checker
+# refuses a figure finer than the fen (T004), so the rounding never acts on a checked policy.
 
 
 def failure(what: str, visit: str) -> str:
@@ -68,7 +67,7 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
         if row is None:
             return None
         amount = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
-        return (_fen(amount) if amount is not None else vc.zero, *_row_meta(vc, row))
+        return (fen(amount) if amount is not None else vc.zero, *_row_meta(vc, row))
 
     resolved, name = vc.table_var(table, table.rows, payload, (visit,))
     w(f"hd = {vc.lookup(resolved, name)}")
@@ -167,7 +166,7 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
             return None
         cap = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
         return (
-            _fen(cap) if cap is not None else None,
+            fen(cap) if cap is not None else None,
             *_row_meta(vc, row),
         )
 
@@ -200,7 +199,7 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
     for row in rows:
         value = vc.policy.value(row.expr, vc.day)
         if isinstance(value, Val) and value.amounts:
-            numeric.append((row, _fen(value.amounts[0])))
+            numeric.append((row, fen(value.amounts[0])))
     if not numeric:
         if rows:  # the limits are cancelled (`none`): say so, citing the cancellation
             _cancelled_limit(vc, w, rows)
@@ -268,7 +267,7 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         meta = _row_meta(vc, row)
         if not isinstance(bands, BandsVal):
             return (None, None, *meta, None, None)
-        cap = _fen(bands.payment_cap) if bands.payment_cap is not None else None
+        cap = fen(bands.payment_cap) if bands.payment_cap is not None else None
         return (vc.module.bands_function(bands), cap, *meta, bands.describe(), schedule(bands))
 
     resolved, name = vc.table_var(table, table.rows, payload, table.self_burden)

@@ -16,7 +16,8 @@ from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
-from policyengine.semantics.matching import money, ratio_text
+from policyengine.semantics.matching import ratio_text
+from policyengine.semantics.money import money
 from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from policyengine.contract import fastclaim
+from policyengine.semantics.money import fen, to_places
 
 MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
 MAX_ITEMS = 10_000
@@ -70,9 +71,8 @@ def exact_decimal(value: Any, places: int) -> Decimal:
         raise ValueError(
             f"is too large (at most {MAX_DIGITS_BEFORE_POINT} digits before the point)"
         )
-    quantum = Decimal(1).scaleb(-places)
     try:
-        rounded = number.quantize(quantum)
+        rounded = to_places(number, places)
     except InvalidOperation as error:
         raise ValueError("is not a usable number") from error
     if rounded != number:
@@ -215,7 +215,7 @@ class Item(_Model):
     def _amount_matches(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
         quantity, price = info.data.get("quantity"), info.data.get("unit_price")
         if quantity is not None and price is not None:
-            expected = (quantity * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            expected = fen(quantity * price)
             if amount != expected:
                 raise ValueError(
                     f"{amount} is not quantity × unit_price = {quantity} × {price} = {expected}"

@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from policyengine.semantics.money import fen, to_places
+
 MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?").fullmatch
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-FEN = Decimal("0.01")
 LIMIT = Decimal(10) ** 10
 SCHEMES = frozenset({"employee", "resident"})
 STATUSES = frozenset({"working", "retired"})
@@ -40,7 +41,6 @@ PAID = frozenset(
     {"outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"}
 )
 MET = frozenset({"outpatient", "special_outpatient", "two_disease"})
-QUANTUM = {2: FEN, 3: Decimal("0.001"), 4: Decimal("0.0001")}
 
 
 class _Doubt(Exception):
@@ -237,7 +237,7 @@ def _decimal(value: Any, places: int) -> Decimal:
         ):
             if places != 2 or len(fraction) == 2:
                 return Decimal(value)
-            return Decimal(value).quantize(FEN)
+            return fen(Decimal(value))  # exact: it has one decimal or none
         if not MONEY_TEXT(value):
             raise _Doubt
         number = Decimal(value)
@@ -251,7 +251,7 @@ def _decimal(value: Any, places: int) -> Decimal:
         raise _Doubt
     if number and number.adjusted() >= 10:
         raise _Doubt
-    rounded = number.quantize(QUANTUM[places])
+    rounded = to_places(number, places)
     if rounded != number:
         raise _Doubt
     return rounded if places == 2 else number
@@ -368,7 +368,7 @@ def _item(data: dict[str, Any]) -> Item:
     quantity = _decimal(data["quantity"], 3)
     price = _decimal(data["unit_price"], 4)
     amount = _decimal(data["amount"], 2)
-    if not quantity or (quantity * price).quantize(FEN, "ROUND_HALF_UP") != amount:
+    if not quantity or fen(quantity * price) != amount:
         raise _Doubt
     days = data.get("days_supply")
     name = data.get("name")

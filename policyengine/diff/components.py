@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from policyengine.contract.trace import read_steps
-from policyengine.semantics.matching import round_fen
+from policyengine.semantics.money import fen
 from policyengine.semantics.values import Band, BandsVal, banded_total
 
 if TYPE_CHECKING:
@@ -146,8 +146,8 @@ class LineState:
         """The line split with this payment standard and 自付比例 (spec §2, buckets 3–5)."""
         over = ZERO
         if price_cap is not None:
-            over = max(ZERO, round_fen(self.amount - price_cap * self.quantity))
-        pre = round_fen((self.amount - over) * selfpay) if selfpay is not None else ZERO
+            over = max(ZERO, fen(self.amount - price_cap * self.quantity))
+        pre = fen((self.amount - over) * selfpay) if selfpay is not None else ZERO
         return dataclasses.replace(
             self,
             over_limit=over,
@@ -378,7 +378,7 @@ def recompute(state: State) -> Outcome:
         if state.ratio_base is None:
             raise NotRecomputable("a banded ratio")
         deductible = min(covered, max(ZERO, state.deductible - state.deductible_met))
-        fund = round_fen((covered - deductible) * (state.ratio_base + state.ratio_points))
+        fund = fen((covered - deductible) * (state.ratio_base + state.ratio_points))
         if state.cap is not None:
             fund = min(fund, max(ZERO, state.cap - state.cap_paid))
         if state.limit is not None:
@@ -386,7 +386,7 @@ def recompute(state: State) -> Outcome:
         bands = state.schedule
         if bands is not None:
             before = state.self_burden_before
-            critical = round_fen(
+            critical = fen(
                 banded_total(bands, before + covered - fund) - banded_total(bands, before)
             )
             if bands.payment_cap is not None:

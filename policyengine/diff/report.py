@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import itertools
 import math
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine._version import __version__
 from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target, clause_key
 from policyengine.diff.schema import DIFF_SCHEMA
+from policyengine.semantics.money import FEN
+from policyengine.semantics.money import money as money_text
 
 if TYPE_CHECKING:
     from policyengine.diff.compare import DiffOptions, Tally
     from policyengine.diff.source import Version
     from policyengine.engine import Engine
 
-FEN = Decimal("0.01")
 MEASURES = ("fund", "critical_illness", "payers", "patient", "denied")
 BAND_EDGES = (-10000, -1000, -100, -10, 0, 10, 100, 1000, 10000)
 HISTOGRAM_BINS = 20
@@ -42,7 +43,7 @@ LEDGER_WORDS = "carried over from earlier claims of the year (ledger)"
 
 
 def money(amount: Decimal) -> str:
-    text = str(amount.quantize(FEN, ROUND_HALF_UP))
+    text = money_text(amount)
     return "0.00" if text == "-0.00" else text
 
 
@@ -109,7 +110,7 @@ def _bands(values: list[Decimal]) -> list[dict[str, Any]]:
 
 def nice_width(span: Decimal, bins: int) -> Decimal:
     """A bin width of 1, 2, 2.5 or 5 × 10^k covering `span` in about `bins` bins."""
-    raw = max(span / bins, FEN)
+    raw = max(span / bins, FEN)  # bins at least a fen wide
     exponent = math.floor(math.log10(raw))
     for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
         width = step.scaleb(exponent)

@@ -29,11 +29,10 @@ from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import (
     age_on,
     condition_matches,
-    money,
     ratio_text,
-    round_fen,
     schedule,
 )
+from policyengine.semantics.money import fen, money
 from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
@@ -111,6 +110,11 @@ class Run:
     def level(self, value: Value) -> Decimal:
         assert isinstance(value, Val)
         return value.at_level(self.facts["level"]) if value.amounts else ZERO
+
+    def money_figure(self, value: Value) -> Decimal:
+        """A deductible, cap or limit figure, in fen like all money the settlement uses (the
+        checker refuses a finer one, T004; rounded here so no unchecked IR settles apart)."""
+        return fen(self.level(value))
 
     # ------------------------------------------------------------ settlement
     def settle(self) -> ResultDict:
@@ -219,13 +223,13 @@ class Run:
         over = ZERO
         price_cap = None
         if entry is not None and entry.price_cap is not None:
-            over = max(ZERO, round_fen(amount - entry.price_cap * item.quantity))
+            over = max(ZERO, fen(amount - entry.price_cap * item.quantity))
             price_cap = money(entry.price_cap)
         pre = ZERO
         basis = SelfpayBasis(price_cap)
         if entry is not None and entry.cls == "B":
             proportion, rule, source = self.selfpay(entry)
-            pre = round_fen((amount - over) * proportion)
+            pre = fen((amount - over) * proportion)
             basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source)
         split.update(over_limit=over, pre_self_pay=pre, covered=amount - over - pre)
         return split, basis
@@ -251,7 +255,7 @@ class Run:
         table = self.policy.deductibles.get(visit)
         row = self.required(table, "deductible")
         assert table is not None
-        amount = self.level(self.value(row))
+        amount = self.money_figure(self.value(row))
         met = ZERO
         if table.period == "year":
             met = self.claim.history.deductible_met.get(visit, ZERO)
@@ -318,7 +322,7 @@ class Run:
     def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
         ratio = self.ratio(visit)
         base = covered - deductible
-        computed = round_fen(
+        computed = fen(
             banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio)
         )
         self.step(
@@ -339,7 +343,7 @@ class Run:
         value = self.value(row)
         if isinstance(value, Val) and not value.amounts:  # `none`: no cap
             return fund
-        cap = self.level(value)
+        cap = self.money_figure(value)
         paid = sum((self.paid(p) for p in table.pools), ZERO)
         left = max(ZERO, cap - paid)
         result = min(fund, left)
@@ -387,7 +391,7 @@ class Run:
             if c.programme == table.programme and c.since <= self.claim.visit.date
         )
         used = [r for r in numeric if matches(r.conds, {"certified": certified})]
-        limit = sum((self.level(self.value(r)) for r in used), ZERO)
+        limit = sum((self.money_figure(self.value(r)) for r in used), ZERO)
         pool = table.pools[0] if table.pools else visit
         paid = self.paid(pool)
         left = max(ZERO, limit - paid)
@@ -399,7 +403,7 @@ class Run:
                 "source": (used[0] if used else numeric[0]).origin.as_json(),
                 "figures": {
                     "conditions": {
-                        r.certified_condition: money(self.level(self.value(r))) for r in used
+                        r.certified_condition: money(self.money_figure(self.value(r))) for r in used
                     },
                     "limit": money(limit),
                     "rows": [r.location for r in used],
@@ -424,14 +428,12 @@ class Run:
         if not isinstance(bands, BandsVal):
             return ZERO
         before = self.claim.history.self_burden.inpatient
-        computed = round_fen(
-            banded_total(bands, before + self_burden) - banded_total(bands, before)
-        )
+        computed = fen(banded_total(bands, before + self_burden) - banded_total(bands, before))
         left = None
         result = computed
         if bands.payment_cap is not None:
             paid = self.claim.history.paid.get("critical_illness", ZERO)
-            left = max(ZERO, bands.payment_cap - paid)
+            left = max(ZERO, fen(bands.payment_cap) - paid)
             result = min(computed, left)
         self.step(
             {

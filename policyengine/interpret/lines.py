@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
-from policyengine.semantics.matching import money, round_fen
+from policyengine.semantics.money import fen, money
 
 if TYPE_CHECKING:
     from policyengine.contract.results import Decision, FindingDict, LineDict
@@ -72,8 +72,7 @@ def allocate(lines: list[SplitLine], payments: dict[str, Decimal]) -> list[LineD
     shares: dict[str, list[Decimal]] = {}
     for payer, payment in payments.items():
         part = [
-            min(round_fen(payment * c / total), left[i]) if total else ZERO
-            for i, c in enumerate(covered)
+            min(fen(payment * c / total), left[i]) if total else ZERO for i, c in enumerate(covered)
         ]
         difference = payment - sum(part, ZERO)
         for index in by_size:

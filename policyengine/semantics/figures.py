@@ -8,13 +8,23 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from policyengine import nodes as n
-from policyengine.semantics.values import NONE, TEN_THOUSAND, Band, BandsVal, Val, Value, unit_word
+from policyengine.semantics.values import (
+    HUNDRED,
+    NONE,
+    TEN_THOUSAND,
+    Band,
+    BandsVal,
+    Val,
+    Value,
+    unit_word,
+)
 
+PER_CENT = Decimal(1) / HUNDRED
 _LITERAL_UNITS = {
     "yuan": ("money", Decimal(1)),
     "wan_yuan": ("money", TEN_THOUSAND),
-    "percent": ("ratio", Decimal("0.01")),
-    "points": ("points", Decimal("0.01")),
+    "percent": ("ratio", PER_CENT),
+    "points": ("points", PER_CENT),
     "days": ("days", Decimal(1)),
     "": ("count", Decimal(1)),
 }

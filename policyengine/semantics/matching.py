@@ -1,34 +1,24 @@
 """The spec's matching primitives (../spec/claims.md §2 "Matching"), shared by both evaluators.
 
 Small and separately tested: age in whole years, case-insensitive ICD-10 prefixes,
-condition lists (ranges on the 3-character category; `with` codes), prescriber titles,
-half-up rounding to the fen.
+condition lists (ranges on the 3-character category; `with` codes), prescriber titles.
+Money and its rounding are semantics/money.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from policyengine.semantics.money import money
 from policyengine.semantics.values import BandsVal
 from policyengine.semantics.vocabulary import TITLE_RANK
 
 if TYPE_CHECKING:  # only a type here: the run time does not import the IR
     from policyengine.contract.trace import Schedule
     from policyengine.ir import Condition
-
-FEN = Decimal("0.01")
-
-
-def round_fen(amount: Decimal) -> Decimal:
-    return amount.quantize(FEN, ROUND_HALF_UP)
-
-
-def money(amount: Decimal) -> str:
-    """Money as the result contract writes it: two decimals."""
-    return str(amount.quantize(FEN, ROUND_HALF_UP))
 
 
 def ratio_text(ratio: Decimal) -> str:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from policyengine.semantics.money import fen
 from policyengine.semantics.vocabulary import GROUPS, TITLES
-
-FEN = Decimal("0.01")
 
 # (code, kind, unit price range, quantity range, days supply range or None)
 OUTPATIENT_DRUGS = (
@@ -57,7 +56,7 @@ ACUTE = ("J06.900", "J20.900", "K29.700", "M54.500", "R51.X00")
 
 
 def _money(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(FEN, ROUND_HALF_UP)
+    return fen(Decimal(str(value)))
 
 
 class Generator:
