@@ -93,12 +93,15 @@ class Builder:
         name, *rest = self.tokens(tree, "NAME", "STRING")
         title = self.string(rest[0]) if rest else None
         uses: list[str] = []
+        uses_spans: list[Span] = []
         start: dt.date | None = None
         start_prov: n.Provenance | None = None
         is_layer = complete = False
         for stmt in self.trees(tree):
             if stmt.data == "uses":
-                uses.extend(self.names(stmt.children[0]))  # type: ignore[arg-type]
+                names = self.tokens(stmt.children[0], "NAME")  # type: ignore[arg-type]
+                uses.extend(str(name) for name in names)
+                uses_spans.extend(self.span(name) for name in names)
             elif stmt.data == "layer":
                 is_layer = True
             elif stmt.data == "policy_complete":
@@ -107,7 +110,15 @@ class Builder:
                 start = self.date(self.tokens(stmt, "DATE")[0])
                 start_prov = self.optional_provenance(stmt)
         return n.PolicyDecl(
-            str(name), title, tuple(uses), start, start_prov, is_layer, complete, self.span(tree)
+            str(name),
+            title,
+            tuple(uses),
+            start,
+            start_prov,
+            is_layer,
+            complete,
+            self.span(tree),
+            tuple(uses_spans),
         )
 
     def decl_source_decl(self, tree: Tree[Token]) -> n.SourceDecl:

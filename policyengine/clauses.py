@@ -21,6 +21,7 @@ The public API (`index_document`, `ClauseIndex`, `canonical`, `is_clause_path`,
 from __future__ import annotations
 
 import bisect
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -163,28 +164,32 @@ class ClauseIndex:
             start = self.text.find(wanted, start + 1)
         return places
 
-    def agreement(self, quote: str, clause: str | None = None) -> tuple[str, str]:
-        """The longest beginning of the quote that the clause (or, with none, the document)
-        holds, and the words the document goes on with there: where a quote that is not
-        found parts from the text."""
+    def closest(self, quote: str, clause: str | None = None) -> str:
+        """The passage of the clause (or, with none, the document) most like a quote that
+        is not in it: aligned on the longest run of the quote's words it holds and as long
+        as the quote; "" if no run of 4 characters or more is there."""
         wanted = normalise(quote)
         path = self.resolve(clause) if clause is not None else None
         spans = self.spans[path] if path is not None else [(0, len(self.text))]
-
-        def found(length: int) -> tuple[int, int]:
-            """Where wanted[:length] begins in the spans, and that span's end (-1: nowhere)."""
-            for start, end in spans:
-                at = self.text.find(wanted[:length], start, end)
-                if at >= 0:
-                    return at, end
-            return -1, -1
-
-        low, high = 0, len(wanted)  # wanted[:low] is found; a beginning found is shorter
-        while low < high:
-            middle = (low + high + 1) // 2
-            low, high = (middle, high) if found(middle)[0] >= 0 else (low, middle - 1)
-        at, end = found(low)
-        return wanted[:low], self.text[at + low : min(at + low + 8, end)]
+        matcher = difflib.SequenceMatcher(None, self.text, wanted, autojunk=False)
+        best, best_ratio = "", 0.0
+        slack = len(wanted) // 4 + 2  # room for words the quote adds or leaves out
+        for start, end in spans:
+            at, offset, size = matcher.find_longest_match(start, end, 0, len(wanted))
+            if size < 4:
+                continue
+            low = max(start, at - offset - slack)
+            window = self.text[low : min(end, at - offset + len(wanted) + slack)]
+            fine = difflib.SequenceMatcher(None, window, wanted, autojunk=False)
+            blocks = [block for block in fine.get_matching_blocks() if block.size]
+            first, last = blocks[0], blocks[-1]
+            begin = max(0, first.a - first.b)
+            stop = last.a + last.size + len(wanted) - last.b - last.size
+            passage = window[begin:stop]
+            ratio = difflib.SequenceMatcher(None, passage, wanted, autojunk=False).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = passage, ratio
+        return best
 
     def where(self, quote: str) -> list[str]:
         """The most specific clauses whose text holds the quote."""

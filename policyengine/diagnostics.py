@@ -88,15 +88,22 @@ class Diagnostic:
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
-            "file": self.span.file,
-            "line": self.span.line,
-            "col": self.span.col,
+            **_position(self.span),
             "hint": self.hint,
-            "related": [
-                {"file": r.span.file, "line": r.span.line, "col": r.span.col, "message": r.message}
-                for r in self.related
-            ],
+            "related": [{**_position(r.span), "message": r.message} for r in self.related],
         }
+
+
+def _position(span: Span) -> dict[str, object]:
+    """Where a span is, for JSON: 1-based line and column of its start, and of the
+    character after its end (as an editor's range)."""
+    return {
+        "file": span.file,
+        "line": span.line,
+        "col": span.col,
+        "end_line": span.end_line,
+        "end_col": span.end_col,
+    }
 
 
 class Diagnostics:

@@ -26,7 +26,7 @@ from policyengine.contract.claims import Claim, ClaimRejected, load_claim
 from policyengine.contract.fastclaim import Claim as Records
 from policyengine.contract.results import ErrorRecordDict, Result, ResultDict
 from policyengine.errors import PolicyInvalid, PolicyNotFound
-from policyengine.layout import policy_files
+from policyengine.layout import bundled_policies, policy_files
 from policyengine.prepared import BACKENDS, Backend, LoadedPolicy
 from policyengine.semantics.money import CONTEXT
 from policyengine.semantics.vocabulary import MOMENTS
@@ -36,17 +36,6 @@ if TYPE_CHECKING:
 
 # Settlement arithmetic runs in this context whatever the host application set.
 MONEY_CONTEXT = CONTEXT
-
-
-def bundled_policies() -> Path:
-    """`policies/` of a checkout, or the copy an installed wheel carries."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_policies", here.parent / "policies"):
-        if candidate.is_dir():
-            return candidate
-    raise PolicyNotFound(
-        "no bundled policies found (neither policies/ nor policyengine/_policies/)"
-    )
 
 
 def policy_dirs(path: Path) -> list[Path]:

@@ -19,8 +19,7 @@ from policyengine.semantics.figures import evaluate
 from policyengine.semantics.values import Value
 
 if TYPE_CHECKING:
-    from policyengine.contract.trace import Citation, RatioAlias
-    from policyengine.semantics.vocabulary import Provenance
+    from policyengine.contract.trace import Citation, Provenance, RatioAlias
 
 
 @dataclass(frozen=True)

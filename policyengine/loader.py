@@ -16,9 +16,10 @@ from policyengine import nodes as n
 from policyengine._version import __version__
 from policyengine.build import build
 from policyengine.diagnostics import Diagnostics, printable, suggestion
+from policyengine.errors import PolicyNotFound
 from policyengine.grammar import grammar_hash
-from policyengine.layout import policy_files
-from policyengine.parse import parse, too_large
+from policyengine.layout import bundled_policies, policy_files
+from policyengine.parse import Lost, parse, too_large
 from policyengine.span import SourceText, Span
 
 # A cited document or a catalogue is read whole: a policy document runs to tens of kilobytes
@@ -51,6 +52,7 @@ class Loaded:
     diagnostics: Diagnostics
     content: list[tuple[str, bytes]] = field(default_factory=list)
     deps: list[Path] = field(default_factory=list)  # every file read, for the compile cache
+    lost: list[Lost] = field(default_factory=list)  # declarations lost to syntax errors
 
     @property
     def main(self) -> Layer:
@@ -129,6 +131,7 @@ def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None
         loaded.texts[display] = source
         result = parse(source)
         loaded.diagnostics.extend(result.diagnostics)
+        loaded.lost.extend(result.lost)
         if result.tree is not None:
             layer.files.append(build(source, result.tree, loaded.diagnostics))
     if not layer.files and not any(d.code.startswith("P") for d in loaded.diagnostics.sorted()):
@@ -138,20 +141,44 @@ def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None
             Span(f"{directory.name}/", 1, 1, 1, 2),
         )
     policy = layer.policy_decl()
-    for used in policy.uses if policy else ():
+    if policy is not None:
+        _load_uses(loaded, layer, policy, chain)
+    loaded.layers.append(layer)
+
+
+def _load_uses(loaded: Loaded, layer: Layer, policy: n.PolicyDecl, chain: tuple[str, ...]) -> None:
+    spans = policy.uses_spans or (policy.span,) * len(policy.uses)
+    for used, span in zip(policy.uses, spans, strict=True):
         if any(existing.name == used for existing in loaded.layers):
             continue
-        target = directory.parent / used
+        target = layer.directory.parent / used
         if used in chain or used == layer.name:
-            loaded.diagnostics.error("N003", f"layer `{used}` uses itself", policy.span)  # type: ignore[union-attr]
+            loaded.diagnostics.error("N003", f"layer `{used}` uses itself", span)
         elif policy_files(target):
             _load_layer(loaded, target, (*chain, layer.name))
         else:
-            known = [p.name for p in directory.parent.iterdir() if p.is_dir() and policy_files(p)]
             loaded.diagnostics.error(
                 "N003",
                 f"unknown layer `{used}`: no directory {target} with rule files",
-                policy.span,  # type: ignore[union-attr]
-                hint=suggestion(used, known),
+                span,
+                hint=_layer_hint(used, layer.directory),
             )
-    loaded.layers.append(layer)
+
+
+def _layer_hint(used: str, directory: Path) -> str:
+    """A layer is the sibling directory of its name: a misspelling, or a policy written
+    outside the bundled `policies/` without a copy of the layer beside it."""
+    parent = directory.parent
+    known = [p.name for p in parent.iterdir() if p.is_dir() and policy_files(p)]
+    close = suggestion(used, known)
+    if close:
+        return close
+    try:
+        bundled = bundled_policies() / used
+    except PolicyNotFound:
+        bundled = None
+    reads = f"`uses {used}` reads the directory `{used}/` beside `{directory.name}/`"
+    unchecked = "(names it would declare are not checked until it is found)"
+    if bundled is not None and policy_files(bundled) and bundled.resolve() != (parent / used):
+        return f"{reads}; copy the bundled layer there: cp -r {bundled} {parent}/ {unchecked}"
+    return f"{reads} {unchecked}"

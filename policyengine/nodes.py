@@ -202,6 +202,7 @@ class PolicyDecl:
     is_layer: bool
     complete: bool  # declares that every visit type of the contract can be settled
     span: Span
+    uses_spans: tuple[Span, ...] = ()  # where each of `uses` is written
 
 
 @dataclass(frozen=True)

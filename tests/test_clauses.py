@@ -88,16 +88,20 @@ def test_chapters_articles_and_markdown_headings() -> None:
     assert doc.contains("第二条", "门诊800元")
 
 
-def test_nearby_paths_and_where_a_quote_parts_from_the_text() -> None:
+def test_nearby_paths_and_the_passage_nearest_a_quote() -> None:
     wh = index("weihai", "weihai-2020-reform-midterm-evaluation.md")
     assert wh.nearby("三(二)5") == ["(二)2", "(二)1"]  # 三 is no style of this document
     assert wh.nearby("(三)1") == ["(三)1", "(三)1(1)", "(三)1(2)", "(三)1(3)", "(三)1(4)"]
     assert wh.nearby("(九)", shown=2) == ["(五)", "(四)"]
-    assert wh.agreement("居民大病保险合规医疗费用的最高支付限额提高至50万元", "(三)1(2)") == (
-        "居民大病保险合规医疗费用的最高支付限额提高至",
-        "40万元,分段支",
+    assert (
+        wh.closest("居民大病保险合规医疗费用的最高支付限额提高至50万元", "(三)1(2)")
+        == "居民大病保险合规医疗费用的最高支付限额提高至40万元"
     )
-    assert wh.agreement("分级诊疗制度建设。2.") == ("分级诊疗制度建设。", "1.工作内容(1")
+    # the first words differ: still found, by the longest run the passage shares
+    assert wh.closest("城镇大病保险合规医疗费用的最高支付限额提高至40万元") == (
+        "居民大病保险合规医疗费用的最高支付限额提高至40万元"
+    )
+    assert wh.closest("与本文无关的一句话") == ""
 
 
 def test_clause_paths() -> None:

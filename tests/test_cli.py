@@ -97,8 +97,18 @@ def test_unknown_region_and_dates_are_one_line_errors(tmp_path: Path) -> None:
 def test_check_bundled_is_clean_and_lists_provisional_figures() -> None:
     done = run("check")
     assert done.returncode == 0
-    assert "tianjin: ok" in done.stdout and "quanzhou: ok" in done.stdout
-    assert "provisional figures and rules (47)" in done.stdout
+    assert done.stdout.splitlines()[:3] == [
+        "national: ok — versions from 2014-01-01; 1 provisional figure or rule "
+        "(--provisional lists them)",
+        "quanzhou: ok — versions from 2014-01-01, 2020-01-24, 2021-11-25, 2023-01-08; "
+        "37 provisional figures and rules (--provisional lists them)",
+        "tianjin: ok — versions from 2014-01-01, 2014-07-01, 2019-01-01, 2023-01-01; "
+        "47 provisional figures and rules (--provisional lists them)",
+    ]
+    assert "tianjin/audit.policy:7" not in done.stdout  # counted, not listed
+    done = run("check", "--provisional")
+    assert done.returncode == 0
+    assert "tianjin: provisional figures and rules (47):" in done.stdout
     assert "tianjin/audit.policy:7 duplicate_dispensing tolerance 3 days" in done.stdout
 
 

@@ -146,7 +146,7 @@ def test_quote_found_nowhere(city: Check) -> None:
         "C004",
         "city/rules.policy:2:3",
         "quote not found in DOC 一(一)2: “普通门诊支付比例为65%”",
-        "the words agree as far as “普通门诊支付比例为6”: then the clause has “0%。”, the quote “5%”",
+        "the clause has “普通门诊支付比例为60%”: the quote has “5” for “0”",
     )
 
 

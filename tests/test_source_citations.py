@@ -239,13 +239,15 @@ def test_a_quote_in_numbered_and_unnumbered_text(tmp_path: Path) -> None:
     )
 
 
-def test_a_quote_alone_not_found_shows_where_it_parts_from_the_text(tmp_path: Path) -> None:
+def test_a_quote_alone_not_found_shows_the_nearest_passage_and_the_difference(
+    tmp_path: Path,
+) -> None:
     assert only(tmp_path, 'cite WH2020 "居民大病保险合规医疗费用的最高支付限额提高至50万元"') == (
         "C004",
         "city/rules.policy:2:3",
         "quote not found in WH2020: “居民大病保险合规医疗费用的最高支付限额提高至50万元”",
-        "the words agree as far as “…费用的最高支付限额提高至”: then the document has “40万元,分段支”, "
-        "the quote “50万元”",
+        "the document has “居民大病保险合规医疗费用的最高支付限额提高至40万元”: "
+        "the quote has “5” for “4”",
     )
 
 

@@ -16,6 +16,7 @@ so a user sees every problem at once; the IR is built only from an error-free po
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,14 @@ class CheckResult:
         return self.policy.notes if self.policy else ()
 
 
+# What a declaration lost to a syntax error causes elsewhere: a reference to it (N001, C002,
+# R004), a figure's versions with one missing (D002), the policy header gone (I002).
+_FOLLOW_ONS = frozenset({"N001", "C002", "R004", "D002", "I002"})
+# What a layer that is not found causes: references to what it would declare.
+_LAYER_FOLLOW_ONS = frozenset({"N001", "C002", "R004"})
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
 def check_loaded(loaded: Loaded) -> CheckResult:
     ctx = CheckContext(loaded, loaded.diagnostics)
     parsed = not any(d.code.startswith("P") for d in loaded.diagnostics.sorted())
@@ -90,13 +99,32 @@ def check_loaded(loaded: Loaded) -> CheckResult:
     policy = None
     if parsed and not ctx.diags.has_errors and ctx.policy is not None:
         policy = lower(ctx, content_hash)
+    lost = frozenset(d.name for d in loaded.lost if d.name)
+    no_layer = any(d.code == "N003" for d in loaded.diagnostics.sorted())
     return CheckResult(
         loaded.main.directory,
-        tuple(ctx.diags.sorted()),
+        tuple(
+            d
+            for d in ctx.diags.sorted()
+            if (parsed or not _follows_from_syntax(d, lost))
+            and not (no_layer and d.code in _LAYER_FOLLOW_ONS | {"R005"})
+        ),
         loaded.texts,
         policy,
         content_hash,
     )
+
+
+def _follows_from_syntax(diagnostic: Diagnostic, lost: frozenset[str]) -> bool:
+    """A diagnostic that follows only from a syntax error reported already: whether every
+    visit type can be settled (R005) cannot be told from a policy read in part, and a
+    reference to a declaration lost to a syntax error is no mistake of its own."""
+    if diagnostic.code == "R005":
+        return True
+    if diagnostic.code not in _FOLLOW_ONS:
+        return False
+    named = {word for quoted in _QUOTED.findall(diagnostic.message) for word in quoted.split(".")}
+    return bool(named & lost)
 
 
 def check(directory: Path) -> CheckResult:

@@ -74,5 +74,6 @@ def check_words(
                 "N001",
                 f"unknown {what} `{word}`",
                 span,
-                hint=suggestion(word, known) or f"expected one of: {', '.join(known)}",
+                hint=suggestion(word, known)
+                or (f"expected one of: {', '.join(known)}" if known else f"no {what} is declared"),
             )

@@ -15,7 +15,7 @@ from policyengine.loader import Layer, Loaded
 from policyengine.span import Span
 
 if TYPE_CHECKING:
-    from policyengine.semantics.vocabulary import Provenance
+    from policyengine.contract.trace import Provenance
 
 
 @dataclass

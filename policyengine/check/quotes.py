@@ -10,6 +10,7 @@ is numbered and which clauses are near a path it does not have.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from policyengine import nodes as n
@@ -41,7 +42,7 @@ def verify(
         )
         return None
     if cite.clause is None:
-        return _by_quote(ctx, cite, index, quote)
+        return _by_quote(ctx, cite, index, quote, searches)
     return _in_clause(ctx, cite, cite.clause, index, quote, searches)
 
 
@@ -78,14 +79,20 @@ def _in_clause(
             "C004",
             f"quote not found in {cite.doc} {clause}: “{quote}”",
             cite.span,
-            hint=f"the quote is in {_listed(near)}" if near else _parting(index, quote, clause),
+            hint=f"the quote is in {_listed(near)}"
+            if near
+            else _parting(index, quote, clause, searches),
         )
         return None
     return clause
 
 
 def _by_quote(
-    ctx: CheckContext, cite: n.Cite | n.Secondary, index: ClauseIndex, quote: str
+    ctx: CheckContext,
+    cite: n.Cite | n.Secondary,
+    index: ClauseIndex,
+    quote: str,
+    searches: Iterator[int],
 ) -> str | None:
     places = index.locate(quote, _SHOWN)
     if not places:
@@ -93,7 +100,7 @@ def _by_quote(
             "C004",
             f"quote not found in {cite.doc}: “{quote}”",
             cite.span,
-            hint=_parting(index, quote, None),
+            hint=_parting(index, quote, None, searches),
         )
         return None
     if len(places) > 1:
@@ -126,16 +133,27 @@ def _numbering(cite: n.Cite | n.Secondary, clause: str, index: ClauseIndex) -> s
     return f"`{cite.doc}` is numbered {numbering}; near {clause}: {', '.join(index.nearby(clause))}"
 
 
-def _parting(index: ClauseIndex, quote: str, clause: str | None) -> str:
-    """Where the quote parts from the document's words, when a good part of it agrees."""
-    agreed, goes_on = index.agreement(quote, clause)
-    wanted = normalise(quote)
+def _parting(index: ClauseIndex, quote: str, clause: str | None, searches: Iterator[int]) -> str:
+    """The passage nearest the quote and how the quote differs from it: a near miss such
+    as `提高到` for the document's `提高至` shows the words to write."""
     where = "the clause" if clause else "the document"
-    if len(agreed) < 4:
+    passage = index.closest(quote, clause) if next(searches) < MAX_QUOTE_SEARCHES else ""
+    if not passage:
         return f"quote {where}'s words exactly"
-    rest = wanted[len(agreed) : len(agreed) + 8]
-    shown = agreed if len(agreed) <= 12 else "…" + agreed[-12:]
-    return f"the words agree as far as “{shown}”: then {where} has “{goes_on}”, the quote “{rest}”"
+    wanted = normalise(quote)
+    changes = []
+    matcher = difflib.SequenceMatcher(None, wanted, passage, autojunk=False)
+    for op, low, high, start, end in matcher.get_opcodes():
+        ours, theirs = wanted[low:high], passage[start:end]
+        if op == "replace":
+            changes.append(f"“{ours}” for “{theirs}”")
+        elif op == "delete":
+            changes.append(f"“{ours}” that is not there")
+        elif op == "insert":
+            changes.append(f"no “{theirs}”")
+    shown = passage if len(passage) <= 60 else passage[:59] + "…"
+    more = "; …" if len(changes) > 3 else ""
+    return f"{where} has “{shown}”: the quote has {'; '.join(changes[:3])}{more}"
 
 
 def _named(cite: n.Cite | n.Secondary) -> str:

@@ -311,9 +311,33 @@ def _report_overlaps(
             f"from {overlap_start(ctx.start, start, end)}",
             later.span,
             related=[Related(earlier.span, "the other row")],
-            hint="if one row is an exception to the other, label the general row "
-            "(`name: when …`) and add `overrides name` to the exception",
+            hint=_date_fix(first, second) or _OVERRIDES_HINT,
         )
+
+
+_OVERRIDES_HINT = (
+    "if one row is an exception to the other, label the general row (`name: when …`) "
+    "and add `overrides name` to the exception"
+)
+
+
+def _date_fix(first: n.Row, second: n.Row) -> str | None:
+    """Two rows for the same claims, one beginning later: versions whose dates overlap
+    (`until 2019-01-01` beside `from 2019-01-01`). The fix is the first row's end date."""
+    if _written(first.conds) != _written(second.conds) or first.is_adjust or second.is_adjust:
+        return None
+    starts = [(interval(row.dates)[0], row) for row in (first, second)]
+    (_, old), (begins, new) = sorted(starts, key=lambda pair: pair[0])
+    if new.dates is None or new.dates.start is None or begins <= interval(old.dates)[0]:
+        return None
+    return (
+        f"the rows are versions, one after the other: end the earlier one (line "
+        f"{old.span.line}) the day before the later begins, `until {show(begins - ONE_DAY)}`"
+    )
+
+
+def _written(conds: tuple[n.Cond, ...]) -> tuple[tuple[str, bool, tuple[str, ...]], ...]:
+    return tuple(sorted((c.key, c.negated, tuple(sorted(str(v) for v in c.values))) for c in conds))
 
 
 def _report_gaps(

@@ -21,6 +21,7 @@ from policyengine.contract.claims import ClaimRejected, load_claim, parse_json
 from policyengine.errors import PolicyNotFound
 
 if TYPE_CHECKING:
+    from policyengine.check import CheckResult
     from policyengine.contract.results import ResultDict
     from policyengine.engine import Engine
 
@@ -46,7 +47,6 @@ EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
 
 def check(args: argparse.Namespace) -> int:
     from policyengine.check import check as run_check
-    from policyengine.diagnostics import render
     from policyengine.engine import bundled_policies, policy_dirs
 
     paths = args.paths or [bundled_policies()]
@@ -75,23 +75,49 @@ def check(args: argparse.Namespace) -> int:
             pretty=True,
         )
         return EXIT_FINDINGS if errors else EXIT_OK
+    _print_check(reports, errors, warnings, provisional=args.provisional)
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _print_check(
+    reports: list[CheckResult], errors: int, warnings: int, *, provisional: bool
+) -> None:
+    """The verdict first (a line per policy), then each problem with its source line, then
+    the count again below them; the provisional figures are counted, and listed on request."""
+    from policyengine.diagnostics import render
+
     out = sys.stdout
     for report in reports:
-        for diagnostic in report.diagnostics:
-            out.write(render(diagnostic, report.texts) + "\n\n")
+        out.write(_verdict(report, listed=provisional) + "\n")
     for report in reports:
-        status = "ok" if report.ok else "FAILED"
-        out.write(f"{report.directory.name}: {status}")
-        if report.policy is not None:
-            versions = ", ".join(d.isoformat() for d in report.policy.switches)
-            out.write(f" — versions from {versions}")
-        out.write("\n")
-        if report.notes and not args.no_provisional:
-            out.write(f"  provisional figures and rules ({len(report.notes)}):\n")
+        if provisional and report.notes:
+            out.write(f"\n{report.directory.name}: provisional figures and rules ")
+            out.write(f"({len(report.notes)}):\n")
             for note in report.notes:
-                out.write(f"    {note.location} {note.subject}\n      — {note.reason}\n")
-    out.write(f"{errors} error(s), {warnings} warning(s)\n")
-    return EXIT_FINDINGS if errors else EXIT_OK
+                out.write(f"  {note.location} {note.subject}\n    — {note.reason}\n")
+    for report in reports:
+        for diagnostic in report.diagnostics:
+            out.write("\n" + render(diagnostic, report.texts) + "\n")
+    out.write(f"\n{errors} error(s), {warnings} warning(s)\n")
+
+
+def _verdict(report: CheckResult, *, listed: bool) -> str:
+    name = report.directory.name
+    errors = sum(1 for d in report.diagnostics if d.is_error)
+    warnings = len(report.diagnostics) - errors
+    if not report.ok:
+        counted = f"{errors} error(s)" + (f", {warnings} warning(s)" if warnings else "")
+        return f"{name}: FAILED — {counted}"
+    verdict = f"{name}: ok"
+    if report.policy is not None:
+        verdict += f" — versions from {', '.join(d.isoformat() for d in report.policy.switches)}"
+    if report.notes:
+        count = len(report.notes)
+        verdict += f"; {count} provisional " + (
+            "figure or rule" if count == 1 else "figures and rules"
+        )
+        verdict += "" if listed else " (--provisional lists them)"
+    return verdict
 
 
 def _policy_dirs(path: Path, finder: Callable[[Path], list[Path]]) -> list[Path]:

@@ -18,7 +18,6 @@ from policyengine._version import __version__
 from policyengine.cli.output import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.errors import PolicyEngineError
 from policyengine.prepared import BACKENDS
-from policyengine.semantics.vocabulary import MOMENTS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -69,12 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine check                      # every bundled policy
         policyengine check policies/tianjin
         policyengine check policies/quanzhou --format json
+        policyengine check policies/tianjin --provisional   # list the working values
         """,
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument(
-        "--no-provisional", action="store_true", help="do not list provisional figures"
+        "--provisional",
+        action="store_true",
+        help="list every provisional figure and rule (by default they are counted)",
     )
 
     compile_ = add(
@@ -172,7 +174,7 @@ def _claim_options(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--moment",
-        choices=MOMENTS,
+        choices=("before", "during", "after"),
         default="during",
         help="audit moment: before turns blocking audit findings into warnings",
     )

@@ -69,6 +69,11 @@ def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
             )
         for doc, clause in sorted(clauses - reached):
             console.print(f"    clause never reached: {escape(doc)} {escape(clause)}")
+        for layer, (hit, total) in sorted(cov.layers().items()):
+            console.print(
+                f"  layer {escape(layer)} (not counted): {hit}/{total} rules and table rows "
+                "exercised"
+            )
 
 
 def _print_json(reports: list[PolicyReport]) -> None:
@@ -101,6 +106,10 @@ def _print_json(reports: list[PolicyReport]) -> None:
                 ],
                 "clauses": sorted(f"{d} {c}" for d, c in r.coverage.clauses()),
                 "clauses_reached": sorted(f"{d} {c}" for d, c in r.coverage.clauses_used),
+                "layers": {
+                    layer: {"exercised": hit, "of": total}
+                    for layer, (hit, total) in sorted(r.coverage.layers().items())
+                },
             },
         }
         for r in reports

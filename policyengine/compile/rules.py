@@ -16,9 +16,7 @@ from policyengine.compile.writer import Code
 from policyengine.ir import CondIR, RuleIR
 from policyengine.semantics.domain import SET_KEYS
 from policyengine.semantics.vocabulary import (
-    CONTRAINDICATION_CHECKS,
     DEFAULT_DAILY_FREQUENCY,
-    DESIGNATED_CHECKS,
     GENERIC_PREFIX_LENGTH,
     TITLE_RANK,
 )
@@ -210,7 +208,7 @@ def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
 
 
 def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    checks = rule.names("checks", CONTRAINDICATION_CHECKS)
+    checks = rule.names("checks", ("diagnosis", "sex", "age"))
     vc.need("udiag", "sex", "age")
     with w.block("if inc and e.code in _CONTRA:"):
         w("rs = []")
@@ -231,7 +229,7 @@ def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
 
 
 def _designated(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    checks = rule.names("checks", DESIGNATED_CHECKS)
+    checks = rule.names("checks", ("level", "title", "indication"))
     vc.need("udiag", "level", "title")
     with w.block("if inc and e.negotiated:"):
         w("rs = []")

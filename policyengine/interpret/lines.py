@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from policyengine.semantics.money import fen, money
 
 if TYPE_CHECKING:
-    from policyengine.contract.results import FindingDict, LineDict
-    from policyengine.contract.trace import Citation, LineStep
-    from policyengine.semantics.vocabulary import Decision, ItemClass
+    from policyengine.contract.results import Decision, FindingDict, LineDict
+    from policyengine.contract.trace import Citation, ItemClass, LineStep
 
 ZERO = Decimal(0)
 BUCKETS = ("denied", "excluded", "over_limit", "pre_self_pay", "covered")

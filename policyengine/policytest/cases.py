@@ -67,7 +67,7 @@ class Case:
 
     @property
     def location(self) -> str:
-        return f"{self.file}:{self.line}"
+        return located(self.file, self.line)
 
 
 @dataclass

@@ -37,12 +37,20 @@ class CaseFileError(PolicyEngineError):
     hint = "a case file is YAML: `defaults` (a claim) and `cases` (name, claim, expect)"
 
 
+def shown(path: Path) -> str:
+    """A case file as diagnostics name it: relative to the directory holding the policies,
+    `tianjin/tests/outpatient.yaml`, as rule files are named (`tianjin/benefits.policy:8`)."""
+    if path.parent.name == "tests" and len(path.parts) >= 3:
+        return "/".join(path.parts[-3:])
+    return str(path)
+
+
 def located(path: Path, line: int, column: int | None = None) -> str:
-    return f"{path}:{line}" + (f":{column}" if column is not None else "")
+    return f"{shown(path)}:{line}" + (f":{column}" if column is not None else "")
 
 
 def _at(path: Path, mark: Any) -> str:
-    return located(path, mark.line + 1, mark.column + 1) if mark is not None else str(path)
+    return located(path, mark.line + 1, mark.column + 1) if mark is not None else shown(path)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -81,7 +89,7 @@ def load_case_yaml(path: Path) -> Any:
         mark = error.problem_mark or error.context_mark
         raise CaseFileError(f"{_at(path, mark)}: not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
-        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+        raise CaseFileError(f"{shown(path)}: not valid YAML: {error}") from None
     finally:
         loader.dispose()
 
@@ -91,9 +99,9 @@ def _read(path: Path) -> str:
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
     except OSError as error:
-        raise CaseFileError(f"{path}: cannot be read: {error.strerror or error}") from None
+        raise CaseFileError(f"{shown(path)}: cannot be read: {error.strerror or error}") from None
     if len(data) > MAX_BYTES:
-        raise CaseFileError(f"{path}: larger than {MAX_BYTES:,} bytes")
+        raise CaseFileError(f"{shown(path)}: larger than {MAX_BYTES:,} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -125,7 +133,7 @@ def _check_events(path: Path, text: str) -> None:
         mark = error.problem_mark or error.context_mark
         raise CaseFileError(f"{_at(path, mark)}: not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
-        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+        raise CaseFileError(f"{shown(path)}: not valid YAML: {error}") from None
 
 
 def _shown(tag: str) -> str:

@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class Coverage:
+    """What a policy's cases exercised. `own` is the policy's name: the rules and rows of
+    the layers it uses (national) are the layers' to test, and are not counted against it."""
+
     inventory: tuple[dict[str, Any], ...]
+    own: str = ""
     used: set[str] = field(default_factory=set)
     clauses_used: set[tuple[str, str]] = field(default_factory=set)
 
@@ -42,15 +46,32 @@ class Coverage:
         if source["provenance"] == "cited":
             self.clauses_used.add((source.get("doc", ""), source.get("clause", "")))
 
+    def _owned(self, entry: dict[str, Any]) -> bool:
+        return not self.own or str(entry["location"]).startswith(f"{self.own}/")
+
     @property
     def countable(self) -> list[dict[str, Any]]:
-        """The rules and rows some claim can reach (the others are listed by `unreachable`)."""
+        """The policy's own rules and rows that some claim can reach (the others are listed
+        by `unreachable`, the layers' by `layers`)."""
         return [
-            e for e in self.inventory if e["kind"] in ("rule", "row") and not e.get("unreachable")
+            e
+            for e in self.inventory
+            if e["kind"] in ("rule", "row") and not e.get("unreachable") and self._owned(e)
         ]
 
     def unreachable(self) -> list[dict[str, Any]]:
-        return [e for e in self.inventory if e.get("unreachable")]
+        return [e for e in self.inventory if e.get("unreachable") and self._owned(e)]
+
+    def layers(self) -> dict[str, tuple[int, int]]:
+        """For each layer the policy uses: its rules and rows exercised, of how many."""
+        counts: dict[str, tuple[int, int]] = {}
+        for entry in self.inventory:
+            if self._owned(entry) or entry["kind"] not in ("rule", "row"):
+                continue
+            layer = str(entry["location"]).split("/", 1)[0]
+            hit, total = counts.get(layer, (0, 0))
+            counts[layer] = (hit + (entry["location"] in self.used), total + 1)
+        return counts
 
     @property
     def percent(self) -> float:
@@ -62,7 +83,7 @@ class Coverage:
         return {
             (e["source"]["doc"], e["source"].get("clause", ""))
             for e in self.inventory
-            if e["source"].get("provenance") == "cited"
+            if e["source"].get("provenance") == "cited" and self._owned(e)
         }
 
     def missed(self) -> list[dict[str, Any]]:
@@ -82,7 +103,7 @@ class PolicyReport:
 
 def run_directory(engine: Engine, directory: Path, keyword: str | None = None) -> PolicyReport:
     policy = engine.policy(directory.name)
-    coverage = Coverage(policy.inventory)
+    coverage = Coverage(policy.inventory, policy.name)
     outcomes = []
     for case in iter_cases(directory):
         if keyword and keyword not in case.name:
