@@ -19,7 +19,8 @@ from policyengine.semantics.figures import evaluate
 from policyengine.semantics.values import Value
 
 if TYPE_CHECKING:
-    from policyengine.contract.trace import Citation, Provenance, RatioAlias
+    from policyengine.contract.trace import Citation, RatioAlias
+    from policyengine.semantics.vocabulary import Provenance
 
 
 @dataclass(frozen=True)

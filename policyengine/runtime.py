@@ -1,4 +1,7 @@
-"""Helpers the generated code calls: the policy-independent tail of settlement.
+"""Helpers the generated code calls: the policy-independent tail of settlement — and the
+one module generated code imports (it re-exports the catalogue record, the errors, the
+finding messages and the matching and money helpers the code uses; tests/test_registries.py
+checks the generated imports).
 
 `finish` numbers findings, formats money, allocates each payer's payment to lines and
 takes the decision (spec §2–3). It is written independently of interpret.py so that the
@@ -10,25 +13,28 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from policyengine.catalogue import CatalogueItem
+from policyengine.errors import NotInForce, RuleFailure
+from policyengine.semantics import findings
 from policyengine.semantics.matching import (
     age_on,
     condition_matches,
     has_prefix,
+    ratio_text,
     title_at_least,
 )
 from policyengine.semantics.money import ZERO, fen, money
 from policyengine.semantics.values import Band, BandsVal, banded_total
+from policyengine.semantics.vocabulary import TITLE_RANK
 
 if TYPE_CHECKING:
     from policyengine.contract.results import (
-        Decision,
         FindingDict,
         LineDict,
         PolicyDict,
         ResultDict,
     )
     from policyengine.contract.trace import (
-        Admission,
         AuditTableStep,
         CapStep,
         Citation,
@@ -36,30 +42,37 @@ if TYPE_CHECKING:
         DeductiblePeriod,
         DeductibleStep,
         FundStep,
-        ItemClass,
         LimitStep,
         LineStep,
         PolicyStep,
         Schedule,
         Step,
     )
+    from policyengine.semantics.vocabulary import Admission, Decision, ItemClass
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
 # smallest exponent), so a result is formatted with str() alone.
 
 __all__ = [
+    "RANK",
     "ZERO",
     "Band",
     "BandsVal",
+    "CatalogueItem",
     "LineRow",
+    "NotInForce",
+    "RuleFailure",
     "age_on",
     "banded_total",
     "by_generic",
     "condition_matches",
     "fen",
+    "findings",
     "finish",
     "has_prefix",
+    "money",
+    "ratio_text",
     "title_at_least",
 ]
 
@@ -186,7 +199,7 @@ def _decision(findings: list[FindingDict], denied: int, count: int) -> Decision:
     return "review" if review else "pay"
 
 
-RANK = {"resident": 0, "attending": 1, "associate_chief": 2, "chief": 3}
+RANK = dict(TITLE_RANK)  # the titles' ranks (vocabulary), a plain dict for the hot path
 
 
 def by_line(item: Any) -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from policyengine.check import check
 from policyengine.compile.module import build_source
+from policyengine.semantics import vocabulary
 
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
@@ -61,3 +63,123 @@ def test_money_is_rounded_only_in_semantics_money(source: str) -> None:
         if name != "semantics/money.py" and (found := _rounding(tree))
     }
     assert offenders == {}, "round money with policyengine.semantics.money.fen"
+
+
+# ------------------------------------------------------------------ claim enums and kinds
+
+ENUMS = {
+    name: frozenset(words)
+    for name, words in vars(vocabulary).items()
+    if name.isupper()
+    and isinstance(words, tuple)
+    and len(words) >= 2
+    and all(isinstance(w, str) for w in words)
+}
+ENUMS["FINDING_KINDS"] = frozenset(vocabulary.FINDING_KINDS)
+
+
+def _restatements(tree: ast.Module) -> list[str]:
+    """Literal collections (tuple, list, set, Literal[...], a table's keys) of exactly one
+    vocabulary enum's words. A dict whose values are computed is a record (`payers`), not a
+    table of the enum, and is left alone."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            elements = node.elts
+        elif isinstance(node, ast.Dict) and all(isinstance(v, ast.Constant) for v in node.values):
+            elements = [k for k in node.keys if k is not None]
+        else:
+            continue
+        words = [e.value for e in elements if isinstance(e, ast.Constant)]
+        if len(words) != len(elements) or not all(isinstance(w, str) for w in words):
+            continue
+        for name, enum in ENUMS.items():
+            if len(words) >= 2 and frozenset(words) == enum:
+                found.append(f"line {node.lineno}: {name}")
+    return found
+
+
+def test_no_module_restates_a_vocabulary_enum() -> None:
+    offenders = {
+        name: found
+        for name, tree in [*_modules(), *_generated()]
+        if name != "semantics/vocabulary.py" and (found := _restatements(tree))
+    }
+    assert offenders == {}, "derive it from policyengine.semantics.vocabulary"
+
+
+def test_the_scan_finds_a_restated_enum() -> None:
+    planted = ast.parse(
+        "RANK = {'resident': 0, 'attending': 1, 'associate_chief': 2, 'chief': 3}\n"
+        "Scheme = Literal['employee', 'resident']\n"
+        "payers = {'fund': fund, 'critical_illness': critical}\n"
+    )
+    assert _restatements(planted) == ["line 1: TITLES", "line 2: SCHEMES"]
+    assert _rounding(ast.parse("x.quantize(FEN, ROUND_HALF_UP)")) == [
+        "line 1: .quantize",
+        "line 1: a ROUND_HALF_* mode",
+    ]
+
+
+def test_the_claim_enums_derive_from_their_literal_types() -> None:
+    from pydantic import TypeAdapter
+
+    from policyengine.contract import claims, fastclaim, results, trace
+    from policyengine.runtime import RANK
+
+    assert (
+        fastclaim.SCHEMES == frozenset(vocabulary.SCHEMES) == frozenset(get_args(vocabulary.Scheme))
+    )
+    assert {title: rank for rank, title in enumerate(vocabulary.TITLES)} == RANK
+    assert claims.Person.model_fields["scheme"].annotation is vocabulary.Scheme
+    assert trace.ItemClass is vocabulary.ItemClass
+    assert results.FindingKind is vocabulary.FindingKind
+    assert TypeAdapter(claims.Hospital).json_schema()["properties"]["level"]["maximum"] == 3
+
+
+def test_finding_kinds_are_declared_once_and_implemented_by_both_back_ends() -> None:
+    from policyengine.compile import rules as emitted
+    from policyengine.interpret import rules as interpreted
+
+    declared = set(vocabulary.FINDING_KINDS)
+    assert declared == set(get_args(vocabulary.FindingKind))
+    assert set(interpreted.LINE_CHECKS) == set(emitted.LINE_EMITTERS) == vocabulary.kinds_at("line")
+    assert (
+        set(interpreted.VISIT_CHECKS) == set(emitted.CLAIM_EMITTERS) == vocabulary.kinds_at("claim")
+    )
+    assert vocabulary.kinds_at("line") | vocabulary.kinds_at("claim") == declared
+    for spec in vocabulary.FINDING_KINDS.values():
+        assert spec.zh and spec.en and spec.level in ("line", "claim", "either")
+
+
+def test_every_finding_kind_has_a_policy_case_both_back_ends_settle() -> None:
+    """The bundled YAML cases run on the compiled code and on the interpreter (the pytest
+    plugin collects each case once per back end); a new kind comes with a case of its own."""
+    from policyengine.policytest.cases import iter_cases
+
+    expected = {
+        finding["kind"]
+        for region in ("tianjin", "quanzhou")
+        for case in iter_cases(POLICIES / region)
+        for finding in (case.expect or {}).get("findings") or ()
+        if isinstance(finding, dict) and "kind" in finding
+    }
+    assert expected >= set(vocabulary.FINDING_KINDS)
+
+
+def test_generated_code_imports_only_the_runtime() -> None:
+    for name, tree in _generated():
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        imported |= {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        ours = {module for module in imported if module.split(".")[0] == "policyengine"}
+        assert ours == {"policyengine.runtime"}, name
+        assert imported - ours <= {"bisect", "datetime", "decimal"}, name

@@ -15,7 +15,7 @@ from policyengine.loader import Layer, Loaded
 from policyengine.span import Span
 
 if TYPE_CHECKING:
-    from policyengine.contract.trace import Provenance
+    from policyengine.semantics.vocabulary import Provenance
 
 
 @dataclass

@@ -13,6 +13,7 @@ from policyengine.batch.files import check_paths, write_atomic
 from policyengine.batch.local import BatchInterrupted, BatchOptions, run_batch, work_dir
 from policyengine.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.cli.progress import Progress, interrupt_on_sigterm, print_summary
+from policyengine.semantics.vocabulary import MOMENTS
 
 
 def register(add: Any) -> None:
@@ -52,7 +53,7 @@ def register(add: Any) -> None:
     )
     batch.add_argument("--region", help="region for claims that do not name one")
     batch.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
-    batch.add_argument("--moment", choices=("before", "during", "after"), default="during")
+    batch.add_argument("--moment", choices=MOMENTS, default="during")
     batch.add_argument("--trace", action="store_true", help="include each result's trace")
     batch.add_argument("--resume", action="store_true", help="continue an interrupted batch")
     batch.add_argument(

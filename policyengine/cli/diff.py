@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.cli.output import EXIT_INPUT, EXIT_OK, report_error
+from policyengine.semantics.vocabulary import MOMENTS
 
 
 def register(add: Any) -> None:
@@ -53,7 +54,7 @@ def register(add: Any) -> None:
         "without --base, compares --policy at two dates",
     )
     diff.add_argument("--region", help="region for claims that do not name one")
-    diff.add_argument("--moment", choices=("before", "during", "after"), default="during")
+    diff.add_argument("--moment", choices=MOMENTS, default="during")
     diff.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     diff.add_argument(
         "--chart", type=Path, help="write an SVG histogram of the per-person change here"

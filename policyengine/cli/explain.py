@@ -11,6 +11,7 @@ from typing import Any
 
 from policyengine.cli.output import EXIT_INPUT, EXIT_OK, write_json
 from policyengine.contract.claims import ClaimRejected
+from policyengine.semantics.vocabulary import MOMENTS
 
 
 def register(add: Any) -> None:
@@ -35,7 +36,7 @@ def register(add: Any) -> None:
     explain.add_argument("--policy", help="a policy directory (default: bundled, by region)")
     explain.add_argument("--region", help="region when the claim does not name one")
     explain.add_argument("--as-of", dest="as_of", help="apply the rules in force on this date")
-    explain.add_argument("--moment", choices=("before", "during", "after"), default="during")
+    explain.add_argument("--moment", choices=MOMENTS, default="during")
     explain.add_argument("--lang", choices=("zh", "en"), default="zh")
     explain.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     explain.add_argument(

@@ -18,6 +18,7 @@ from policyengine._version import __version__
 from policyengine.cli.output import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, report_error
 from policyengine.errors import PolicyEngineError
 from policyengine.prepared import BACKENDS
+from policyengine.semantics.vocabulary import MOMENTS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -174,7 +175,7 @@ def _claim_options(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--moment",
-        choices=("before", "during", "after"),
+        choices=MOMENTS,
         default="during",
         help="audit moment: before turns blocking audit findings into warnings",
     )

@@ -26,16 +26,13 @@ from bisect import bisect_right as _bisect
 from datetime import date as _date
 from decimal import Decimal as _D
 
-from policyengine.semantics import findings as _fm
-from policyengine.catalogue import CatalogueItem as _Item
-from policyengine.errors import NotInForce as _NotInForce
-from policyengine.errors import RuleFailure as _RuleFailure
-from policyengine.semantics.matching import age_on as _age_on
-from policyengine.semantics.money import money as _money
-from policyengine.semantics.matching import ratio_text as _ratio_text
 from policyengine.runtime import RANK as _RANK
+from policyengine.runtime import CatalogueItem as _Item
+from policyengine.runtime import NotInForce as _NotInForce
+from policyengine.runtime import RuleFailure as _RuleFailure
 from policyengine.runtime import ZERO as _Z
 from policyengine.runtime import LineRow as _Row
+from policyengine.runtime import age_on as _age_on
 from policyengine.runtime import ascending as _ascending
 from policyengine.runtime import audit_table_step as _audit_table_step
 from policyengine.runtime import by_generic as _by_generic
@@ -46,11 +43,14 @@ from policyengine.runtime import copy as _copy
 from policyengine.runtime import critical_illness_step as _critical_illness_step
 from policyengine.runtime import deductible_step as _deductible_step
 from policyengine.runtime import fen as _fen
+from policyengine.runtime import findings as _fm
 from policyengine.runtime import finish as _finish
 from policyengine.runtime import fund_step as _fund_step
 from policyengine.runtime import limit_step as _limit_step
 from policyengine.runtime import line_step as _line_step
+from policyengine.runtime import money as _money
 from policyengine.runtime import policy_step as _policy_step
+from policyengine.runtime import ratio_text as _ratio_text
 """
 
 

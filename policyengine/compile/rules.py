@@ -16,7 +16,9 @@ from policyengine.compile.writer import Code
 from policyengine.ir import CondIR, RuleIR
 from policyengine.semantics.domain import SET_KEYS
 from policyengine.semantics.vocabulary import (
+    CONTRAINDICATION_CHECKS,
     DEFAULT_DAILY_FREQUENCY,
+    DESIGNATED_CHECKS,
     GENERIC_PREFIX_LENGTH,
     TITLE_RANK,
 )
@@ -208,7 +210,7 @@ def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
 
 
 def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    checks = rule.names("checks", ("diagnosis", "sex", "age"))
+    checks = rule.names("checks", CONTRAINDICATION_CHECKS)
     vc.need("udiag", "sex", "age")
     with w.block("if inc and e.code in _CONTRA:"):
         w("rs = []")
@@ -229,7 +231,7 @@ def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
 
 
 def _designated(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    checks = rule.names("checks", ("level", "title", "indication"))
+    checks = rule.names("checks", DESIGNATED_CHECKS)
     vc.need("udiag", "level", "title")
     with w.block("if inc and e.negotiated:"):
         w("rs = []")

@@ -19,6 +19,7 @@ from policyengine.ir import Note, RowIR, RuleIR, TableIR
 from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.money import money
 from policyengine.semantics.values import BandsVal, Val
+from policyengine.semantics.vocabulary import VISITS
 
 if TYPE_CHECKING:
     from policyengine.compile.module import ModuleBuilder
@@ -255,7 +256,7 @@ class VersionCompiler:
         w("ded = fund = ci = _Z")
         with w.block("if covered:"):
             first = True
-            for visit in ("outpatient", "special_outpatient", "two_disease", "inpatient"):
+            for visit in VISITS:
                 branch = Code()
                 branch.level = w.level + 1
                 from policyengine.compile.payers import visit_payers

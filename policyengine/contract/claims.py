@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -31,6 +31,20 @@ from pydantic import (
 
 from policyengine.contract import fastclaim
 from policyengine.semantics.money import fen, to_places
+from policyengine.semantics.vocabulary import (
+    LEVELS,
+    DeductiblePool,
+    Group,
+    HospitalKind,
+    ItemKind,
+    PaidPool,
+    Programme,
+    Scheme,
+    Sex,
+    Status,
+    Title,
+    VisitType,
+)
 
 MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
 MAX_ITEMS = 10_000
@@ -106,21 +120,6 @@ Date = Annotated[dt.date, BeforeValidator(_iso_date)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Ident = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 
-Scheme = Literal["employee", "resident"]
-Status = Literal["working", "retired"]
-Group = Literal[
-    "low_income", "low_income_edge", "extremely_poor", "severely_disabled", "poverty_registered"
-]
-Programme = Literal["special_outpatient", "two_disease"]
-Title = Literal["resident", "attending", "associate_chief", "chief"]
-VisitType = Literal["outpatient", "special_outpatient", "two_disease", "inpatient"]
-HospitalKind = Literal["general", "tcm", "community", "specialist"]
-ItemKind = Literal["drug", "service", "material", "bed"]
-PaidPool = Literal[
-    "outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"
-]
-DeductiblePool = Literal["outpatient", "special_outpatient", "two_disease"]
-
 
 class _Model(BaseModel):
     """Frozen; unknown keys ignored; `null` counts as absent."""
@@ -148,7 +147,7 @@ class Person(_Model):
     scheme: Scheme
     status: Status | None = Field(default=None, validate_default=True)
     birth_date: Date
-    sex: Literal["male", "female"]
+    sex: Sex
     groups: tuple[Group, ...] = ()
     certifications: tuple[Certification, ...] = ()
 
@@ -162,7 +161,7 @@ class Person(_Model):
 
 class Hospital(_Model):
     id: Ident
-    level: StrictInt = Field(ge=1, le=3)
+    level: StrictInt = Field(ge=min(LEVELS), le=max(LEVELS))
     kind: HospitalKind
 
 

@@ -21,26 +21,25 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from policyengine.semantics import vocabulary
 from policyengine.semantics.money import fen, to_places
 
 MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?").fullmatch
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
 LIMIT = Decimal(10) ** 10
-SCHEMES = frozenset({"employee", "resident"})
-STATUSES = frozenset({"working", "retired"})
-SEXES = frozenset({"male", "female"})
-GROUPS = frozenset(
-    {"low_income", "low_income_edge", "extremely_poor", "severely_disabled", "poverty_registered"}
-)
-PROGRAMMES = frozenset({"special_outpatient", "two_disease"})
-TITLES = frozenset({"resident", "attending", "associate_chief", "chief"})
-VISITS = frozenset({"outpatient", "special_outpatient", "two_disease", "inpatient"})
-KINDS = frozenset({"general", "tcm", "community", "specialist"})
-ITEM_KINDS = frozenset({"drug", "service", "material", "bed"})
-PAID = frozenset(
-    {"outpatient", "special_outpatient", "two_disease", "inpatient", "critical_illness"}
-)
-MET = frozenset({"outpatient", "special_outpatient", "two_disease"})
+# The contract's enums as sets, for membership tests (their words: semantics/vocabulary.py).
+SCHEMES = frozenset(vocabulary.SCHEMES)
+STATUSES = frozenset(vocabulary.STATUSES)
+SEXES = frozenset(vocabulary.SEXES)
+GROUPS = frozenset(vocabulary.GROUPS)
+PROGRAMMES = frozenset(vocabulary.PROGRAMMES)
+TITLES = frozenset(vocabulary.TITLES)
+VISITS = frozenset(vocabulary.VISITS)
+KINDS = frozenset(vocabulary.HOSPITAL_KINDS)
+ITEM_KINDS = frozenset(vocabulary.ITEM_KINDS)
+PAID = frozenset(vocabulary.PAID_POOLS)
+MET = frozenset(vocabulary.DEDUCTIBLE_POOLS)
+LEVEL_RANGE = (min(vocabulary.LEVELS), max(vocabulary.LEVELS))
 
 
 class _Doubt(Exception):
@@ -354,7 +353,9 @@ def _visit(data: dict[str, Any]) -> Visit:
         date,
         admitted,
         Hospital(
-            _text(hospital["id"]), _int(hospital["level"], 1, 3), _choice(hospital["kind"], KINDS)
+            _text(hospital["id"]),
+            _int(hospital["level"], *LEVEL_RANGE),
+            _choice(hospital["kind"], KINDS),
         ),
         Doctor(_text(doctor["id"]), _choice(doctor["title"], TITLES)),
         tuple(

@@ -13,31 +13,23 @@ contract/trace.py themselves. Money is a string with two decimals.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from policyengine.contract.trace import Citation, ItemClass, Money, Provenance, Step
+from policyengine.contract.trace import Citation, Money, Step
+from policyengine.semantics.vocabulary import (
+    Action,
+    Decision,
+    FindingKind,
+    ItemClass,
+    Provenance,
+)
 
 # a trace step, told apart by its `step` tag (what pydantic validates and the schema states)
 TraceStep = Annotated[Step, Field(discriminator="step")]
 MoneyText = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["1.68"])]
-Action = Literal["reject", "exclude", "review", "warn"]
-Decision = Literal["reject", "partial", "review", "pay"]
-FindingKind = Literal[
-    "not_covered",
-    "restricted_use",
-    "duplicate_dispensing",
-    "excess_supply",
-    "contraindication",
-    "duplicate_service",
-    "certification_required",
-    "prescriber_qualification",
-    "designated_use",
-    "non_selected_drug",
-    "malformed_claim",
-]
 
 
 # ------------------------------------------------------------------ the result as built

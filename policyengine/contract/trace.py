@@ -34,6 +34,8 @@ from typing import (
 # Schema) and needs its TypedDict on Python < 3.12.
 from typing_extensions import TypedDict
 
+from policyengine.semantics.vocabulary import Admission, ItemClass, Period, Provenance
+
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict
 
@@ -41,10 +43,7 @@ TRACE_SCHEMA = "policyengine.trace/1"
 
 Money = str  # money as the contract writes it: a decimal with two places, "1306.26"
 Rate = str  # a rate or percentage points as decimal text: "0.75", "0.05"
-Provenance = Literal["cited", "secondary", "provisional"]
-ItemClass = Literal["A", "B", "C"]  # vocabulary.CLASSES (tests/test_contract_types.py)
-Admission = Literal["first", "later"]  # vocabulary.ADMISSIONS
-DeductiblePeriod = Literal["year", "admission"]  # vocabulary.PERIODS
+DeductiblePeriod = Period  # a deductible table's `per year` / `per admission`
 
 
 def item_class(text: str) -> ItemClass:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policyengine.semantics.findings import KIND_ZH
+from policyengine.semantics.vocabulary import FINDING_KINDS
 
 _ZH = {
     "claim": "理赔",
@@ -166,6 +166,8 @@ WORDS = {"zh": _ZH, "en": _EN}
 
 
 def kind_word(kind: str, lang: str) -> str:
-    if lang == "zh":
-        return KIND_ZH.get(kind, kind)
-    return kind.replace("_", " ")
+    """A finding kind's name (vocabulary.FINDING_KINDS); an unknown kind as it is written."""
+    spec = FINDING_KINDS.get(kind)
+    if spec is None:
+        return kind
+    return spec.zh if lang == "zh" else spec.en

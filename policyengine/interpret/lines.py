@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from policyengine.semantics.money import fen, money
 
 if TYPE_CHECKING:
-    from policyengine.contract.results import Decision, FindingDict, LineDict
-    from policyengine.contract.trace import Citation, ItemClass, LineStep
+    from policyengine.contract.results import FindingDict, LineDict
+    from policyengine.contract.trace import Citation, LineStep
+    from policyengine.semantics.vocabulary import Decision, ItemClass
 
 ZERO = Decimal(0)
 BUCKETS = ("denied", "excluded", "over_limit", "pre_self_pay", "covered")

@@ -15,7 +15,12 @@ from policyengine.semantics import findings as fm
 from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import condition_matches, has_prefix, title_at_least
 from policyengine.semantics.values import Val
-from policyengine.semantics.vocabulary import DEFAULT_DAILY_FREQUENCY, GENERIC_PREFIX_LENGTH
+from policyengine.semantics.vocabulary import (
+    CONTRAINDICATION_CHECKS,
+    DEFAULT_DAILY_FREQUENCY,
+    DESIGNATED_CHECKS,
+    GENERIC_PREFIX_LENGTH,
+)
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict as Finding
@@ -176,7 +181,7 @@ def _contraindication(
 ) -> list[fm.Reason]:
     if not in_catalogue(run, entry):
         return []
-    checks = rule.names("checks", ("diagnosis", "sex", "age"))
+    checks = rule.names("checks", CONTRAINDICATION_CHECKS)
     reasons = []
     if (
         "diagnosis" in checks
@@ -198,7 +203,7 @@ def _designated(
 ) -> list[fm.Reason]:
     if not in_catalogue(run, entry) or not entry.negotiated:
         return []
-    checks = rule.names("checks", ("level", "title", "indication"))
+    checks = rule.names("checks", DESIGNATED_CHECKS)
     reasons = []
     min_level = rule.params.get("min_level")
     if "level" in checks and min_level is not None and run.facts["level"] < min_level.values[0]:

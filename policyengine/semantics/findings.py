@@ -8,36 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from policyengine.semantics.vocabulary import FINDING_KINDS, SEX_ZH, TITLE_ZH
+
 if TYPE_CHECKING:
-    from policyengine.contract.results import Action, FindingDict, FindingKind
+    from policyengine.contract.results import FindingDict
     from policyengine.contract.trace import Citation
+    from policyengine.semantics.vocabulary import Action, FindingKind
 
 Reason = tuple[str, str]  # (zh, en)
-
-KIND_ZH = {
-    "not_covered": "目录外/自费",
-    "restricted_use": "限定支付范围",
-    "duplicate_dispensing": "重复开药",
-    "excess_supply": "超量开药",
-    "contraindication": "超禁忌症使用",
-    "duplicate_service": "重复开具诊疗项目",
-    "certification_required": "未认定",
-    "prescriber_qualification": "医师资质",
-    "designated_use": "定医院定医师定病种",
-    "non_selected_drug": "非集采中选药品",
-}
-TITLE_ZH = {
-    "resident": "住院医师",
-    "attending": "主治医师",
-    "associate_chief": "副主任医师",
-    "chief": "主任医师",
-}
-SEX_ZH = {"male": "男性", "female": "女性"}
 
 
 def message(kind: str, title: str, reasons: list[Reason]) -> tuple[str, str]:
     zh = f"{title}:" + ";".join(r[0] for r in reasons)
-    en = f"{kind.replace('_', ' ')}: " + "; ".join(r[1] for r in reasons)
+    en = f"{FINDING_KINDS[kind].en}: " + "; ".join(r[1] for r in reasons)
     return zh, en
 
 

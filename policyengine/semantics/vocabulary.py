@@ -1,47 +1,83 @@
-"""The words of the claim contract (../spec/claims.md) that rule files may use.
+"""The words of the claim contract (../spec/claims.md) that rule files may use — their one home.
 
-One place defines the enums, the condition keys a `when` may test, the table kinds
-and, per finding kind, the parameters a rule of that kind takes. The checker, both
-evaluators and the pydantic claim models all read them from here.
+Each enum is declared once, as a `Literal` type, and its tuple of words derived from it: the
+pydantic models (contract/claims.py, contract/results.py, contract/trace.py) use the types,
+the fast claim path (contract/fastclaim.py), the checker and both evaluators the tuples, the
+run time the title ranks. Here too: the condition keys a `when` may test, the table kinds and,
+per finding kind, its names, level and parameters (FINDING_KINDS). tests/test_registries.py
+fails on a literal restating any of them elsewhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, get_args
 
-SCHEMES: Final = ("employee", "resident")
-STATUSES: Final = ("working", "retired")
-VISITS: Final = ("outpatient", "special_outpatient", "two_disease", "inpatient")
-LEVELS: Final = (1, 2, 3)
-HOSPITAL_KINDS: Final = ("general", "tcm", "community", "specialist")
-ADMISSIONS: Final = ("first", "later")
-GROUPS: Final = (
+Scheme = Literal["employee", "resident"]
+Status = Literal["working", "retired"]
+VisitType = Literal["outpatient", "special_outpatient", "two_disease", "inpatient"]
+Level = Literal[1, 2, 3]
+HospitalKind = Literal["general", "tcm", "community", "specialist"]
+Admission = Literal["first", "later"]
+Group = Literal[
     "low_income",
     "low_income_edge",
     "extremely_poor",
     "severely_disabled",
     "poverty_registered",
-)
-SEXES: Final = ("male", "female")
-TITLES: Final = ("resident", "attending", "associate_chief", "chief")
-TITLE_RANK: Final = MappingProxyType({title: rank for rank, title in enumerate(TITLES)})
-PROGRAMMES: Final = ("special_outpatient", "two_disease")
-ITEM_KINDS: Final = ("drug", "service", "material", "bed")
-CLASSES: Final = ("A", "B", "C")
-ACTIONS: Final = ("reject", "exclude", "review", "warn")
-PAYERS: Final = ("fund", "critical_illness")
-PAID_POOLS: Final = (
+]
+Sex = Literal["male", "female"]
+Title = Literal["resident", "attending", "associate_chief", "chief"]  # lowest to highest
+Programme = Literal["special_outpatient", "two_disease"]
+ItemKind = Literal["drug", "service", "material", "bed"]
+ItemClass = Literal["A", "B", "C"]
+Action = Literal["reject", "exclude", "review", "warn"]
+Decision = Literal["reject", "partial", "review", "pay"]
+Payer = Literal["fund", "critical_illness"]
+PaidPool = Literal[
     "outpatient",
     "special_outpatient",
     "two_disease",
     "inpatient",
     "critical_illness",
+]
+DeductiblePool = Literal["outpatient", "special_outpatient", "two_disease"]
+Moment = Literal["before", "during", "after"]
+CatalogueFlag = Literal["selected", "negotiated", "two_disease"]
+Period = Literal["year", "admission"]
+Provenance = Literal["cited", "secondary", "provisional"]
+
+SCHEMES: Final[tuple[Scheme, ...]] = get_args(Scheme)
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
+VISITS: Final[tuple[VisitType, ...]] = get_args(VisitType)
+LEVELS: Final[tuple[Level, ...]] = get_args(Level)
+HOSPITAL_KINDS: Final[tuple[HospitalKind, ...]] = get_args(HospitalKind)
+ADMISSIONS: Final[tuple[Admission, ...]] = get_args(Admission)
+GROUPS: Final[tuple[Group, ...]] = get_args(Group)
+SEXES: Final[tuple[Sex, ...]] = get_args(Sex)
+TITLES: Final[tuple[Title, ...]] = get_args(Title)
+TITLE_RANK: Final[MappingProxyType[str, int]] = MappingProxyType(
+    {title: rank for rank, title in enumerate(TITLES)}
 )
-DEDUCTIBLE_POOLS: Final = ("outpatient", "special_outpatient", "two_disease")
-MOMENTS: Final = ("before", "during", "after")
-CATALOGUE_FLAGS: Final = ("selected", "negotiated", "two_disease")
+TITLE_ZH: Final[MappingProxyType[str, str]] = MappingProxyType(
+    dict(zip(TITLES, ("住院医师", "主治医师", "副主任医师", "主任医师"), strict=True))
+)
+SEX_ZH: Final[MappingProxyType[str, str]] = MappingProxyType(
+    dict(zip(SEXES, ("男性", "女性"), strict=True))
+)
+PROGRAMMES: Final[tuple[Programme, ...]] = get_args(Programme)
+ITEM_KINDS: Final[tuple[ItemKind, ...]] = get_args(ItemKind)
+CLASSES: Final[tuple[ItemClass, ...]] = get_args(ItemClass)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
+DECISIONS: Final[tuple[Decision, ...]] = get_args(Decision)
+PAYERS: Final[tuple[Payer, ...]] = get_args(Payer)
+PAID_POOLS: Final[tuple[PaidPool, ...]] = get_args(PaidPool)
+DEDUCTIBLE_POOLS: Final[tuple[DeductiblePool, ...]] = get_args(DeductiblePool)
+MOMENTS: Final[tuple[Moment, ...]] = get_args(Moment)
+CATALOGUE_FLAGS: Final[tuple[CatalogueFlag, ...]] = get_args(CatalogueFlag)
+PERIODS: Final[tuple[Period, ...]] = get_args(Period)
+PROVENANCES: Final[tuple[Provenance, ...]] = get_args(Provenance)
 
 # Drug codes: the first 10 characters name the generic drug (spec §4, duplicate_dispensing).
 GENERIC_PREFIX_LENGTH: Final = 10
@@ -67,7 +103,6 @@ INTEGER_KEYS: Final = frozenset({"level", "age"})
 CONDITION_NAME_KEYS: Final = frozenset({"diagnosis", "certified"})
 
 TABLE_KINDS: Final = ("deductible", "ratio", "cap", "limit", "second_layer", "pre_self_pay")
-PERIODS: Final = ("year", "admission")
 
 # What each table kind's rows hold, and the settings it accepts.
 TABLE_UNITS: Final = MappingProxyType(
@@ -104,16 +139,22 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class KindSpec:
-    """A finding kind: where it looks, what it takes, whether several rules may stack."""
+    """A finding kind: its names, where it looks, what it takes, whether rules may stack.
 
-    level: str  # "line", "claim" or "either"
+    The declaration is the kind's one home: the checker reads its parameters and tables, the
+    result contract its word, explain and the messages its names; each back end implements it
+    once (interpret/rules.py LINE_CHECKS / VISIT_CHECKS, compile/rules.py LINE_EMITTERS /
+    CLAIM_EMITTERS, keyed as `kinds_at` says — tests/test_registries.py checks both)."""
+
+    zh: str  # the kind's name in Chinese (explain)
+    en: str  # in English (messages, explain)
+    level: str  # "line", "claim" or "either" (the rule's `scope` parameter decides)
     params: MappingProxyType[str, ParamSpec] = field(default_factory=lambda: MappingProxyType({}))
     tables: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     needs_programme: bool = False
     # Additive kinds list independent reasons (several rules apply side by side);
     # for the others one rule applies per claim, so two that overlap conflict.
     additive: bool = False
-    zh: str = ""
 
 
 def _params(**specs: ParamSpec) -> MappingProxyType[str, ParamSpec]:
@@ -125,67 +166,93 @@ RESTRICTION_CHECKS: Final = ("indication", "level", "sex", "age", "title")
 CONTRAINDICATION_CHECKS: Final = ("diagnosis", "sex", "age")
 DESIGNATED_CHECKS: Final = ("level", "title", "indication")
 
-FINDING_KINDS: Final = MappingProxyType(
+FindingKind = Literal[
+    "not_covered",
+    "restricted_use",
+    "duplicate_dispensing",
+    "excess_supply",
+    "contraindication",
+    "duplicate_service",
+    "certification_required",
+    "prescriber_qualification",
+    "designated_use",
+    "non_selected_drug",
+]
+
+FINDING_KINDS: Final[MappingProxyType[str, KindSpec]] = MappingProxyType(
     {
         "not_covered": KindSpec(
+            "目录外/自费",
+            "not covered",
             "line",
             _params(
                 items=ParamSpec("names", NOT_COVERED_SELECTORS),
                 only_flagged=ParamSpec("names", CATALOGUE_FLAGS),
             ),
             additive=True,
-            zh="目录外/自费",
         ),
         "restricted_use": KindSpec(
+            "限定支付范围",
+            "restricted use",
             "either",
             _params(
                 scope=ParamSpec("names", ("line", "claim"), required=True),
                 checks=ParamSpec("names", RESTRICTION_CHECKS),
             ),
             additive=True,
-            zh="限定支付范围",
         ),
         "duplicate_dispensing": KindSpec(
+            "重复开药",
+            "duplicate dispensing",
             "line",
             _params(tolerance=ParamSpec("days", required=True, figure=True)),
-            zh="重复开药/重复配药",
         ),
         "excess_supply": KindSpec(
-            "line", tables=MappingProxyType({"max_days": "days"}), zh="超量开药/超量配药"
+            "超量开药", "excess supply", "line", tables=MappingProxyType({"max_days": "days"})
         ),
         "contraindication": KindSpec(
+            "超禁忌症使用",
+            "contraindication",
             "line",
             _params(checks=ParamSpec("names", CONTRAINDICATION_CHECKS)),
-            zh="超禁忌症使用",
         ),
-        "duplicate_service": KindSpec("line", zh="重复开具诊疗项目"),
+        "duplicate_service": KindSpec("重复开具诊疗项目", "duplicate service", "line"),
         "certification_required": KindSpec(
+            "未认定",
+            "certification required",
             "claim",
             _params(conditions=ParamSpec("conditions", required=True, figure=True)),
             needs_programme=True,
-            zh="门特/两病未认定",
         ),
         "prescriber_qualification": KindSpec(
+            "医师资质",
+            "prescriber qualification",
             "claim",
             _params(
                 conditions=ParamSpec("conditions", required=True, figure=True),
                 min_title=ParamSpec("title", TITLES, required=True, figure=True),
             ),
             needs_programme=True,
-            zh="医师资质",
         ),
         "designated_use": KindSpec(
+            "定医院定医师定病种",
+            "designated use",
             "line",
             _params(
                 checks=ParamSpec("names", DESIGNATED_CHECKS),
                 min_level=ParamSpec("level", figure=True),
                 min_title=ParamSpec("title", TITLES, figure=True),
             ),
-            zh="定医院定医师定病种",
         ),
-        "non_selected_drug": KindSpec("line", zh="非集采中选药品"),
+        "non_selected_drug": KindSpec("非集采中选药品", "non selected drug", "line"),
     }
 )
+
+
+def kinds_at(level: Literal["line", "claim"]) -> frozenset[str]:
+    """The finding kinds a back end checks at this level (`either` kinds at both)."""
+    return frozenset(k for k, spec in FINDING_KINDS.items() if spec.level in (level, "either"))
+
 
 UNIT_WORDS: Final = MappingProxyType(
     {

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from policyengine.semantics.money import fen
-from policyengine.semantics.vocabulary import GROUPS, TITLES
+from policyengine.semantics.vocabulary import GROUPS, HOSPITAL_KINDS, SEXES, TITLES
 
 # (code, kind, unit price range, quantity range, days supply range or None)
 OUTPATIENT_DRUGS = (
@@ -81,7 +81,7 @@ class Generator:
             "birth_date": dt.date(
                 self.year - age, rand.randint(1, 12), rand.randint(1, 28)
             ).isoformat(),
-            "sex": rand.choice(("male", "female")),
+            "sex": rand.choice(SEXES),
             "groups": [rand.choice(GROUPS)]
             if scheme == "resident" and rand.random() < 0.08
             else [],
@@ -148,7 +148,7 @@ class Generator:
             "hospital": {
                 "id": f"H{rand.randint(1, 40):04d}",
                 "level": level,
-                "kind": rand.choice(("general", "general", "tcm", "community", "specialist")),
+                "kind": rand.choice(("general", *HOSPITAL_KINDS)),  # general twice as likely,
             },
             "doctor": {"id": f"D{rand.randint(1, 400):04d}", "title": rand.choice(TITLES)},
             "diagnoses": diagnoses,
