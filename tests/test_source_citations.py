@@ -217,7 +217,22 @@ def test_a_path_into_an_unnumbered_document(tmp_path: Path) -> None:
         "C003",
         "city/rules.policy:2:3",
         "`QBJ` has no clause 一",
+        'the quote is in the unnumbered text: cite it by its words alone, `cite QBJ "…"`',
+    )
+    assert only(tmp_path / "nowhere", 'cite QBJ 一 "取消起付线"') == (
+        "C003",
+        "city/rules.policy:2:3",
+        "`QBJ` has no clause 一",
         '`QBJ` has no numbered clauses: cite it by its words alone, `cite QBJ "…"`',
+    )
+
+
+def test_a_quote_from_the_unnumbered_opening_under_a_path(tmp_path: Path) -> None:
+    assert only(tmp_path, 'cite WH2020 (一) "市委、市政府高度重视医改工作"') == (
+        "C004",
+        "city/rules.policy:2:3",
+        "quote not found in WH2020 (一): “市委、市政府高度重视医改工作”",
+        'the quote is in the unnumbered text: cite it by its words alone, `cite WH2020 "…"`',
     )
 
 

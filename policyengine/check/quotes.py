@@ -55,12 +55,11 @@ def _clause_exists(
 ) -> bool:
     if is_clause_path(clause) and index.has(clause):
         return True
-    near = _where(index, cite.quote or "", searches)
     ctx.diags.error(
         "C003",
         f"`{cite.doc}` has no clause {clause}",
         cite.span,
-        hint=f"the quote is in {_listed(near)}" if near else _numbering(cite, clause, index),
+        hint=_elsewhere(cite, index, cite.quote or "", searches) or _numbering(cite, clause, index),
     )
     return False
 
@@ -74,14 +73,12 @@ def _in_clause(
     searches: Iterator[int],
 ) -> str | None:
     if not index.contains(clause, quote):
-        near = _where(index, quote, searches)
         ctx.diags.error(
             "C004",
             f"quote not found in {cite.doc} {clause}: “{quote}”",
             cite.span,
-            hint=f"the quote is in {_listed(near)}"
-            if near
-            else _parting(index, quote, clause, searches),
+            hint=_elsewhere(cite, index, quote, searches)
+            or _parting(index, quote, clause, searches),
         )
         return None
     return clause
@@ -117,9 +114,17 @@ def _by_quote(
     return places[0]
 
 
-def _where(index: ClauseIndex, quote: str, searches: Iterator[int]) -> list[str]:
-    """The clauses a misplaced quote is in, while the budget for such searches lasts."""
-    return index.where(quote) if next(searches) < MAX_QUOTE_SEARCHES else []
+def _elsewhere(
+    cite: n.Cite | n.Secondary, index: ClauseIndex, quote: str, searches: Iterator[int]
+) -> str | None:
+    """Where else a misplaced quote is (while the budget for such searches lasts)."""
+    places = index.locate(quote, _SHOWN) if next(searches) < MAX_QUOTE_SEARCHES else []
+    if places == [""]:
+        return (
+            f"the quote is in {_UNNUMBERED}: cite it by its words alone, "
+            f'`{_keyword(cite)} {cite.doc} "…"`'
+        )
+    return f"the quote is in {_listed([p or _UNNUMBERED for p in places])}" if places else None
 
 
 def _numbering(cite: n.Cite | n.Secondary, clause: str, index: ClauseIndex) -> str:
