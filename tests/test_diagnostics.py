@@ -1,16 +1,35 @@
-"""The catalogue of common mistakes: each planted in a small policy, each diagnostic exact.
+"""The catalogue of common mistakes, as data: each planted in a small policy, each diagnostic exact.
 
-Every test writes a city policy `city/` next to a copy of the bundled `national/` layer:
-`city/policy.policy` holds the header and the two source documents (DOC is held, its
-text under `city/sources/doc.md`; GUIDE is not held), and the mistake goes alone into
-`city/rules.policy`, so the line numbers in the assertions count from the mistake's
-first line. A test asserts the code, `file:line:col`, the message and the hint.
+A case is a file `tests/diagnostics/<case>.policy`: the mistake, checked as `city/rules.policy`
+of a policy made of `tests/diagnostics/city/` (the header declaring `policy city` using
+`national`; the held document DOC, its text in `sources/doc.md`; GUIDE, not held) beside a copy
+of the bundled `national/` layer. Under a line, marks state the diagnostics on that line:
+
+    let outpatient_deductible = 800 元
+    ### col 1: error[C001]: missing citation: figure `outpatient_deductible`
+    ###   help: add `cite DOC CLAUSE "quote"`, `secondary DOC` or `provisional "reason"`
+
+- `### col N: SEVERITY[CODE]: MESSAGE`: a diagnostic at column N of the line above the mark,
+  with exactly this message;
+- `###   help: HINT`: its hint (a diagnostic without a `help` mark must have none);
+- `###   note L:C: MESSAGE`: a related place, at line L of the case file (and column C);
+- `###` lines before the policy's first line describe the case.
+
+Every `###` line is removed before the check, so the checked text is the policy alone (and
+the line numbers the checker reports are mapped back to the case file's). The check must
+report exactly the marked diagnostics, in that order (the checker sorts them by position):
+code, severity, line, column, message, hint and related places — nothing more, nothing less;
+the policy checks (`result.ok`, a policy built) exactly when no error is marked. A line
+beginning `###` after the policy's first line that is not a mark fails the case.
+
+The rendering, the `check` command and the bundled policies are tested below in Python.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,751 +37,171 @@ import pytest
 from policyengine.check import CheckResult, check
 from policyengine.cli.main import main
 from policyengine.diagnostics import Diagnostic, render
+from tests.support import POLICIES
 
-REPO = Path(__file__).resolve().parents[1]
-POLICIES = REPO / "policies"
+CASES = Path(__file__).resolve().parent / "diagnostics"
+SCAFFOLD = CASES / "city"  # policy.policy and sources/doc.md
+CHECKED = "city/rules.policy"  # what a case is checked as
 
-HEADER = """\
-policy city "测试市基本医疗保险" {
-  uses national
-  effective from 2020-01-01
-    provisional "测试用起始日期"
-}
-
-source DOC {
-  title "测试市基本医疗保险办法"
-  number "测医保发〔2020〕1号"
-  file "sources/doc.md"
-}
-
-source GUIDE {
-  title "未持有的指导意见"
-}
-"""
-
-DOCUMENT = """\
-测试市基本医疗保险办法
-
-一、待遇标准
-(一)门诊
-1.职工普通门诊起付线为800元。
-2.普通门诊支付比例为60%。
-(二)住院
-1.住院起付线按医院级别确定。
-二、智能审核
-对重复开药、超量开药预警拦截。
-"""
-
-MISSING_CITATION_HINT = 'add `cite DOC CLAUSE "quote"`, `secondary DOC` or `provisional "reason"`'
-OVERLAP_HINT = (
-    "if one row is an exception to the other, label the general row (`name: when …`) "
-    "and add `overrides name` to the exception"
-)
-
-Check = Callable[[str], CheckResult]
+_DIAGNOSTIC = re.compile(r"### col (\d+): (error|warning)\[([A-Z]\d{3})\]: (.+)")
+_HELP = re.compile(r"###   help: (.+)")
+_NOTE = re.compile(r"###   note (\d+):(\d+): (.+)")
 
 
-@pytest.fixture
-def city(tmp_path: Path) -> Check:
-    """Write `rules` as city/rules.policy beside the header and national; check the city."""
-
-    def run(rules: str) -> CheckResult:
-        shutil.copytree(POLICIES / "national", tmp_path / "national", dirs_exist_ok=True)
-        directory = tmp_path / "city"
-        (directory / "sources").mkdir(parents=True, exist_ok=True)
-        (directory / "sources" / "doc.md").write_text(DOCUMENT, encoding="utf-8")
-        (directory / "policy.policy").write_text(HEADER, encoding="utf-8")
-        (directory / "rules.policy").write_text(rules, encoding="utf-8")
-        return check(directory)
-
-    return run
+class CaseError(Exception):
+    """A case file that cannot be read: a mark that is not one."""
 
 
-def only(result: CheckResult) -> Diagnostic:
-    assert len(result.diagnostics) == 1, [d.headline() for d in result.diagnostics]
-    return result.diagnostics[0]
+@dataclass
+class Expected:
+    """One diagnostic, as a mark states it or as the check reported it (case-file lines)."""
+
+    line: int
+    col: int
+    severity: str
+    code: str
+    message: str
+    hint: str | None = None
+    related: list[tuple[str, str]] = field(default_factory=list)  # (line:col, message)
+
+    def shown(self) -> str:
+        notes = "".join(f"\n  note {at}: {message}" for at, message in self.related)
+        hint = f"\n  help: {self.hint}" if self.hint is not None else ""
+        return f"{self.line}:{self.col}: {self.severity}[{self.code}]: {self.message}{hint}{notes}"
 
 
-def facts(diagnostic: Diagnostic) -> tuple[str, str, str, str | None]:
-    return diagnostic.code, str(diagnostic.span), diagnostic.message, diagnostic.hint
+@dataclass(frozen=True)
+class Case:
+    path: Path
+    policy: str  # the text checked: the case without its `###` lines
+    lines: tuple[int, ...]  # the case file's line of each line of `policy`
+    expected: tuple[Expected, ...]
+
+    def at(self, span_file: str, line: int, col: int) -> str:
+        """A place the check reported, as a mark names it (`L:C` in the case file)."""
+        if span_file != CHECKED or not 1 <= line <= len(self.lines):
+            return f"{span_file}:{line}:{col}"
+        return f"{self.lines[line - 1]}:{col}"
+
+    def found(self, diagnostic: Diagnostic) -> Expected:
+        place = self.at(diagnostic.span.file, diagnostic.span.line, diagnostic.span.col)
+        line, _, col = place.rpartition(":")
+        return Expected(
+            int(line) if line.isdigit() else -1,
+            int(col),
+            diagnostic.severity.value,
+            diagnostic.code,
+            diagnostic.message,
+            diagnostic.hint,
+            [
+                (self.at(r.span.file, r.span.line, r.span.col), r.message)
+                for r in diagnostic.related
+            ],
+        )
 
 
-def related(diagnostic: Diagnostic) -> list[tuple[str, str]]:
-    return [(str(r.span), r.message) for r in diagnostic.related]
+def read_case(path: Path) -> Case:
+    policy: list[str] = []
+    lines: list[int] = []
+    expected: list[Expected] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not text.startswith("###"):
+            policy.append(text)
+            lines.append(number)
+        elif policy:  # a mark (before the policy's first line: the description)
+            _mark(f"{path.name}:{number}", text, lines[-1], expected)
+    return Case(path, "\n".join(policy), tuple(lines), tuple(expected))
 
 
-# ------------------------------------------------------------------ the fixture itself
+def _mark(where: str, text: str, line: int, expected: list[Expected]) -> None:
+    """A diagnostic mark adds one to `expected`; `help` and `note` complete the last."""
+    if (diagnostic := _DIAGNOSTIC.fullmatch(text)) is not None:
+        col, severity, code, message = diagnostic.groups()
+        expected.append(Expected(line, int(col), severity, code, message))
+        return
+    last = expected[-1] if expected else None
+    if last is not None and (hint := _HELP.fullmatch(text)) is not None and last.hint is None:
+        last.hint = hint.group(1)
+    elif last is not None and (note := _NOTE.fullmatch(text)) is not None:
+        last.related.append((f"{note.group(1)}:{note.group(2)}", note.group(3)))
+    else:
+        raise CaseError(f"{where}: not a mark: {text!r}")
 
 
-def test_the_scaffold_alone_checks_clean(city: Check) -> None:
-    result = city(
-        'let outpatient_deductible = 800 元\n  cite DOC 一(一)1 "职工普通门诊起付线为800元"\n'
-    )
-    assert result.diagnostics == ()
-    assert result.ok
+def check_case(case: Case, root: Path) -> CheckResult:
+    """Check the case as city/rules.policy beside the scaffold and national, under `root`."""
+    shutil.copytree(POLICIES / "national", root / "national")
+    shutil.copytree(SCAFFOLD, root / "city")
+    (root / "city" / "rules.policy").write_text(case.policy, encoding="utf-8")
+    return check(root / "city")
 
 
-# ------------------------------------------------------------------ citations
-
-
-def test_missing_citation(city: Check) -> None:
-    assert facts(only(city("let outpatient_deductible = 800 元\n"))) == (
-        "C001",
-        "city/rules.policy:1:1",
-        "missing citation: figure `outpatient_deductible`",
-        MISSING_CITATION_HINT,
-    )
-
-
-def test_missing_citation_of_a_table_row(city: Check) -> None:
-    rules = """\
-deductible outpatient per year {
-  when scheme employee => 800 元
-    cite DOC 一(一)1 "职工普通门诊起付线为800元"
-  when scheme resident => 500 元
-}
-"""
-    assert facts(only(city(rules))) == (
-        "C001",
-        "city/rules.policy:4:3",
-        "missing citation: this row of deductible `outpatient`",
-        MISSING_CITATION_HINT,
+def shown(case: Case, result: CheckResult) -> tuple[list[str], list[str]]:
+    """What the marks expect and what the check found, each diagnostic as one text."""
+    return (
+        [e.shown() for e in case.expected],
+        [case.found(d).shown() for d in result.diagnostics],
     )
 
 
-def test_quote_not_in_clause_names_the_clause_that_has_it(city: Check) -> None:
-    rules = 'let outpatient_ratio = 60%\n  cite DOC 一(一)1 "普通门诊支付比例为60%"\n'
-    assert facts(only(city(rules))) == (
-        "C004",
-        "city/rules.policy:2:3",
-        "quote not found in DOC 一(一)1: “普通门诊支付比例为60%”",
-        "the quote is in 一(一)2",
-    )
+CASE_FILES = sorted(CASES.glob("*.policy"))
 
 
-def test_quote_found_nowhere(city: Check) -> None:
-    rules = 'let outpatient_ratio = 60%\n  cite DOC 一(一)2 "普通门诊支付比例为65%"\n'
-    assert facts(only(city(rules))) == (
-        "C004",
-        "city/rules.policy:2:3",
-        "quote not found in DOC 一(一)2: “普通门诊支付比例为65%”",
-        "the clause has “普通门诊支付比例为60%”: the quote has “5” for “0”",
-    )
+def checked(name: str, tmp_path: Path) -> tuple[Case, CheckResult]:
+    case = read_case(CASES / f"{name}.policy")
+    return case, check_case(case, tmp_path)
 
 
-def test_unknown_clause(city: Check) -> None:
-    rules = 'let inpatient_deductible = 800 元\n  cite DOC 三(一)1 "住院起付线按医院级别确定"\n'
-    assert facts(only(city(rules))) == (
-        "C003",
-        "city/rules.policy:2:3",
-        "`DOC` has no clause 三(一)1",
-        "the quote is in 一(二)1",
-    )
+# ------------------------------------------------------------------ the cases
 
 
-def test_unknown_document(city: Check) -> None:
-    rules = 'let outpatient_deductible = 800 元\n  cite DOX 一(一)1 "职工普通门诊起付线为800元"\n'
-    assert facts(only(city(rules))) == (
-        "C002",
-        "city/rules.policy:2:3",
-        "unknown source document `DOX`",
-        "did you mean `DOC`?",
-    )
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case(path: Path, tmp_path: Path) -> None:
+    case = read_case(path)
+    result = check_case(case, tmp_path)
+    expected, found = shown(case, result)
+    assert found == expected, f"{path.relative_to(CASES.parent.parent)}"
+    errors = any(e.severity == "error" for e in case.expected)
+    assert result.ok is not errors
+    assert (result.policy is None) is errors
 
 
-def test_citing_a_document_we_do_not_hold(city: Check) -> None:
-    rules = 'let outpatient_deductible = 800 元\n  cite GUIDE 一(一)1 "职工普通门诊起付线为800元"\n'
-    assert facts(only(city(rules))) == (
-        "C006",
-        "city/rules.policy:2:3",
-        "`GUIDE` is not held (it has no `file`): it can only be `secondary`",
-        "write `secondary GUIDE`, or add the document's text and its `file`",
-    )
+def test_there_are_cases() -> None:
+    assert len(CASE_FILES) >= 46
+    codes = {e.code for path in CASE_FILES for e in read_case(path).expected}
+    assert {"P001", "N001", "T001", "C001", "D001", "R001"} <= codes
 
 
-def test_secondary_for_a_document_we_hold(city: Check) -> None:
-    assert facts(only(city("let outpatient_deductible = 800 元 secondary DOC\n"))) == (
-        "C006",
-        "city/rules.policy:1:35",
-        "`DOC` is held: quote its words",
-        'write `cite DOC CLAUSE "quote"` or `cite DOC "quote"` '
-        '(`secondary DOC "quote"` if it is no official text)',
-    )
-
-
-# ------------------------------------------------------------------ names
-
-
-def test_misspelled_figure(city: Check) -> None:
-    rules = """\
-let outpatient_base = 60% provisional "测试"
-ratio outpatient {
-  always => outpatient_bse provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:3:13",
-        "unknown figure `outpatient_bse`",
-        "did you mean `outpatient_base`?",
-    )
-
-
-def test_misspelled_when_key(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  complete over scheme
-  when schem employee => 60% provisional "测试"
-  when scheme resident => 50% provisional "测试"
-}
-"""
-    # Only the misspelling: the row it spoils is left out of the overlap and completeness checks.
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:3:8",
-        "unknown condition key `schem`",
-        "did you mean `scheme`?",
-    )
-
-
-def test_misspelled_value(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  complete over scheme
-  when scheme employe => 60% provisional "测试"
-  when scheme resident => 50% provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:3:15",
-        "unknown scheme value `employe`",
-        "did you mean `employee`?",
-    )
-
-
-def test_unknown_condition_name(city: Check) -> None:
-    rules = """\
-limit special_outpatient {
-  programme special_outpatient
-  when certified hypertensoin => 1500 元 provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:3:18",
-        "unknown certified value `hypertensoin`",
-        "did you mean `hypertension`?",
-    )
-
-
-# ------------------------------------------------------------------ units
-
-
-def test_adding_money_and_days(city: Check) -> None:
-    assert facts(only(city('let odd = 800 元 + 7 days provisional "测试"\n'))) == (
-        "T001",
-        "city/rules.policy:1:11",
-        "cannot add money (元) and days",
-        None,
-    )
-
-
-def test_adding_two_ratios_suggests_points(city: Check) -> None:
-    assert facts(only(city('let raised = 60% + 5% provisional "测试"\n'))) == (
-        "T001",
-        "city/rules.policy:1:14",
-        "cannot add two ratios",
-        "an increase of a ratio is in percentage points: write `5 pt`, not `5%`",
-    )
-
-
-def test_ratio_row_holding_money(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  always => 800 元 provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "T002",
-        "city/rules.policy:2:13",
-        "expected a ratio (%) or a `bands` block here, found money (元)",
-        None,
-    )
-
-
-def test_adjustment_in_percent_instead_of_points(city: Check) -> None:
-    rules = """\
-ratio inpatient {
-  always => 80% provisional "测试"
-  adjust when group low_income => 5% provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "T002",
-        "city/rules.policy:3:35",
-        "expected percentage points (pt) here, found a ratio (%)",
-        "an adjustment is in percentage points: write `5 pt`, not `5%`",
-    )
-
-
-def test_ratio_over_a_hundred_percent(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  always => 120% provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "T003",
-        "city/rules.policy:2:13",
-        "a ratio must lie within 0%–100%, not 120.00%",
-        None,
-    )
-
-
-def test_money_finer_than_the_fen(city: Check) -> None:
-    rules = """\
-let tiny = 1 元 × 0.5% provisional "测试"
-"""
-    assert facts(only(city(rules))) == (
-        "T004",
-        "city/rules.policy:1:1",
-        "figure `tiny` is 0.005 元, finer than the fen",
-        "state money in whole fen (0.01 元); settlement rounds half-up to the fen itself",
-    )
-
-
-# ------------------------------------------------------------------ dates
-
-
-def test_overlapping_versions_of_a_figure(city: Check) -> None:
-    rules = """\
-let outpatient_cap = 5500 元 until 2019-06-30 provisional "测试"
-let outpatient_cap = 7500 元 from 2019-01-01 provisional "测试"
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "D001",
-        "city/rules.policy:2:1",
-        "versions of `outpatient_cap` overlap from 2019-01-01",
-        "give each version of a figure its own `from`/`until` range",
-    )
-    assert related(diagnostic) == [("city/rules.policy:1:1", "the other version")]
-
-
-def test_gap_between_versions_of_a_figure(city: Check) -> None:
-    rules = """\
-let outpatient_cap = 5500 元 until 2018-12-30 provisional "测试"
-let outpatient_cap = 7500 元 from 2019-01-01 provisional "测试"
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "D002",
-        "city/rules.policy:2:1",
-        "versions of `outpatient_cap` leave a gap from 2018-12-31 to 2018-12-31",
-        None,
-    )
-    assert related(diagnostic) == [("city/rules.policy:1:1", "the version before the gap")]
-
-
-def test_gap_between_the_rows_of_a_table(city: Check) -> None:
-    rules = """\
-cap outpatient {
-  pools outpatient
-  always => 5500 元 until 2020-12-31 provisional "测试"
-  always => 7500 元 from 2021-02-01 provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "D002",
-        "city/rules.policy:4:3",
-        "gap in cap `outpatient`: no row applies to every claim from 2021-01-01 to 2021-01-31",
-        None,
-    )
-
-
-def test_empty_date_range(city: Check) -> None:
-    rules = 'let outpatient_cap = 5500 元 from 2021-01-01 until 2020-12-31 provisional "测试"\n'
-    assert facts(only(city(rules))) == (
-        "D003",
-        "city/rules.policy:1:29",
-        "empty effective range: from 2021-01-01 is after until 2020-12-31",
-        None,
-    )
-
-
-# ------------------------------------------------------------------ tables and rules
-
-
-def test_overlapping_rows_point_at_both(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  when scheme employee => 60% provisional "测试"
-  when scheme employee, status retired => 70% provisional "测试"
-}
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "R001",
-        "city/rules.policy:3:3",
-        "rows of ratio `outpatient` overlap: both apply to scheme employee, status retired "
-        "from 2020-01-01",
-        OVERLAP_HINT,
-    )
-    assert related(diagnostic) == [("city/rules.policy:2:3", "the other row")]
-
-
-def test_overrides_resolves_an_overlap(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  employee: when scheme employee => 60% provisional "测试"
-  when scheme employee, status retired => 70% provisional "测试" overrides employee
-}
-"""
-    assert city(rules).diagnostics == ()
-
-
-def test_incomplete_table(city: Check) -> None:
-    rules = """\
-deductible outpatient per year {
-  complete over scheme, status
-  when scheme employee, status working => 800 元 provisional "测试"
-  when scheme resident => 500 元 provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "R002",
-        "city/rules.policy:2:3",
-        "deductible `outpatient` is declared complete but no row applies to: "
-        "scheme employee, status retired (from 2020-01-01)",
-        None,
-    )
-
-
-def test_conflicting_audit_rules(city: Check) -> None:
-    rules = """\
-audit excess_supply short_supply provisional "测试" {
-  action reject
-  max_days { always => 7 days provisional "测试" }
-}
-audit excess_supply long_supply provisional "测试" {
-  action review
-  when visit outpatient
-  max_days { always => 30 days provisional "测试" }
-}
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "R003",
-        "city/rules.policy:5:1",
-        "rules `short_supply` and `long_supply` (excess_supply) both apply to visit outpatient "
-        "from 2020-01-01",
-        "narrow one with `when`/`effective`, or replace a layer's rule with `overrides`",
-    )
-    assert related(diagnostic) == [("city/rules.policy:1:1", "the other rule")]
-
-
-def test_unknown_row_label_in_overrides(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  employee: when scheme employee => 60% provisional "测试"
-  when scheme employee, status retired => 70% provisional "测试" overrides employe
-}
-"""
-    # Only R004: the row whose override did not resolve is left out of the overlap check.
-    assert facts(only(city(rules))) == (
-        "R004",
-        "city/rules.policy:3:3",
-        "`overrides employe`: no row labelled `employe` in ratio outpatient",
-        "did you mean `employee`?",
-    )
-
-
-def test_unknown_rule_in_overrides(city: Check) -> None:
-    rules = """\
-rule not_covered city_scope provisional "测试" {
-  action exclude
-  items outside_catalogue
-  overrides national.catalog_scope
-}
-"""
-    assert facts(only(city(rules))) == (
-        "R004",
-        "city/rules.policy:4:13",
-        "rule `city_scope` overrides `national.catalog_scope`, "
-        "which is not a rule of a layer it uses",
-        "did you mean `national.catalogue_scope`?",
-    )
-
-
-# ------------------------------------------------------------------ settings that must name what exists
-
-
-def test_certified_outside_a_limit_table(city: Check) -> None:
-    rules = """\
-ratio two_disease {
-  when certified diabetes => 90% provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:2:8",
-        "`certified` can be tested only in the rows of a `limit` table",
-        "test the visit's diagnoses with `diagnosis`; "
-        "a rule requires a certification with `certification_required`",
-    )
-
-
-def test_limit_needs_a_programme_and_plain_certified_rows(city: Check) -> None:
-    rules = """\
-limit special_outpatient {
-  when certified diabetes, scheme resident => 2500 元 provisional "测试"
-}
-"""
-    assert [facts(d) for d in city(rules).diagnostics] == [
-        (
-            "N005",
-            "city/rules.policy:1:1",
-            "limit `special_outpatient` needs `programme` (special_outpatient or two_disease)",
-            "the certifications of that programme decide which rows count",
-        ),
-        (
-            "N005",
-            "city/rules.policy:2:3",
-            "a limit row tests one certified condition and nothing else: "
-            "`when certified <condition>`",
-            "per-condition limits add up over the person's certified conditions",
-        ),
+def test_a_wrong_or_missing_mark_fails_the_case(tmp_path: Path) -> None:
+    """The runner can fail: a wrong column, message, hint or note, and an unmarked
+    diagnostic, each show up as a difference; a misspelled mark is refused."""
+    source = (CASES / "overlapping_versions_of_a_figure.policy").read_text(encoding="utf-8")
+    variants = [
+        source.replace("### col 1: error[D001]", "### col 2: error[D001]"),
+        source.replace("overlap from 2019-01-01", "overlap from 2019-01-02"),
+        source.replace("###   help: give each version", "###   help: give every version"),
+        source.replace("###   note 2:1: the other version", "###   note 2:1: the other one"),
+        source.replace("###   note 2:1: the other version\n", ""),
+        "\n".join(line for line in source.split("\n") if not line.startswith(("### col", "###  "))),
     ]
+    for index, text in enumerate(variants):
+        assert text != source
+        path = tmp_path / f"variant{index}.policy"
+        path.write_text(text, encoding="utf-8")
+        expected, found = shown(read_case(path), check_case(read_case(path), tmp_path / str(index)))
+        assert expected != found, text
+    path.write_text(source.replace("###   help:", "###   hepl:"), encoding="utf-8")
+    with pytest.raises(CaseError, match=r"variant5.policy:\d+: not a mark: '###   hepl:"):
+        read_case(path)
 
 
-def test_cap_without_pools(city: Check) -> None:
-    rules = 'cap outpatient {\n  always => 5000 元 provisional "测试"\n}\n'
-    assert facts(only(city(rules))) == (
-        "N005",
-        "city/rules.policy:1:1",
-        "cap `outpatient` does not say which visits it covers: add `pools …`",
-        "the pools whose payments count against the cap, "
-        "e.g. `pools inpatient, special_outpatient`",
-    )
+# ------------------------------------------------------------------ rendering
 
 
-def test_pool_in_two_caps(city: Check) -> None:
-    rules = """\
-cap outpatient {
-  pools outpatient
-  always => 5000 元 provisional "测试"
-}
-cap everything {
-  pools outpatient, inpatient
-  always => 300000 元 provisional "测试"
-}
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "N002",
-        "city/rules.policy:6:3",
-        "pool `outpatient` is in two caps: `outpatient` and `everything`",
-        None,
-    )
-    assert related(diagnostic) == [("city/rules.policy:1:1", "the other cap")]
-
-
-def test_ratio_as_an_unknown_ratio(city: Check) -> None:
-    rules = """\
-ratio inpatient {
-  always => 80% provisional "测试"
-}
-ratio special_outpatient {
-  as inpatent provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:5:3",
-        "`as inpatent`: no ratio table `inpatent` with rows of its own",
-        "did you mean `inpatient`?",
-    )
-
-
-def test_adjustments_cannot_override(city: Check) -> None:
-    rules = """\
-ratio inpatient {
-  always => 80% provisional "测试"
-  adjust poor: when group low_income => 5 pt provisional "测试"
-  adjust when group low_income_edge => 3 pt provisional "测试" overrides poor
-}
-"""
-    assert facts(only(city(rules))) == (
-        "R004",
-        "city/rules.policy:4:3",
-        "`overrides poor`: an `adjust` row neither overrides nor is overridden",
-        "adjustments cannot be exceptions to one another (the evaluators would add both): "
-        "make their `when`s exclusive",
-    )
-
-
-def test_unknown_figure_in_a_rule_parameter(city: Check) -> None:
-    rules = """\
-let tolerance_days = 3 days provisional "测试"
-audit duplicate_dispensing provisional "测试" {
-  action reject
-  tolerance tolerance_day
-}
-"""
-    assert facts(only(city(rules))) == (
-        "N001",
-        "city/rules.policy:4:13",
-        "unknown figure `tolerance_day`",
-        "did you mean `tolerance_days`?",
-    )
-
-
-# ------------------------------------------------------------------ syntax
-
-
-def test_unclosed_block_at_end_of_file(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  always => 60% provisional "测试"
-"""
-    assert facts(only(city(rules))) == (
-        "P002",
-        "city/rules.policy:1:18",
-        "unclosed block: this `{` is never closed",
-        "add the missing `}`",
-    )
-
-
-def test_unclosed_block_followed_by_a_declaration(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  always => 60% provisional "测试"
-
-let inpatient_deductible = 800 元 provisional "测试"
-"""
-    diagnostic = only(city(rules))
-    assert facts(diagnostic) == (
-        "P002",
-        "city/rules.policy:1:18",
-        "unclosed block: this `{` is never closed",
-        "add the missing `}`",
-    )
-    assert related(diagnostic) == [("city/rules.policy:4:1", "`let` begins a new declaration")]
-
-
-def test_misspelled_keyword_at_top_level(city: Check) -> None:
-    rules = 'deductable outpatient per year {\n  always => 800 元 provisional "测试"\n}\n'
-    assert facts(only(city(rules))) == (
-        "P003",
-        "city/rules.policy:1:1",
-        "unknown keyword `deductable`; did you mean `deductible`?",
-        "expected one of: audit, cap, catalogue, condition, deductible, let, limit, moments, "
-        "policy, pre_self_pay, ratio, rule, second_layer, source",
-    )
-
-
-def test_misspelled_keyword_inside_a_rule(city: Check) -> None:
-    rules = """\
-audit duplicate_service provisional "测试" {
-  acton reject
-}
-"""
-    # One diagnostic: the misspelled `action` is not reported again as a missing action.
-    assert facts(only(city(rules))) == (
-        "P003",
-        "city/rules.policy:2:3",
-        "unknown keyword `acton`; did you mean `action`?",
-        "a rule's statements begin with action, when, effective, overrides, programme "
-        "or a parameter (none for this kind)",
-    )
-
-
-def test_misspelled_keyword_after_a_row_value(city: Check) -> None:
-    rules = 'ratio outpatient {\n  always => 60% provisonal "测试"\n}\n'
-    assert facts(only(city(rules))) == (
-        "P003",
-        "city/rules.policy:2:17",
-        "unknown keyword `provisonal`; did you mean `provisional`?",
-        "expected one of: adjust, always, as, cite, complete, dates, from, overrides, pools, "
-        "programme, provisional, secondary, self_burden, until, when",
-    )
-
-
-def test_syntax_error_points_at_the_token(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  when scheme employee => 60% provisional "测试"
-  when scheme resident 50% provisional "测试"
-}
-"""
-    assert facts(only(city(rules))) == (
-        "P001",
-        "city/rules.policy:3:24",
-        "unexpected `50`; expected `,`, `=>`, `or`",
-        None,
-    )
-
-
-def test_dates_after_the_citation(city: Check) -> None:
-    rules = 'let outpatient_cap = 7500 元 provisional "测试" from 2021-01-01\n'
-    diagnostic = only(city(rules))
-    assert (diagnostic.code, str(diagnostic.span)) == ("P001", "city/rules.policy:1:46")
-    assert diagnostic.message.startswith("unexpected `from`; expected `audit`, `cap`")
-    assert diagnostic.hint == (
-        "dates come before the citation: `… => 800 元 from 2021-01-01 cite DOC …`"
-    )
-
-
-def test_impossible_date(city: Check) -> None:
-    rules = 'let outpatient_cap = 7500 元 from 2024-02-30 provisional "测试"\n'
-    assert facts(only(city(rules))) == (
-        "P004",
-        "city/rules.policy:1:34",
-        "`2024-02-30` is not a date that exists",
-        None,
-    )
-
-
-def test_unterminated_string(city: Check) -> None:
-    rules = 'let outpatient_cap = 7500 元 provisional "测试\nlet b = 1 元 provisional "x"\n'
-    assert facts(only(city(rules))) == (
-        "P005",
-        "city/rules.policy:1:41",
-        'unterminated string: a string must close with `"` on the same line',
-        None,
-    )
-
-
-# ------------------------------------------------------------------ all at once, rendering
-
-
-def test_every_problem_of_a_file_is_reported_sorted(city: Check) -> None:
-    rules = """\
-let outpatient_base = 60%
-let odd = 800 元 + 7 days provisional "测试"
-ratio outpatient {
-  when scheme employe => outpatient_base provisional "测试"
-  when scheme resident => 800 元 provisional "测试"
-}
-let inpatient_deductible = 800 元
-  cite GUIDE 一(一)1 "职工普通门诊起付线为800元"
-"""
-    result = city(rules)
-    assert [(d.code, str(d.span)) for d in result.diagnostics] == [
-        ("C001", "city/rules.policy:1:1"),
-        ("T001", "city/rules.policy:2:11"),
-        ("N001", "city/rules.policy:4:15"),
-        ("T002", "city/rules.policy:5:27"),
-        ("C006", "city/rules.policy:8:3"),
-    ]
-    assert not result.ok
-    assert result.policy is None
-
-
-def test_rendered_diagnostic(city: Check) -> None:
-    result = city('let raised = 60% + 5% provisional "测试"\n')
-    assert render(only(result), result.texts) == (
+def test_rendered_diagnostic(tmp_path: Path) -> None:
+    _, result = checked("adding_two_ratios_suggests_points", tmp_path)
+    (diagnostic,) = result.diagnostics
+    assert render(diagnostic, result.texts) == (
         "city/rules.policy:1:14: error[T001]: cannot add two ratios\n"
         '  1 | let raised = 60% + 5% provisional "测试"\n'
         "    |              ^^^^^^^^\n"
@@ -770,15 +209,10 @@ def test_rendered_diagnostic(city: Check) -> None:
     )
 
 
-def test_rendered_diagnostic_with_related_span(city: Check) -> None:
-    rules = """\
-ratio outpatient {
-  when scheme employee => 60% provisional "测试"
-  when scheme employee, status retired => 70% provisional "测试"
-}
-"""
-    result = city(rules)
-    lines = render(only(result), result.texts).splitlines()
+def test_rendered_diagnostic_with_related_span(tmp_path: Path) -> None:
+    _, result = checked("overlapping_rows_point_at_both", tmp_path)
+    (diagnostic,) = result.diagnostics
+    lines = render(diagnostic, result.texts).splitlines()
     assert lines[:3] == [
         "city/rules.policy:3:3: error[R001]: rows of ratio `outpatient` overlap: both apply to "
         "scheme employee, status retired from 2020-01-01",
@@ -790,20 +224,15 @@ ratio outpatient {
         '  2 |   when scheme employee => 60% provisional "测试"',
         "    |   " + "^" * 46,
     ]
-    assert lines[6] == f"  = help: {OVERLAP_HINT}"
-
-
-def test_caret_counts_wide_characters_twice(city: Check) -> None:
-    result = city("let 起付线 = 800 元\n")
-    # `起付线` is not a NAME: the error is at its first character.
-    diagnostic = only(result)
-    assert facts(diagnostic) == (
-        "P001",
-        "city/rules.policy:1:5",
-        "unexpected character `起`; expected a name",
-        "a name is ASCII letters, digits and `_`; a Chinese title goes in quotes after it: "
-        '`let outpatient_deductible "起付线" = …`',
+    assert lines[6] == (
+        "  = help: if one row is an exception to the other, label the general row "
+        "(`name: when …`) and add `overrides name` to the exception"
     )
+
+
+def test_caret_counts_wide_characters_twice(tmp_path: Path) -> None:
+    _, result = checked("a_chinese_name_is_not_a_name", tmp_path)
+    (diagnostic,) = result.diagnostics
     assert render(diagnostic, result.texts).splitlines()[1:3] == [
         "  1 | let 起付线 = 800 元",
         "    |     ^^",
@@ -813,8 +242,10 @@ def test_caret_counts_wide_characters_twice(city: Check) -> None:
 # ------------------------------------------------------------------ the command
 
 
-def test_check_command_exits_1_on_errors(city: Check, capsys: pytest.CaptureFixture[str]) -> None:
-    result = city("let outpatient_deductible = 800 元\n")
+def test_check_command_exits_1_on_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, result = checked("missing_citation", tmp_path)
     assert main(["check", str(result.directory)]) == 1
     out = capsys.readouterr().out
     assert "city/rules.policy:1:1: error[C001]: missing citation" in out
@@ -850,7 +281,13 @@ def test_a_complete_policy_must_settle_every_visit_type(tmp_path: Path) -> None:
     catalogue.write_text(
         text[: text.index("rule restricted_use two_disease_visit")], encoding="utf-8"
     )
-    assert facts(only(check(tmp_path / "tianjin"))) == (
+    (diagnostic,) = check(tmp_path / "tianjin").diagnostics
+    assert (
+        diagnostic.code,
+        str(diagnostic.span),
+        diagnostic.message,
+        diagnostic.hint,
+    ) == (
         "R005",
         "tianjin/policy.policy:4:1",
         "two_disease visits cannot be settled: the policy has no deductible and no ratio for them",
