@@ -1,4 +1,5 @@
-"""Every ```policy example in docs/language.md is checked, so the manual cannot drift.
+"""Every ```policy example in docs/language.md and docs/diagnostics.md is checked, so the manuals
+cannot drift.
 
 How a block becomes a policy directory (docs/language.md, "How the examples are checked",
 says the same for readers):
@@ -16,10 +17,16 @@ says the same for readers):
   in a fenced block preceded by `<!-- file: NAME -->` (e.g. a catalogue CSV).
 - A block preceded by `<!-- expect: T001 C004 -->` must produce exactly those diagnostic
   codes, in the checker's (sorted) order; any other block must check clean.
+- docs/diagnostics.md, the home of the diagnostic codes, is read the same way; a ```text
+  block right after an expecting example shows what `policyengine check` prints for it, and
+  must be exactly that. Every code the package can raise has its section there, with the
+  one-line meaning of `diagnostics.CODES` in its heading (`### C001 · missing citation`).
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import re
 import shutil
 from dataclasses import dataclass
@@ -28,10 +35,12 @@ from pathlib import Path
 import pytest
 
 from policyengine.check import check
-from policyengine.diagnostics import CODES
+from policyengine.diagnostics import CODES, render
 
 REPO = Path(__file__).resolve().parents[1]
-DOC = REPO / "docs" / "language.md"
+DOCS = REPO / "docs"
+LANGUAGE = DOCS / "language.md"
+DIAGNOSTICS = DOCS / "diagnostics.md"
 POLICIES = REPO / "policies"
 HELD = sorted(
     held
@@ -106,9 +115,11 @@ _POLICY = re.compile(r"^policy\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 @dataclass(frozen=True)
 class Example:
-    line: int  # of the opening fence in docs/language.md
+    doc: str  # the file name under docs/
+    line: int  # of the opening fence
     text: str
     expect: tuple[str, ...]
+    output: str | None = None  # the ```text block after it: what `check` prints
 
     @property
     def policy_name(self) -> str | None:
@@ -126,24 +137,31 @@ def _preceding_comment(text: str, start: int) -> str:
     return before[-1] if before else ""
 
 
-def read_doc() -> tuple[list[Example], dict[str, str]]:
-    text = DOC.read_text(encoding="utf-8")
+def read_doc(path: Path) -> tuple[list[Example], dict[str, str]]:
+    text = path.read_text(encoding="utf-8")
     examples: list[Example] = []
     files: dict[str, str] = {}
+    previous_end = -1
     for match in _FENCE.finditer(text):
         comment = _preceding_comment(text, match.start())
         if (named := _FILE.search(comment)) is not None:
             files[named.group(1)] = match.group(2)
+        right_after = text[previous_end : match.start()].strip() == ""
+        previous_end = match.end()
+        if match.group(1) == "text" and right_after and examples and examples[-1].expect:
+            examples[-1] = dataclasses.replace(examples[-1], output=match.group(2))
         if match.group(1) != "policy":
             continue
         expected = _EXPECT.search(comment)
         codes = tuple(expected.group(1).split()) if expected else ()
         line = text.count("\n", 0, match.start()) + 1
-        examples.append(Example(line, match.group(2), codes))
+        examples.append(Example(path.name, line, match.group(2), codes))
     return examples, files
 
 
-EXAMPLES, FILES = read_doc()
+READ = {path.name: read_doc(path) for path in (LANGUAGE, DIAGNOSTICS)}
+EXAMPLES = [example for examples, _ in READ.values() for example in examples]
+FILES = {name: files for name, (_, files) in READ.items()}  # per document
 
 
 def materialise(root: Path, example: Example) -> Path:
@@ -156,7 +174,7 @@ def materialise(root: Path, example: Example) -> Path:
     (directory / "sources").mkdir(parents=True, exist_ok=True)
     for held in HELD:
         shutil.copy(held, directory / "sources" / held.name)
-    for file_name, content in FILES.items():
+    for file_name, content in FILES[example.doc].items():
         (directory / file_name).write_text(content, encoding="utf-8")
     if name is not None:
         (directory / "policy.policy").write_text(example.text, encoding="utf-8")
@@ -167,27 +185,66 @@ def materialise(root: Path, example: Example) -> Path:
 
 
 def test_the_manual_has_examples() -> None:
-    assert len(EXAMPLES) >= 40
-    assert any(e.expect for e in EXAMPLES)
-    assert any(e.policy_name for e in EXAMPLES)
-
-
-def test_every_diagnostic_code_is_in_the_manual() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    assert [code for code in CODES if f"| {code} |" not in text] == []
+    examples = READ[LANGUAGE.name][0]
+    assert len(examples) >= 40
+    assert any(e.expect for e in examples)
+    assert any(e.policy_name for e in examples)
 
 
 def test_the_standard_header_checks_clean(tmp_path: Path) -> None:
-    example = Example(0, "# nothing but the header\n", ())
+    example = Example(LANGUAGE.name, 0, "# nothing but the header\n", ())
     result = check(materialise(tmp_path, example))
     assert result.diagnostics == ()
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[f"language.md:{e.line}" for e in EXAMPLES])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"{e.doc}:{e.line}" for e in EXAMPLES])
 def test_example(example: Example, tmp_path: Path) -> None:
     result = check(materialise(tmp_path, example))
     found = tuple(d.code for d in result.diagnostics)
     shown = "\n".join(d.headline() for d in result.diagnostics)
-    assert found == example.expect, f"docs/language.md:{example.line}\n{shown}"
+    assert found == example.expect, f"docs/{example.doc}:{example.line}\n{shown}"
     if not example.expect:
         assert result.policy is not None
+    if example.output is not None:  # the temporary root shown as `…` (N003 names a directory)
+        printed = "\n".join(render(d, result.texts) for d in result.diagnostics)
+        printed = printed.replace(str(tmp_path), "…")
+        assert printed == example.output.rstrip("\n"), f"docs/{example.doc}:{example.line}"
+
+
+# ------------------------------------------------------------------ the diagnostic codes
+
+_SECTION = re.compile(r"^### ([A-Z]\d{3}) · (.+)$", re.MULTILINE)
+_CODE = re.compile(r"[A-Z]\d{3}")
+
+
+def raised_codes() -> dict[str, list[str]]:
+    """Every diagnostic code written in the package's source (outside the CODES table), with
+    where: a string literal of the form `A123` is a code wherever it is (the checker passes
+    them to `error`, sometimes by a conditional expression)."""
+    found: dict[str, list[str]] = {}
+    package = REPO / "policyengine"
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "diagnostics.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and _CODE.fullmatch(value):
+                where = f"{path.relative_to(REPO)}:{node.lineno}"
+                found.setdefault(value, []).append(where)
+    return found
+
+
+def test_every_code_raised_is_declared_and_every_code_declared_is_raised() -> None:
+    raised = raised_codes()
+    assert {code: where for code, where in raised.items() if code not in CODES} == {}
+    assert [code for code in CODES if code not in raised] == []
+
+
+def test_every_diagnostic_code_is_documented_in_its_home() -> None:
+    sections = _SECTION.findall(DIAGNOSTICS.read_text(encoding="utf-8"))
+    assert [code for code, _ in sections] == list(CODES)  # in the order of the table
+    assert dict(sections) == dict(CODES)  # the heading is the code's one-line meaning
+    shown = {code for e in READ[DIAGNOSTICS.name][0] if e.output for code in e.expect}
+    assert sorted(set(CODES) - shown) == ["I002"]  # layout errors are shown, not checked
+    # the manual's summary of `check` points here instead of repeating the codes
+    assert "(diagnostics.md)" in LANGUAGE.read_text(encoding="utf-8")
