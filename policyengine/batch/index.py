@@ -14,11 +14,12 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from policyengine.contract.claims import ClaimRejected, parse_json
+from policyengine.contract.limits import MAX_CLAIM_BYTES, Oversized
 
 INDEX_RUN = 100_000  # index entries sorted in memory at once
 RUN_BLOCK = 2_000  # entries per block of a run file, the unit read back while merging
@@ -30,6 +31,8 @@ Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset,
 
 def sort_key(line: bytes, number: int) -> tuple[str, str]:
     """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
+    if len(line) > MAX_CLAIM_BYTES:  # never parsed: refused as too large when settled
+        return f"\x00{number}", ""
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -80,7 +83,7 @@ def _chunks(path: Path, parts: int, size: int) -> list[tuple[int, int, int]]:
     with path.open("rb") as handle:
         for part in range(1, parts):
             handle.seek(max(bounds[-1], size * part // parts))
-            handle.readline()  # to the end of the line the cut falls in
+            _skip_line(handle)  # to the end of the line the cut falls in
             position = handle.tell()
             if bounds[-1] < position < size:
                 bounds.append(position)
@@ -110,11 +113,14 @@ def scan_chunk(
         offset = start
         number = first
         while offset < end:
-            line = source.readline()
+            line = source.readline(MAX_CLAIM_BYTES + 1)
             if not line:
                 break
             length = len(line)
-            if line.strip():
+            huge = length > MAX_CLAIM_BYTES
+            if huge and not line.endswith(b"\n"):
+                length += _skip_line(source)  # too large to be a claim: not held in memory
+            if huge or line.strip():
                 person, date = sort_key(line, number)
                 pending.append((person, date, number, offset, length))
                 claims += 1
@@ -128,6 +134,24 @@ def scan_chunk(
     if pending:
         runs.append(_write_run(work, f"{chunk:04d}-{len(runs):04d}", pending).name)
     return claims, blank, runs
+
+
+def _skip_line(source: BinaryIO) -> int:
+    """Read past the rest of a line in bounded pieces; how many bytes it had."""
+    skipped = 0
+    while True:
+        piece = source.readline(1 << 20)
+        skipped += len(piece)
+        if not piece or piece.endswith(b"\n"):
+            return skipped
+
+
+def read_claim(source: BinaryIO, offset: int, length: int) -> bytes | Oversized:
+    """An indexed line's bytes, or Oversized (unread) when it is larger than a claim may be."""
+    if length > MAX_CLAIM_BYTES:
+        return Oversized(length)
+    source.seek(offset)
+    return source.read(length)
 
 
 def _write_run(work: Path, name: str, entries: Iterable[Entry], *, presorted: bool = False) -> Path:

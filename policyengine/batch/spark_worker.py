@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.batch.index import sort_key
 from policyengine.batch.options import BatchOptions
 from policyengine.batch.worker import record_text, settle_group
+from policyengine.contract.limits import MAX_CLAIM_BYTES, Oversized
 from policyengine.engine import Engine
 from policyengine.errors import PolicyNotFound
 
@@ -139,7 +140,14 @@ def _settle_one(
     engine: Engine, options: BatchOptions, group: list[tuple[int, bytes | None]]
 ) -> list[tuple[int, str, ResultDict | None]]:
     out = []
-    raw: list[tuple[int, Any]] = group  # None (a null claim) fails as "a claim is a JSON object"
+    # None (a null claim) fails as "a claim is a JSON object"; a claim too large is not parsed
+    raw: list[tuple[int, Any]] = [
+        (
+            index,
+            Oversized(len(claim)) if claim is not None and len(claim) > MAX_CLAIM_BYTES else claim,
+        )
+        for index, claim in group
+    ]
     for settled in settle_group(engine, options, raw):
         text, ok = record_text(settled)
         out.append((settled.index + 1, text, settled.result if ok else None))

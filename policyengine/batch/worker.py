@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.batch.files import write_atomic
+from policyengine.batch.index import read_claim
 from policyengine.batch.options import BatchOptions, Summary
 from policyengine.engine import Engine, dumps
 from policyengine.errors import PolicyEngineError
@@ -103,10 +104,10 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
     summary = Summary()
     with options.input.open("rb") as source:
         for group in task:
-            raw = []
-            for _person, _date, line_number, offset, length in group:
-                source.seek(offset)
-                raw.append((line_number - 1, source.read(length)))
+            raw = [
+                (line_number - 1, read_claim(source, offset, length))
+                for _person, _date, line_number, offset, length in group
+            ]
             for settled in settle_group(engine, options, raw):
                 text, ok = record_text(settled)
                 summary.count(settled.result if ok else None)
@@ -137,7 +138,7 @@ def record_text(settled: Settled) -> tuple[str, bool]:
 
 
 def settle_group(
-    engine: Engine, options: BatchOptions, raw: list[tuple[int, bytes]]
+    engine: Engine, options: BatchOptions, raw: list[tuple[int, Any]]
 ) -> Iterable[Settled]:
     region = options.region
 

@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from policyengine.contract.claims import parse_json
     from policyengine.explain import render as explain
 
-    text = read_claim_text(args.claim)
+    try:
+        text = read_claim_text(args.claim)
+    except ClaimRejected as rejected:
+        write_json(rejected.as_json(), pretty=True)
+        return EXIT_INPUT
     if args.replay:
         claim, result = explain.check_document(json.loads(text))
     else:

@@ -31,12 +31,27 @@ def write_json(data: Any, *, pretty: bool = False) -> None:
 
 
 def read_claim_text(source: str) -> str:
+    """A claim file's text, or standard input's (`-`), read within the contract's size limit:
+    ClaimRejected for a larger or non-UTF-8 claim, never more than the limit in memory."""
+    from policyengine.contract.claims import ClaimRejected, ContractError
+    from policyengine.contract.limits import Oversized, read_claim_bytes
+
     if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    if not path.is_file():
-        raise PolicyNotFound(f"claim file {source} not found")
-    return path.read_text(encoding="utf-8")
+        data = read_claim_bytes(sys.stdin.buffer)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise PolicyNotFound(f"claim file {source} not found")
+        with path.open("rb") as stream:
+            data = read_claim_bytes(stream)
+    if isinstance(data, Oversized):
+        raise ClaimRejected(None, [ContractError("", data.message)])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ClaimRejected(
+            None, [ContractError("", f"not UTF-8 text (byte {error.start + 1})")]
+        ) from None
 
 
 def engine_for(policy: Path | None) -> Engine:

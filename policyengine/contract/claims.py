@@ -30,6 +30,13 @@ from pydantic import (
 )
 
 from policyengine.contract import fastclaim
+from policyengine.contract.limits import (
+    MAX_DIAGNOSES,
+    MAX_HISTORY_ENTRIES,
+    MAX_ITEMS,
+    Oversized,
+    oversized,
+)
 from policyengine.semantics.money import fen, to_places
 from policyengine.semantics.vocabulary import (
     LEVELS,
@@ -47,7 +54,6 @@ from policyengine.semantics.vocabulary import (
 )
 
 MAX_DIGITS_BEFORE_POINT = 10  # up to 9,999,999,999.xx 元 on one line
-MAX_ITEMS = 10_000
 _DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits, as JSON Schema's \d means
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -176,7 +182,9 @@ class Visit(_Model):
     admitted: Date | None = None
     hospital: Hospital
     doctor: Doctor
-    diagnoses: tuple[Annotated[StrictStr, Field(min_length=1, max_length=32)], ...]
+    diagnoses: tuple[Annotated[StrictStr, Field(min_length=1, max_length=32)], ...] = Field(
+        max_length=MAX_DIAGNOSES
+    )
 
     @field_validator("admitted")
     @classmethod
@@ -242,8 +250,8 @@ class History(_Model):
     deductible_met: dict[DeductiblePool, Money] = Field(default_factory=dict)
     self_burden: SelfBurden = Field(default_factory=SelfBurden)
     admissions: StrictInt = Field(default=0, ge=0, le=10_000)
-    dispensed: tuple[Dispensed, ...] = ()
-    services: tuple[ServiceRecord, ...] = ()
+    dispensed: tuple[Dispensed, ...] = Field(default=(), max_length=MAX_HISTORY_ENTRIES)
+    services: tuple[ServiceRecord, ...] = Field(default=(), max_length=MAX_HISTORY_ENTRIES)
 
 
 class Claim(_Model):
@@ -343,7 +351,12 @@ def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
         return _with_region(data, region)
     if isinstance(data, Claim):
         return _with_region(fastclaim.from_model(data), region)
+    if isinstance(data, Oversized):
+        raise ClaimRejected(None, [ContractError("", data.message)])
     if isinstance(data, str | bytes):
+        too_large = oversized(data)
+        if too_large is not None:
+            raise ClaimRejected(None, [ContractError("", too_large.message)])
         fast = fastclaim.fast_claim_from_json(data)
         if fast is not None:
             return _with_region(fast, region)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from policyengine.contract.limits import MAX_DIAGNOSES, MAX_HISTORY_ENTRIES, MAX_ITEMS
 from policyengine.semantics import vocabulary
 from policyengine.semantics.money import fen, to_places
 
@@ -270,6 +271,19 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value
 
 
+def _diagnoses(value: Any) -> list[Any]:
+    if value is None or type(value) is not list or len(value) > MAX_DIAGNOSES:
+        raise _Doubt
+    return value
+
+
+def _entries(value: Any) -> list[Any]:
+    entries = _sequence(value)
+    if len(entries) > MAX_HISTORY_ENTRIES:
+        raise _Doubt
+    return entries
+
+
 def _sequence(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -288,7 +302,7 @@ def _claim(data: Any) -> Claim:
     if person.birth_date > visit.date:
         raise _Doubt
     raw_items = _sequence(data["items"])
-    if not 0 < len(raw_items) <= 10_000:
+    if not 0 < len(raw_items) <= MAX_ITEMS:
         raise _Doubt
     items = tuple(_item(_mapping(raw)) for raw in raw_items)
     if len({item.line for item in items}) != len(items):
@@ -358,10 +372,7 @@ def _visit(data: dict[str, Any]) -> Visit:
             _choice(hospital["kind"], KINDS),
         ),
         Doctor(_text(doctor["id"]), _choice(doctor["title"], TITLES)),
-        tuple(
-            _text(d, 32)
-            for d in _sequence(data["diagnoses"] if data["diagnoses"] is not None else _doubt())
-        ),
+        tuple(_text(d, 32) for d in _diagnoses(data["diagnoses"])),
     )
 
 
@@ -405,11 +416,11 @@ def _history(data: dict[str, Any]) -> History:
     admissions = data.get("admissions")
     dispensed = tuple(
         Dispensed(_text(d["code"], 64), _date(d["date"]), _int(d["days_supply"], 0, 3660))
-        for d in map(_mapping, _sequence(data.get("dispensed")))
+        for d in map(_mapping, _entries(data.get("dispensed")))
     )
     services = tuple(
         ServiceRecord(_text(s["code"], 64), _date(s["date"]))
-        for s in map(_mapping, _sequence(data.get("services")))
+        for s in map(_mapping, _entries(data.get("services")))
     )
     return History(
         paid,

@@ -20,8 +20,9 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policyengine.batch.index import scan, tasks
+from policyengine.batch.index import read_claim, scan, tasks
 from policyengine.batch.local import BatchOptions
+from policyengine.contract.limits import Oversized
 from policyengine.contract.trace import read_steps
 from policyengine.diff.attribution import Attribution, attribute
 from policyengine.diff.components import (
@@ -93,7 +94,7 @@ class Side:
                 return policy.kinds[code]
         return claimed
 
-    def person(self, raw: list[tuple[int, bytes]]) -> dict[int, Settled]:
+    def person(self, raw: list[tuple[int, bytes | Oversized]]) -> dict[int, Settled]:
         current: list[Claim | None] = [None]
 
         def settle(claim: Claim) -> ResultDict:
@@ -176,7 +177,7 @@ class Differ:
         self.tally = Tally()
 
     # ------------------------------------------------------------ per person
-    def person(self, raw: list[tuple[int, bytes]]) -> None:
+    def person(self, raw: list[tuple[int, bytes | Oversized]]) -> None:
         base = self.base.person(raw)
         amended = self.amended.person(raw)
         tally = self.tally
@@ -318,7 +319,7 @@ class Differ:
 # ------------------------------------------------------------------ driver
 
 
-def persons(input_path: Path, progress: Any) -> Iterator[list[tuple[int, bytes]]]:
+def persons(input_path: Path, progress: Any) -> Iterator[list[tuple[int, bytes | Oversized]]]:
     """Each person's claims as (input index, raw line), persons in id order — the same
     external index as batch (flat memory however large the file)."""
     with tempfile.TemporaryDirectory(prefix="policyengine-diff-") as work:
@@ -328,10 +329,10 @@ def persons(input_path: Path, progress: Any) -> Iterator[list[tuple[int, bytes]]
         with input_path.open("rb") as source:
             for task in tasks(runs):
                 for group in task:
-                    raw = []
-                    for _person, _date, number, offset, length in group:
-                        source.seek(offset)
-                        raw.append((number - 1, source.read(length)))
+                    raw = [
+                        (number - 1, read_claim(source, offset, length))
+                        for _person, _date, number, offset, length in group
+                    ]
                     yield raw
                     progress.advance_claims(len(raw))
 
