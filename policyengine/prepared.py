@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from policyengine.compile.module import InventoryEntry
     from policyengine.contract.fastclaim import Claim
     from policyengine.contract.results import ResultDict
 
@@ -39,7 +40,7 @@ class LoadedPolicy:
     versions: tuple[str, ...]
     layers: tuple[str, ...]
     notes: tuple[str, ...]
-    inventory: tuple[dict[str, Any], ...]
+    inventory: tuple[InventoryEntry, ...]
     settle: SettleFunction
     source: str
     cached: bool

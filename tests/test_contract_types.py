@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ConfigDict, TypeAdapter
 
 from policyengine.check import check
+from policyengine.compile.module import InventoryEntry
 from policyengine.contract import schemas
 from policyengine.contract.claims import load_claim
 from policyengine.contract.fastclaim import Claim
@@ -261,6 +262,16 @@ def test_the_contract_literals_are_the_vocabulary_words() -> None:
     assert get_args(ItemClass) == vocabulary.CLASSES
     assert get_args(Admission) == vocabulary.ADMISSIONS
     assert get_args(DeductiblePeriod) == vocabulary.PERIODS
+
+
+def test_the_inventory_is_what_inventory_entry_declares(engine: Engine) -> None:
+    """What `policyengine test` counts coverage against (compile/module.inventory)."""
+    entries = [entry for policy in engine.describe() for entry in policy.inventory]
+    TypeAdapter(
+        list[InventoryEntry], config=ConfigDict(strict=True, extra="forbid")
+    ).validate_python(entries)
+    assert {e["kind"] for e in entries} == {"rule", "row", "figure"}
+    assert any("unreachable" in e for e in entries)
 
 
 # ------------------------------------------------------------------ the ratio's form

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from policyengine.contract.trace import read_steps, step_rules, step_sources
 from policyengine.engine import Engine, policy_dirs
@@ -19,6 +19,7 @@ from policyengine.policytest.cases import Outcome, iter_cases, run_case
 from policyengine.prepared import Backend, LoadedPolicy
 
 if TYPE_CHECKING:
+    from policyengine.compile.module import InventoryEntry
     from policyengine.contract.results import ResultDict
     from policyengine.contract.trace import Citation
 
@@ -28,7 +29,7 @@ class Coverage:
     """What a policy's cases exercised. `own` is the policy's name: the rules and rows of
     the layers it uses (national) are the layers' to test, and are not counted against it."""
 
-    inventory: tuple[dict[str, Any], ...]
+    inventory: tuple[InventoryEntry, ...]
     own: str = ""
     used: set[str] = field(default_factory=set)
     clauses_used: set[tuple[str, str]] = field(default_factory=set)
@@ -46,11 +47,11 @@ class Coverage:
         if source["provenance"] == "cited":
             self.clauses_used.add((source.get("doc", ""), source.get("clause", "")))
 
-    def _owned(self, entry: dict[str, Any]) -> bool:
+    def _owned(self, entry: InventoryEntry) -> bool:
         return not self.own or str(entry["location"]).startswith(f"{self.own}/")
 
     @property
-    def countable(self) -> list[dict[str, Any]]:
+    def countable(self) -> list[InventoryEntry]:
         """The policy's own rules and rows that some claim can reach (the others are listed
         by `unreachable`, the layers' by `layers`)."""
         return [
@@ -59,7 +60,7 @@ class Coverage:
             if e["kind"] in ("rule", "row") and not e.get("unreachable") and self._owned(e)
         ]
 
-    def unreachable(self) -> list[dict[str, Any]]:
+    def unreachable(self) -> list[InventoryEntry]:
         return [e for e in self.inventory if e.get("unreachable") and self._owned(e)]
 
     def layers(self) -> dict[str, tuple[int, int]]:
@@ -86,7 +87,7 @@ class Coverage:
             if e["source"].get("provenance") == "cited" and self._owned(e)
         }
 
-    def missed(self) -> list[dict[str, Any]]:
+    def missed(self) -> list[InventoryEntry]:
         return [e for e in self.countable if e["location"] not in self.used]
 
 
