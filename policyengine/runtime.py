@@ -74,6 +74,7 @@ __all__ = [
     "money",
     "ratio_text",
     "title_at_least",
+    "tuple_new",
 ]
 
 
@@ -90,6 +91,12 @@ class LineRow(NamedTuple):
     pre_self_pay: Decimal
     covered: Decimal
     findings: list[FindingDict]  # the line's own findings
+
+
+# The generated code makes each line's LineRow with `tuple_new(LineRow, (…))`, a C call: the
+# NamedTuple's own __new__ is a Python function, which costs a 100-line claim some 1–2% of
+# its settlement. `finish` unpacks all ten fields, so a row of another length fails there.
+tuple_new = tuple.__new__
 
 
 _text = str

@@ -53,6 +53,7 @@ from policyengine.runtime import line_step as _line_step
 from policyengine.runtime import money as _money
 from policyengine.runtime import policy_step as _policy_step
 from policyengine.runtime import ratio_text as _ratio_text
+from policyengine.runtime import tuple_new as _tuple_new
 """
 
 
