@@ -89,6 +89,7 @@ from policyengine import Engine
 from policyengine.check import CheckResult, check, check_loaded
 from policyengine.compile import compile_policy
 from policyengine.contract.claims import ClaimRejected
+from policyengine.engine import interpreted
 from policyengine.errors import PolicyEngineError
 from policyengine.loader import load
 from tests.support import first_difference
@@ -167,11 +168,13 @@ def settle_on_both(
     return outcomes
 
 
-def loaded_on_both(directory: Path) -> tuple[Engine, Engine]:
-    return tuple(  # type: ignore[return-value]
-        Engine.load(directory, cache=False, backend=backend)
-        for backend in ("compiled", "interpreted")
-    )
+def loaded_on_both(directory: Path, checked: CheckResult) -> tuple[Engine, Engine]:
+    """Engine.load's compiled policy (the whole load path, no cache), and the reference
+    interpreter over the IR the test checked already (one compile, not two)."""
+    compiled = Engine.load(directory, cache=False)
+    policy = compiled.policy("tianjin")
+    assert checked.policy is not None
+    return compiled, Engine({policy.name: interpreted(policy, checked.policy)}, "interpreted")
 
 
 def assert_only_data(result: CheckResult, markers: tuple[str, ...]) -> str:
@@ -312,7 +315,7 @@ def test_rule_file_names_are_only_data(workdir: Path, tmp_path: Path, name: str)
     result = check(directory)
     source = assert_only_data(result, (f"system('touch {SENTINEL}')", "exec('x')"))
     assert "\n        __import__" not in source
-    outcomes = settle_on_both(loaded_on_both(directory), "tianjin", [example_claim()])
+    outcomes = settle_on_both(loaded_on_both(directory, result), "tianjin", [example_claim()])
     orjson.dumps(outcomes)  # printable, valid UTF-8 locations
     assert not (workdir / SENTINEL).exists()
 
@@ -348,7 +351,7 @@ def test_strings_of_a_megabyte_and_beyond_the_basic_plane(workdir: Path, tmp_pat
     )
     result = check(directory)
     assert_only_data(result, (f"system('touch {SENTINEL}')",))
-    outcomes = settle_on_both(loaded_on_both(directory), "tianjin", [example_claim()])
+    outcomes = settle_on_both(loaded_on_both(directory, result), "tianjin", [example_claim()])
     assert smaller in orjson.dumps(outcomes[0]).decode().replace("\\\\", "\\")
     assert not (workdir / SENTINEL).exists()
 
