@@ -55,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
         write_json(rejected.as_json(), pretty=True)
         return EXIT_INPUT
     if args.replay:
-        claim, result = explain.check_document(json.loads(text))
+        try:
+            document = json.loads(text)
+        except RecursionError:
+            raise ValueError("the trace document is nested too deeply to be one") from None
+        claim, result = explain.check_document(document)
     else:
         try:
             raw = parse_json(text)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
+    Annotated,
     Literal,
     NotRequired,
     Required,
@@ -32,6 +33,7 @@ from typing import (
 
 # typing_extensions, not typing: pydantic reads these declarations (Result.trace, the JSON
 # Schema) and needs its TypedDict on Python < 3.12.
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from policyengine.semantics.vocabulary import Admission, ItemClass, Period, Provenance
@@ -41,8 +43,10 @@ if TYPE_CHECKING:
 
 TRACE_SCHEMA = "policyengine.trace/1"
 
-Money = str  # money as the contract writes it: a decimal with two places, "1306.26"
-Rate = str  # a rate or percentage points as decimal text: "0.75", "0.05"
+# money as the contract writes it: a decimal with two places, "1306.26" (the pattern is what
+# a stored trace document is checked against before `explain --replay` computes with it)
+Money = Annotated[str, Field(pattern=r"^\d+\.\d{2}$")]
+Rate = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$")]  # decimal text: "0.75", "0.05"
 DeductiblePeriod = Period  # a deductible table's `per year` / `per admission`
 
 

@@ -7,6 +7,8 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from policyengine.explain.escape import markdown, visible
+
 MEASURE_WORDS = {
     "fund": "fund",
     "critical_illness": "critical illness",
@@ -127,6 +129,7 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(
         width=width or 120,
@@ -169,7 +172,7 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     for entry in report["largest"]:
         largest.add_row(
             str(entry["line"]),
-            entry["claim_id"] or "",
+            Text(visible(entry["claim_id"] or "")),  # claim text: never markup or control codes
             amount(_payers(entry["base"])),
             amount(_payers(entry["amended"])),
             amount(entry["change"]["payers"], True),
@@ -179,8 +182,10 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     console.print(check_line(report), markup=False)
     for error in report["one_version_errors"][:5]:
         console.print(
-            f"  line {error['line']} {error['claim_id']}: failed under the "
-            f"{error['failed_under']} version only ({error['error']}: {error['message']})",
+            visible(
+                f"  line {error['line']} {error['claim_id']}: failed under the "
+                f"{error['failed_under']} version only ({error['error']}: {error['message']})"
+            ),
             markup=False,
         )
     text = console.export_text(styles=color)
@@ -360,7 +365,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         [
             [
                 str(e["line"]),
-                e["claim_id"] or "",
+                markdown(e["claim_id"] or ""),
                 amount(_payers(e["base"])),
                 amount(_payers(e["amended"])),
                 amount(e["change"]["payers"], True),

@@ -10,14 +10,19 @@ provisional figures are marked ⚠. The JSON form is the trace document
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine._version import __version__
+from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.contract.results import ResultProblem, result_from_json
-from policyengine.contract.trace import TRACE_SCHEMA, read_steps
+from policyengine.contract.trace import TRACE_SCHEMA, TraceError, read_steps
+from policyengine.explain.escape import markdown, visible
 from policyengine.explain.words import WORDS, kind_word
+
+_RATE = re.compile(r"-?[0-9]+(\.[0-9]+)?").fullmatch  # a rate as decimal text
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
@@ -79,9 +84,36 @@ def check_document(document: Any) -> tuple[dict[str, Any], ResultDict]:
     ):
         raise ValueError(f"a {TRACE_SCHEMA} document holds `claim` and a `result` with its `trace`")
     try:
-        return claim, result_from_json(result)
+        checked = result_from_json(result)
     except ResultProblem as problem:
         raise ValueError(f"not a {TRACE_SCHEMA} document: {problem}") from None
+    try:  # the claim as it was adjudicated: within the claim contract
+        load_claim(claim, region=checked["policy"]["region"])
+    except ClaimRejected as rejected:
+        problems = [f"claim.{e.path}" if e.path else "claim" for e in rejected.errors[:5]]
+        messages = [
+            f"{where}: {e.message}" for where, e in zip(problems, rejected.errors, strict=False)
+        ]
+        raise ValueError(
+            f"not a {TRACE_SCHEMA} document: the claim breaks the claim contract: "
+            + "; ".join(messages)
+        ) from None
+    try:
+        read_steps(checked)  # at most one step of each single kind
+    except TraceError as error:
+        raise ValueError(f"not a {TRACE_SCHEMA} document: result.trace: {error}") from None
+    for index, step in enumerate(checked.get("trace", [])):
+        if step["step"] == "ratio" and step["form"] == "rate":
+            for where, text in (
+                ("value", step["value"]),
+                ("figures.base", step["figures"]["base"]),
+            ):
+                if not _RATE(text):
+                    raise ValueError(
+                        f"not a {TRACE_SCHEMA} document: result.trace[{index}].{where}: "
+                        f"{text!r} is not a rate, as the step's form `rate` says"
+                    )
+    return claim, checked
 
 
 # ------------------------------------------------------------------ building the account
@@ -422,25 +454,28 @@ def render_text(doc: Doc, width: int | None = None, color: bool | None = None) -
         soft_wrap=False,
         file=io.StringIO(),
     )
-    console.print(Text(doc.header, style="bold"))
-    console.print(Text(doc.decision, style="bold"))
+    # every text passes escape.visible: claim text can neither break a line nor reach the
+    # terminal as a control sequence (rich's Text is never read as markup)
+    console.print(Text(visible(doc.header), style="bold"))
+    console.print(Text(visible(doc.decision), style="bold"))
     for section in doc.sections:
         console.print()
-        console.print(Text(section.title, style="bold underline"))
+        console.print(Text(visible(section.title), style="bold underline"))
         for line in section.lines:
             console.print(
-                Padding(Text(line.text, style=line.style), (0, 0, 0, 2 + 2 * line.indent))
+                Padding(Text(visible(line.text), style=line.style), (0, 0, 0, 2 + 2 * line.indent))
             )
     text = console.export_text(styles=bool(color))
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def render_markdown(doc: Doc) -> str:
-    out = [f"### {doc.header}", "", f"**{doc.decision}**", ""]
+    """Markdown; every text escaped (escape.markdown): claim text is never markup or HTML."""
+    out = [f"### {markdown(doc.header)}", "", f"**{markdown(doc.decision)}**", ""]
     for section in doc.sections:
-        out += [f"#### {section.title}", ""]
+        out += [f"#### {markdown(section.title)}", ""]
         for line in section.lines:
-            text = line.text.replace("|", "\\|")
+            text = markdown(line.text)
             if line.style == "bold" and line.indent == 0:
                 text = f"**{text}**"
             out.append(f"{'  ' * line.indent}- {text}")
