@@ -132,3 +132,16 @@ def test_each_claim_reads_a_bounded_window(engine: Engine) -> None:
     per_day = 400 // 90 + 1
     assert max(d for d, _ in seen) <= 4 * 10 * per_day  # ≤ 4 lines × 10 days of supply
     assert max(s for _, s in seen) <= 4 * per_day  # services of the day only
+
+
+def test_supplies_running_past_the_last_date_settle_alike_on_both_back_ends() -> None:
+    """`date + days_supply` past 9999-12-31 overflowed in the reference interpreter
+    (OverflowError) where the compiled code computes the days left as a difference."""
+    claim = example_claim()
+    claim["visit"]["date"] = "9999-12-31"
+    claim["history"] = {
+        "dispensed": [{"code": claim["items"][0]["code"], "date": "9999-12-30", "days_supply": 30}]
+    }
+    results = [Engine.load(backend=b).settle(claim) for b in ("compiled", "interpreted")]
+    assert results[0] == results[1]
+    assert "duplicate_dispensing" in [f["kind"] for f in results[0]["findings"]]

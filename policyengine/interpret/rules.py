@@ -7,7 +7,6 @@ then lines in ascending `line`, rules in declaration order within a line.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from policyengine.ir import RuleIR
@@ -252,7 +251,8 @@ def _duplicate_dispensing(
             continue
         if record.code != item.code and record.code[:GENERIC_PREFIX_LENGTH] != prefix:
             continue
-        left = (record.date + dt.timedelta(days=record.days_supply) - visit_date).days
+        # days of supply left (as a difference of dates: date + supply may pass year 9999)
+        left = (record.date - visit_date).days + record.days_supply
         if left > tolerance:
             return [fm.supply_left(record.code, record.date.isoformat(), left, tolerance)]
     return []
