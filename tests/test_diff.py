@@ -3,6 +3,9 @@
 Tianjin employee (working) outpatient at a level-3 hospital: deductible 800, ratio 55%,
 annual cap 7,500 (5,500 before 2019). Resident inpatient: first-admission deductible
 300/500/800 by level; ratio 80/70/60% before 2019, +0/+5/+10 points from 2019-01-01.
+
+Each constructed diff runs on both back ends (the amended policies settled by the compiled code
+and by the reference interpreter) and the two reports must be identical.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from policyengine.diff.render import render_markdown, render_table
 from policyengine.diff.schema import diff_schema, validate
 from policyengine.diff.source import Version
 from policyengine.engine import Engine
-from tests.support import POLICIES
+from policyengine.prepared import BACKENDS
+from tests.support import POLICIES, first_difference
 
 TIANJIN = POLICIES / "tianjin"
 QUANZHOU = POLICIES / "quanzhou"
@@ -162,13 +166,19 @@ def diff(
     base_as_of: str | None = None,
     as_of: str | None = None,
 ) -> dict[str, Any]:
-    engine = Engine.load(amended)
-    base_engine = engine if base == amended else Engine.load(base)
-    report = run_diff(
-        Version(base_engine, base_as_of, str(base)),
-        Version(engine, as_of, str(amended)),
-        DiffOptions(write(tmp_path / "claims.jsonl", claims)),
-    )
+    reports = []
+    for backend in BACKENDS:  # the amended policies settle alike on both back ends
+        engine = Engine.load(amended, backend=backend)
+        base_engine = engine if base == amended else Engine.load(base, backend=backend)
+        reports.append(
+            run_diff(
+                Version(base_engine, base_as_of, str(base)),
+                Version(engine, as_of, str(amended)),
+                DiffOptions(write(tmp_path / "claims.jsonl", claims)),
+            )
+        )
+    report, reference = reports
+    assert report == reference, first_difference(reference, report, "report")
     validate(report)
     assert report["attribution"]["reconciled"]
     assert report["attribution"]["not_decomposed"]["claims"] == 0
