@@ -33,7 +33,6 @@ from policyengine.runtime import CatalogueItem as _Item
 from policyengine.runtime import NotInForce as _NotInForce
 from policyengine.runtime import RuleFailure as _RuleFailure
 from policyengine.runtime import ZERO as _Z
-from policyengine.runtime import LineRow as _Row
 from policyengine.runtime import age_on as _age_on
 from policyengine.runtime import ascending as _ascending
 from policyengine.runtime import audit_table_step as _audit_table_step
@@ -53,7 +52,6 @@ from policyengine.runtime import line_step as _line_step
 from policyengine.runtime import money as _money
 from policyengine.runtime import policy_step as _policy_step
 from policyengine.runtime import ratio_text as _ratio_text
-from policyengine.runtime import tuple_new as _tuple_new
 """
 
 

@@ -45,11 +45,6 @@ PRELUDE = (
 )
 
 
-# A line's LineRow, made with tuple.__new__ (runtime.tuple_new: faster than the NamedTuple's
-# own constructor): `{ROW}(fields…))`.
-ROW = "_tuple_new(_Row, "
-
-
 class VersionCompiler:
     def __init__(self, module: ModuleBuilder, index: int, day: dt.date, trace: bool) -> None:
         self.module = module
@@ -220,9 +215,9 @@ class VersionCompiler:
             if self.trace:
                 w("basis = (None, None, None, None)")
             with w.block("if 'reject' in acts:"):
-                w(f"row = {ROW}(it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf))")
+                w("row = (it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
             with w.block("elif 'exclude' in acts:"):
-                w(f"row = {ROW}(it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf))")
+                w("row = (it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf)")
             with w.block("else:"):
                 w("over = _Z")
                 with w.block("if e is not None and e.price_cap is not None:"):
@@ -247,7 +242,7 @@ class VersionCompiler:
                     w("pre = _fen((amount - over) * prop)")
                 w("cov = amount - over - pre")
                 w("covered += cov")
-                w(f"row = {ROW}(it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf))")
+                w("row = (it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
                 if self.trace:
                     w(
                         "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "
