@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from hypothesis import given
+from strategies import claims
 
 from policyengine.check import check
+from policyengine.compile import compile_policy
 from policyengine.compile.module import build_source
+from policyengine.compile.settle import PRELUDE
+from policyengine.contract.claims import load_claim
 from policyengine.semantics import vocabulary
+from policyengine.semantics.facts import FACTS, FactContext
+from tests.support import FUZZ
 
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
@@ -183,3 +190,51 @@ def test_generated_code_imports_only_the_runtime() -> None:
         ours = {module for module in imported if module.split(".")[0] == "policyengine"}
         assert ours == {"policyengine.runtime"}, name
         assert imported - ours <= {"bisect", "datetime", "decimal"}, name
+
+
+# ------------------------------------------------------------------ claim facts
+
+POLICY = {region: check(POLICIES / region).policy for region in ("tianjin", "quanzhou")}
+NAMESPACE = {region: compile_policy(p).namespace() for region, p in POLICY.items() if p}
+
+
+@FUZZ
+@given(claims())
+def test_both_back_ends_read_every_claim_fact_alike(raw: dict[str, object]) -> None:
+    """The compiled prelude (settle.PRELUDE, from each fact's `source`) and the interpreter's
+    `read` give the same value for every fact of every generated claim."""
+    records = load_claim(raw)
+    region = str(raw["region"])
+    policy = POLICY[region]
+    assert policy is not None
+    local = {
+        **NAMESPACE[region],
+        "person": records.person,
+        "visit": records.visit,
+        "history": records.history,
+    }
+    for var, source, _uses in PRELUDE:
+        local[var] = eval(source, local)  # the engine's own declared source, not rule text
+    for name, fact in FACTS.items():
+        programmes = vocabulary.PROGRAMMES if fact.table else (None,)
+        for programme in programmes:
+            context = FactContext(policy.conditions, programme)
+            if fact.table:
+                compiled = eval(fact.source.replace("PROGRAMME", repr(programme)), local)
+            else:
+                compiled = local[fact.var]
+            assert compiled == fact.read(records, context), (name, programme)
+
+
+def test_the_facts_are_what_the_checker_and_the_classes_of_claims_use() -> None:
+    from policyengine.check import conditions
+    from policyengine.semantics import domain
+
+    assert {n for n, f in FACTS.items() if f.kind == "names"} == domain.SET_KEYS
+    assert not hasattr(vocabulary, "CONDITION_KEYS")
+    assert conditions.FACTS is FACTS
+    for fact in FACTS.values():
+        assert fact.kind in ("word", "integer", "names")
+        assert fact.kind != "integer" or fact.bounds is not None
+        assert fact.only_when is None or fact.only_when[0] in FACTS
+        assert all(use in {var for var, _s, _u in PRELUDE} for use in fact.uses)

@@ -14,8 +14,8 @@ from policyengine import nodes as n
 from policyengine.check.conditions import check_words, resolve_conds
 from policyengine.check.context import CheckContext
 from policyengine.diagnostics import Related, did_you_mean, suggestion
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
-    CONDITION_KEYS,
     FINDING_KINDS,
     MOMENTS,
     PAID_POOLS,
@@ -243,7 +243,7 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
                 hint=f"{decl.kind} tables take: {words}" if words else None,
             )
         _check_setting_values(ctx, setting)
-    _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}", certified=decl.kind == "limit")
+    _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}", table_kind=decl.kind)
     if decl.kind == "limit":
         if decl.setting("programme") is None:
             ctx.diags.error(
@@ -281,7 +281,7 @@ def _check_period(ctx: CheckContext, decl: n.TableDecl) -> None:
 
 def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:
     choices: Iterable[str] | None = {
-        "complete": CONDITION_KEYS.keys(),
+        "complete": FACTS.keys(),
         "pools": PAID_POOLS,
         "programme": PROGRAMMES,
         "self_burden": VISITS,
@@ -304,7 +304,7 @@ def _check_limit_row(ctx: CheckContext, row: n.Row) -> None:
 
 
 def _check_rows(
-    ctx: CheckContext, rows: tuple[n.Row, ...], table: str, *, certified: bool = False
+    ctx: CheckContext, rows: tuple[n.Row, ...], table: str, *, table_kind: str | None = None
 ) -> None:
     labels: dict[str, n.Row] = {}
     for row in rows:
@@ -312,7 +312,7 @@ def _check_rows(
             if row.label in labels:
                 _duplicate(ctx, f"row label `{row.label}`", row.span, labels[row.label].span)
             labels[row.label] = row
-        _resolve_into(ctx, id(row), row.conds, certified=certified)
+        _resolve_into(ctx, id(row), row.conds, table_kind=table_kind)
         _check_refs(ctx, row.value)
     for row in rows:
         for target in row.overrides:
@@ -337,19 +337,19 @@ def _check_rows(
 
 
 def _resolve_into(
-    ctx: CheckContext, owner: int, conds: tuple[n.Cond, ...], *, certified: bool = False
+    ctx: CheckContext, owner: int, conds: tuple[n.Cond, ...], *, table_kind: str | None = None
 ) -> None:
     """Resolve a row's or a `when`'s conditions; mark the owner unresolved on any error.
-    `certified` is a fact of limit tables only (the certifications of their programme)."""
+    A fact of one table kind's rows (`certified`: limit tables) is refused elsewhere."""
     before = len(ctx.diags)
     for cond in conds:
-        if cond.key == "certified" and not certified:
+        fact = FACTS.get(cond.key)
+        if fact is not None and fact.table is not None and fact.table != table_kind:
             ctx.diags.error(
                 "N001",
-                "`certified` can be tested only in the rows of a `limit` table",
+                f"`{cond.key}` can be tested only in the rows of a `{fact.table}` table",
                 cond.span,
-                hint="test the visit's diagnoses with `diagnosis`; a rule requires a "
-                "certification with `certification_required`",
+                hint=fact.elsewhere_hint or None,
             )
     ctx.conds[owner] = resolve_conds(ctx, conds)
     if len(ctx.diags) > before:

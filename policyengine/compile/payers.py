@@ -13,6 +13,7 @@ from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
 from policyengine.ir import RowIR, TableIR
 from policyengine.semantics.domain import matches
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.matching import ratio_text, schedule
 from policyengine.semantics.money import fen
 from policyengine.semantics.values import BandsVal, Val
@@ -215,15 +216,15 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         for row, amount in numeric
     )
     pool = table.pools[0] if table.pools else visit
-    vc.need("vdate")
-    w(
-        "certified = "
-        f"{{ct.condition for ct in person.certifications if ct.programme == {table.programme!r} "
-        "and ct.since <= vdate}"
-    )
+    certified = FACTS["certified"]  # the certifications of this table's programme
+    vc.need(*certified.uses)
+    w(f"{certified.var} = {certified.source.replace('PROGRAMME', repr(table.programme))}")
     w("lim = _Z")
     w("used = []")
-    with w.block(f"for entry in {vc.const(entries)}:"), w.block("if entry[0] in certified:"):
+    with (
+        w.block(f"for entry in {vc.const(entries)}:"),
+        w.block(f"if entry[0] in {certified.var}:"),
+    ):
         w("lim += entry[1]")
         w("used.append(entry)")
         w("N.update(entry[2])")

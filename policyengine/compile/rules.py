@@ -26,19 +26,6 @@ from policyengine.semantics.vocabulary import (
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
 
-WHEN_VARS = {
-    "scheme": "scheme",
-    "status": "status",
-    "visit": "vtype",
-    "admission": "admission",
-    "level": "level",
-    "hospital_kind": "hkind",
-    "group": "groups",
-    "diagnosis": "dx",
-    "sex": "sex",
-    "age": "age",
-}
-
 
 def when_source(vc: VersionCompiler, alternatives: tuple[tuple[CondIR, ...], ...]) -> str:
     if not alternatives:
@@ -54,8 +41,7 @@ def _conjunction(vc: VersionCompiler, conds: tuple[CondIR, ...]) -> str:
 
 
 def _cond(vc: VersionCompiler, cond: CondIR) -> str:
-    var = WHEN_VARS[cond.key]
-    vc.need(var)
+    var = vc.fact(cond.key)
     if cond.key in SET_KEYS:
         test = f"not {var}.isdisjoint({vc.const(frozenset(cond.names))})"
     elif cond.ranges:

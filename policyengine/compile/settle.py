@@ -16,6 +16,7 @@ from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.money import money
 from policyengine.semantics.values import BandsVal, Val
@@ -24,25 +25,16 @@ from policyengine.semantics.vocabulary import VISITS
 if TYPE_CHECKING:
     from policyengine.compile.module import ModuleBuilder
 
-# Prelude lines for each local the body may need, in dependency order.
-PRELUDE = (
-    ("vdate", "vdate = visit.date"),
-    ("scheme", "scheme = person.scheme"),
-    ("status", "status = person.status if person.scheme == 'employee' else None"),
-    ("level", "level = visit.hospital.level"),
-    ("hkind", "hkind = visit.hospital.kind"),
-    (
-        "admission",
-        "admission = ('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' "
-        "else None",
-    ),
-    ("sex", "sex = person.sex"),
-    ("age", "age = _age_on(person.birth_date, visit.date)"),
-    ("title", "title = visit.doctor.title"),
-    ("groups", "groups = frozenset(person.groups)"),
-    ("udiag", "udiag = [d.upper() for d in visit.diagnoses]"),
-    ("dx", "dx = _diagnosed(visit.diagnoses)"),
+# The locals the body may need, each with its reading and the locals that reading uses, in
+# dependency order: the claim facts as semantics/facts.py declares them, and the other values
+# of the claim the finding rules read. A local is read only where the body needs it.
+PRELUDE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("vdate", "visit.date", ()),
+    *((f.var, f.source, f.uses) for f in FACTS.values() if f.table is None),
+    ("title", "visit.doctor.title", ()),
+    ("udiag", "[d.upper() for d in visit.diagnoses]", ()),
 )
+_USES = {var: uses for var, _source, uses in PRELUDE}
 
 
 class VersionCompiler:
@@ -62,9 +54,19 @@ class VersionCompiler:
 
     # ------------------------------------------------------------ bookkeeping
     def need(self, *names: str) -> None:
-        self.needs.update(names)
-        if "dx" in names:
+        """The body reads these locals (and so whatever their readings read)."""
+        for name in names:
+            if name not in self.needs:
+                self.needs.add(name)
+                self.need(*_USES.get(name, ()))
+        if FACTS["diagnosis"].var in names:  # read by the module's `_diagnosed`
             self.module.uses_conditions = True
+
+    def fact(self, key: str) -> str:
+        """The local holding claim fact `key`, which the body now needs."""
+        var = FACTS[key].var
+        self.need(var)
+        return var
 
     def note_ids(self, *notes: Note) -> tuple[int, ...]:
         return self.module.note_ids(notes)
@@ -87,7 +89,7 @@ class VersionCompiler:
 
     def lookup(self, resolved: Resolved, name: str) -> str:
         for key in resolved.keys:
-            self.need(_FACT_NEED.get(key, key))
+            self.fact(key)
         if not resolved.keys:
             return f"{name}.get(())"
         return f"{name}.get({resolved.key_source(self.const)})"
@@ -133,10 +135,10 @@ class VersionCompiler:
         head("    person = c.person")
         head("    visit = c.visit")
         head("    history = c.history")
-        head("    vtype = visit.type")
-        for key, line in PRELUDE:
-            if key in self.needs:
-                head(f"    {line}")
+        self.fact("visit")  # the payers branch on the visit type
+        for var, source, _uses in PRELUDE:
+            if var in self.needs:
+                head(f"    {var} = {source}")
         head("    F = []")
         head("    N = set()")
         head("    cacts = set()")
@@ -274,9 +276,6 @@ class VersionCompiler:
             "'as_of': "
             f"day.isoformat()}}, F, rows, ded, fund, ci, [_NOTES[i] for i in sorted(N)], {tr})"
         )
-
-
-_FACT_NEED = {"visit": "vtype", "hospital_kind": "hkind", "group": "groups", "diagnosis": "dx"}
 
 
 def money_text(value: Any) -> str | None:

@@ -14,22 +14,8 @@ from typing import Any
 
 from policyengine.ir import PolicyIR, RowIR
 from policyengine.semantics.domain import SET_KEYS, cases, matches
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.values import BandsVal, Val, Value
-
-# Local variable in the generated function holding each fact.
-FACT_VARS = {
-    "scheme": "scheme",
-    "status": "status",
-    "visit": "vtype",
-    "admission": "admission",
-    "level": "level",
-    "hospital_kind": "hkind",
-    "group": "groups",
-    "diagnosis": "dx",
-    "certified": "certified",
-    "sex": "sex",
-    "age": "age",
-}
 
 
 class CompileError(Exception):
@@ -42,19 +28,19 @@ class Resolved:
 
     keys: tuple[str, ...]
     set_masks: dict[str, frozenset[str]]  # for set facts: the names the rows mention
-    age_breaks: tuple[int, ...]
+    breaks: dict[str, tuple[int, ...]]  # for ranged whole numbers (age): where classes start
     entries: dict[tuple[Any, ...], Any]
 
     def key_source(self, constant: Any) -> str:
         """Python source building this table's key from the generated function's locals."""
         parts = []
         for key in self.keys:
-            var = FACT_VARS[key]
+            var = FACTS[key].var
             if key in SET_KEYS:
                 parts.append(f"({var} & {constant(self.set_masks[key])})")
-            elif key == "age":
-                breaks = constant(self.age_breaks)
-                parts.append(f"{breaks}[_bisect({breaks}, age) - 1]")
+            elif key in self.breaks:
+                breaks = constant(self.breaks[key])
+                parts.append(f"{breaks}[_bisect({breaks}, {var}) - 1]")
             else:
                 parts.append(var)
         if len(parts) == 1:
@@ -109,7 +95,11 @@ def resolve(
         for key in keys
         if key in SET_KEYS
     }
-    breaks = tuple(sorted({facts["age"] for facts in classes})) if "age" in keys else ()
+    breaks = {
+        key: tuple(sorted({facts[key] for facts in classes}))
+        for key in keys
+        if FACTS[key].kind == "integer" and FACTS[key].values is None
+    }
     entries: dict[tuple[Any, ...], Any] = {}
     for facts in classes:
         row = winner(active, facts)

@@ -26,9 +26,8 @@ from policyengine.interpret.lines import (
 from policyengine.interpret.rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
 from policyengine.semantics.domain import matches
+from policyengine.semantics.facts import FACTS, FactContext, claim_facts
 from policyengine.semantics.matching import (
-    age_on,
-    condition_matches,
     ratio_text,
     schedule,
 )
@@ -52,29 +51,8 @@ class Run:
         self.moment = moment
         self.steps: list[Step] | None = [] if trace else None
         self.notes: set[Note] = set()
-        self.facts = self._facts()
-
-    def _facts(self) -> dict[str, Any]:
-        person, visit = self.claim.person, self.claim.visit
-        diagnosed = frozenset(
-            name
-            for name, c in self.policy.conditions.items()
-            if condition_matches(c, visit.diagnoses)
-        )
-        return {
-            "scheme": person.scheme,
-            "status": person.status if person.scheme == "employee" else None,
-            "visit": visit.type,
-            "level": visit.hospital.level,
-            "hospital_kind": visit.hospital.kind,
-            "admission": ("first" if self.claim.history.admissions == 0 else "later")
-            if visit.type == "inpatient"
-            else None,
-            "group": frozenset(person.groups),
-            "diagnosis": diagnosed,
-            "sex": person.sex,
-            "age": age_on(person.birth_date, visit.date),
-        }
+        # the claim's facts as semantics/facts.py reads them for the interpreter
+        self.facts = claim_facts(claim, FactContext(policy.conditions))
 
     def step(self, step: Step) -> None:
         if self.steps is not None:
@@ -385,11 +363,8 @@ class Run:
                     }
                 )
             return fund
-        certified = frozenset(
-            c.condition
-            for c in self.claim.person.certifications
-            if c.programme == table.programme and c.since <= self.claim.visit.date
-        )
+        context = FactContext(self.policy.conditions, table.programme)
+        certified = FACTS["certified"].read(self.claim, context)
         used = [r for r in numeric if matches(r.conds, {"certified": certified})]
         limit = sum((self.money_figure(self.value(r)) for r in used), ZERO)
         pool = table.pools[0] if table.pools else visit

@@ -1,8 +1,8 @@
 """What a `when` means, and the finite set of claim classes it can tell apart.
 
-A claim's facts for matching are a `Facts` mapping: scalar keys (scheme, status, visit,
-level, hospital_kind, admission, sex, age) and set keys (group, diagnosis, certified:
-the names the claim has). `matches` is the single definition of a `when`; the checker
+A claim's facts for matching are a `Facts` mapping of the facts semantics/facts.py declares:
+words and whole numbers, and sets of names (group, diagnosis, certified: the names the
+claim has). `matches` is the single definition of a `when`; the checker
 enumerates `cases` — every combination of the values the rows mention — to find
 overlapping rows, gaps and incomplete tables exhaustively.
 """
@@ -14,18 +14,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from policyengine.ir import CondIR
-from policyengine.semantics.vocabulary import (
-    ADMISSIONS,
-    HOSPITAL_KINDS,
-    LEVELS,
-    SCHEMES,
-    SEXES,
-    STATUSES,
-    VISITS,
-)
+from policyengine.semantics.facts import FACTS, SET_FACTS
 
 Facts = Mapping[str, Any]
-SET_KEYS = frozenset({"group", "diagnosis", "certified"})
+SET_KEYS = SET_FACTS
 MAX_CASES = 50_000
 
 
@@ -79,20 +71,20 @@ def cases(
             bucket.update(cond.ranges)
     for key in extra_keys:
         mentioned.setdefault(key, set())
-    if "status" in mentioned:
-        mentioned.setdefault("scheme", set())
-    if "admission" in mentioned:
-        mentioned.setdefault("visit", set())
-    keys = _ordered(mentioned)
+    for key in list(mentioned):  # a fact that exists only for some values of another
+        dependency = FACTS[key].only_when
+        if dependency is not None:
+            mentioned.setdefault(dependency[0], set())
+    keys = [key for key in FACTS if key in mentioned]
     # Count before building the axes: a set key of n names has 2ⁿ values.
     total = 1
     for key in keys:
-        total *= max(_axis_size(key, mentioned[key], visits), 1)
+        total *= max(FACTS[key].axis_size(mentioned[key], visits), 1)
         if total > MAX_CASES:
             raise ValueError(
                 f"the conditions distinguish more than {MAX_CASES:,} classes of claims"
             )
-    axes = [(key, _axis(key, mentioned[key], visits)) for key in keys]
+    axes = [(key, FACTS[key].axis(mentioned[key], visits)) for key in keys]
     out = []
     for combo in itertools.product(*(values for _key, values in axes)):
         case = dict(zip((key for key, _v in axes), combo, strict=True))
@@ -101,61 +93,15 @@ def cases(
     return out
 
 
-_ORDER = (
-    "scheme",
-    "status",
-    "visit",
-    "admission",
-    "level",
-    "hospital_kind",
-    "group",
-    "diagnosis",
-    "certified",
-    "sex",
-    "age",
-)
-
-
-def _ordered(keys: Iterable[str]) -> list[str]:
-    present = set(keys)
-    return [k for k in _ORDER if k in present]
-
-
-def _axis_size(key: str, mentioned: set[Any], visits: Iterable[str] | None) -> int:
-    if key in SET_KEYS:
-        return 1 << len({n for n in mentioned if isinstance(n, str)})
-    return len(_axis(key, mentioned, visits))
-
-
-def _axis(key: str, mentioned: set[Any], visits: Iterable[str] | None) -> list[Any]:
-    if key in SET_KEYS:
-        names = sorted(n for n in mentioned if isinstance(n, str))
-        return [
-            frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)
-        ]
-    if key == "age":
-        points = {0, 150}
-        for low, high in (m for m in mentioned if isinstance(m, tuple)):
-            points.update({low, high + 1})
-        return sorted(p for p in points if 0 <= p <= 150)
-    fixed: dict[str, tuple[Any, ...]] = {
-        "scheme": SCHEMES,
-        "status": (*STATUSES, None),
-        "visit": tuple(visits) if visits is not None else VISITS,
-        "admission": (*ADMISSIONS, None),
-        "level": LEVELS,
-        "hospital_kind": HOSPITAL_KINDS,
-        "sex": SEXES,
-    }
-    return list(fixed[key])
-
-
 def _consistent(case: Mapping[str, Any]) -> bool:
-    """Status exists for employees only; admission order for inpatient visits only."""
-    if "status" in case and (case["status"] is None) != (case.get("scheme") == "resident"):
-        return False
-    if "admission" in case and "visit" in case:
-        return bool((case["admission"] is None) != (case["visit"] == "inpatient"))
+    """A fact that exists only for some values of another (status for employees, admission
+    order for inpatient visits) is None exactly where the other has none of them."""
+    for key, value in case.items():
+        dependency = FACTS[key].only_when
+        if dependency is None or dependency[0] not in case:
+            continue
+        if (value is None) == (case[dependency[0]] in dependency[1]):
+            return False
     return True
 
 

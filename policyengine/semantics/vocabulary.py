@@ -3,9 +3,9 @@
 Each enum is declared once, as a `Literal` type, and its tuple of words derived from it: the
 pydantic models (contract/claims.py, contract/results.py, contract/trace.py) use the types,
 the fast claim path (contract/fastclaim.py), the checker and both evaluators the tuples, the
-run time the title ranks. Here too: the condition keys a `when` may test, the table kinds and,
-per finding kind, its names, level and parameters (FINDING_KINDS). tests/test_registries.py
-fails on a literal restating any of them elsewhere.
+run time the title ranks. Here too: the table kinds and, per finding kind, its names, level
+and parameters (FINDING_KINDS). The claim facts a `when` may test are semantics/facts.py.
+tests/test_registries.py fails on a literal restating any of these elsewhere.
 """
 
 from __future__ import annotations
@@ -83,48 +83,29 @@ PROVENANCES: Final[tuple[Provenance, ...]] = get_args(Provenance)
 GENERIC_PREFIX_LENGTH: Final = 10
 DEFAULT_DAILY_FREQUENCY: Final = 1
 
-# `when` keys: what each tests and the values it accepts (None = condition names / ranges).
-CONDITION_KEYS: Final = MappingProxyType(
-    {
-        "scheme": SCHEMES,
-        "status": STATUSES,
-        "visit": VISITS,
-        "level": None,
-        "hospital_kind": HOSPITAL_KINDS,
-        "admission": ADMISSIONS,
-        "group": GROUPS,
-        "diagnosis": None,
-        "certified": None,
-        "sex": SEXES,
-        "age": None,
-    }
-)
-INTEGER_KEYS: Final = frozenset({"level", "age"})
-CONDITION_NAME_KEYS: Final = frozenset({"diagnosis", "certified"})
 
-TABLE_KINDS: Final = ("deductible", "ratio", "cap", "limit", "second_layer", "pre_self_pay")
+@dataclass(frozen=True)
+class TableSpec:
+    """A table kind: the unit of its rows' values and the settings it accepts."""
 
-# What each table kind's rows hold, and the settings it accepts.
-TABLE_UNITS: Final = MappingProxyType(
+    unit: str
+    settings: frozenset[str]
+
+
+# The table kinds: each is a step of the settlement (spec §2), implemented by both back ends.
+TABLES: Final = MappingProxyType(
     {
-        "deductible": "money",
-        "ratio": "ratio",
-        "cap": "money",
-        "limit": "money",
-        "second_layer": "bands",
-        "pre_self_pay": "ratio",
+        "deductible": TableSpec("money", frozenset({"complete"})),
+        "ratio": TableSpec("ratio", frozenset({"complete", "alias"})),
+        "cap": TableSpec("money", frozenset({"complete", "pools"})),
+        "limit": TableSpec("money", frozenset({"pools", "programme"})),
+        "second_layer": TableSpec("bands", frozenset({"complete", "self_burden"})),
+        "pre_self_pay": TableSpec("ratio", frozenset({"complete"})),
     }
 )
-TABLE_SETTINGS: Final = MappingProxyType(
-    {
-        "deductible": frozenset({"complete"}),
-        "ratio": frozenset({"complete", "alias"}),
-        "cap": frozenset({"complete", "pools"}),
-        "limit": frozenset({"pools", "programme"}),
-        "second_layer": frozenset({"complete", "self_burden"}),
-        "pre_self_pay": frozenset({"complete"}),
-    }
-)
+TABLE_KINDS: Final = tuple(TABLES)
+TABLE_UNITS: Final = MappingProxyType({kind: spec.unit for kind, spec in TABLES.items()})
+TABLE_SETTINGS: Final = MappingProxyType({kind: spec.settings for kind, spec in TABLES.items()})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,221 @@
+"""The claim facts a `when` (and so a table's rows) may test — their one home.
+
+Each fact is declared once: its `when` key, the values it takes, and how each back end reads
+it from the claim records (contract/fastclaim.py):
+
+- `read(claim, context)` — the reference interpreter's reading (interpret/evaluator.py);
+- `source` — a Python expression over the generated settle function's `person`, `visit`,
+  `history` and the locals named in `uses` (other facts' `var`, or `vdate`), which
+  compile/settle.py puts in the function's prelude as `var = source` where the body needs it.
+
+The checker (check/conditions.py: keys, values, integer ranges), the classes of claims a
+table's rows distinguish (semantics/domain.py), the compiler's `when` tests and table keys
+(compile/rules.py, compile/tables.py) and the interpreter all read this table.
+tests/test_registries.py checks that the two readings agree on generated claims.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
+
+from policyengine.semantics.matching import age_on, condition_matches
+from policyengine.semantics.vocabulary import (
+    ADMISSIONS,
+    GROUPS,
+    HOSPITAL_KINDS,
+    LEVELS,
+    SCHEMES,
+    SEXES,
+    STATUSES,
+    VISITS,
+)
+
+if TYPE_CHECKING:  # only types here: the run time does not import the IR
+    from policyengine.contract.fastclaim import Claim
+    from policyengine.ir import Condition
+
+FactKind = Literal["word", "integer", "names"]
+
+
+class FactContext(NamedTuple):
+    """What a reading needs beyond the claim."""
+
+    conditions: Mapping[str, Condition]  # the policy's conditions, for `diagnosis`
+    programme: str | None = None  # the limit table's programme, for `certified`
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A claim fact a `when` may test.
+
+    kind: `word` (one of `values`; `values` None: any word the claim carries), `integer`
+    (one of `values`, or a whole number within `bounds` that a `when` names as ranges) or
+    `names` (the set of names the claim has: groups, diagnosed or certified conditions; the
+    words are `values`, or the policy's condition names when `conditions`)."""
+
+    name: str
+    kind: FactKind
+    var: str  # the generated function's local that holds it
+    source: str  # how the compiled code reads it (see the module docstring)
+    read: Callable[[Claim, FactContext], Any]  # how the interpreter reads it
+    values: tuple[Any, ...] | None = None
+    bounds: tuple[int, int] | None = None
+    conditions: bool = False  # a `names` fact over the policy's condition names
+    uses: tuple[str, ...] = ()  # other locals `source` reads (settle.PRELUDE declares them)
+    # None unless the fact `only_when[0]` has a value in `only_when[1]` (status: employees)
+    only_when: tuple[str, tuple[str, ...]] | None = None
+    # a fact of one table kind's rows only, read per table (`certified`: the certifications of
+    # the limit table's programme, which `source` names as PROGRAMME), with the hint the
+    # checker gives where it is tested elsewhere
+    table: str | None = None
+    elsewhere_hint: str = ""
+
+    def axis(self, mentioned: Iterable[Any], visits: Iterable[str] | None = None) -> list[Any]:
+        """The values that tell apart every class of claims the mentioned values can."""
+        if self.kind == "names":
+            names = sorted({n for n in mentioned if isinstance(n, str)})
+            return [
+                frozenset(c)
+                for size in range(len(names) + 1)
+                for c in itertools.combinations(names, size)
+            ]
+        if self.kind == "integer" and self.values is None:
+            assert self.bounds is not None
+            low, high = self.bounds
+            points = {low, high}
+            for first, last in (m for m in mentioned if isinstance(m, tuple)):
+                points.update({first, last + 1})
+            return sorted(p for p in points if low <= p <= high)
+        if self.values is None:  # an open word: those the rows name, and any other
+            return [*sorted({n for n in mentioned if isinstance(n, str)}), None]
+        values = list(visits) if self.name == "visit" and visits is not None else list(self.values)
+        return [*values, None] if self.only_when is not None else values
+
+    def axis_size(self, mentioned: set[Any], visits: Iterable[str] | None = None) -> int:
+        if self.kind == "names":
+            return 1 << len({n for n in mentioned if isinstance(n, str)})
+        return len(self.axis(mentioned, visits))
+
+
+def _admission(claim: Claim, context: FactContext) -> str | None:
+    if claim.visit.type != "inpatient":
+        return None
+    return "first" if claim.history.admissions == 0 else "later"
+
+
+def _diagnosed(claim: Claim, context: FactContext) -> frozenset[str]:
+    diagnoses = claim.visit.diagnoses
+    return frozenset(
+        name for name, c in context.conditions.items() if condition_matches(c, diagnoses)
+    )
+
+
+def _certified(claim: Claim, context: FactContext) -> frozenset[str]:
+    day = claim.visit.date
+    return frozenset(
+        c.condition
+        for c in claim.person.certifications
+        if c.programme == context.programme and c.since <= day
+    )
+
+
+def _declare(*facts: Fact) -> MappingProxyType[str, Fact]:
+    return MappingProxyType({fact.name: fact for fact in facts})
+
+
+# In the order the classes of claims list them (the checker's messages, a table's key).
+FACTS: Final = _declare(
+    Fact(
+        "scheme",
+        "word",
+        "scheme",
+        "person.scheme",
+        lambda c, _: c.person.scheme,
+        SCHEMES,
+    ),
+    Fact(
+        "status",
+        "word",
+        "status",
+        "person.status if person.scheme == 'employee' else None",
+        lambda c, _: c.person.status if c.person.scheme == "employee" else None,
+        STATUSES,
+        only_when=("scheme", ("employee",)),
+    ),
+    Fact("visit", "word", "vtype", "visit.type", lambda c, _: c.visit.type, VISITS),
+    Fact(
+        "admission",
+        "word",
+        "admission",
+        "('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' else None",
+        _admission,
+        ADMISSIONS,
+        uses=("vtype",),
+        only_when=("visit", ("inpatient",)),
+    ),
+    Fact(
+        "level",
+        "integer",
+        "level",
+        "visit.hospital.level",
+        lambda c, _: c.visit.hospital.level,
+        LEVELS,
+        bounds=(min(LEVELS), max(LEVELS)),
+    ),
+    Fact(
+        "hospital_kind",
+        "word",
+        "hkind",
+        "visit.hospital.kind",
+        lambda c, _: c.visit.hospital.kind,
+        HOSPITAL_KINDS,
+    ),
+    Fact(
+        "group",
+        "names",
+        "groups",
+        "frozenset(person.groups)",
+        lambda c, _: frozenset(c.person.groups),
+        GROUPS,
+    ),
+    Fact(
+        "diagnosis",
+        "names",
+        "dx",
+        "_diagnosed(visit.diagnoses)",
+        _diagnosed,
+        conditions=True,
+    ),
+    Fact(
+        "certified",
+        "names",
+        "certified",
+        "{ct.condition for ct in person.certifications "
+        "if ct.programme == PROGRAMME and ct.since <= vdate}",
+        _certified,
+        conditions=True,
+        uses=("vdate",),
+        table="limit",
+        elsewhere_hint="test the visit's diagnoses with `diagnosis`; a rule requires a "
+        "certification with `certification_required`",
+    ),
+    Fact("sex", "word", "sex", "person.sex", lambda c, _: c.person.sex, SEXES),
+    Fact(
+        "age",
+        "integer",
+        "age",
+        "_age_on(person.birth_date, visit.date)",
+        lambda c, _: age_on(c.person.birth_date, c.visit.date),
+        bounds=(0, 150),
+    ),
+)
+SET_FACTS: Final = frozenset(name for name, fact in FACTS.items() if fact.kind == "names")
+
+
+def claim_facts(claim: Claim, context: FactContext) -> dict[str, Any]:
+    """Every per-claim fact of `claim`, as the interpreter matches `when`s against them."""
+    return {name: f.read(claim, context) for name, f in FACTS.items() if f.table is None}
