@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from policyengine.compile.module import InventoryEntry
     from policyengine.contract.fastclaim import Claim
     from policyengine.contract.results import ResultDict
+    from policyengine.contract.trace import PolicyWords
 
 # The generated module's `settle(claim, day, before, trace)`: the claim's records, the date
 # whose rules apply, whether audit rules only warn (the `before` moment), with a trace.
@@ -35,6 +36,7 @@ class LoadedPolicy:
 
     name: str
     title: str
+    conditions: dict[str, str]  # condition name → its title (`condition hypertension "高血压"`)
     directory: Path
     start: str
     versions: tuple[str, ...]
@@ -51,6 +53,10 @@ class LoadedPolicy:
     def kind_of(self, code: str, claimed: str) -> str:
         return self.kinds.get(code, claimed)
 
+    def words(self) -> PolicyWords:
+        """The policy's own names for itself and its conditions (explain's words)."""
+        return {"name": self.name, "title": self.title, "conditions": dict(self.conditions)}
+
 
 def loaded_policy(
     directory: Path, namespace: dict[str, Any], source: str, *, cached: bool, fingerprint: str
@@ -58,6 +64,7 @@ def loaded_policy(
     return LoadedPolicy(
         name=namespace["POLICY"],
         title=namespace["TITLE"],
+        conditions=namespace["CONDITIONS"],
         directory=directory,
         start=namespace["START"],
         versions=namespace["VERSIONS"],

@@ -42,6 +42,7 @@ from policyengine.contract.trace import (
 )
 from policyengine.diff.components import read
 from policyengine.engine import Engine
+from policyengine.explain import document as stored
 from policyengine.explain import render as explain
 from policyengine.interpret.evaluator import adjudicate
 from policyengine.ledger import settle_person
@@ -141,7 +142,7 @@ def test_the_published_json_schemas_accept_what_the_engine_writes(
         data = orjson.loads(orjson.dumps(result))  # as a program reads the JSON
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in result_schema.iter_errors(data)]
         assert not errors, (result["claim_id"], errors[:3])
-    document = explain.trace_document({"id": year[0][0].id}, year[0][1])
+    document = stored.trace_document({"id": year[0][0].id}, year[0][1])
     assert not list(trace_schema.iter_errors(orjson.loads(orjson.dumps(document))))
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from policyengine.cli.main import main
 from policyengine.engine import Engine
+from policyengine.explain import document as stored
 from policyengine.explain import render as explain
 from tests.support import EXAMPLES
 
@@ -27,7 +28,9 @@ def documents() -> dict[str, dict]:
     out = {}
     for name, file in CASES.items():
         claim = json.loads((EXAMPLES / file).read_text(encoding="utf-8"))
-        out[name] = explain.trace_document(claim, engine.settle(claim, trace=True))
+        result = engine.settle(claim, trace=True)
+        words = engine.policy(result["policy"]["region"]).words()
+        out[name] = stored.trace_document(claim, result, words)
     return out
 
 
@@ -43,7 +46,7 @@ def golden(name: str, text: str) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_text_at_80_columns(documents: dict[str, dict], case: str, lang: str) -> None:
     document = documents[case]
-    doc = explain.build(document["claim"], document["result"], lang)
+    doc = explain.build(document["claim"], document["result"], lang, stored.words_of(document))
     text = explain.render_text(doc, width=80, color=False)
     golden(f"explain-{case}-{lang}.txt", text)
     from rich.cells import cell_len
@@ -57,7 +60,9 @@ def test_markdown(documents: dict[str, dict], case: str) -> None:
     document = documents[case]
     golden(
         f"explain-{case}.md",
-        explain.render_markdown(explain.build(document["claim"], document["result"], "zh")),
+        explain.render_markdown(
+            explain.build(document["claim"], document["result"], "zh", stored.words_of(document))
+        ),
     )
 
 
@@ -90,7 +95,9 @@ def test_every_step_names_its_rule_and_cites_a_clause(documents: dict[str, dict]
 def test_provisional_figures_are_flagged(documents: dict[str, dict]) -> None:
     document = documents["outpatient"]
     text = explain.render_text(
-        explain.build(document["claim"], document["result"], "zh"), width=80, color=False
+        explain.build(document["claim"], document["result"], "zh", stored.words_of(document)),
+        width=80,
+        color=False,
     )
     assert "⚠ 暂定" in text and "职工在职门诊起付线:所持文件未载" in text
 
@@ -149,3 +156,45 @@ def test_no_color_when_piped(tmp_path: Path) -> None:
     )
     assert done.returncode == 0 and "\x1b[" not in done.stdout
     assert done.stdout.startswith("理赔 TJ-2024-000001: 天津")
+
+
+def test_region_and_condition_names_come_from_the_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """explain names the region by its `policy` title and a condition by its `condition`
+    title: renaming them in the rule files renames them in the account, and Python holds
+    no city's or condition's name."""
+    import shutil
+
+    from policyengine.explain.words import WORDS
+    from tests.support import POLICIES
+
+    for name in ("national", "tianjin"):
+        shutil.copytree(POLICIES / name, tmp_path / name)
+    header = tmp_path / "tianjin" / "policy.policy"
+    title = "天津市基本医疗保险(职工医保、城乡居民医保)"
+    header.write_text(
+        header.read_text(encoding="utf-8").replace(title, "示例市医保"), encoding="utf-8"
+    )
+    claim = str(EXAMPLES / "claim-inpatient.json")
+    policy = str(tmp_path / "tianjin")
+    assert main(["explain", claim, "--policy", policy, "--width", "200"]) == 0
+    assert capsys.readouterr().out.startswith("理赔 TJ-2024-000001: 示例市医保 · ")
+    assert main(["explain", claim, "--policy", policy, "--lang", "en", "--width", "200"]) == 0
+    assert capsys.readouterr().out.startswith("claim TJ-2024-000001: Tianjin · ")
+
+    engine = Engine.load(POLICIES)
+    bundled = {name for p in engine.describe() for name in (p.name, *p.conditions)}
+    assert bundled & {key for words in WORDS.values() for key in words} == set()
+
+
+def test_a_condition_is_named_by_its_title_in_chinese() -> None:
+    document = {"policy": {"name": "r", "title": "某市", "conditions": {"hypertension": "高血压"}}}
+    words = stored.words_of(document)
+    assert words is not None
+    builder = explain.Builder({}, {"findings": [], "trace": []}, "zh", words)  # type: ignore[typeddict-item]
+    assert (builder.region("r"), builder.condition("hypertension")) == ("某市", "高血压")
+    assert builder.condition("diabetes") == "diabetes"
+    english = explain.Builder({}, {"findings": [], "trace": []}, "en", words)  # type: ignore[typeddict-item]
+    assert (english.region("r"), english.condition("hypertension")) == ("R", "hypertension")
+    assert stored.words_of({"policy": {"name": "r"}}) is None

@@ -20,6 +20,7 @@ import pytest
 
 from policyengine import Engine
 from policyengine.cli.main import main
+from policyengine.explain import document as stored
 from policyengine.explain import render as explain
 from policyengine.explain.escape import html, markdown, visible
 from tests.support import ROOT, example_claim
@@ -56,7 +57,7 @@ ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
 def documents() -> list[dict[str, Any]]:
     engine = Engine.load()
     outpatient = example_claim()
-    outpatient_doc = explain.trace_document(outpatient, engine.settle(outpatient, trace=True))
+    outpatient_doc = stored.trace_document(outpatient, engine.settle(outpatient, trace=True))
     inpatient = json.loads((ROOT / "tests" / "golden" / "trace-inpatient.json").read_text())
     return [outpatient_doc, inpatient]
 
@@ -96,7 +97,7 @@ def replay(document: Any) -> str | None:
     """What `explain --replay` does with a parsed document: the refusal, or None once every
     rendering succeeded."""
     try:
-        claim, result = explain.check_document(document)
+        claim, result = stored.check_document(document)
     except ValueError as refused:
         return str(refused)
     for lang in ("zh", "en"):

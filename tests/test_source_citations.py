@@ -19,6 +19,7 @@ import pytest
 from policyengine.check import CheckResult, check
 from policyengine.diagnostics import Diagnostic
 from policyengine.engine import Engine
+from policyengine.explain import document as stored
 from policyengine.explain import render as explain
 from tests.support import EXAMPLES, POLICIES
 
@@ -363,7 +364,7 @@ def settled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     out = {}
     for name, engine in (("bundled", Engine.load()), ("quoted", Engine.load(root / "tianjin"))):
         for case, claim in claims.items():
-            out[f"{name} {case}"] = explain.trace_document(claim, engine.settle(claim, trace=True))
+            out[f"{name} {case}"] = stored.trace_document(claim, engine.settle(claim, trace=True))
     return out
 
 

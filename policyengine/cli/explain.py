@@ -47,6 +47,7 @@ def register(add: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from policyengine.cli.output import engine_for, read_claim_text
     from policyengine.contract.claims import parse_json
+    from policyengine.explain import document as stored
     from policyengine.explain import render as explain
 
     try:
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
             document = json.loads(text)
         except RecursionError:
             raise ValueError("the trace document is nested too deeply to be one") from None
-        claim, result = explain.check_document(document)
+        claim, result = stored.check_document(document)
+        words = stored.words_of(document)
     else:
         try:
             raw = parse_json(text)
@@ -78,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
             write_json(rejected.as_json(), pretty=True)
             return EXIT_INPUT
         claim = json.loads(text)
+        words = engine.policy(result["policy"]["region"]).words()
     if args.format == "json":
-        write_json(explain.trace_document(claim, result), pretty=True)
+        write_json(stored.trace_document(claim, result, words), pretty=True)
         return EXIT_OK
-    doc = explain.build(claim, result, args.lang)
+    doc = explain.build(claim, result, args.lang, words)
     if args.format == "markdown":
         sys.stdout.write(explain.render_markdown(doc) + "\n")
         return EXIT_OK

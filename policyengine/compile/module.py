@@ -219,6 +219,7 @@ def build_source(policy: PolicyIR) -> str:
     out()
     out(f"POLICY = {policy.name!r}")
     out(f"TITLE = {policy.title!r}")
+    out(f"CONDITIONS = {literal({name: c.title for name, c in policy.conditions.items()})}")
     out(f"IS_LAYER = {policy.is_layer!r}")
     out(f"LAYERS = {literal(policy.layers)}")
     out(f"START = {policy.start.isoformat()!r}")

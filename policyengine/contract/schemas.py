@@ -46,6 +46,16 @@ def trace_schema() -> dict[str, Any]:
             "generator": {"type": "string", "description": "the engine that wrote it"},
             "claim": {"type": "object", "description": "the claim as adjudicated"},
             "result": result,
+            "policy": {
+                "type": "object",
+                "description": "the policy's own names for its region and conditions",
+                "properties": {
+                    "name": {"type": "string"},
+                    "title": {"type": "string"},
+                    "conditions": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "required": ["name", "title", "conditions"],
+            },
         },
         "required": ["schema", "claim", "result"],
         "$defs": definitions,

@@ -43,6 +43,16 @@ if TYPE_CHECKING:
 
 TRACE_SCHEMA = "policyengine.trace/1"
 
+
+class PolicyWords(TypedDict):
+    """A policy's own names, which a trace document carries for explain: the region and its
+    conditions are named as the rule files name them, never by Python."""
+
+    name: str  # the policy's name (its region): `tianjin`
+    title: str  # its `policy` declaration's title: 天津市基本医疗保险(…)
+    conditions: dict[str, str]  # condition name → title: hypertension → 高血压
+
+
 # money as the contract writes it: a decimal with two places, "1306.26" (the pattern is what
 # a stored trace document is checked against before `explain --replay` computes with it)
 Money = Annotated[str, Field(pattern=r"^\d+\.\d{2}$")]

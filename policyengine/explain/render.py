@@ -4,25 +4,20 @@ The account is a list of sections of lines (`Doc`), rendered as text with rich (
 a terminal, plain when piped or NO_COLOR, wrapped at the console width with hanging
 indents), or as markdown. Every step names its rule (file:line) and quotes its clause;
 provisional figures are marked ⚠. The JSON form is the trace document
-(`policyengine.trace/1`), which `--replay` renders again without re-adjudicating.
+(`policyengine.trace/1`, explain/document.py), which `--replay` renders again without
+re-adjudicating.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from policyengine._version import __version__
-from policyengine.contract.claims import ClaimRejected, load_claim
-from policyengine.contract.results import ResultProblem, result_from_json
-from policyengine.contract.trace import TRACE_SCHEMA, TraceError, read_steps
+from policyengine.contract.trace import PolicyWords, read_steps
 from policyengine.explain.escape import markdown, visible
 from policyengine.explain.words import WORDS, kind_word
-
-_RATE = re.compile(r"-?[0-9]+(\.[0-9]+)?").fullmatch  # a rate as decimal text
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
@@ -62,74 +57,37 @@ class Doc:
     sections: list[Section]
 
 
-def trace_document(claim: dict[str, Any], result: ResultDict) -> dict[str, Any]:
-    return {
-        "schema": TRACE_SCHEMA,
-        "generator": f"policyengine {__version__}",
-        "claim": claim,
-        "result": result,
-    }
-
-
-def check_document(document: Any) -> tuple[dict[str, Any], ResultDict]:
-    """The claim and the result of a stored trace document, the result checked against the
-    declared result and step types (contract/results.py, contract/trace.py)."""
-    if not isinstance(document, dict) or document.get("schema") != TRACE_SCHEMA:
-        raise ValueError(f"not a {TRACE_SCHEMA} document (its `schema` field must say so)")
-    claim, result = document.get("claim"), document.get("result")
-    if (
-        not isinstance(claim, dict)
-        or not isinstance(result, dict)
-        or not isinstance(result.get("trace"), list)
-    ):
-        raise ValueError(f"a {TRACE_SCHEMA} document holds `claim` and a `result` with its `trace`")
-    try:
-        checked = result_from_json(result)
-    except ResultProblem as problem:
-        raise ValueError(f"not a {TRACE_SCHEMA} document: {problem}") from None
-    try:  # the claim as it was adjudicated: within the claim contract
-        load_claim(claim, region=checked["policy"]["region"])
-    except ClaimRejected as rejected:
-        problems = [f"claim.{e.path}" if e.path else "claim" for e in rejected.errors[:5]]
-        messages = [
-            f"{where}: {e.message}" for where, e in zip(problems, rejected.errors, strict=False)
-        ]
-        raise ValueError(
-            f"not a {TRACE_SCHEMA} document: the claim breaks the claim contract: "
-            + "; ".join(messages)
-        ) from None
-    try:
-        read_steps(checked)  # at most one step of each single kind
-    except TraceError as error:
-        raise ValueError(f"not a {TRACE_SCHEMA} document: result.trace: {error}") from None
-    for index, step in enumerate(checked.get("trace", [])):
-        if step["step"] == "ratio" and step["form"] == "rate":
-            for where, text in (
-                ("value", step["value"]),
-                ("figures.base", step["figures"]["base"]),
-            ):
-                if not _RATE(text):
-                    raise ValueError(
-                        f"not a {TRACE_SCHEMA} document: result.trace[{index}].{where}: "
-                        f"{text!r} is not a rate, as the step's form `rate` says"
-                    )
-    return claim, checked
-
-
 # ------------------------------------------------------------------ building the account
 
 
 class Builder:
-    def __init__(self, claim: dict[str, Any], result: ResultDict, lang: str) -> None:
+    def __init__(
+        self, claim: dict[str, Any], result: ResultDict, lang: str, words: PolicyWords | None
+    ) -> None:
         self.claim = claim
         self.result = result
         self.w = WORDS[lang]
         self.lang = lang
+        self.policy_words = words
         self.steps = read_steps(result)
         self.findings: dict[str, FindingDict] = {f["id"]: f for f in result["findings"]}
 
     def word(self, key: str) -> str:
         return self.w.get(key, key)
+
+    def region(self, name: str) -> str:
+        """The region as its policy names it: the `policy` title in Chinese, the policy's
+        name in English; the bare name when the policy's words are not at hand."""
+        words = self.policy_words
+        if words is None or words["name"] != name:
+            return name
+        return words["title"] if self.lang == "zh" else name.capitalize()
+
+    def condition(self, name: str) -> str:
+        """A condition as its policy titles it (in Chinese), else by its name."""
+        if self.lang != "zh" or self.policy_words is None:
+            return name
+        return self.policy_words["conditions"].get(name, name)
 
     def source(self, source: Citation | None) -> str:
         if not source:
@@ -184,7 +142,7 @@ class Builder:
             scheme += f"({self.word(person['status'])})"
         policy = self.result["policy"]
         parts = [
-            self.word(policy["region"]),
+            self.region(policy["region"]),
             scheme,
             self.word(visit.get("type", "")),
             f"{hospital.get('id', '')} {self.word('level')}{hospital.get('level', '')}"
@@ -369,7 +327,7 @@ class Builder:
             )
         else:
             conditions = sorted(figures.get("conditions", {}).items())
-            parts = " + ".join(f"{self.word(c)} {a}" for c, a in conditions) or "0"
+            parts = " + ".join(f"{self.condition(c)} {a}" for c, a in conditions) or "0"
             section.add(
                 f"{number}. {self.word('limit')} {parts} − {self.word('paid')} "
                 f"{figures.get('paid')} = {figures.get('left')} → {self.word('fund')} "
@@ -432,8 +390,12 @@ def _points(value: str) -> str:
     return f"{(Decimal(value) * 100).normalize():f} pt"
 
 
-def build(claim: dict[str, Any], result: ResultDict, lang: str = "zh") -> Doc:
-    return Builder(claim, result, lang).build()
+def build(
+    claim: dict[str, Any], result: ResultDict, lang: str = "zh", words: PolicyWords | None = None
+) -> Doc:
+    """The account of `result`; `words` (LoadedPolicy.words(), or a trace document's
+    `policy`) name the region and conditions as the policy does."""
+    return Builder(claim, result, lang, words).build()
 
 
 # ------------------------------------------------------------------ rendering

@@ -1,4 +1,7 @@
-"""The words `explain` uses, in Chinese (default: who reads it) and English."""
+"""The words `explain` uses, in Chinese (default: who reads it) and English.
+
+Only the engine's own words: a region and its conditions are named as their policy names
+them (explain/render.py takes them from the policy, LoadedPolicy.words())."""
 
 from __future__ import annotations
 
@@ -15,8 +18,6 @@ _ZH = {
     "as_of": "按此日规则",
     "level": "",
     "level_suffix": "级",
-    "tianjin": "天津",
-    "quanzhou": "泉州",
     "employee": "职工医保",
     "resident": "城乡居民医保",
     "working": "在职",
@@ -79,8 +80,6 @@ _ZH = {
     "action_exclude": "转自费",
     "action_review": "疑似,待审核",
     "action_warn": "提示",
-    "hypertension": "高血压",
-    "diabetes": "糖尿病",
 }
 
 _EN = {
@@ -94,8 +93,6 @@ _EN = {
     "as_of": "as of",
     "level": "level ",
     "level_suffix": "",
-    "tianjin": "Tianjin",
-    "quanzhou": "Quanzhou",
     "employee": "employee scheme",
     "resident": "resident scheme",
     "working": "working",
@@ -158,8 +155,6 @@ _EN = {
     "action_exclude": "excluded",
     "action_review": "review",
     "action_warn": "warning",
-    "hypertension": "hypertension",
-    "diabetes": "diabetes",
 }
 
 WORDS = {"zh": _ZH, "en": _EN}
