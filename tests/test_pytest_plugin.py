@@ -48,8 +48,10 @@ def host_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # the project's root
     env = {**os.environ, "POLICYENGINE_CACHE_DIR": str(project / "cache")}
     env.pop("PYTEST_ADDOPTS", None)
+    # -rN: no short summary, whose length pytest changes when CI is set (it then repeats
+    # each failure's message in full).
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "-rN", *args],
         cwd=project,
         capture_output=True,
         text=True,
