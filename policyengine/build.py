@@ -18,6 +18,7 @@ _UNITS = {"yuan", "wan_yuan", "percent", "points", "days"}
 _PROVENANCE = {"cite", "secondary", "provisional"}
 _EXPRESSIONS = {"quantity", "by_level", "ref", "none", "binop", "bands"}
 _DATES = {"from_until", "from_only", "until_only"}
+_HEADER_SETTINGS = {"tiers", "default_tier", "benefit_year", "money_rounding"}
 # `1 元 + 1 元 + …` nests without parentheses (the parser's nesting limit counts brackets):
 # deeper expressions are refused rather than walked recursively here and in every pass.
 MAX_EXPRESSION_DEPTH = 64
@@ -97,6 +98,8 @@ class Builder:
         start: dt.date | None = None
         start_prov: n.Provenance | None = None
         is_layer = complete = False
+        tiers: list[n.Tier] = []
+        settings: list[n.Setting] = []
         for stmt in self.trees(tree):
             if stmt.data == "uses":
                 names = self.tokens(stmt.children[0], "NAME")  # type: ignore[arg-type]
@@ -106,6 +109,18 @@ class Builder:
                 is_layer = True
             elif stmt.data == "policy_complete":
                 complete = True
+            elif stmt.data in _HEADER_SETTINGS:
+                declared = [self.tier(t) for t in self.trees(stmt, "tier")]
+                tiers.extend(declared)
+                words = [t.name for t in declared] or self.header_words(stmt)
+                settings.append(
+                    n.Setting(
+                        str(stmt.data),
+                        tuple(words),
+                        self.optional_provenance(stmt),
+                        self.span(stmt),
+                    )
+                )
             else:  # policy_start
                 start = self.date(self.tokens(stmt, "DATE")[0])
                 start_prov = self.optional_provenance(stmt)
@@ -119,7 +134,16 @@ class Builder:
             complete,
             self.span(tree),
             tuple(uses_spans),
+            tuple(tiers),
+            tuple(settings),
         )
+
+    def tier(self, tree: Tree[Token]) -> n.Tier:
+        name, *title = self.tokens(tree, "NAME", "STRING")
+        return n.Tier(str(name), self.string(title[0]) if title else None, self.span(tree))
+
+    def header_words(self, stmt: Tree[Token]) -> list[str]:
+        return [str(t) for t in self.tokens(stmt, "NAME", "MONTH_DAY")]
 
     def decl_source_decl(self, tree: Tree[Token]) -> n.SourceDecl:
         name = self.tokens(tree, "NAME")[0]

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from policyengine.cache import load_compiled
-from policyengine.contract.claims import Claim, ClaimRejected, load_claim
+from policyengine.contract.claims import Claim, ClaimRejected, load_claim, policy_errors
 from policyengine.contract.fastclaim import Claim as Records
 from policyengine.contract.results import ErrorRecordDict, Result, ResultDict
 from policyengine.errors import PolicyInvalid, PolicyNotFound
 from policyengine.layout import bundled_policies, policy_files
-from policyengine.prepared import BACKENDS, Backend, LoadedPolicy
+from policyengine.prepared import BACKENDS, Backend, LedgerRules, LoadedPolicy
 from policyengine.semantics.money import CONTEXT
 from policyengine.semantics.vocabulary import MOMENTS
 
@@ -91,6 +91,12 @@ class Engine:
             known = ", ".join(self.regions)
             raise PolicyNotFound(f"no policy for region `{region}` (loaded: {known})") from None
 
+    def ledger_rules(self, region: str | None) -> LedgerRules:
+        """What a person's year in batch depends on in `region`'s policy (calendar years
+        for a region not loaded: its claims are refused anyway)."""
+        policy = self._policies.get(region) if region is not None else None
+        return policy.ledger if policy is not None else LedgerRules()
+
     # ------------------------------------------------------------ adjudication
     def settle(
         self,
@@ -110,7 +116,12 @@ class Engine:
             if chosen is None:
                 raise ClaimRejected(parsed.id, [_missing_region()])
             day = _date(as_of) if as_of is not None else parsed.visit.date
-            return self.policy(chosen).settle(parsed, day, moment == "before", trace)
+            policy = self.policy(chosen)
+            if policy.tiers or parsed.history.benefit_year_start is not None:
+                refused = policy_errors(parsed, policy.tiers, policy.ledger.year_start)
+                if refused:
+                    raise ClaimRejected(parsed.id, refused)
+            return policy.settle(parsed, day, moment == "before", trace)
 
     def adjudicate(
         self,

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
+from policyengine.semantics.facts import declared_words
 from policyengine.semantics.figures import evaluate
 from policyengine.semantics.values import Value
 
 if TYPE_CHECKING:
     from policyengine.contract.trace import Citation, RatioAlias
-    from policyengine.semantics.vocabulary import Provenance
+    from policyengine.semantics.vocabulary import MoneyUnit, Provenance
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,17 @@ class PolicyIR:
     switches: tuple[dt.date, ...]  # version start dates, ascending; switches[0] == start
     content_hash: str
     notes: tuple[Note, ...] = field(default=())  # every provisional note, for `check`
+    # the header's settings (contract version 2): tiers as (name, title), the tier of a claim
+    # naming none, where the benefit year begins (month, day), the unit money rounds to
+    tiers: tuple[tuple[str, str], ...] = ()
+    default_tier: str | None = None
+    benefit_year: tuple[int, int] = (1, 1)
+    money_unit: MoneyUnit = "fen"
+
+    @property
+    def declared(self) -> dict[str, tuple[Any, ...]]:
+        """The values of the facts whose words this policy declares (its tiers)."""
+        return declared_words(tuple(name for name, _title in self.tiers), self.default_tier)
 
     def version_index(self, day: dt.date) -> int:
         """The rule set in force on `day` (-1 before the policy's start)."""

@@ -1,11 +1,13 @@
 """The per-person year ledger of batch settlement (../spec/claims.md §1, "Batch and the ledger").
 
 A person's claims are settled in `visit.date` order (input order breaks ties). The first
-claim of a person in a calendar year opens the ledger with its own `history`; later claims
-of that year use the ledger and ignore theirs. After each claim:
+claim of a person in a benefit year (the calendar year, or the policy's `benefit year from
+MM-DD`: LedgerRules) opens the ledger with its own `history`; later claims of that year use
+the ledger and ignore theirs. After each claim:
 
     paid[visit.type] += fund            paid.critical_illness += critical_illness
     deductible_met[outpatient|special_outpatient] += deductible
+    pooled[visit.type] += covered − deductible    (进入统筹累计, contract version 2)
     self_burden.inpatient += covered − fund      (inpatient and special_outpatient claims)
     admissions += 1                               (inpatient claims)
     non-denied drug lines join `dispensed`, non-denied service lines join `services`.
@@ -35,6 +37,8 @@ from policyengine.contract.fastclaim import (
     escape_surrogates,
 )
 from policyengine.errors import PolicyEngineError
+from policyengine.prepared import LedgerRules
+from policyengine.semantics.matching import year_start
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ContractErrorDict, ErrorRecordDict, ResultDict
@@ -43,29 +47,32 @@ ZERO = Decimal(0)
 INTERNAL_ERROR = "internal_error"  # the error record of a claim the engine failed on
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
 SELF_BURDEN_VISITS = ("inpatient", "special_outpatient")
+CALENDAR = LedgerRules()  # calendar years; the second layer's self-burden without pre-self-pay
 
 
 @dataclass
 class Ledger:
-    year: int
+    year: dt.date  # the first day of the benefit year it keeps
     paid: dict[str, Decimal] = field(default_factory=dict)
     deductible_met: dict[str, Decimal] = field(default_factory=dict)
     self_burden: Decimal = ZERO
     admissions: int = 0
     dispensed: list[Dispensed] = field(default_factory=list)
     services: list[ServiceRecord] = field(default_factory=list)
+    pooled: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, claim: Claim) -> Ledger:
+    def open(cls, claim: Claim, rules: LedgerRules = CALENDAR) -> Ledger:
         history = claim.history
         return cls(
-            year=claim.visit.date.year,
+            year=year_start(claim.visit.date, rules.year_start),
             paid={str(pool): amount for pool, amount in history.paid.items()},
             deductible_met={str(pool): amount for pool, amount in history.deductible_met.items()},
             self_burden=history.self_burden.inpatient,
             admissions=history.admissions,
             dispensed=list(history.dispensed),
             services=list(history.services),
+            pooled={str(pool): amount for pool, amount in history.pooled.items()},
         )
 
     def history(self, day: dt.date) -> History:
@@ -80,6 +87,7 @@ class Ledger:
             self.admissions,
             tuple(self.dispensed),
             tuple(self.services),
+            dict(self.pooled),
         )
 
     def slide(self, day: dt.date) -> None:
@@ -95,6 +103,8 @@ class Ledger:
         totals = result["totals"]
         fund = Decimal(totals["payers"]["fund"])
         critical = Decimal(totals["payers"]["critical_illness"])
+        pooled = Decimal(totals["covered"]) - Decimal(totals["deductible"])
+        self.pooled[visit] = self.pooled.get(visit, ZERO) + pooled
         self.paid[visit] = self.paid.get(visit, ZERO) + fund
         self.paid["critical_illness"] = self.paid.get("critical_illness", ZERO) + critical
         if visit in YEARLY_DEDUCTIBLE_POOLS:
@@ -138,10 +148,14 @@ def settle_person(
     kind_of: Callable[[str, str], str],
     *,
     region: str | None = None,
+    rules_of: Callable[[Claim], LedgerRules] | None = None,
 ) -> Iterator[Settled]:
     """Settle one person's claims (index, raw claim) in date order, carrying the ledger.
+    `rules_of` gives the ledger rules of the policy settling a claim (default: calendar
+    years).
 
-    Raw claims that break the contract yield error records and do not touch the ledger.
+    Raw claims that break the contract, or that the policy refuses, yield error records and
+    do not touch the ledger.
     """
     parsed: list[tuple[int, Claim]] = []
     for index, raw in claims:
@@ -158,13 +172,17 @@ def settle_person(
             yield Settled(index, None, error_record(None, failure, index, kind=INTERNAL_ERROR))
     ledger: Ledger | None = None
     for index, given in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
-        if ledger is None or ledger.year != given.visit.date.year:
-            ledger = Ledger.open(given)
+        rules = rules_of(given) if rules_of is not None else CALENDAR
+        if ledger is None or ledger.year != year_start(given.visit.date, rules.year_start):
+            ledger = Ledger.open(given, rules)
             claim = given
         else:
             claim = given._replace(history=ledger.history(given.visit.date))
         try:
             result = settle(claim)
+        except ClaimRejected as rejected:  # the policy refuses it (a tier it does not declare)
+            yield Settled(index, None, error_record(claim.id, rejected.as_json()["errors"], index))
+            continue
         except PolicyEngineError as error:
             message, kind = str(error), type(error).__name__
         except Exception as error:  # one claim's failure is its record, never the batch's end

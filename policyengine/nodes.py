@@ -193,6 +193,15 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A contribution tier (缴费档次) a policy declares: the word claims name it by."""
+
+    name: str
+    title: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
 class PolicyDecl:
     name: str
     title: str | None
@@ -203,6 +212,12 @@ class PolicyDecl:
     complete: bool  # declares that every visit type of the contract can be settled
     span: Span
     uses_spans: tuple[Span, ...] = ()  # where each of `uses` is written
+    tiers: tuple[Tier, ...] = ()
+    # `tiers` (args: the names), `default_tier`, `benefit_year` ("MM-DD"), `money_rounding`
+    settings: tuple[Setting, ...] = ()
+
+    def setting(self, name: str) -> Setting | None:
+        return next((s for s in self.settings if s.name == name), None)
 
 
 @dataclass(frozen=True)

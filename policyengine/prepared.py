@@ -30,6 +30,16 @@ Backend = Literal["compiled", "interpreted"]
 BACKENDS: tuple[Backend, ...] = ("compiled", "interpreted")
 
 
+@dataclass(frozen=True)
+class LedgerRules:
+    """What a person's year in batch depends on in the policy (ledger.py): the day its
+    benefit year begins (month, day), and whether the second layer's self-burden counts the
+    pre-self-pay (`base includes pre_self_pay`)."""
+
+    year_start: tuple[int, int] = (1, 1)
+    self_burden_with_pre_self_pay: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class LoadedPolicy:
     """One compiled policy: its metadata and its settle function."""
@@ -49,6 +59,8 @@ class LoadedPolicy:
     is_layer: bool
     kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
     fingerprint: str  # the compiled content under this engine (cache.policy_fingerprint)
+    tiers: tuple[str, ...] = ()  # the contribution tiers a claim may name (none: any, ignored)
+    ledger: LedgerRules = LedgerRules()
 
     def kind_of(self, code: str, claimed: str) -> str:
         return self.kinds.get(code, claimed)
@@ -77,4 +89,6 @@ def loaded_policy(
         is_layer=namespace["IS_LAYER"],
         kinds={code: item.kind for code, item in namespace["_CAT"].items()},
         fingerprint=fingerprint,
+        tiers=namespace["TIERS"],
+        ledger=LedgerRules(*namespace["LEDGER"]),
     )

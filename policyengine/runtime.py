@@ -23,7 +23,7 @@ from policyengine.semantics.matching import (
     ratio_text,
     title_at_least,
 )
-from policyengine.semantics.money import ZERO, fen, money
+from policyengine.semantics.money import ZERO, fen, money, to_unit
 from policyengine.semantics.values import Band, BandsVal, banded_total
 from policyengine.semantics.vocabulary import TITLE_RANK
 
@@ -74,6 +74,7 @@ __all__ = [
     "money",
     "ratio_text",
     "title_at_least",
+    "to_unit",
 ]
 
 

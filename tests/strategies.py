@@ -39,8 +39,18 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE_CSV = ROOT / "policies" / "national" / "catalogue.csv"
+CONSTRUCTS = ROOT / "tests" / "policies" / "constructs"
 
 REGIONS = ("tianjin", "quanzhou")
+# The test policies of the language's constructs (tests/policies/): claims of contract version 2.
+TEST_REGIONS = ("constructs", "yearjiao")
+
+
+def policy_dir(region: str) -> Path:
+    """Where a region's policy is: a bundled city, or a test policy of tests/policies/."""
+    return ROOT / ("tests/policies" if region in TEST_REGIONS else "policies") / region
+
+
 SCHEMES = ("employee", "resident")
 STATUSES = ("working", "retired")
 VISIT_TYPES = ("outpatient", "special_outpatient", "two_disease", "inpatient")
@@ -67,15 +77,24 @@ KNOWN_CONDITIONS = (
 UNKNOWN_CONDITIONS = ("asthma", "copd", "Hypertension", "tuberculosis")
 
 D = dt.date
-START = {"tianjin": D(2014, 1, 1), "quanzhou": D(2014, 1, 1)}
+START = {
+    "tianjin": D(2014, 1, 1),
+    "quanzhou": D(2014, 1, 1),
+    "constructs": D(2014, 1, 1),
+    "yearjiao": D(2014, 1, 1),
+}
 # Effective-date switches of each policy (its versions) and the other dates a rule changes on.
 VERSIONS = {
     "tianjin": (D(2014, 1, 1), D(2014, 7, 1), D(2019, 1, 1), D(2023, 1, 1)),
     "quanzhou": (D(2014, 1, 1), D(2020, 1, 24), D(2021, 11, 25), D(2023, 1, 8)),
+    "constructs": (D(2014, 1, 1),),
+    "yearjiao": (D(2014, 1, 1),),
 }
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),
     "quanzhou": (*VERSIONS["quanzhou"], D(2021, 11, 24), D(2023, 1, 7)),
+    "constructs": (*VERSIONS["constructs"], D(2024, 1, 1), D(2023, 12, 31)),
+    "yearjiao": (*VERSIONS["yearjiao"], D(2024, 10, 1), D(2024, 9, 30)),
 }
 LATEST = D(2026, 12, 31)
 
@@ -155,9 +174,9 @@ class Entry:
     daily_frequency: int | None
 
 
-def _catalogue() -> dict[str, Entry]:
+def _catalogue(path: Path = CATALOGUE_CSV) -> dict[str, Entry]:
     out = {}
-    with CATALOGUE_CSV.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             out[row["code"]] = Entry(
                 code=row["code"],
@@ -173,6 +192,12 @@ def _catalogue() -> dict[str, Entry]:
 
 CATALOGUE = _catalogue()
 CATALOGUE_CODES = tuple(CATALOGUE)
+# The catalogue a region's claims draw from: the national one, or a test policy's own.
+CATALOGUES = {
+    **dict.fromkeys(REGIONS, CATALOGUE),
+    "constructs": _catalogue(CONSTRUCTS / "catalogue.csv"),
+    "yearjiao": _catalogue(CONSTRUCTS / "catalogue.csv"),
+}
 # Codes the catalogue does not hold: some share the 10-character generic prefix of a
 # catalogue drug, one is a catalogue code in lower case, the rest are unrelated.
 UNKNOWN_CODES = (
@@ -250,7 +275,9 @@ def chance(draw: st.DrawFn, one_in: int) -> bool:
 _BOOL = st.booleans()
 _EDGE_OFFSET = st.integers(-3, 3)
 _BEFORE_START = st.integers(-400, -1)
-_ANY_DATE = {region: st.dates(min_value=START[region], max_value=LATEST) for region in REGIONS}
+_ANY_DATE = {
+    region: st.dates(min_value=START[region], max_value=LATEST) for region in REGIONS + TEST_REGIONS
+}
 
 
 # ------------------------------------------------------------------ dates
@@ -446,10 +473,10 @@ def unit_price(draw: st.DrawFn, entry: Entry | None, large: bool) -> Decimal:
     return draw(_PRICE_SMALL)
 
 
-def item_code(draw: st.DrawFn) -> str:
+def item_code(draw: st.DrawFn, catalogue: dict[str, Entry] = CATALOGUE) -> str:
     if chance(draw, 4):
         return pick(draw, UNKNOWN_CODES)
-    return pick(draw, CATALOGUE_CODES)
+    return pick(draw, CATALOGUE_CODES if catalogue is CATALOGUE else tuple(catalogue))
 
 
 # Catalogue codes a coherent claim prefers: no restriction, class A or B, not local.
@@ -495,10 +522,11 @@ def item(
     *,
     large: bool = False,
     coherent: bool = False,
+    catalogue: dict[str, Entry] = CATALOGUE,
 ) -> dict[str, Any]:
     """One item: the catalogue's kind for catalogue codes, any kind for unknown codes."""
-    code = code if code is not None else item_code(draw)
-    entry = CATALOGUE.get(code)
+    code = code if code is not None else item_code(draw, catalogue)
+    entry = catalogue.get(code)
     kind = entry.kind if entry is not None else pick(draw, ITEM_KINDS)
     if entry is not None and chance(
         draw, 12
@@ -547,7 +575,13 @@ _ITEM_COUNT = {n: st.integers(1, n) for n in range(1, 13)}
 
 
 def item_list(
-    draw: st.DrawFn, vtype: str, *, max_items: int = 8, large: bool = False, coherent: bool = False
+    draw: st.DrawFn,
+    vtype: str,
+    *,
+    max_items: int = 8,
+    large: bool = False,
+    coherent: bool = False,
+    catalogue: dict[str, Entry] = CATALOGUE,
 ) -> list[dict[str, Any]]:
     """Items with unique (not necessarily consecutive) line numbers, in any order.
 
@@ -557,17 +591,19 @@ def item_list(
     """
     count = draw(_ITEM_COUNT[max_items])
     lines = list(range(1, count + 1)) if draw(_BOOL) else draw(_LINE_NUMBERS[count])
-    pool = [item_code(draw) for _ in range(draw(_POOL_SIZE))]
+    pool = [item_code(draw, catalogue) for _ in range(draw(_POOL_SIZE))]
     payable = TWO_DISEASE_CODES if vtype == "two_disease" else PLAIN_CODES
+    if catalogue is not CATALOGUE:  # a test policy's catalogue: any of its codes
+        payable = tuple(catalogue)
     out: list[dict[str, Any]] = []
     prefixes: set[str] = set()
     for line in lines:
         if coherent:
-            code = pick(draw, payable) if not chance(draw, 6) else item_code(draw)
+            code = pick(draw, payable) if not chance(draw, 6) else item_code(draw, catalogue)
             if code[:10] in prefixes:
                 continue
             prefixes.add(code[:10])
-            new = item(draw, line, code, large=large, coherent=True)
+            new = item(draw, line, code, large=large, coherent=True, catalogue=catalogue)
             if out and chance(draw, 4):  # the same money as the line before (equal covered amounts)
                 for key in ("quantity", "unit_price", "amount"):
                     new[key] = out[-1][key]
@@ -578,8 +614,8 @@ def item_list(
             copy["line"] = line
             out.append(copy)
             continue
-        code = pick(draw, pool) if draw(_BOOL) else item_code(draw)
-        out.append(item(draw, line, code, large=large))
+        code = pick(draw, pool) if draw(_BOOL) else item_code(draw, catalogue)
+        out.append(item(draw, line, code, large=large, catalogue=catalogue))
     if len(out) > 1 and chance(draw, 3):  # any order: the engine sorts by line
         out = out[::-1] if draw(_BOOL) else out[1:] + out[:1]
     return out
@@ -683,7 +719,12 @@ def claims(
     the_visit = visit(draw, day, visit_type, coherent)
     large = the_visit["type"] in ("inpatient", "special_outpatient") and draw(_BOOL)
     claim_items = item_list(
-        draw, the_visit["type"], max_items=max_items, large=large, coherent=coherent
+        draw,
+        the_visit["type"],
+        max_items=max_items,
+        large=large,
+        coherent=coherent,
+        catalogue=CATALOGUES[region],
     )
     claim: dict[str, Any] = {
         "id": pick(draw, ("TJ-2024-000001", "QZ-1", "C")),
@@ -693,9 +734,53 @@ def claims(
         "items": claim_items,
     }
     the_history = history(draw, day, claim_items, coherent)
+    version_2(draw, claim, the_history, day, region)
     if the_history or draw(_BOOL):
         claim["history"] = the_history
     return claim
+
+
+# ------------------------------------------------------------------ contract version 2
+# The facts of spec §5, drawn for every region (a policy that does not use one ignores it):
+# remote care, referrals, departments, tiers, enrolment years, the year's pooled amounts and
+# the benefit year. A tier is one the region declares (an undeclared one is refused).
+
+PLACES = ("local", "in_province", "out_of_province")
+DEPARTMENTS = ("psychiatry", "cardiology", "oncology")
+DECLARED_TIERS = {"constructs": ("high", "low", "student")}
+BENEFIT_YEARS = {"yearjiao": (10, 1)}  # (month, day); the others run calendar years
+ENROLLED_YEARS = (0, 1, 4, 5, 9, 10, 11, 15, 20, 30, 40)
+POOLED_FIGURES = (0, 1000, 5000, 10000, 20000, 50000, 100000, 200000)
+
+
+def version_2(
+    draw: st.DrawFn, claim: dict[str, Any], the_history: dict[str, Any], day: dt.date, region: str
+) -> None:
+    the_visit, the_person = claim["visit"], claim["person"]
+    if chance(draw, 3):
+        the_visit["place"] = pick(draw, PLACES)
+    if chance(draw, 3):
+        the_visit["filed"] = draw(_BOOL)
+    if chance(draw, 4):
+        the_visit["referral"] = {
+            "from": {"id": "H0900", "level": draw(_LEVEL), "kind": pick(draw, HOSPITAL_KINDS)},
+            "within_alliance": draw(_BOOL),
+        }
+    if chance(draw, 3):
+        the_visit["department"] = pick(draw, DEPARTMENTS)
+    tiers = DECLARED_TIERS.get(region, ("tier1", "tier2"))
+    if chance(draw, 2):
+        the_person["tier"] = pick(draw, tiers)
+    if chance(draw, 2):
+        the_person["enrolled_years"] = pick(draw, ENROLLED_YEARS)
+    if chance(draw, 3):
+        pooled = {pick(draw, VISIT_TYPES): near(draw, POOLED_FIGURES) for _ in range(2)}
+        the_history["pooled"] = {k: money_text(max(Decimal(0), v)) for k, v in pooled.items()}
+    if chance(draw, 6):  # the policy's own benefit year (another is refused)
+        month, first = BENEFIT_YEARS.get(region, (1, 1))
+        start = D(day.year, month, first)
+        start = start if start <= day else D(day.year - 1, month, first)
+        the_history["benefit_year_start"] = start.isoformat()
 
 
 _EXTRA_GAP = st.integers(1, 5)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import REGIONS, as_of_dates, claims, json_text
+from strategies import REGIONS, TEST_REGIONS, as_of_dates, claims, json_text, policy_dir
 
 from policyengine.check import check
 from policyengine.compile import compile_policy
@@ -42,12 +42,13 @@ EXPECTED_ERRORS = (NotInForce, RuleFailure)
 
 
 def _policy(region: str) -> Any:
-    result = check(ROOT / "policies" / region)
-    assert result.ok and result.policy is not None, f"policies/{region} does not check"
+    result = check(policy_dir(region))
+    assert result.ok and result.policy is not None, f"{policy_dir(region)} does not check"
     return result.policy
 
 
-POLICIES = {region: _policy(region) for region in REGIONS}
+ALL_REGIONS = REGIONS + TEST_REGIONS  # the bundled cities and the test policies of constructs
+POLICIES = {region: _policy(region) for region in ALL_REGIONS}
 COMPILED = {region: compile_policy(policy) for region, policy in POLICIES.items()}
 SETTLE = {region: compiled.namespace()["settle"] for region, compiled in COMPILED.items()}
 
@@ -55,6 +56,12 @@ SETTLE = {region: compiled.namespace()["settle"] for region, compiled in COMPILE
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return Engine.load()
+
+
+@pytest.fixture(scope="module")
+def test_engine() -> Engine:
+    """The test policies of the language's constructs (tests/policies/)."""
+    return Engine.load(ROOT / "tests" / "policies")
 
 
 def outcome(run: Any) -> Any:
@@ -92,7 +99,7 @@ def assert_same(
 MOMENTS = st.sampled_from(("before", "during", "after"))
 
 
-@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("region", ALL_REGIONS)
 @pytest.mark.parametrize("trace", [False, True], ids=["plain", "traced"])
 @FUZZ
 @given(data=st.data())
@@ -102,7 +109,7 @@ def test_compiled_equals_interpreter(region: str, trace: bool, data: st.DataObje
     assert_same(region, claim, as_of=None, moment=moment, trace=trace)
 
 
-@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("region", ALL_REGIONS)
 @FUZZ
 @given(data=st.data())
 def test_compiled_equals_interpreter_as_of(region: str, data: st.DataObject) -> None:
@@ -114,11 +121,14 @@ def test_compiled_equals_interpreter_as_of(region: str, data: st.DataObject) -> 
     assert_same(region, claim, as_of=as_of, moment=moment, trace=trace)
 
 
-@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("region", ALL_REGIONS)
 @FUZZ
 @given(data=st.data())
-def test_engine_equals_interpreter(region: str, engine: Engine, data: st.DataObject) -> None:
+def test_engine_equals_interpreter(
+    region: str, engine: Engine, test_engine: Engine, data: st.DataObject
+) -> None:
     """The Engine (compiled code loaded through the on-disk cache) from the claim dict."""
+    engine = test_engine if region in TEST_REGIONS else engine
     raw = data.draw(claims(region), label="claim")
     moment = data.draw(MOMENTS, label="moment")
     trace = data.draw(st.booleans(), label="trace")
@@ -160,7 +170,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("region", ALL_REGIONS)
 def test_generated_source_is_deterministic(region: str) -> None:
     first = COMPILED[region].source
     again = compile_policy(_policy(region)).source
@@ -168,7 +178,7 @@ def test_generated_source_is_deterministic(region: str) -> None:
     for seed in ("0", "1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(
-            [sys.executable, "-c", _SOURCE_SCRIPT, str(ROOT / "policies" / region)],
+            [sys.executable, "-c", _SOURCE_SCRIPT, str(policy_dir(region))],
             capture_output=True,
             text=True,
             env=env,
@@ -198,13 +208,14 @@ def test_known_claims(name: str) -> None:
 # ------------------------------------------------------------------ the policy cases
 
 
-@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("region", ALL_REGIONS)
 def test_every_policy_case_settles_alike_on_both_back_ends(region: str) -> None:
     """pytest runs each YAML case on both back ends against the fields it expects; here the
     whole result of each, plain and traced, is the same on both (or the same error)."""
-    engines = {backend: Engine.load(backend=backend) for backend in BACKENDS}
-    cases = list(iter_cases(ROOT / "policies" / region))
-    assert len(cases) > 100
+    root = policy_dir(region).parent
+    engines = {backend: Engine.load(root, backend=backend) for backend in BACKENDS}
+    cases = list(iter_cases(policy_dir(region)))
+    assert len(cases) > (100 if region in REGIONS else 5)
     for case in cases:
         for trace in (False, True):
             compiled, reference = (run_case(engines[b], case, trace=trace) for b in BACKENDS)

@@ -31,6 +31,7 @@ from policyengine.ledger import Settled, error_record, settle_person
 if TYPE_CHECKING:
     from policyengine.contract.fastclaim import Claim
     from policyengine.contract.results import ResultDict
+    from policyengine.prepared import LedgerRules
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_WATCH_SECONDS = 1.0
@@ -155,7 +156,10 @@ def settle_group(
             else _any_kind(engine, code, claimed)
         )
 
-    return settle_person(raw, settle, kind_of, region=region)
+    def rules_of(claim: Claim) -> LedgerRules:
+        return engine.ledger_rules(region or claim.region)
+
+    return settle_person(raw, settle, kind_of, region=region, rules_of=rules_of)
 
 
 def _any_kind(engine: Engine, code: str, claimed: str) -> str:

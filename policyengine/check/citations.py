@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from policyengine import nodes as n
 from policyengine.check import quotes
 from policyengine.check.context import CheckContext
+from policyengine.check.header import WORDS
 from policyengine.clauses import index_document
 from policyengine.diagnostics import printable, suggestion
 from policyengine.ir import Origin
@@ -117,8 +118,12 @@ def _verified(ctx: CheckContext, cite: n.Cite | n.Secondary, searches: Iterator[
 def _provenances(ctx: CheckContext) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
     """Every place a citation belongs, with what needs it (None = missing)."""
     for _layer, decl in ctx.all_decls():
-        if isinstance(decl, n.PolicyDecl) and decl.start is not None:
-            yield decl.start_provenance, decl.span, f"the start date of policy `{decl.name}`"
+        if isinstance(decl, n.PolicyDecl):
+            if decl.start is not None:
+                yield decl.start_provenance, decl.span, f"the start date of policy `{decl.name}`"
+            for setting in decl.settings:
+                what = f"`{WORDS[setting.name]}` of policy `{decl.name}`"
+                yield setting.provenance, setting.span, what
         elif isinstance(decl, n.ConditionDecl):
             yield decl.provenance, decl.span, f"condition `{decl.name}`"
         elif isinstance(decl, n.CatalogueDecl):

@@ -48,7 +48,9 @@ def _resolve_cond(ctx: CheckContext, cond: n.Cond) -> CondIR:
         if value.name is None:
             ctx.diags.error("T002", f"`{cond.key}` takes a name, not `{value}`", value.span)
             continue
-        if fact.conditions or fact.values is not None:  # an open word takes any name
+        if fact.declared is not None:  # the policy's own words (`tiers` in its header)
+            check_words(ctx, (value.name,), ctx.tiers, f"{cond.key} value", value.span)
+        elif fact.conditions or fact.values is not None:  # an open word takes any name
             known: Iterable[str] = ctx.conditions if fact.conditions else fact.values or ()
             check_words(ctx, (value.name,), tuple(known), f"{cond.key} value", value.span)
         names.add(value.name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
@@ -12,6 +12,7 @@ from policyengine.clauses import ClauseIndex
 from policyengine.diagnostics import Diagnostics
 from policyengine.ir import CondIR, Note, Origin
 from policyengine.loader import Layer, Loaded
+from policyengine.semantics.facts import declared_words
 from policyengine.span import Span
 
 if TYPE_CHECKING:
@@ -57,6 +58,18 @@ class CheckContext:
         if self.policy and self.policy.start:
             return self.policy.start
         return dt.date(1900, 1, 1)
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """The contribution tiers the policy's header declares."""
+        return tuple(t.name for t in self.policy.tiers) if self.policy else ()
+
+    @property
+    def declared(self) -> dict[str, tuple[Any, ...]]:
+        """The values of the facts whose words the policy declares (facts.declared_words)."""
+        default = self.policy.setting("default_tier") if self.policy else None
+        tier = default.args[0] if default and default.args[0] in self.tiers else None
+        return declared_words(self.tiers, tier)
 
     def all_decls(self) -> list[tuple[Layer, n.Decl]]:
         return [(layer, decl) for layer in self.loaded.layers for decl in layer.decls()]

@@ -9,6 +9,7 @@ from itertools import count
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.check.dates import ONE_DAY
+from policyengine.check.header import WORDS, month_day
 from policyengine.check.tables import beats
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Diagnostics
@@ -26,7 +27,7 @@ from policyengine.ir import (
     refs_of,
 )
 from policyengine.semantics.domain import describe
-from policyengine.semantics.vocabulary import FINDING_KINDS
+from policyengine.semantics.vocabulary import FINDING_KINDS, MONEY_UNITS, MoneyUnit
 
 
 class Lowering:
@@ -206,6 +207,15 @@ class Lowering:
             notes=notes,
         )
 
+    def header(self, policy: n.PolicyDecl) -> dict[str, str]:
+        """The header's settings by name (each said once: checked), noting provisional ones."""
+        out = {}
+        for setting in policy.settings:
+            words = ", ".join(setting.args)
+            self.note(setting.provenance, setting.span, f"{WORDS[setting.name]} {words}")
+            out[setting.name] = setting.args[0]
+        return out
+
     def ctx_silent(self) -> CheckContext:
         """The context with a throw-away collector: values were checked already."""
         silent = CheckContext(self.ctx.loaded, Diagnostics())
@@ -240,6 +250,7 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
         )
         low.note(ctx.moments.provenance, ctx.moments.span, "audit moments")
     switches = tuple(sorted({policy.start} | {d for d in low.dates if d > policy.start}))
+    header = low.header(policy)
     return PolicyIR(
         name=policy.name,
         title=policy.title or policy.name,
@@ -262,7 +273,18 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
         switches=switches,
         content_hash=content_hash,
         notes=tuple(sorted(set(low.notes), key=Note.sort_key)),
+        tiers=tuple((t.name, t.title or t.name) for t in policy.tiers),
+        default_tier=header.get("default_tier"),
+        benefit_year=month_day(header.get("benefit_year", "01-01")) or (1, 1),
+        money_unit=money_unit(header.get("money_rounding", "fen")),
     )
+
+
+def money_unit(word: str) -> MoneyUnit:
+    """The header's unit (the names pass admits only MONEY_UNITS)."""
+    if word not in MONEY_UNITS:
+        raise ValueError(f"not a unit of money: {word!r}")
+    return word
 
 
 def _args(setting: n.Setting | None) -> tuple[str, ...]:

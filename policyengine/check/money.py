@@ -1,4 +1,5 @@
-"""Pass `money`: every money figure of a rule file is whole fen (T004).
+"""Pass `money`: every money figure of a rule file is whole fen (T004) — whole jiao in a
+policy that says `money rounds to jiao`.
 
 Settlement rounds to the fen, half-up, where spec §2 says (semantics/money.py). A figure
 finer than that (`1 元 × 0.5%` is 0.005 元) would make the result depend on where an
@@ -17,11 +18,16 @@ from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.check.dates import ONE_DAY, interval
 from policyengine.semantics.figures import evaluate
-from policyengine.semantics.money import finer_than_fen
+from policyengine.semantics.money import finer_than
 from policyengine.semantics.values import BandsVal, Val, Value
+from policyengine.semantics.vocabulary import MONEY_UNITS, MoneyUnit
 from policyengine.span import Span
 
 HINT = "state money in whole fen (0.01 元); settlement rounds half-up to the fen itself"
+HINT_JIAO = (
+    "state money in whole jiao (0.1 元): the policy says `money rounds to jiao`, and "
+    "settlement rounds payments half-up to the jiao itself"
+)
 
 
 class _Unavailable(Exception):
@@ -30,19 +36,20 @@ class _Unavailable(Exception):
 
 def run(ctx: CheckContext) -> None:
     days = _version_days(ctx)
+    unit = _unit(ctx)
     memo: dict[tuple[str, dt.date], Value | None] = {}
     for owner, value, dates, span in _money_places(ctx):
         start, end = interval(dates)
         tried = [d for d in days if max(start, ctx.start) <= d <= end] or [ctx.start]
         for day in tried if n.refs_in(value) else tried[:1]:
-            amount = _sub_fen_amount(_value_on(ctx, value, day, memo))
+            amount = _finer_amount(_value_on(ctx, value, day, memo), unit)
             if amount is not None:
                 on = f" on {day}" if day != tried[0] else ""
                 ctx.diags.error(
                     "T004",
-                    f"{owner} is {amount.normalize():f} 元{on}, finer than the fen",
+                    f"{owner} is {amount.normalize():f} 元{on}, finer than the {unit}",
                     span,
-                    hint=HINT,
+                    hint=HINT if unit == "fen" else HINT_JIAO,
                 )
                 break
 
@@ -109,8 +116,15 @@ def _in_force(dates: n.Dates | None, day: dt.date) -> bool:
     return start <= day <= end
 
 
-def _sub_fen_amount(value: Value | None) -> Decimal | None:
-    """The first money amount of `value` that whole fen cannot state."""
+def _unit(ctx: CheckContext) -> MoneyUnit:
+    """The policy's unit of money (an unknown word is reported by the names pass)."""
+    setting = ctx.policy.setting("money_rounding") if ctx.policy else None
+    word = setting.args[0] if setting else "fen"
+    return word if word in MONEY_UNITS else "fen"
+
+
+def _finer_amount(value: Value | None, unit: MoneyUnit) -> Decimal | None:
+    """The first money amount of `value` that whole units of money cannot state."""
     amounts: list[Decimal | None] = []
     if isinstance(value, Val) and value.unit == "money":
         amounts.extend(value.amounts)
@@ -118,4 +132,4 @@ def _sub_fen_amount(value: Value | None) -> Decimal | None:
         amounts += [value.threshold, value.ceiling, value.payment_cap]
         for band in value.bands:
             amounts += [band.low, band.high]
-    return next((a for a in amounts if a is not None and finer_than_fen(a)), None)
+    return next((a for a in amounts if a is not None and finer_than(a, unit)), None)

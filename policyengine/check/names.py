@@ -13,6 +13,7 @@ from typing import TypeVar
 from policyengine import nodes as n
 from policyengine.check.conditions import check_words, resolve_conds
 from policyengine.check.context import CheckContext
+from policyengine.check.header import check_header
 from policyengine.diagnostics import Related, did_you_mean, suggestion
 from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
@@ -113,11 +114,13 @@ def _collect_policy(ctx: CheckContext, layer_name: str, decl: n.PolicyDecl) -> N
             hint=f"name the policy `{layer_name}` (claims select it by `region`)",
         )
     if layer_name != ctx.loaded.main.name:
+        check_header(ctx, decl, main=False)
         return
     if ctx.policy is not None:
         _duplicate(ctx, f"policy `{decl.name}`", decl.span, ctx.policy.span)
         return
     ctx.policy = decl
+    check_header(ctx, decl, main=True)
     if decl.start is None:
         ctx.diags.error(
             "N005",

@@ -138,7 +138,7 @@ def _check_pair(ctx: CheckContext, first: n.RuleDecl, second: n.RuleDecl) -> int
     alternatives_a = [ctx.conds.get(id(w), ()) for w in first.when] or [()]
     alternatives_b = [ctx.conds.get(id(w), ()) for w in second.when] or [()]
     try:
-        classes = cases([*alternatives_a, *alternatives_b])
+        classes = cases([*alternatives_a, *alternatives_b], declared=ctx.declared)
     except ValueError as error:
         ctx.diags.error(
             "R003",

@@ -188,6 +188,7 @@ def _check_rows(
             [ctx.conds.get(id(r), ()) for r in rows],
             extra_keys=complete.args if complete else (),
             visits=visits,
+            declared=ctx.declared,
         )
     except ValueError as error:
         ctx.diags.error("R002", f"{title}: {error}", table_span)
@@ -385,7 +386,10 @@ def _check_ratio_bounds(
     rows = (*base, *adjust)
     try:
         classes = cases(
-            [ctx.conds.get(id(r), ()) for r in rows], extra_keys=("level",), visits=visits
+            [ctx.conds.get(id(r), ()) for r in rows],
+            extra_keys=("level",),
+            visits=visits,
+            declared=ctx.declared,
         )
     except ValueError as error:
         ctx.diags.error("R002", f"{title}: {error}", span)

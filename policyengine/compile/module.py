@@ -52,6 +52,7 @@ from policyengine.runtime import line_step as _line_step
 from policyengine.runtime import money as _money
 from policyengine.runtime import policy_step as _policy_step
 from policyengine.runtime import ratio_text as _ratio_text
+from policyengine.runtime import to_unit as _to_unit
 """
 
 
@@ -227,6 +228,9 @@ def build_source(policy: PolicyIR) -> str:
     out(f"SWITCHES = {literal(tuple(d.toordinal() for d in policy.switches))}")
     out(f"VERSIONS = {literal(tuple(d.isoformat() for d in policy.switches))}")
     out(f"_NOTES = {literal(tuple(str(n) for n in policy.notes))}")
+    out(f"TIERS = {literal(tuple(name for name, _title in policy.tiers))}")
+    out(f"_DEFAULT_TIER = {literal(policy.default_tier)}")
+    out(f"LEDGER = {literal((policy.benefit_year, False))}")
     out()
     out.extend(catalogue_source(policy))
     out()

@@ -40,7 +40,10 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     if not _ratio(vc, w, visit):
         return
     w("base = covered - ded")
-    w("computed = _fen(base * rate) if rate.__class__ is _D else _fen(rate(base))")
+    w(
+        f"computed = {vc.rounded('base * rate')} if rate.__class__ is _D else "
+        f"{vc.rounded('rate(base)')}"
+    )
     if vc.trace:
         w("tr.append(_fund_step(covered, ded, computed))")
     _cap(vc, w, visit)
@@ -278,7 +281,7 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         with w.block("if hs[0] is not None:"):
             w("sb = history.self_burden.inpatient")
             w("s = covered - fund")
-            w("ci = _fen(hs[0](sb + s) - hs[0](sb))")
+            w(f"ci = {vc.rounded('hs[0](sb + s) - hs[0](sb)')}")
             w("computed = ci")
             w("cap_left = None")
             with w.block("if hs[1] is not None:"):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from policyengine.compile.writer import Code
 from policyengine.ir import CondIR, RuleIR
 from policyengine.semantics.domain import SET_KEYS
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
     CONTRAINDICATION_CHECKS,
     DEFAULT_DAILY_FREQUENCY,
@@ -47,6 +48,8 @@ def _cond(vc: VersionCompiler, cond: CondIR) -> str:
     elif cond.ranges:
         test = " or ".join(f"{low} <= {var} <= {high}" for low, high in cond.ranges)
         test = f"({test})" if len(cond.ranges) > 1 else test
+        if FACTS[cond.key].only_when is not None:  # None where it does not exist (rank)
+            test = f"({var} is not None and {test})"
     elif len(cond.names) == 1:
         test = f"{var} == {next(iter(cond.names))!r}"
     else:

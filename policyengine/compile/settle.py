@@ -68,6 +68,11 @@ class VersionCompiler:
         self.need(var)
         return var
 
+    def rounded(self, expr: str) -> str:
+        """Source rounding the payment `expr` to the policy's unit (money.to_unit)."""
+        unit = self.policy.money_unit
+        return f"_fen({expr})" if unit == "fen" else f"_to_unit({expr}, {unit!r})"
+
     def note_ids(self, *notes: Note) -> tuple[int, ...]:
         return self.module.note_ids(notes)
 

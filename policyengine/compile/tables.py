@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from policyengine.ir import PolicyIR, RowIR
@@ -30,6 +30,8 @@ class Resolved:
     set_masks: dict[str, frozenset[str]]  # for set facts: the names the rows mention
     breaks: dict[str, tuple[int, ...]]  # for ranged whole numbers (age): where classes start
     entries: dict[tuple[Any, ...], Any]
+    # for open words (a department): the words the rows name; any other word is None's class
+    named: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def key_source(self, constant: Any) -> str:
         """Python source building this table's key from the generated function's locals."""
@@ -40,7 +42,12 @@ class Resolved:
                 parts.append(f"({var} & {constant(self.set_masks[key])})")
             elif key in self.breaks:
                 breaks = constant(self.breaks[key])
-                parts.append(f"{breaks}[_bisect({breaks}, {var}) - 1]")
+                bucket = f"{breaks}[_bisect({breaks}, {var}) - 1]"
+                if FACTS[key].only_when is not None:  # None where the fact does not exist
+                    bucket = f"({bucket} if {var} is not None else None)"
+                parts.append(bucket)
+            elif key in self.named:
+                parts.append(f"({var} if {var} in {constant(self.named[key])} else None)")
             else:
                 parts.append(var)
         if len(parts) == 1:
@@ -86,7 +93,9 @@ def resolve(
     active = [r for r in rows if r.active(day)]
     everything = active + [r for r in extra_rows if r.active(day)]
     extra = ("level",) if needs_level(policy, everything, day) else ()
-    classes = cases([r.conds for r in everything], extra_keys=extra, visits=visits)
+    classes = cases(
+        [r.conds for r in everything], extra_keys=extra, visits=visits, declared=policy.declared
+    )
     keys = tuple(classes[0].keys()) if classes else ()
     masks = {
         key: frozenset(
@@ -100,13 +109,20 @@ def resolve(
         for key in keys
         if FACTS[key].kind == "integer" and FACTS[key].values is None
     }
+    named = {
+        key: frozenset(
+            name for r in everything for c in r.conds if c.key == key for name in c.names
+        )
+        for key in keys
+        if FACTS[key].kind == "word" and FACTS[key].values is None and not FACTS[key].declared
+    }
     entries: dict[tuple[Any, ...], Any] = {}
     for facts in classes:
         row = winner(active, facts)
         entry = payload(row, facts)
         if entry is not None:
             entries[tuple(facts[k] for k in keys)] = entry
-    return Resolved(keys, masks, breaks, entries)
+    return Resolved(keys, masks, breaks, entries, named)
 
 
 def age_bucket(breaks: tuple[int, ...], age: int) -> int:

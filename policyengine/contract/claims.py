@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -37,14 +38,18 @@ from policyengine.contract.limits import (
     Oversized,
     oversized,
 )
+from policyengine.semantics.matching import year_start
 from policyengine.semantics.money import fen, to_places
 from policyengine.semantics.vocabulary import (
     LEVELS,
+    MAX_ADMISSIONS,
+    MAX_ENROLLED_YEARS,
     DeductiblePool,
     Group,
     HospitalKind,
     ItemKind,
     PaidPool,
+    Place,
     Programme,
     Scheme,
     Sex,
@@ -156,6 +161,10 @@ class Person(_Model):
     sex: Sex
     groups: tuple[Group, ...] = ()
     certifications: tuple[Certification, ...] = ()
+    # version 2 (spec §5): the contribution tier (a word the policy declares) and the whole
+    # years of continuous enrolment (absent: 0)
+    tier: Ident | None = None
+    enrolled_years: StrictInt | None = Field(default=None, ge=0, le=MAX_ENROLLED_YEARS)
 
     @field_validator("status")
     @classmethod
@@ -169,6 +178,22 @@ class Hospital(_Model):
     id: Ident
     level: StrictInt = Field(ge=min(LEVELS), le=max(LEVELS))
     kind: HospitalKind
+
+
+class ReferringHospital(_Model):
+    id: Ident
+    level: StrictInt = Field(ge=min(LEVELS), le=max(LEVELS))
+    kind: HospitalKind
+
+
+class Referral(_Model):
+    """A referral (转诊) into this visit: the referring hospital, and whether the two are in one
+    medical alliance (医联体/医共体)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    from_: ReferringHospital = Field(alias="from")
+    within_alliance: StrictBool
 
 
 class Doctor(_Model):
@@ -185,6 +210,11 @@ class Visit(_Model):
     diagnoses: tuple[Annotated[StrictStr, Field(min_length=1, max_length=32)], ...] = Field(
         max_length=MAX_DIAGNOSES
     )
+    # version 2 (spec §5)
+    place: Place = "local"
+    filed: StrictBool = True  # remote care filed (备案) beforehand
+    referral: Referral | None = None
+    department: Ident | None = None
 
     @field_validator("admitted")
     @classmethod
@@ -249,9 +279,13 @@ class History(_Model):
     paid: dict[PaidPool, Money] = Field(default_factory=dict)
     deductible_met: dict[DeductiblePool, Money] = Field(default_factory=dict)
     self_burden: SelfBurden = Field(default_factory=SelfBurden)
-    admissions: StrictInt = Field(default=0, ge=0, le=10_000)
+    admissions: StrictInt = Field(default=0, ge=0, le=MAX_ADMISSIONS)
     dispensed: tuple[Dispensed, ...] = Field(default=(), max_length=MAX_HISTORY_ENTRIES)
     services: tuple[ServiceRecord, ...] = Field(default=(), max_length=MAX_HISTORY_ENTRIES)
+    # version 2 (spec §5): the year's covered − deductible per visit type (进入统筹累计), and
+    # where the benefit year this history describes began (absent: the policy's own start)
+    pooled: dict[VisitType, Money] = Field(default_factory=dict)
+    benefit_year_start: Date | None = None
 
 
 class Claim(_Model):
@@ -403,6 +437,34 @@ def _consistency(claim: Claim) -> list[ContractError]:
                 f"{claim.person.birth_date} is after the visit date {claim.visit.date}",
             )
         )
+    return errors
+
+
+def policy_errors(
+    claim: fastclaim.Claim, tiers: tuple[str, ...], benefit_year: tuple[int, int]
+) -> list[ContractError]:
+    """What a claim breaks of the policy that settles it: a tier the policy does not declare
+    (a policy declaring no tiers ignores `person.tier`), or a history whose benefit year is
+    not the policy's (spec §5)."""
+    errors = []
+    tier = claim.person.tier
+    if tiers and tier is not None and tier not in tiers:
+        errors.append(
+            ContractError(
+                "person.tier", f"'{tier}' is not a tier of this policy (tiers: {', '.join(tiers)})"
+            )
+        )
+    given = claim.history.benefit_year_start
+    if given is not None:
+        begins = year_start(claim.visit.date, benefit_year)
+        if given != begins:
+            errors.append(
+                ContractError(
+                    "history.benefit_year_start",
+                    f"{given} is not the start of this policy's benefit year holding the visit "
+                    f"date {claim.visit.date}: {begins}",
+                )
+            )
     return errors
 
 

@@ -40,6 +40,7 @@ KINDS = frozenset(vocabulary.HOSPITAL_KINDS)
 ITEM_KINDS = frozenset(vocabulary.ITEM_KINDS)
 PAID = frozenset(vocabulary.PAID_POOLS)
 MET = frozenset(vocabulary.DEDUCTIBLE_POOLS)
+PLACES = frozenset(vocabulary.PLACES)
 LEVEL_RANGE = (min(vocabulary.LEVELS), max(vocabulary.LEVELS))
 
 
@@ -63,6 +64,8 @@ class Person(NamedTuple):
     sex: str
     groups: tuple[str, ...]
     certifications: tuple[Certification, ...]
+    tier: str | None = None
+    enrolled_years: int | None = None
 
 
 class Hospital(NamedTuple):
@@ -76,6 +79,11 @@ class Doctor(NamedTuple):
     title: str
 
 
+class Referral(NamedTuple):
+    from_: Hospital  # the referring hospital (`from` in JSON)
+    within_alliance: bool
+
+
 class Visit(NamedTuple):
     type: str
     date: dt.date
@@ -83,6 +91,10 @@ class Visit(NamedTuple):
     hospital: Hospital
     doctor: Doctor
     diagnoses: tuple[str, ...]
+    place: str = "local"
+    filed: bool = True
+    referral: Referral | None = None
+    department: str | None = None
 
 
 class Item(NamedTuple):
@@ -118,6 +130,8 @@ class History(NamedTuple):
     admissions: int
     dispensed: tuple[Dispensed, ...]
     services: tuple[ServiceRecord, ...]
+    pooled: dict[str, Decimal] = {}  # noqa: RUF012 - records are read, never changed
+    benefit_year_start: dt.date | None = None
 
 
 class Claim(NamedTuple):
@@ -331,6 +345,8 @@ def _person(data: dict[str, Any]) -> Person:
     certifications = tuple(
         _certification(_mapping(c)) for c in _sequence(data.get("certifications"))
     )
+    tier = data.get("tier")
+    enrolled = data.get("enrolled_years")
     return Person(
         _text(data["id"]),
         scheme,
@@ -339,6 +355,8 @@ def _person(data: dict[str, Any]) -> Person:
         _choice(data["sex"], SEXES),
         groups,
         certifications,
+        None if tier is None else _text(tier),
+        None if enrolled is None else _int(enrolled, 0, vocabulary.MAX_ENROLLED_YEARS),
     )
 
 
@@ -360,20 +378,39 @@ def _visit(data: dict[str, Any]) -> Visit:
     admitted = None if admitted_raw is None else _date(admitted_raw)
     if kind == "inpatient" and admitted is not None and admitted > date:
         raise _Doubt
-    hospital = _mapping(data["hospital"])
     doctor = _mapping(data["doctor"])
+    place = data.get("place")
+    filed = data.get("filed")
+    referral = data.get("referral")
+    department = data.get("department")
     return Visit(
         kind,
         date,
         admitted,
-        Hospital(
-            _text(hospital["id"]),
-            _int(hospital["level"], *LEVEL_RANGE),
-            _choice(hospital["kind"], KINDS),
-        ),
+        _hospital(_mapping(data["hospital"])),
         Doctor(_text(doctor["id"]), _choice(doctor["title"], TITLES)),
         tuple(_text(d, 32) for d in _diagnoses(data["diagnoses"])),
+        "local" if place is None else _choice(place, PLACES),
+        True if filed is None else _bool(filed),
+        None if referral is None else _referral(_mapping(referral)),
+        None if department is None else _text(department),
     )
+
+
+def _hospital(data: dict[str, Any]) -> Hospital:
+    return Hospital(
+        _text(data["id"]), _int(data["level"], *LEVEL_RANGE), _choice(data["kind"], KINDS)
+    )
+
+
+def _referral(data: dict[str, Any]) -> Referral:
+    return Referral(_hospital(_mapping(data["from"])), _bool(data["within_alliance"]))
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise _Doubt
+    return value
 
 
 def _item(data: dict[str, Any]) -> Item:
@@ -422,13 +459,19 @@ def _history(data: dict[str, Any]) -> History:
         ServiceRecord(_text(s["code"], 64), _date(s["date"]))
         for s in map(_mapping, _entries(data.get("services")))
     )
+    pooled = {
+        _choice(k, VISITS): _decimal(v, 2) for k, v in _optional_mapping(data, "pooled").items()
+    }
+    year_start = data.get("benefit_year_start")
     return History(
         paid,
         met,
         SelfBurden(burden),
-        0 if admissions is None else _int(admissions, 0, 10_000),
+        0 if admissions is None else _int(admissions, 0, vocabulary.MAX_ADMISSIONS),
         dispensed,
         services,
+        pooled,
+        None if year_start is None else _date(year_start),
     )
 
 
@@ -449,6 +492,8 @@ def from_model(model: Any) -> Claim:
                 Certification(c.condition, c.programme, c.since, c.doctor_title, c.hospital_id)
                 for c in person.certifications
             ),
+            person.tier,
+            person.enrolled_years,
         ),
         Visit(
             visit.type,
@@ -457,6 +502,10 @@ def from_model(model: Any) -> Claim:
             Hospital(visit.hospital.id, visit.hospital.level, visit.hospital.kind),
             Doctor(visit.doctor.id, visit.doctor.title),
             tuple(visit.diagnoses),
+            visit.place,
+            visit.filed,
+            _referral_of(visit.referral),
+            visit.department,
         ),
         tuple(
             Item(i.line, i.code, i.name, i.kind, i.quantity, i.unit_price, i.amount, i.days_supply)
@@ -469,5 +518,14 @@ def from_model(model: Any) -> Claim:
             history.admissions,
             tuple(Dispensed(d.code, d.date, d.days_supply) for d in history.dispensed),
             tuple(ServiceRecord(s.code, s.date) for s in history.services),
+            {str(k): v for k, v in history.pooled.items()},
+            history.benefit_year_start,
         ),
     )
+
+
+def _referral_of(model: Any) -> Referral | None:
+    if model is None:
+        return None
+    hospital = model.from_
+    return Referral(Hospital(hospital.id, hospital.level, hospital.kind), model.within_alliance)

@@ -37,6 +37,7 @@ from policyengine.diff.components import (
 from policyengine.diff.source import Version
 from policyengine.engine import MONEY_CONTEXT
 from policyengine.ledger import settle_person
+from policyengine.prepared import LedgerRules
 
 if TYPE_CHECKING:
     from policyengine.contract.fastclaim import Claim
@@ -102,7 +103,12 @@ class Side:
             return self.settle(claim)
 
         out = {}
-        for settled in settle_person(raw, settle, self.kind_of, region=self.region):
+
+        def rules_of(claim: Claim) -> LedgerRules:
+            return self.engine.ledger_rules(self.region or claim.region)
+
+        people = settle_person(raw, settle, self.kind_of, region=self.region, rules_of=rules_of)
+        for settled in people:
             claim = current[0] if settled.result is not None else None
             out[settled.index] = Settled(claim, settled.result, settled.error)
         return out

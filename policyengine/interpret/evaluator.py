@@ -31,7 +31,7 @@ from policyengine.semantics.matching import (
     ratio_text,
     schedule,
 )
-from policyengine.semantics.money import fen, money
+from policyengine.semantics.money import fen, money, to_unit
 from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class Run:
         self.steps: list[Step] | None = [] if trace else None
         self.notes: set[Note] = set()
         # the claim's facts as semantics/facts.py reads them for the interpreter
-        self.facts = claim_facts(claim, FactContext(policy.conditions))
+        self.facts = claim_facts(
+            claim, FactContext(policy.conditions, default_tier=policy.default_tier)
+        )
 
     def step(self, step: Step) -> None:
         if self.steps is not None:
@@ -300,8 +302,9 @@ class Run:
     def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
         ratio = self.ratio(visit)
         base = covered - deductible
-        computed = fen(
-            banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio)
+        computed = to_unit(
+            banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio),
+            self.policy.money_unit,
         )
         self.step(
             {
@@ -403,7 +406,10 @@ class Run:
         if not isinstance(bands, BandsVal):
             return ZERO
         before = self.claim.history.self_burden.inpatient
-        computed = fen(banded_total(bands, before + self_burden) - banded_total(bands, before))
+        computed = to_unit(
+            banded_total(bands, before + self_burden) - banded_total(bands, before),
+            self.policy.money_unit,
+        )
         left = None
         result = computed
         if bands.payment_cap is not None:

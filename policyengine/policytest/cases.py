@@ -20,6 +20,7 @@ onto the defaults (mappings merge, lists replace), then adjudicated and compared
           provisional_count: 3
         # or, for a claim the engine must refuse:
         expect: {error: not_in_force}      # contract | not_in_force | rule_failure | unknown_region
+        expect: {error: contract, error_paths: [person.tier]}   # and the JSON paths it names
 """
 
 from __future__ import annotations
@@ -191,6 +192,11 @@ def run_case(engine: Engine, case: Case, *, trace: bool = False) -> Outcome:
         if expected_error != kind:
             detail = error.as_json() if isinstance(error, ClaimRejected) else str(error)
             outcome.mismatches.append(Mismatch("error", expected_error, f"{kind}: {detail}"))
+        elif "error_paths" in case.expect:
+            paths = [e.path for e in error.errors] if isinstance(error, ClaimRejected) else []
+            wanted = case.expect["error_paths"]
+            if paths != wanted:
+                outcome.mismatches.append(Mismatch("error_paths", wanted, paths))
         return outcome
     if expected_error is not None:
         outcome.mismatches.append(Mismatch("error", expected_error, "a result"))

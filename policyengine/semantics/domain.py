@@ -61,6 +61,7 @@ def cases(
     *,
     extra_keys: Iterable[str] = (),
     visits: Iterable[str] | None = None,
+    declared: Mapping[str, tuple[Any, ...]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every combination of the values the conditions distinguish (bounded)."""
     mentioned: dict[str, set[Any]] = {}
@@ -76,15 +77,16 @@ def cases(
         if dependency is not None:
             mentioned.setdefault(dependency[0], set())
     keys = [key for key in FACTS if key in mentioned]
+    words = declared or {}
     # Count before building the axes: a set key of n names has 2ⁿ values.
     total = 1
     for key in keys:
-        total *= max(FACTS[key].axis_size(mentioned[key], visits), 1)
+        total *= max(FACTS[key].axis_size(mentioned[key], visits, words.get(key)), 1)
         if total > MAX_CASES:
             raise ValueError(
                 f"the conditions distinguish more than {MAX_CASES:,} classes of claims"
             )
-    axes = [(key, FACTS[key].axis(mentioned[key], visits)) for key in keys]
+    axes = [(key, FACTS[key].axis(mentioned[key], visits, words.get(key))) for key in keys]
     out = []
     for combo in itertools.product(*(values for _key, values in axes)):
         case = dict(zip((key for key, _v in axes), combo, strict=True))

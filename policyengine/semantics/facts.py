@@ -25,9 +25,14 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 from policyengine.semantics.matching import age_on, condition_matches
 from policyengine.semantics.vocabulary import (
     ADMISSIONS,
+    FILED,
     GROUPS,
     HOSPITAL_KINDS,
     LEVELS,
+    MAX_ADMISSIONS,
+    MAX_ENROLLED_YEARS,
+    PLACES,
+    REFERRALS,
     SCHEMES,
     SEXES,
     STATUSES,
@@ -46,6 +51,7 @@ class FactContext(NamedTuple):
 
     conditions: Mapping[str, Condition]  # the policy's conditions, for `diagnosis`
     programme: str | None = None  # the limit table's programme, for `certified`
+    default_tier: str | None = None  # the policy's `default tier`, for claims without one
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,20 @@ class Fact:
     # checker gives where it is tested elsewhere
     table: str | None = None
     elsewhere_hint: str = ""
+    # the words are the policy's own (`tiers` in its header): the checker and the classes of
+    # claims take them from the policy, not from `values`
+    declared: str | None = None
 
-    def axis(self, mentioned: Iterable[Any], visits: Iterable[str] | None = None) -> list[Any]:
-        """The values that tell apart every class of claims the mentioned values can."""
+    def axis(
+        self,
+        mentioned: Iterable[Any],
+        visits: Iterable[str] | None = None,
+        declared: tuple[Any, ...] | None = None,
+    ) -> list[Any]:
+        """The values that tell apart every class of claims the mentioned values can
+        (`declared`: the policy's words for a fact whose words it declares)."""
+        if self.declared is not None:
+            return list(declared or (None,))
         if self.kind == "names":
             names = sorted({n for n in mentioned if isinstance(n, str)})
             return [
@@ -95,16 +112,43 @@ class Fact:
         values = list(visits) if self.name == "visit" and visits is not None else list(self.values)
         return [*values, None] if self.only_when is not None else values
 
-    def axis_size(self, mentioned: set[Any], visits: Iterable[str] | None = None) -> int:
+    def axis_size(
+        self,
+        mentioned: set[Any],
+        visits: Iterable[str] | None = None,
+        declared: tuple[Any, ...] | None = None,
+    ) -> int:
         if self.kind == "names":
             return 1 << len({n for n in mentioned if isinstance(n, str)})
-        return len(self.axis(mentioned, visits))
+        return len(self.axis(mentioned, visits, declared))
 
 
 def _admission(claim: Claim, context: FactContext) -> str | None:
     if claim.visit.type != "inpatient":
         return None
     return "first" if claim.history.admissions == 0 else "later"
+
+
+def _filed(claim: Claim, context: FactContext) -> str | None:
+    if claim.visit.place == "local":
+        return None
+    return "yes" if claim.visit.filed else "no"
+
+
+def _referral(claim: Claim, context: FactContext) -> str:
+    referral = claim.visit.referral
+    if referral is None:
+        return "none"
+    return "within_alliance" if referral.within_alliance else "outside_alliance"
+
+
+def _tier(claim: Claim, context: FactContext) -> str | None:
+    tier = claim.person.tier
+    return tier if tier is not None else context.default_tier
+
+
+def _admission_rank(claim: Claim, context: FactContext) -> int | None:
+    return claim.history.admissions + 1 if claim.visit.type == "inpatient" else None
 
 
 def _diagnosed(claim: Claim, context: FactContext) -> frozenset[str]:
@@ -146,6 +190,14 @@ FACTS: Final = _declare(
         STATUSES,
         only_when=("scheme", ("employee",)),
     ),
+    Fact(
+        "tier",
+        "word",
+        "tier",
+        "person.tier if person.tier is not None else _DEFAULT_TIER",
+        _tier,
+        declared="tiers",
+    ),
     Fact("visit", "word", "vtype", "visit.type", lambda c, _: c.visit.type, VISITS),
     Fact(
         "admission",
@@ -154,6 +206,16 @@ FACTS: Final = _declare(
         "('first' if history.admissions == 0 else 'later') if vtype == 'inpatient' else None",
         _admission,
         ADMISSIONS,
+        uses=("vtype",),
+        only_when=("visit", ("inpatient",)),
+    ),
+    Fact(
+        "admission_rank",
+        "integer",
+        "rank",
+        "history.admissions + 1 if vtype == 'inpatient' else None",
+        _admission_rank,
+        bounds=(1, MAX_ADMISSIONS + 1),
         uses=("vtype",),
         only_when=("visit", ("inpatient",)),
     ),
@@ -174,6 +236,26 @@ FACTS: Final = _declare(
         lambda c, _: c.visit.hospital.kind,
         HOSPITAL_KINDS,
     ),
+    Fact("place", "word", "place", "visit.place", lambda c, _: c.visit.place, PLACES),
+    Fact(
+        "filed",
+        "word",
+        "filed",
+        "('yes' if visit.filed else 'no') if visit.place != 'local' else None",
+        _filed,
+        FILED,
+        only_when=("place", ("in_province", "out_of_province")),
+    ),
+    Fact(
+        "referral",
+        "word",
+        "referral",
+        "'none' if visit.referral is None else "
+        "'within_alliance' if visit.referral.within_alliance else 'outside_alliance'",
+        _referral,
+        REFERRALS,
+    ),
+    Fact("department", "word", "dept", "visit.department", lambda c, _: c.visit.department),
     Fact(
         "group",
         "names",
@@ -212,8 +294,22 @@ FACTS: Final = _declare(
         lambda c, _: age_on(c.person.birth_date, c.visit.date),
         bounds=(0, 150),
     ),
+    Fact(
+        "enrolled_years",
+        "integer",
+        "enrolled",
+        "person.enrolled_years or 0",
+        lambda c, _: c.person.enrolled_years or 0,
+        bounds=(0, MAX_ENROLLED_YEARS),
+    ),
 )
 SET_FACTS: Final = frozenset(name for name, fact in FACTS.items() if fact.kind == "names")
+
+
+def declared_words(tiers: tuple[str, ...], default_tier: str | None) -> dict[str, tuple[Any, ...]]:
+    """The values of the facts whose words a policy declares, for its classes of claims: its
+    tiers, and no tier at all where it has no `default tier` for claims that name none."""
+    return {"tier": (*tiers, *(() if default_tier is not None else (None,)))}
 
 
 def claim_facts(claim: Claim, context: FactContext) -> dict[str, Any]:

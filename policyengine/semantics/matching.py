@@ -34,6 +34,14 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return years
 
 
+def year_start(day: dt.date, start: tuple[int, int]) -> dt.date:
+    """The first day of the benefit year holding `day`, for a year that begins on `start`
+    (month, day) — 1 January by default; 1 October: 2024-03-05 is in the year from 2023-10-01."""
+    month, first = start
+    begins = dt.date(day.year, month, first)
+    return begins if begins <= day else dt.date(day.year - 1, month, first)
+
+
 def has_prefix(diagnoses: Iterable[str], prefixes: Iterable[str]) -> bool:
     upper = [d.upper() for d in diagnoses]
     return any(code.startswith(prefix) for code in upper for prefix in prefixes)

@@ -47,6 +47,12 @@ Moment = Literal["before", "during", "after"]
 CatalogueFlag = Literal["selected", "negotiated", "two_disease"]
 Period = Literal["year", "admission"]
 Provenance = Literal["cited", "secondary", "provisional"]
+# Contract version 2 (spec §5): where the care happened, whether remote care was filed (备案),
+# the referral (转诊) into the visit, and the unit a policy settles money to.
+Place = Literal["local", "in_province", "out_of_province"]
+Filed = Literal["yes", "no"]
+ReferralKind = Literal["none", "within_alliance", "outside_alliance"]
+MoneyUnit = Literal["fen", "jiao"]
 
 SCHEMES: Final[tuple[Scheme, ...]] = get_args(Scheme)
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
@@ -78,6 +84,14 @@ MOMENTS: Final[tuple[Moment, ...]] = get_args(Moment)
 CATALOGUE_FLAGS: Final[tuple[CatalogueFlag, ...]] = get_args(CatalogueFlag)
 PERIODS: Final[tuple[Period, ...]] = get_args(Period)
 PROVENANCES: Final[tuple[Provenance, ...]] = get_args(Provenance)
+PLACES: Final[tuple[Place, ...]] = get_args(Place)
+FILED: Final[tuple[Filed, ...]] = get_args(Filed)
+REFERRALS: Final[tuple[ReferralKind, ...]] = get_args(ReferralKind)
+MONEY_UNITS: Final[tuple[MoneyUnit, ...]] = get_args(MoneyUnit)
+
+# Bounds of the contract's whole numbers that rules may test (ranges like `age 0..150`).
+MAX_ADMISSIONS: Final = 10_000  # history.admissions
+MAX_ENROLLED_YEARS: Final = 150  # person.enrolled_years
 
 # Drug codes: the first 10 characters name the generic drug (spec §4, duplicate_dispensing).
 GENERIC_PREFIX_LENGTH: Final = 10
