@@ -7,8 +7,7 @@ which reports every problem with its path. So the fast path never decides an err
 skips the slow path for good claims; tests/test_fastclaim.py checks that whatever it accepts,
 pydantic accepts with the same values.
 
-The records are NamedTuples (immutable, built in C) with the attribute names of the pydantic
-models, so both evaluators read either.
+The records are contract/records.py's NamedTuples, re-exported here.
 """
 
 from __future__ import annotations
@@ -17,11 +16,27 @@ import datetime as dt
 import re
 import threading
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from policyengine.contract.limits import MAX_DIAGNOSES, MAX_HISTORY_ENTRIES, MAX_ITEMS
+from policyengine.contract.records import (
+    EMPTY_HISTORY,
+    Certification,
+    Claim,
+    Dispensed,
+    Doctor,
+    History,
+    Hospital,
+    Item,
+    Person,
+    Referral,
+    SelfBurden,
+    ServiceRecord,
+    Visit,
+    from_model,
+)
 from policyengine.semantics import vocabulary
 from policyengine.semantics.money import fen, to_places
 
@@ -46,104 +61,6 @@ LEVEL_RANGE = (min(vocabulary.LEVELS), max(vocabulary.LEVELS))
 
 class _Doubt(Exception):
     """Not certainly valid: let pydantic decide."""
-
-
-class Certification(NamedTuple):
-    condition: str
-    programme: str
-    since: dt.date
-    doctor_title: str | None
-    hospital_id: str | None
-
-
-class Person(NamedTuple):
-    id: str
-    scheme: str
-    status: str | None
-    birth_date: dt.date
-    sex: str
-    groups: tuple[str, ...]
-    certifications: tuple[Certification, ...]
-    tier: str | None = None
-    enrolled_years: int | None = None
-
-
-class Hospital(NamedTuple):
-    id: str
-    level: int
-    kind: str
-
-
-class Doctor(NamedTuple):
-    id: str
-    title: str
-
-
-class Referral(NamedTuple):
-    from_: Hospital  # the referring hospital (`from` in JSON)
-    within_alliance: bool
-
-
-class Visit(NamedTuple):
-    type: str
-    date: dt.date
-    admitted: dt.date | None
-    hospital: Hospital
-    doctor: Doctor
-    diagnoses: tuple[str, ...]
-    place: str = "local"
-    filed: bool = True
-    referral: Referral | None = None
-    department: str | None = None
-
-
-class Item(NamedTuple):
-    line: int
-    code: str
-    name: str | None
-    kind: str
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    days_supply: int | None
-
-
-class Dispensed(NamedTuple):
-    code: str
-    date: dt.date
-    days_supply: int
-
-
-class ServiceRecord(NamedTuple):
-    code: str
-    date: dt.date
-
-
-class SelfBurden(NamedTuple):
-    inpatient: Decimal
-
-
-class History(NamedTuple):
-    paid: dict[str, Decimal]
-    deductible_met: dict[str, Decimal]
-    self_burden: SelfBurden
-    admissions: int
-    dispensed: tuple[Dispensed, ...]
-    services: tuple[ServiceRecord, ...]
-    pooled: dict[str, Decimal] = {}  # noqa: RUF012 - records are read, never changed
-    benefit_year_start: dt.date | None = None
-
-
-class Claim(NamedTuple):
-    id: str
-    region: str | None
-    person: Person
-    visit: Visit
-    items: tuple[Item, ...]
-    history: History
-
-
-EMPTY_HISTORY = History({}, {}, SelfBurden(Decimal("0.00")), 0, (), ())
 
 
 def fast_claim(data: Any) -> Claim | None:
@@ -475,57 +392,23 @@ def _history(data: dict[str, Any]) -> History:
     )
 
 
-def from_model(model: Any) -> Claim:
-    """The records of a claim the pydantic models validated (the slow path)."""
-    person, visit, history = model.person, model.visit, model.history
-    return Claim(
-        model.id,
-        model.region,
-        Person(
-            person.id,
-            person.scheme,
-            person.status,
-            person.birth_date,
-            person.sex,
-            tuple(person.groups),
-            tuple(
-                Certification(c.condition, c.programme, c.since, c.doctor_title, c.hospital_id)
-                for c in person.certifications
-            ),
-            person.tier,
-            person.enrolled_years,
-        ),
-        Visit(
-            visit.type,
-            visit.date,
-            visit.admitted,
-            Hospital(visit.hospital.id, visit.hospital.level, visit.hospital.kind),
-            Doctor(visit.doctor.id, visit.doctor.title),
-            tuple(visit.diagnoses),
-            visit.place,
-            visit.filed,
-            _referral_of(visit.referral),
-            visit.department,
-        ),
-        tuple(
-            Item(i.line, i.code, i.name, i.kind, i.quantity, i.unit_price, i.amount, i.days_supply)
-            for i in model.items
-        ),
-        History(
-            {str(k): v for k, v in history.paid.items()},
-            {str(k): v for k, v in history.deductible_met.items()},
-            SelfBurden(history.self_burden.inpatient),
-            history.admissions,
-            tuple(Dispensed(d.code, d.date, d.days_supply) for d in history.dispensed),
-            tuple(ServiceRecord(s.code, s.date) for s in history.services),
-            {str(k): v for k, v in history.pooled.items()},
-            history.benefit_year_start,
-        ),
-    )
-
-
-def _referral_of(model: Any) -> Referral | None:
-    if model is None:
-        return None
-    hospital = model.from_
-    return Referral(Hospital(hospital.id, hospital.level, hospital.kind), model.within_alliance)
+__all__ = [
+    "EMPTY_HISTORY",
+    "Certification",
+    "Claim",
+    "Dispensed",
+    "Doctor",
+    "History",
+    "Hospital",
+    "Item",
+    "Person",
+    "Referral",
+    "SelfBurden",
+    "ServiceRecord",
+    "Visit",
+    "escape_surrogates",
+    "fast_claim",
+    "fast_claim_from_json",
+    "from_model",
+    "is_unicode_text",
+]
