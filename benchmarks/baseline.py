@@ -212,7 +212,7 @@ def settle(c: Any, before: bool = False) -> dict[str, Any]:  # noqa: PLR0915 - o
                     "not_covered",
                     "exclude",
                     ln,
-                    "national/national.policy:34",
+                    "national/national.policy:39",
                     "目录外及丙类项目",
                     reasons,
                     NATIONAL_SOURCE,
@@ -237,7 +237,7 @@ def settle(c: Any, before: bool = False) -> dict[str, Any]:  # noqa: PLR0915 - o
                         "restricted_use",
                         "exclude",
                         ln,
-                        "national/national.policy:40",
+                        "national/national.policy:46",
                         "限定支付范围",
                         reasons,
                         NATIONAL_SOURCE,
@@ -417,12 +417,12 @@ def settle(c: Any, before: bool = False) -> dict[str, Any]:  # noqa: PLR0915 - o
             if scheme == "employee":
                 band = f_employee
                 used_notes.update(
-                    notes(*(f"tianjin/critical_illness.policy:{n}" for n in (47, 48, 50, 52)))
+                    notes(*(f"tianjin/critical_illness.policy:{n}" for n in (48, 49, 51, 53)))
                 )
             elif not HARDSHIP_BANDS.isdisjoint(person.groups):
                 band = f_hardship
                 used_notes.update(
-                    notes(*(f"tianjin/critical_illness.policy:{n}" for n in (8, 34, 35, 38, 40)))
+                    notes(*(f"tianjin/critical_illness.policy:{n}" for n in (8, 34, 36, 39, 41)))
                 )
             else:
                 band = f_resident

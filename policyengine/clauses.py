@@ -123,6 +123,9 @@ class ClauseIndex:
     # Where the open clauses change: the offset in `text` and the path from there on.
     segment_starts: list[int] = field(default_factory=list)
     segment_paths: list[tuple[str, ...]] = field(default_factory=list)
+    # Each line of the document as written (HTML comments left out) with the clause it is
+    # in ("" before the first heading): the literate view prints them (tools/literate.py).
+    lines: list[tuple[str, str]] = field(default_factory=list)
 
     def resolve(self, clause: str) -> str | None:
         """The clause's path as indexed, or None if the document has no such clause."""
@@ -274,6 +277,7 @@ class _Indexer:
         heading = self._heading(raw)
         if heading is not None:
             self._open(*heading, raw.strip())
+        self.index.lines.append((self.stack[-1].path if self.stack else "", raw))
         normalised = normalise(raw)
         self.pieces.append(normalised)
         self.offset += len(normalised)

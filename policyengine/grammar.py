@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Lark is imported only to parse: a warm load never needs it
-    from lark import Lark
+    from lark import Lark, Token, Tree
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CANDIDATES = (
@@ -49,6 +50,38 @@ def parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=False,
     )
+
+
+# The comments the layout parser met, per thread (Lark hands them to a callback).
+_comments = threading.local()
+
+
+def _keep_comment(token: Token) -> None:
+    _comments.found.append(token)
+
+
+@functools.cache
+def _layout_parser() -> Lark:
+    from lark import Lark
+
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        keep_all_tokens=True,
+        lexer_callbacks={"COMMENT": _keep_comment},
+    )
+
+
+def parse_layout(text: str) -> tuple[Tree[Token], list[Token]]:
+    """The tree of `text` with every token kept (keywords and punctuation too), and its
+    comments: what the formatter lays out again. `text` must parse (check it first)."""
+    _comments.found = []
+    tree = _layout_parser().parse(text)
+    found: list[Token] = _comments.found
+    return tree, sorted({c.start_pos: c for c in found}.values(), key=lambda c: c.start_pos or 0)
 
 
 @functools.cache

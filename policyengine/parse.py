@@ -59,7 +59,7 @@ class ParseResult:
 def parse(source: SourceText) -> ParseResult:
     """Parse one rule file: the tree of every declaration that parses, a diagnostic for
     each one that does not, and what those declared."""
-    limit = _check_limits(source)
+    limit = check_limits(source)
     if limit is not None:
         return ParseResult(None, (limit,))
     try:
@@ -81,7 +81,8 @@ def too_large(display: str, size: int) -> Diagnostic | None:
     )
 
 
-def _check_limits(source: SourceText) -> Diagnostic | None:
+def check_limits(source: SourceText) -> Diagnostic | None:
+    """P006 for a file over the limits of size, tokens or nesting, else None."""
     refused = too_large(source.display, len(source.text.encode("utf-8", errors="replace")))
     if refused is not None:
         return refused

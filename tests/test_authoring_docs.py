@@ -25,3 +25,12 @@ def test_the_guides_case_file_passes(tmp_path: Path) -> None:
     (report,) = run_policies([tmp_path / "tianjin"])
     assert len(report.outcomes) == 3
     assert [o.mismatches for o in report.outcomes] == [[], [], []]
+
+
+def test_the_guides_rule_examples_are_laid_out_as_fmt_lays_them() -> None:
+    from policyengine.tools.fmt import format_text
+
+    examples = blocks("policy")
+    assert examples
+    for example in examples:
+        assert format_text(example).text == example

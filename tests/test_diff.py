@@ -38,7 +38,7 @@ DEDUCTIBLE_ROW = f"{BENEFITS}:8"  # employee working outpatient deductible 800 �
 RATIO_ROW = f"{BENEFITS}:43"  # employee working outpatient ratio 65% / 60% / 55%
 CAP_ROW = f"{BENEFITS}:85"  # employee outpatient cap 7500 元 from 2019-01-01
 RESIDENT_RATIO_ROW = f"{BENEFITS}:65"  # resident inpatient base + uplift from 2019-01-01
-EMPLOYEE_SECOND_LAYER = "tianjin/critical_illness.policy:47"  # from 2019-01-01
+EMPLOYEE_SECOND_LAYER = "tianjin/critical_illness.policy:48"  # from 2019-01-01
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -92,7 +92,7 @@ BANDED_RATIO = (
     "when scheme employee, status working => bands {\n"
     "      band 0 元 to 1000 元 at 50%\n      band above 1000 元 at 70%\n    }",
 )
-SUPPLY_5 = ("when visit outpatient => 7 days", "when visit outpatient => 5 days")
+SUPPLY_5 = ("when visit outpatient         => 7 days", "when visit outpatient         => 5 days")
 
 
 def claim(

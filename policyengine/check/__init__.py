@@ -90,6 +90,12 @@ _QUOTED = re.compile(r"`([^`]*)`")
 
 
 def check_loaded(loaded: Loaded) -> CheckResult:
+    return check_in_context(loaded)[0]
+
+
+def check_in_context(loaded: Loaded) -> tuple[CheckResult, CheckContext]:
+    """The check, and what its passes resolved (sources, clause indexes, citations' places):
+    the literate view (tools/literate.py) reads them."""
     ctx = CheckContext(loaded, loaded.diagnostics)
     parsed = not any(d.code.startswith("P") for d in loaded.diagnostics.sorted())
     with suggestion_budget():
@@ -101,7 +107,7 @@ def check_loaded(loaded: Loaded) -> CheckResult:
         policy = lower(ctx, content_hash)
     lost = frozenset(d.name for d in loaded.lost if d.name)
     no_layer = any(d.code == "N003" for d in loaded.diagnostics.sorted())
-    return CheckResult(
+    result = CheckResult(
         loaded.main.directory,
         tuple(
             d
@@ -113,6 +119,7 @@ def check_loaded(loaded: Loaded) -> CheckResult:
         policy,
         content_hash,
     )
+    return result, ctx
 
 
 def _follows_from_syntax(diagnostic: Diagnostic, lost: frozenset[str]) -> bool:
@@ -132,4 +139,4 @@ def check(directory: Path) -> CheckResult:
         return check_loaded(load(directory))
 
 
-__all__ = ["PASSES", "CheckResult", "check", "check_loaded", "n"]
+__all__ = ["PASSES", "CheckResult", "check", "check_in_context", "check_loaded", "n"]

@@ -30,9 +30,12 @@ def _extra_commands() -> list[Callable[..., None]]:
     from policyengine.cli import batch as cli_batch
     from policyengine.cli import diff as cli_diff
     from policyengine.cli import explain as cli_explain
+    from policyengine.cli import tools as cli_tools
 
     return [
         cli_explain.register,
+        cli_tools.register_fmt,
+        cli_tools.register_render,
         cli_batch.register,
         cli_batch.register_generate,
         cli_diff.register,
