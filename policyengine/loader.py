@@ -9,13 +9,14 @@ directory holding the policies (`tianjin/benefits.policy`), as results name rule
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine._version import __version__
 from policyengine.build import build
-from policyengine.diagnostics import Diagnostics, printable, suggestion
+from policyengine.diagnostics import Diagnostic, Diagnostics, printable, suggestion
 from policyengine.errors import PolicyNotFound
 from policyengine.grammar import grammar_hash
 from policyengine.layout import bundled_policies, policy_files
@@ -53,6 +54,9 @@ class Loaded:
     content: list[tuple[str, bytes]] = field(default_factory=list)
     deps: list[Path] = field(default_factory=list)  # every file read, for the compile cache
     lost: list[Lost] = field(default_factory=list)  # declarations lost to syntax errors
+    # Rule files as an editor holds them, not yet saved (the language server checks as you
+    # type): by resolved path, read in place of the file on disk (or as a new file).
+    overlay: dict[Path, str] = field(default_factory=dict)
 
     @property
     def main(self) -> Layer:
@@ -92,16 +96,40 @@ class Loaded:
         return display, data.decode("utf-8", errors="replace")
 
 
-def load(directory: Path) -> Loaded:
+def load(directory: Path, overlay: Mapping[Path, str] | None = None) -> Loaded:
+    """Load the policy in `directory` and the layers it uses; `overlay` holds rule files'
+    unsaved texts by path."""
     directory = directory.resolve()
     loaded = Loaded(directory.parent, [], {}, Diagnostics())
+    loaded.overlay = {path.resolve(): text for path, text in (overlay or {}).items()}
     _load_layer(loaded, directory, chain=())
     return loaded
 
 
+def _rule_files(loaded: Loaded, directory: Path) -> list[Path]:
+    on_disk = policy_files(directory)
+    known = {path.resolve() for path in on_disk}
+    unsaved = [
+        path
+        for path in loaded.overlay
+        if path.parent == directory.resolve() and path.suffix == ".policy" and path not in known
+    ]
+    return sorted([*on_disk, *unsaved])
+
+
+def _read_rule_file(loaded: Loaded, path: Path, display: str) -> tuple[bytes, Diagnostic | None]:
+    """The file's bytes (the editor's text if it holds it), or the P006 of a file too large."""
+    text = loaded.overlay.get(path.resolve())
+    data = text.encode("utf-8", errors="surrogatepass") if text is not None else None
+    refused = too_large(display, len(data) if data is not None else path.stat().st_size)
+    if refused is not None:
+        return b"", refused
+    return (data if data is not None else path.read_bytes()), None
+
+
 def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None:
     layer = Layer(directory.name, directory)
-    for path in policy_files(directory):
+    for path in _rule_files(loaded, directory):
         # A file name may hold any character but `/`: shown escaped, never a line break.
         display = printable(f"{directory.name}/{path.name}")
         if not path.resolve().is_relative_to(directory.resolve()):
@@ -113,8 +141,7 @@ def _load_layer(loaded: Loaded, directory: Path, chain: tuple[str, ...]) -> None
             )
             continue
         try:
-            refused = too_large(display, path.stat().st_size)
-            data = b"" if refused is not None else path.read_bytes()
+            data, refused = _read_rule_file(loaded, path, display)
         except OSError as error:
             loaded.diagnostics.error(
                 "I002",

@@ -108,6 +108,13 @@ def _accepts(text: str) -> set[str]:
         return set()
 
 
+def keywords_after(text: str) -> tuple[list[str], bool]:
+    """The keywords the grammar accepts after `text`, and whether a name may come there
+    (editor completion; empty if `text` does not parse so far)."""
+    accepted = _accepts(text)
+    return sorted(_expected_keywords(accepted)), "NAME" in accepted
+
+
 @functools.cache
 def declaration_keywords() -> frozenset[str]:
     """The keywords that begin a top-level declaration (`let`, `ratio`, `rule`, …)."""

@@ -17,7 +17,7 @@ so a user sees every problem at once; the IR is built only from an error-free po
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,9 +134,10 @@ def _follows_from_syntax(diagnostic: Diagnostic, lost: frozenset[str]) -> bool:
     return bool(named & lost)
 
 
-def check(directory: Path) -> CheckResult:
+def check(directory: Path, overlay: Mapping[Path, str] | None = None) -> CheckResult:
+    """Check the policy in `directory`; `overlay` holds unsaved rule files by path."""
     with suggestion_budget():  # one budget for the parser's suggestions and the passes'
-        return check_loaded(load(directory))
+        return check_loaded(load(directory, overlay))
 
 
 __all__ = ["PASSES", "CheckResult", "check", "check_in_context", "check_loaded", "n"]

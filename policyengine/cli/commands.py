@@ -36,6 +36,7 @@ def _extra_commands() -> list[Callable[..., None]]:
         cli_explain.register,
         cli_tools.register_fmt,
         cli_tools.register_render,
+        cli_tools.register_lsp,
         cli_batch.register,
         cli_batch.register_generate,
         cli_diff.register,

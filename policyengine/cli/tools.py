@@ -174,3 +174,21 @@ def run_render(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def register_lsp(add: Any) -> None:
+    add(
+        "lsp",
+        run_lsp,
+        "the language server for rule files, over standard input and output (for editors)",
+        """
+        policyengine lsp          # started by the editor: editors/vscode, docs/authoring.md
+        """,
+    )
+
+
+def run_lsp(_args: argparse.Namespace) -> int:
+    from policyengine.tools.lsp.server import serve
+
+    serve()
+    return EXIT_OK

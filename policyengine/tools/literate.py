@@ -56,6 +56,31 @@ class Cited:
         return None if isinstance(self.provenance, n.Provisional) else self.provenance.quote
 
 
+def describe(provenance: n.Provenance) -> str:
+    """A citation as written: `cite DOC CLAUSE “quote”`, `secondary DOC`, `provisional: …`."""
+    if isinstance(provenance, n.Provisional):
+        return f"provisional: {provenance.reason}"
+    clause = f" {provenance.clause}" if provenance.clause else ""
+    keyword = "cite" if isinstance(provenance, n.Cite) else "secondary"
+    quote = f" “{provenance.quote}”" if provenance.quote else ""
+    return f"{keyword} {provenance.doc}{clause}{quote}"
+
+
+def clause_text(index: ClauseIndex, clause: str, limit: int = 60) -> list[str]:
+    """The lines of a clause as the document writes them, those of its sub-clauses too."""
+    path = index.resolve(clause)
+    if path is None:
+        return []
+    inside = {path}
+    waiting = [path]
+    while waiting:
+        for child in index.children.get(waiting.pop(), []):
+            inside.add(child)
+            waiting.append(child)
+    lines = [line.strip() for where, line in index.lines if where in inside and line.strip()]
+    return lines[:limit] + (["…"] if len(lines) > limit else [])
+
+
 @dataclass
 class Passage:
     """A clause's own lines (its heading and the text up to the next heading), or the
@@ -173,7 +198,7 @@ def _passages(index: ClauseIndex, cited: list[Cited], ctx: CheckContext) -> list
 def _citations(ctx: CheckContext) -> Iterator[Cited]:
     """Every citation of the policy and its layers, with the rule-file line it annotates."""
     for _layer, decl in ctx.all_decls():
-        for provenance, span, what, group in _in_declaration(decl):
+        for provenance, span, what, group in citations_in(decl):
             if provenance is not None:
                 line = " ".join(ctx.loaded.texts[span.file].line_text(span.line).split())
                 line = line.removesuffix("{").rstrip()
@@ -191,7 +216,9 @@ def _citations(ctx: CheckContext) -> Iterator[Cited]:
 _Found = tuple[n.Provenance | None, n.Span, str, str]
 
 
-def _in_declaration(decl: n.Decl) -> Iterator[_Found]:
+def citations_in(decl: n.Decl) -> Iterator[_Found]:
+    """Every place of a declaration that takes a citation: (the citation or None, the span
+    of what it annotates, what that is, its group in GROUPS)."""
     if isinstance(decl, n.PolicyDecl):
         start = f"policy {decl.name}: effective from {decl.start}"
         yield decl.start_provenance, decl.span, start, "start"

@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable
 
 from policyengine import nodes as n
-from policyengine.tools.literate import Cited, Document, Passage, View, quoted_spans
+from policyengine.tools.literate import Cited, Document, Passage, View, describe, quoted_spans
 
 FORMATS = ("text", "markdown", "html")
 
@@ -34,13 +34,7 @@ def summary(view: View) -> str:
 
 def _provenance(item: Cited) -> str:
     """How the rule cites: the quote, the document named, or the provisional reason."""
-    provenance = item.provenance
-    if isinstance(provenance, n.Provisional):
-        return f"provisional: {provenance.reason}"
-    clause = f" {provenance.clause}" if provenance.clause else ""
-    keyword = "cite" if isinstance(provenance, n.Cite) else "secondary"
-    quote = f" “{provenance.quote}”" if provenance.quote else ""
-    return f"{keyword} {provenance.doc}{clause}{quote}"
+    return describe(item.provenance)
 
 
 def _heading(document: Document) -> str:
