@@ -118,7 +118,7 @@ def prepare(
             )
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
         if manifest and manifest["fingerprint"] == fingerprint and manifest.get("indexed"):
-            progress.advance_bytes(fingerprint["size"])
+            progress.indexed(manifest["claims"], fingerprint["size"])
             return work, manifest
         if manifest and manifest["fingerprint"] != fingerprint:
             raise ResumeRefused(_what_changed(work, manifest["fingerprint"], fingerprint), work)

@@ -62,7 +62,7 @@ def scan(
     chunks = _chunks(path, 4 * jobs if executor is not None else 1, size)
     if executor is None:
         results = [scan_chunk(path, *chunks[0], work, 0)]
-        progress.advance_bytes(size)
+        progress.indexed(results[0][0], size)
     else:
         futures = [
             executor.submit(scan_chunk, path, *chunk, work, index)
@@ -71,7 +71,7 @@ def scan(
         results = []
         for (start, end, _first), future in zip(chunks, futures, strict=True):
             results.append(future.result())
-            progress.advance_bytes(end - start)
+            progress.indexed(results[-1][0], end - start)
     claims = sum(r[0] for r in results)
     blank = sum(r[1] for r in results)
     return claims, blank, [work / name for r in results for name in r[2]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -169,13 +170,16 @@ def register_generate(add: Any) -> None:
         """
         policyengine generate --region tianjin --persons 1000 --seed 7 -o claims.jsonl
         policyengine generate --region quanzhou --persons 50 --year 2021 -o qz-2021.jsonl
+        policyengine generate --region tianjin --persons 5 -o - | head -n 3   # standard output
         """,
     )
     generate.add_argument("--region", required=True, choices=("tianjin", "quanzhou"))
     generate.add_argument("--persons", type=int, required=True)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--year", type=int, default=2024)
-    generate.add_argument("-o", "--output", type=Path, required=True)
+    generate.add_argument(
+        "-o", "--output", type=Path, required=True, help="the claims file, or - for standard output"
+    )
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -185,9 +189,16 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.persons < 1:
         return report_error("--persons must be at least 1", None, EXIT_INPUT)
     count = 0
-    with args.output.open("w", encoding="utf-8") as out:
+    to_stdout = str(args.output) == "-"
+    with contextlib.ExitStack() as stack:
+        out = (
+            sys.stdout
+            if to_stdout
+            else stack.enter_context(args.output.open("w", encoding="utf-8"))
+        )
         for claim in generate(args.region, args.persons, args.seed, args.year):
             out.write(json.dumps(claim, ensure_ascii=False) + "\n")
             count += 1
-    print(f"wrote {count:,} claims of {args.persons:,} persons to {args.output}", file=sys.stderr)
+    where = "standard output" if to_stdout else args.output
+    print(f"wrote {count:,} claims of {args.persons:,} persons to {where}", file=sys.stderr)
     return EXIT_OK

@@ -15,6 +15,7 @@ from policyengine.cli.output import (
     EXIT_OK,
     engine_for,
     read_claim_text,
+    report_error,
     write_json,
 )
 from policyengine.contract.claims import ClaimRejected, load_claim, parse_json
@@ -50,10 +51,20 @@ EXTRA_COMMANDS: list[Callable[..., None]] = _extra_commands()
 
 
 def check(args: argparse.Namespace) -> int:
-    from policyengine.check import check as run_check
-    from policyengine.engine import bundled_policies, policy_dirs
+    from policyengine.engine import bundled_policies
 
     paths = args.paths or [bundled_policies()]
+    if args.watch:
+        from policyengine.cli.watch import watch, watched_directories
+
+        return watch(lambda: _check_once(args, paths), watched_directories(paths))
+    return _check_once(args, paths)
+
+
+def _check_once(args: argparse.Namespace, paths: list[Path]) -> int:
+    from policyengine.check import check as run_check
+    from policyengine.engine import policy_dirs
+
     directories = [d for path in paths for d in _policy_dirs(path, policy_dirs)]
     reports = [run_check(directory) for directory in directories]
     errors = sum(1 for r in reports for d in r.diagnostics if d.is_error)
@@ -184,13 +195,20 @@ def adjudicate(args: argparse.Namespace) -> int:
 
 def schema(args: argparse.Namespace) -> int:
     from policyengine.contract import schemas
+    from policyengine.diagnostics import suggestion
 
-    if args.which == "claim":
-        write_json(schemas.claim_schema(), pretty=True)
-    elif args.which == "result":
-        write_json(schemas.result_schema(), pretty=True)
-    else:
-        write_json(schemas.trace_schema(), pretty=True)
+    published = {
+        "claim": schemas.claim_schema,
+        "result": schemas.result_schema,
+        "trace": schemas.trace_schema,
+    }
+    if args.which not in published:
+        return report_error(
+            f"no schema `{args.which}`: the schemas are {', '.join(published)}",
+            suggestion(args.which, published) or "policyengine schema claim|result|trace",
+            EXIT_INPUT,
+        )
+    write_json(published[args.which](), pretty=True)
     return EXIT_OK
 
 

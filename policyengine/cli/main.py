@@ -70,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine check policies/tianjin
         policyengine check policies/quanzhou --format json
         policyengine check policies/tianjin --provisional   # list the working values
+        policyengine check policies/tianjin --watch         # again on every save
         """,
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--watch", action="store_true", help="check again each time a file of the policy changes"
+    )
     check.add_argument(
         "--provisional",
         action="store_true",
@@ -117,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine schema result
         """,
     )
-    schema.add_argument("which", choices=("claim", "result", "trace"))
+    schema.add_argument("which", metavar="{claim,result,trace}", help="which schema")
 
     listing = add(
         "list",
@@ -141,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine test policies/tianjin
         policyengine test policies/quanzhou --min-coverage 90
         policyengine test                       # every bundled policy
+        policyengine test policies/tianjin --watch   # again on every save
         policyengine test --backend interpreted # on the reference interpreter
         """,
     )
@@ -155,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--format", choices=("text", "json"), default="text")
     test.add_argument("-k", dest="keyword", help="only cases whose name contains this")
     test.add_argument(
+        "--watch", action="store_true", help="run again each time a file of the policy changes"
+    )
+    test.add_argument(
         "--backend",
         choices=BACKENDS,
         default="compiled",
@@ -163,7 +171,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     for extra in cmd.EXTRA_COMMANDS:
         extra(add)
+    completion = add(
+        "completion",
+        _completion,
+        "print the shell completion script for bash, zsh or fish",
+        """
+        policyengine completion bash > ~/.local/share/bash-completion/completions/policyengine
+        policyengine completion zsh > ~/.zfunc/_policyengine    # with fpath+=(~/.zfunc)
+        policyengine completion fish > ~/.config/fish/completions/policyengine.fish
+        """,
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
+
+
+# Which arguments complete as files and which as directories (the rest: their choices).
+_DIRECTORY_ARGUMENTS = frozenset({"paths", "path", "policy", "base"})
+_FILE_ARGUMENTS = frozenset({"claim", "input", "output", "chart", "replay", "summary_json"})
+
+
+def _completion(args: argparse.Namespace) -> int:
+    """The completion script, made from this parser by shtab (a well-kept library that writes
+    static scripts for bash, zsh and fish: nothing runs Python at completion time)."""
+    import shtab
+
+    parser = build_parser()
+    for sub in _subparsers(parser):
+        for action in sub._actions:
+            if action.dest in _DIRECTORY_ARGUMENTS and not (sub.prog.endswith(" fmt")):
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+            elif action.dest in _FILE_ARGUMENTS or action.dest == "paths":
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
+            elif isinstance(action.metavar, str) and action.metavar.startswith("{"):
+                action.choices = action.metavar.strip("{}").split(",")  # `schema {claim,…}`
+    sys.stdout.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.extend(action.choices.values())
+    return found
 
 
 def _claim_options(sub: argparse.ArgumentParser) -> None:

@@ -11,37 +11,49 @@ if TYPE_CHECKING:
 
 
 class Progress:
-    """A rich progress bar on a terminal; silent otherwise."""
+    """Rich progress bars on a terminal, silent otherwise. Both count claims: while the input
+    is indexed, the claims found so far (the bar moves with the bytes read, the one measure
+    known in advance); while they are settled, claims settled of all."""
 
-    def __init__(self, enabled: bool, input_size: int) -> None:
+    def __init__(self, enabled: bool, input_size: int, console: Any = None) -> None:
         self.bar: Any = None
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
         from rich.progress import Progress as RichProgress
 
         self.bar = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[counted]}"),
             TimeRemainingColumn(),
             transient=True,
+            console=console,
         )
         self.bar.start()
-        self.scan = self.bar.add_task("indexing", total=input_size)
+        self.found = 0
+        self.scan = self.bar.add_task("indexing", total=input_size, counted="0 claims")
         self.settle: Any = None
 
-    def advance_bytes(self, count: int) -> None:
+    def indexed(self, claims: int, size: int) -> None:
+        """`claims` more claims found in `size` more bytes of the input."""
         if self.bar is not None:
-            self.bar.advance(self.scan, count)
+            self.found += claims
+            self.bar.update(self.scan, advance=size, counted=f"{self.found:,} claims")
 
     def start_settling(self, claims: int) -> None:
         if self.bar is not None:
-            self.settle = self.bar.add_task("settling", total=claims)
+            self.settle = self.bar.add_task(
+                "settling", total=claims, counted=f"0/{claims:,} claims"
+            )
 
     def advance_claims(self, count: int) -> None:
         if self.bar is not None and self.settle is not None:
-            self.bar.advance(self.settle, count)
+            task = self.bar.tasks[self.settle]
+            done = int(task.completed) + count
+            self.bar.update(
+                self.settle, advance=count, counted=f"{done:,}/{int(task.total or 0):,} claims"
+            )
 
     def stop(self) -> None:
         if self.bar is not None:

@@ -12,6 +12,15 @@ from policyengine.policytest.runner import PolicyReport, producing_rule, run_pol
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.watch:
+        from policyengine.cli.watch import watch, watched_directories
+
+        paths = args.paths or [bundled_policies()]
+        return watch(lambda: _run_once(args), watched_directories(paths))
+    return _run_once(args)
+
+
+def _run_once(args: argparse.Namespace) -> int:
     reports = run_policies(args.paths or [bundled_policies()], args.keyword, args.backend)
     if args.format == "json":
         _print_json(reports)
