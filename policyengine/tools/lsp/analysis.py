@@ -109,7 +109,9 @@ class Analysis:
             return None
         layer = self.ctx.layer_of[id(source)]
         document = layer.directory / str(source.field("file"))
-        first = next(line for where, line in index.lines if where == path)
+        first = next((line for where, line in index.lines if where == path), None)
+        if first is None:
+            return None
         try:
             text = document.read_text(encoding="utf-8", errors="replace")
         except OSError:

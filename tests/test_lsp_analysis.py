@@ -1,0 +1,67 @@
+"""What the language server answers, asked everywhere: hover, definition and completion at
+every word of the bundled rule files — and of broken copies of them — answer or say nothing,
+never fail (the server reads half-typed files all day)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policyengine.grammar import parse_layout
+from policyengine.tools.lsp.analysis import Analysis
+from policyengine.tools.lsp.completion import complete
+from tests.support import POLICIES
+
+
+def ask_everywhere(analysis: Analysis, display: str, text: str) -> tuple[int, int]:
+    """Hover and definition at the start of every word, completion at every line end; the
+    number of hovers and definitions found."""
+    hovers = definitions = 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):
+        for column in range(1, len(line) + 2, 3):
+            if analysis.hover(display, number, column):
+                hovers += 1
+            occurrence = analysis.at(display, number, column)
+            if occurrence is not None and (
+                analysis.definitions(occurrence) or analysis.clause_line(occurrence)
+            ):
+                definitions += 1
+        offset = sum(len(previous) + 1 for previous in lines[: number - 1]) + len(line)
+        complete(text, offset, analysis)
+    analysis.outline(display)
+    return hovers, definitions
+
+
+@pytest.mark.parametrize("region", ["tianjin", "quanzhou"])
+def test_every_position_of_the_bundled_policies(tmp_path: Path, region: str) -> None:
+    for name in ("national", region):
+        shutil.copytree(POLICIES / name, tmp_path / name, ignore=shutil.ignore_patterns("tests"))
+    analysis = Analysis(tmp_path / region)
+    assert analysis.result.ok
+    for path in sorted((tmp_path / region).glob("*.policy")):
+        display = f"{region}/{path.name}"
+        hovers, definitions = ask_everywhere(analysis, display, path.read_text("utf-8"))
+        assert hovers > 0 and definitions > 0, display
+
+
+def test_broken_copies_answer_or_say_nothing(tmp_path: Path) -> None:
+    for name in ("national", "tianjin"):
+        shutil.copytree(POLICIES / name, tmp_path / name, ignore=shutil.ignore_patterns("tests"))
+    path = tmp_path / "tianjin" / "benefits.policy"
+    text = path.read_text("utf-8")
+    tree, _comments = parse_layout(text)
+    words = list(tree.scan_values(lambda _: True))
+    rng = random.Random(18)
+    for _ in range(12):  # drop, double or garble a few words: half-typed files
+        broken = list(text)
+        for word in sorted(rng.sample(words, 3), key=lambda w: -w.start_pos):
+            replacement = rng.choice(["", str(word) * 2, "（", "７", '"', "{", "}"])
+            broken[word.start_pos : word.end_pos] = replacement
+        written = "".join(broken)
+        analysis = Analysis(tmp_path / "tianjin", {path: written})
+        assert not analysis.result.ok or written == text
+        ask_everywhere(analysis, "tianjin/benefits.policy", written)
