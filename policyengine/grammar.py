@@ -84,6 +84,11 @@ def parse_layout(text: str) -> tuple[Tree[Token], list[Token]]:
     return tree, sorted({c.start_pos: c for c in found}.values(), key=lambda c: c.start_pos or 0)
 
 
+def layout_rule_names() -> frozenset[str]:
+    """The names a layout tree's nodes can carry (each rule's alias or name)."""
+    return frozenset(str(rule.alias or rule.origin.name) for rule in _layout_parser().rules)
+
+
 @functools.cache
 def keywords() -> frozenset[str]:
     """Every keyword of the language, for did-you-mean on misspelled keywords."""

@@ -12,7 +12,8 @@ The layout (docs/authoring.md §3):
   conditions differ in width by more than ALIGN_SPREAD columns, or with a label where the
   others have none, starts a new alignment); a row wider than WIDTH breaks before `=>`;
 - a source's fields aligned and in the order title, number, date, file; the policy header's
-  statements in the order uses, layer, complete, effective (their order means nothing);
+  statements in the order uses, layer, complete, effective, tiers, default tier, benefit
+  year, money rounding (their order means nothing);
 - blank lines between statements kept (several become one), none after `{` or before `}`;
 - a comment on a line of its own stays on a line of its own before the same word; a comment
   after code stays after the same word, two spaces before its `#`.
@@ -47,7 +48,30 @@ _BLOCKS = frozenset(
     {"policy_decl", "source_decl", "catalogue_decl", "table_decl", "rule_decl", "param_table"}
 )
 _ROWS = frozenset({"row", "adjust"})
-_HEADER_ORDER = {"uses": 0, "layer": 1, "policy_complete": 2, "policy_start": 3}
+_HEADER_ORDER = {
+    "uses": 0,
+    "layer": 1,
+    "policy_complete": 2,
+    "policy_start": 3,
+    "tiers": 4,
+    "default_tier": 5,
+    "benefit_year": 6,
+    "money_rounding": 7,
+}
+# The rules whose words simply follow one another on the statement's line. Every rule of
+# the grammar is a block, a row, a tail, `bands`, a header statement or one of these: a rule
+# added to the grammar stops fmt (FormatError) until its layout is decided here, and
+# tests/test_fmt.py checks the grammar's rules against this list.
+_FLOWING_NAMES = """
+    action alias applies_when atom audit band band_open binop by_level cap ceiling complete
+    cond cond_value condition_decl conds days deductible effective expr from_only
+    from_until icd_term icd_terms icd_with let_decl limit moments_decl name_list none param
+    payment_cap percent period points policy_stmt pools pre_self_pay programme qualified
+    qualified_list quantity ratio ref row_body rule rule_overrides second_layer self_burden
+    source_field start table_stmt term threshold tier until_only value wan_yuan yuan
+"""
+_FLOWING = frozenset(_FLOWING_NAMES.split())
+KNOWN_RULES = _TAILS | _BLOCKS | _ROWS | {"bands"} | _HEADER_ORDER.keys() | _FLOWING
 _FIELD_ORDER = {"title": 0, "number": 1, "date": 2, "file": 3}
 
 
@@ -297,6 +321,8 @@ class _Layout:
         if isinstance(node, Token):
             self.sheet.put(node, gap)
             return
+        if node.data not in KNOWN_RULES and not node.data.startswith("_"):
+            raise FormatError(f"fmt has no layout for the grammar's `{node.data}` (tools/fmt.py)")
         if tails and node.data in _TAILS:
             gap = _Gap("continue", indent + 2)
             tails = False
