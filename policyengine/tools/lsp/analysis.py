@@ -21,7 +21,8 @@ from policyengine.check.context import CheckContext
 from policyengine.check.lower import show_value
 from policyengine.diagnostics import Diagnostic, suggestion_budget
 from policyengine.loader import load
-from policyengine.semantics.vocabulary import CONDITION_NAME_KEYS, FINDING_KINDS, TABLE_UNITS
+from policyengine.semantics.facts import FACTS
+from policyengine.semantics.vocabulary import FINDING_KINDS, TABLE_UNITS
 from policyengine.span import Span
 from policyengine.tools.literate import citations_in, clause_text, describe, quoted_spans
 
@@ -277,7 +278,7 @@ class Analysis:
                 elif ref.name in self.ctx.conditions:
                     add(Occurrence(ref.span, "condition", ref.name))
         for cond in _conds(decl):
-            if cond.key in CONDITION_NAME_KEYS:
+            if cond.key in FACTS and FACTS[cond.key].conditions:
                 for word in cond.values:
                     if word.name is not None:
                         add(Occurrence(word.span, "condition", word.name))

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 from policyengine.parse import declaration_starts
 from policyengine.parse_errors import keywords_after
+from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
     ACTIONS,
-    CONDITION_KEYS,
-    CONDITION_NAME_KEYS,
     FINDING_KINDS,
-    LEVELS,
     PAID_POOLS,
     PERIODS,
     PROGRAMMES,
@@ -113,14 +111,18 @@ def _facts(written: str, analysis: Analysis | None) -> list[Item]:
     """In a `when`: a fact's values after its key (and after `or`, `not`), else the keys."""
     words = written.rsplit(",", 1)[-1].split()
     key = words[0] if words else ""
-    if key not in CONDITION_KEYS or (len(words) > 1 and words[-1] not in ("or", "not")):
-        keys = [Item(k, "fact", "a fact of the claim") for k in CONDITION_KEYS]
-        return keys if not words or key not in CONDITION_KEYS else [Item("or", "keyword"), *keys]
-    if key in CONDITION_NAME_KEYS:
+    if key not in FACTS or (len(words) > 1 and words[-1] not in ("or", "not")):
+        keys = [Item(k, "fact", "a fact of the claim") for k in FACTS]
+        return keys if not words or key not in FACTS else [Item("or", "keyword"), *keys]
+    fact = FACTS[key]
+    if fact.conditions:
         known = analysis.ctx.conditions if analysis is not None else {}
         return [Item(c, "condition", known[c].title or "") for c in sorted(known)]
-    values = CONDITION_KEYS[key]
-    if key == "level":
-        return [Item(str(level), "value", "hospital level") for level in LEVELS]
-    items = [Item(value, "value", key) for value in values or ()]
+    values: tuple[object, ...] = fact.values or ()
+    if fact.declared is not None:  # the policy's own words (its header's `tiers`)
+        values = analysis.ctx.declared.get(key, ()) if analysis is not None else ()
+    items = [Item(str(value), "value", key) for value in values if value is not None]
+    if fact.kind == "integer" and fact.bounds is not None and not items:
+        low, high = fact.bounds
+        return [Item(f"{low}..{high}", "value", f"{key}: whole numbers {low} to {high}")]
     return items if len(words) > 1 else [Item("not", "keyword"), *items]
