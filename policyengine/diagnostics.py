@@ -210,13 +210,13 @@ def _snippet(span: Span, sources: Mapping[str, SourceText]) -> list[str]:
         return []
     gutter = str(span.line)
     width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
-    caret = " " * _display_width(text[: span.col - 1]) + "^" * max(
-        1, _display_width(text[span.col - 1 : span.col - 1 + max(width, 1)])
+    caret = " " * display_width(text[: span.col - 1]) + "^" * max(
+        1, display_width(text[span.col - 1 : span.col - 1 + max(width, 1)])
     )
     return [f"  {gutter} | {text}", f"  {' ' * len(gutter)} | {caret}"]
 
 
-def _display_width(text: str) -> int:
+def display_width(text: str) -> int:
     """Terminal columns: CJK and full-width characters take two."""
     import unicodedata
 

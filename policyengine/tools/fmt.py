@@ -24,19 +24,25 @@ declarations (tests/test_fmt.py: the bundled policies and mutated ones).
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
 
-from policyengine.diagnostics import Diagnostic
+from policyengine.diagnostics import Diagnostic, display_width
 from policyengine.grammar import parse_layout
 from policyengine.parse import check_limits, parse
 from policyengine.span import SourceText, Span
+from policyengine.tools.fmt_sheet import (
+    INLINE,
+    FormatError,
+    Gap,
+    Sheet,
+    glued,
+    tokens,
+)
 
 WIDTH = 100
 # The layout walks the tree recursively; a figure of thousands of terms (`check` refuses
@@ -75,10 +81,6 @@ KNOWN_RULES = _TAILS | _BLOCKS | _ROWS | {"bands"} | _HEADER_ORDER.keys() | _FLO
 _FIELD_ORDER = {"title": 0, "number": 1, "date": 2, "file": 3}
 
 
-class FormatError(Exception):
-    """The formatter's own failure (a bug): the text is left as it was."""
-
-
 @dataclass(frozen=True)
 class Formatted:
     """A file laid out: its new text, or the syntax errors that keep it from being read."""
@@ -109,7 +111,7 @@ def format_source(source: SourceText) -> Formatted:
             hint="name parts of the figure with `let`",
         )
         return Formatted(source.text, None, (deep,))
-    words = [str(t) for t in _tokens(tree)] + [str(c).rstrip() for c in comments]
+    words = [str(t) for t in tokens(tree)] + [str(c).rstrip() for c in comments]
     laid_out = layout(text, tree, comments)
     _check_kept(words, laid_out)
     return Formatted(source.text, laid_out)
@@ -121,10 +123,10 @@ def format_text(text: str, display: str = "<stdin>") -> Formatted:
 
 def layout(text: str, tree: Tree[Token], comments: list[Token]) -> str:
     """The canonical layout of `text`, given its layout tree and comments (parse_layout)."""
-    sheet = _Sheet(text, tree, comments)
+    sheet = Sheet(text, tree, comments)
     walker = _Layout(sheet)
     for declaration in tree.children:
-        walker.walk(declaration, 0, _Gap("statement", 0))
+        walker.walk(declaration, 0, Gap("statement", 0))
     return sheet.finish()
 
 
@@ -134,20 +136,9 @@ def _check_kept(words: list[str], after: str) -> None:
         tree, comments = parse_layout(after)
     except UnexpectedInput as error:  # the layout broke the syntax: a bug, never written out
         raise FormatError(f"the laid-out text does not parse: {error}") from error
-    new = [str(t) for t in _tokens(tree)] + [str(c) for c in comments]
+    new = [str(t) for t in tokens(tree)] + [str(c) for c in comments]
     if sorted(words) != sorted(new):
         raise FormatError("the laid-out text lost or changed a word or a comment")
-
-
-def _tokens(node: Tree[Token] | Token) -> Iterator[Token]:
-    """The words under `node` in order (without recursion: `1 元 + 1 元 + …` nests deep)."""
-    stack: list[Tree[Token] | Token] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Token):
-            yield item
-        else:
-            stack.extend(reversed(item.children))
 
 
 def _depth(tree: Tree[Token]) -> int:
@@ -158,133 +149,6 @@ def _depth(tree: Tree[Token]) -> int:
         deepest = max(deepest, depth)
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
     return deepest
-
-
-# ------------------------------------------------------------------ the sheet
-
-
-class _Gap(NamedTuple):
-    """How a word follows the one before: on the same line (`inline`, one space more
-    `pad`; `glue`, none), or on a new line at `indent` — a statement (blank lines before
-    it are kept), a continuation of one, or a block's closing `}`."""
-
-    kind: str
-    indent: int = 0
-    pad: int = 0
-
-
-_INLINE = _Gap("inline")
-
-
-@dataclass
-class _Comment:
-    text: str
-    blank_before: bool
-
-
-@dataclass
-class _Sheet:
-    """Writes words and comments line by line; comments are attached to the word they
-    stand before (a comment on a line of its own) or after (a comment after code)."""
-
-    source: str
-    tree: Tree[Token]
-    comments: list[Token]
-    lines: list[str] = field(default_factory=list)
-    line: str | None = None  # the line being written
-    indent: int = 0
-    statement: int = 0  # the indentation of the statement being written
-    broken: bool = False  # a comment ended the line: the next word starts another
-    last: Token | None = None
-    leading: dict[int, list[_Comment]] = field(default_factory=dict)
-    trailing: dict[int, list[str]] = field(default_factory=dict)
-    blank: set[int] = field(default_factory=set)
-    at_end: list[_Comment] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        items = sorted([*_tokens(self.tree), *self.comments], key=lambda item: item.start_pos or 0)
-        previous_end, previous = 0, None
-        waiting: list[_Comment] = []
-        for item in items:
-            start = item.start_pos or 0
-            blank = self.source.count("\n", previous_end, start) >= 2
-            if item.type == "COMMENT":
-                line_start = self.source.rfind("\n", 0, start) + 1
-                text = str(item).rstrip()
-                if previous is not None and self.source[line_start:start].strip():
-                    self.trailing.setdefault(id(previous), []).append(text)
-                else:
-                    waiting.append(_Comment(text, blank))
-            else:
-                if waiting:
-                    self.leading[id(item)], waiting = waiting, []
-                if blank:
-                    self.blank.add(id(item))
-                previous = item
-            previous_end = item.end_pos or start
-        self.at_end = waiting
-
-    def put(self, token: Token, gap: _Gap) -> None:
-        comments = self.leading.pop(id(token), [])
-        if comments:
-            at = gap.indent if gap.kind in ("statement", "continue") else self._onward()
-            if gap.kind == "close":  # the last words of a block, indented as its statements
-                at = gap.indent + 2
-            keep_blank = gap.kind in ("statement", "close")
-            for comment in comments:
-                self._new_line(at, blank=comment.blank_before and keep_blank)
-                self.line = f"{self.line}{comment.text}"
-            if gap.kind in ("inline", "glue"):
-                gap = _Gap("continue", at)
-            self.broken = True
-        if self.broken and gap.kind in ("inline", "glue"):
-            gap = _Gap("continue", self._onward())
-        if gap.kind in ("inline", "glue"):
-            spaces = 0 if gap.kind == "glue" or _glued(self.last, token) else 1 + gap.pad
-            self.line = f"{self.line}{' ' * spaces}{token}"
-        else:
-            blank = gap.kind == "statement" and id(token) in self.blank
-            self._new_line(gap.indent, blank=blank)
-            if gap.kind == "statement":
-                self.statement = gap.indent
-            self.line = f"{self.line}{token}"
-        self.last, self.broken = token, False
-        for comment_text in self.trailing.pop(id(token), []):
-            self.line = f"{self.line}  {comment_text}"
-            self.broken = True
-
-    def finish(self) -> str:
-        for comment in self.at_end:
-            self._new_line(0, blank=comment.blank_before)
-            self.line = f"{self.line}{comment.text}"
-        self._new_line(0, blank=False)
-        if self.leading or self.trailing:
-            raise FormatError("a comment was not written")
-        return "\n".join(self.lines).rstrip("\n") + "\n" if self.lines else ""
-
-    def _onward(self) -> int:
-        """Where a statement broken by a comment goes on: two spaces in from it."""
-        return max(self.indent, self.statement + 2)
-
-    def _new_line(self, indent: int, *, blank: bool) -> None:
-        if self.line is not None:
-            self.lines.append(self.line.rstrip())
-        if blank and self.lines and self.lines[-1] and not self.lines[-1].endswith("{"):
-            self.lines.append("")
-        self.line, self.indent = " " * indent, indent
-
-
-def _glued(previous: Token | None, token: Token) -> bool:
-    """No space between the two words."""
-    if previous is None:
-        return False
-    if token in (",", ")", ":", "%", ".") or token.type == "RANGE_SEP":
-        return True
-    return previous in ("(", ".") or previous.type == "RANGE_SEP"
-
-
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 # ------------------------------------------------------------------ the layout
@@ -310,12 +174,10 @@ class _RowShape:
 
 
 class _Layout:
-    def __init__(self, sheet: _Sheet) -> None:
+    def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
 
-    def walk(
-        self, node: Tree[Token] | Token, indent: int, gap: _Gap, *, tails: bool = True
-    ) -> None:
+    def walk(self, node: Tree[Token] | Token, indent: int, gap: Gap, *, tails: bool = True) -> None:
         """Write `node`: its first word with `gap`, the others inline, except a tail (a
         citation, `dates` provenance, `overrides`) on a line of its own and blocks."""
         if isinstance(node, Token):
@@ -324,7 +186,7 @@ class _Layout:
         if node.data not in KNOWN_RULES and not node.data.startswith("_"):
             raise FormatError(f"fmt has no layout for the grammar's `{node.data}` (tools/fmt.py)")
         if tails and node.data in _TAILS:
-            gap = _Gap("continue", indent + 2)
+            gap = Gap("continue", indent + 2)
             tails = False
         if node.data in _BLOCKS:
             self._block(node, indent, gap)
@@ -334,15 +196,15 @@ class _Layout:
             return
         for child in node.children:
             self.walk(child, indent, gap, tails=tails)
-            gap = _INLINE
+            gap = INLINE
 
-    def _block(self, node: Tree[Token], indent: int, gap: _Gap) -> None:
+    def _block(self, node: Tree[Token], indent: int, gap: Gap) -> None:
         children = node.children
         brace = next(i for i, c in enumerate(children) if isinstance(c, Token) and c == "{")
         for child in children[:brace]:
             self.walk(child, indent, gap)
-            gap = _INLINE
-        self.sheet.put(children[brace], _INLINE)  # type: ignore[arg-type]
+            gap = INLINE
+        self.sheet.put(children[brace], INLINE)  # type: ignore[arg-type]
         body, close = children[brace + 1 : -1], children[-1]
         assert isinstance(close, Token)
         inner = indent + 2
@@ -356,12 +218,12 @@ class _Layout:
                 statements.sort(key=lambda s: _HEADER_ORDER.get(str(s.data), 9))
             self._statements(statements, inner)
         empty = not body and id(close) not in self.sheet.leading
-        self.sheet.put(close, _Gap("glue") if empty else _Gap("close", indent))
+        self.sheet.put(close, Gap("glue") if empty else Gap("close", indent))
 
     def _statements(self, statements: list[Tree[Token]], indent: int) -> None:
         fits = self._fits([s for s in statements if s.data in _ROWS], indent)
         for statement in statements:
-            gap = _Gap("statement", indent)
+            gap = Gap("statement", indent)
             if statement.data in _ROWS:
                 self._row(statement, indent, gap, fits[id(statement)])
             else:
@@ -369,13 +231,13 @@ class _Layout:
 
     def _catalogue_body(self, body: list[Tree[Token] | Token], indent: int) -> None:
         """`file "catalogue.csv"` and the catalogue's citation, each a statement."""
-        gap = _Gap("statement", indent)
+        gap = Gap("statement", indent)
         for child in body:
             if isinstance(child, Tree):
-                self.walk(child, indent, _Gap("statement", indent), tails=False)
+                self.walk(child, indent, Gap("statement", indent), tails=False)
             else:
                 self.walk(child, indent, gap)
-                gap = _INLINE
+                gap = INLINE
 
     def _source_fields(self, fields: list[Tree[Token]], indent: int) -> None:
         fields = sorted(fields, key=lambda f: _FIELD_ORDER.get(str(f.children[0]), 9))
@@ -383,38 +245,38 @@ class _Layout:
         for source_field in fields:
             key, value = source_field.children
             assert isinstance(key, Token) and isinstance(value, Token)
-            self.sheet.put(key, _Gap("statement", indent))
-            self.sheet.put(value, _Gap("inline", pad=width - len(key)))
+            self.sheet.put(key, Gap("statement", indent))
+            self.sheet.put(value, Gap("inline", pad=width - len(key)))
 
-    def _bands(self, node: Tree[Token], indent: int, gap: _Gap) -> None:
+    def _bands(self, node: Tree[Token], indent: int, gap: Gap) -> None:
         """`bands {` beside its row's `=>`, its statements two spaces in from the row's
         continuation, the `}` at the continuation."""
         for child in node.children:
             if isinstance(child, Tree):
-                self.walk(child, indent + 4, _Gap("statement", indent + 4))
+                self.walk(child, indent + 4, Gap("statement", indent + 4))
             elif child == "}":
-                self.sheet.put(child, _Gap("close", indent + 2))
+                self.sheet.put(child, Gap("close", indent + 2))
             else:
                 self.sheet.put(child, gap)
-                gap = _INLINE
+                gap = INLINE
 
     # -------------------------------------------------------------- rows
 
-    def _row(self, row: Tree[Token], indent: int, gap: _Gap, fit: _Fit) -> None:
+    def _row(self, row: Tree[Token], indent: int, gap: Gap, fit: _Fit) -> None:
         *label, body = row.children
         assert isinstance(body, Tree)
         for part in label:
             self.walk(part, indent, gap)
-            gap = _INLINE
+            gap = INLINE
         if label:
-            gap = _Gap("inline", pad=fit.label_pad)
+            gap = Gap("inline", pad=fit.label_pad)
         for child in body.children:
             if isinstance(child, Token) and child == "=>":
-                arrow = _Gap("continue", indent + 2) if fit.break_arrow else _INLINE
+                arrow = Gap("continue", indent + 2) if fit.break_arrow else INLINE
                 self.sheet.put(child, arrow._replace(pad=fit.arrow_pad))
             else:
                 self.walk(child, indent, gap)
-            gap = _INLINE
+            gap = INLINE
 
     def _fits(self, rows: list[Tree[Token]], indent: int) -> dict[int, _Fit]:
         shapes = [self._shape(row) for row in rows]
@@ -443,12 +305,12 @@ class _Layout:
             t
             for node in value
             if not (isinstance(node, Tree) and node.data in _TAILS)
-            for t in _tokens(node)
+            for t in tokens(node)
         ]
         if line and line[0] == "bands":
             line = line[:2]  # `bands {`: the rest is on lines of their own
-        label_words = [t for node in label for t in _tokens(node)]
-        head_words = [t for node in body.children[:arrow] for t in _tokens(node)]
+        label_words = [t for node in label for t in tokens(node)]
+        head_words = [t for node in body.children[:arrow] for t in tokens(node)]
         words = [*label_words, *head_words, body.children[arrow], *line]
         leading, trailing = self.sheet.leading, self.sheet.trailing
         regular = not any(id(w) in leading for w in words[1:]) and not any(
@@ -470,7 +332,7 @@ def _flat(words: list[Token]) -> str:
     out = ""
     previous = None
     for word in words:
-        out += ("" if not out or _glued(previous, word) else " ") + word
+        out += ("" if not out or glued(previous, word) else " ") + word
         previous = word
     return out
 
