@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from policyengine.grammar import parse_layout
+from policyengine.grammar import keywords, parse_layout
 from tests.support import POLICIES, ROOT
 
 EDITORS = ROOT / "editors"
 EXTENSION = EDITORS / "vscode"
 GRAMMAR = EXTENSION / "syntaxes" / "policy.tmLanguage.json"
-RULE_FILES = sorted(POLICIES.glob("*/*.policy"))
+# the bundled policies, and the test policies that use the newest constructs
+RULE_FILES = sorted(POLICIES.glob("*/*.policy")) + sorted(
+    (ROOT / "tests" / "policies").glob("*/*.policy")
+)
+KEYWORD_SCOPES = ("keyword.", "storage.type.")
 
 Token = tuple[tuple[int, int], str, list[str]]
 
@@ -52,12 +56,35 @@ def test_the_grammar_scopes_what_the_lexer_reads(highlight: object, path: Path) 
     unscoped = [t for _at, t, scopes in found if scopes == ["source.policy"] and t.strip()]
     assert unscoped == []  # every word is highlighted as something
     tree, comments = parse_layout(text)
-    expected = {"STRING": "string.quoted", "DATE": "constant.numeric.date", "CLAUSE": "clause"}
+    expected = {
+        "STRING": "string.quoted",
+        "DATE": "constant.numeric.date",
+        "MONTH_DAY": "constant.numeric.date",
+        "CLAUSE": "clause",
+    }
     words = [*tree.scan_values(lambda v: v.type in expected), *comments]
     for word in words:
         scopes = scope_at(found, word.line - 1, word.column - 1)
         wanted = "comment.line" if word.type == "COMMENT" else expected[word.type]
         assert any(wanted in s for s in scopes), (word, scopes)
+    # every keyword the lexer reads as one is highlighted as a keyword where it stands
+    for word in tree.scan_values(lambda v: v.type != "NAME" and str(v) in keywords()):
+        scopes = scope_at(found, word.line - 1, word.column - 1)
+        assert any(s.startswith(KEYWORD_SCOPES) for s in scopes), (word, scopes)
+
+
+def test_every_keyword_of_the_language_has_a_pattern() -> None:
+    """A keyword added to the grammar fails here until the TextMate grammar highlights it."""
+    grammar = json.loads(GRAMMAR.read_text(encoding="utf-8"))
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [p for key, v in node.items() for p in ([v] if key == "match" else patterns(v))]
+        return [p for v in node for p in patterns(v)] if isinstance(node, list) else []
+
+    text = "\n".join(patterns(grammar["repository"]))
+    missing = [word for word in sorted(keywords()) if word not in text]
+    assert not missing, f"{GRAMMAR.relative_to(ROOT)} does not highlight {missing}"
 
 
 def test_the_grammar_marks_what_a_policy_author_needs_to_see(highlight: object) -> None:

@@ -13,7 +13,9 @@ import pytest
 from policyengine.grammar import parse_layout
 from policyengine.tools.lsp.analysis import Analysis
 from policyengine.tools.lsp.completion import complete
-from tests.support import POLICIES
+from tests.support import POLICIES, ROOT
+
+TEST_POLICIES = ROOT / "tests" / "policies"
 
 
 def ask_everywhere(analysis: Analysis, display: str, text: str) -> tuple[int, int]:
@@ -46,6 +48,37 @@ def test_every_position_of_the_bundled_policies(tmp_path: Path, region: str) -> 
         display = f"{region}/{path.name}"
         hovers, definitions = ask_everywhere(analysis, display, path.read_text("utf-8"))
         assert hovers > 0 and definitions > 0, display
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TEST_POLICIES.iterdir() if p.is_dir()))
+def test_every_position_of_the_test_policies(name: str) -> None:
+    """The test policies use the newest constructs (tiers, the version-2 facts, …)."""
+    analysis = Analysis(TEST_POLICIES / name)
+    assert analysis.result.ok
+    for path in sorted((TEST_POLICIES / name).glob("*.policy")):
+        display = f"{name}/{path.name}"
+        hovers, _definitions = ask_everywhere(analysis, display, path.read_text("utf-8"))
+        assert hovers > 0, display
+
+
+def test_a_tier_is_hovered_and_defined_where_the_header_names_it() -> None:
+    analysis = Analysis(TEST_POLICIES / "constructs")
+    header = (TEST_POLICIES / "constructs" / "policy.policy").read_text("utf-8").split("\n")
+    benefits = (TEST_POLICIES / "constructs" / "benefits.policy").read_text("utf-8").split("\n")
+    declared = next(i for i, line in enumerate(header, 1) if line.strip().startswith("tiers "))
+    where = next(i for i, line in enumerate(benefits, 1) if "tier high" in line)
+    column = benefits[where - 1].index("tier high") + len("tier ") + 1
+    occurrence = analysis.at("constructs/benefits.policy", where, column)
+    assert occurrence is not None and (occurrence.kind, occurrence.name) == ("tier", "high")
+    (definition,) = analysis.definitions(occurrence)
+    assert (definition.file, definition.line) == ("constructs/policy.policy", declared)
+    assert header[declared - 1][definition.col - 1 : definition.end_col - 1] == "high"
+    hover = analysis.hover("constructs/benefits.policy", where, column)
+    assert hover is not None and hover.startswith("**tier** `high` 成年高档")
+    default = next(i for i, line in enumerate(header, 1) if "default tier low" in line)
+    column = header[default - 1].index("low") + 1
+    hover = analysis.hover("constructs/policy.policy", default, column)
+    assert hover is not None and "`default tier`" in hover
 
 
 def test_broken_copies_answer_or_say_nothing(tmp_path: Path) -> None:

@@ -157,7 +157,23 @@ class Analysis:
         if occurrence.kind == "rule":
             rule = next((r for r in self.ctx.rules if r.name == occurrence.name), None)
             return self._rule(rule) if rule is not None else None
+        if occurrence.kind == "tier":
+            return self._tier(occurrence.name)
         return None
+
+    def _tier(self, name: str) -> str | None:
+        """A contribution tier: its title, whether it is the default, the header's citation."""
+        policy = self.ctx.policy
+        tier = next((t for t in policy.tiers if t.name == name), None) if policy else None
+        if policy is None or tier is None:
+            return None
+        title = f" {tier.title}" if tier.title else ""
+        default = policy.setting("default_tier")
+        parts = [f"**tier** `{name}`{title} — a contribution tier (`person.tier`)"]
+        if default is not None and default.args[:1] == (name,):
+            parts.append("the tier of a claim that names none (`default tier`)")
+        declared = policy.setting("tiers")
+        return "\n\n".join(parts + self._provenance(declared.provenance if declared else None))
 
     def _let(self, name: str) -> str | None:
         versions = self.ctx.lets.get(name)
@@ -258,6 +274,8 @@ class Analysis:
             add(Occurrence(name_span, "source", decl.name, defines=True))
         elif isinstance(decl, n.ConditionDecl):
             add(Occurrence(name_span, "condition", decl.name, defines=True))
+        elif isinstance(decl, n.PolicyDecl):
+            self._tiers(decl)
         elif isinstance(decl, n.TableDecl):
             add(Occurrence(name_span, "table", f"{decl.kind} {decl.name}", defines=True))
             self._rows(decl, decl.rows)
@@ -278,13 +296,31 @@ class Analysis:
                 elif ref.name in self.ctx.conditions:
                     add(Occurrence(ref.span, "condition", ref.name))
         for cond in _conds(decl):
-            if cond.key in FACTS and FACTS[cond.key].conditions:
-                for word in cond.values:
-                    if word.name is not None:
-                        add(Occurrence(word.span, "condition", word.name))
+            fact = FACTS.get(cond.key)
+            kind = (
+                "condition"
+                if fact and fact.conditions
+                else "tier"
+                if fact and fact.declared
+                else ""
+            )
+            for word in cond.values if kind else ():
+                if word.name is not None:
+                    add(Occurrence(word.span, kind, word.name))
         for provenance, _span, _what, _group in citations_in(decl):
             if isinstance(provenance, n.Cite | n.Secondary):
                 self._citation(provenance)
+
+    def _tiers(self, decl: n.PolicyDecl) -> None:
+        """The header's tiers (each defines its name) and the one `default tier` names."""
+        for tier in decl.tiers:
+            found = self._find(tier.span, tier.name)
+            self.occurrences.append(Occurrence(found or tier.span, "tier", tier.name, defines=True))
+        default = decl.setting("default_tier")
+        if default is not None and default.args:
+            found = self._find(default.span, default.args[0], skip=1)
+            if found is not None:
+                self.occurrences.append(Occurrence(found, "tier", default.args[0]))
 
     def _rows(self, decl: n.TableDecl | n.RuleDecl, rows: tuple[n.Row, ...]) -> None:
         for row in rows:
