@@ -1,6 +1,6 @@
 """Small conveniences (issue 18.5): `check --watch` and `test --watch` run again on save;
-shell completion for bash, zsh and fish (shtab), exercised in the shells themselves where
-they are installed; `generate -o -`; progress bars that count claims; `schema bogus`.
+shell completion for bash, zsh and fish (shtab), exercised in the shells themselves (Debian's
+packages, installed by tests/debian.py where missing); `generate -o -`; progress bars that count claims; `schema bogus`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rich.console import Console
 
 from policyengine.cli.main import main
 from policyengine.cli.progress import Progress
+from tests.debian import program
 from tests.support import POLICIES
 
 COMMAND = [sys.executable, "-m", "policyengine.cli.main"]
@@ -125,17 +126,17 @@ def script(shell: str, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_bash_completes_commands_options_and_choices(tmp_path: Path) -> None:
+    bash = program("bash")
     completions = script("bash", tmp_path)
 
     def complete(*words: str) -> list[str]:
         line = " ".join(f"'{w}'" for w in ("policyengine", *words))
-        program = (
+        asked = (
             f"source {completions}; COMP_WORDS=({line}); COMP_CWORD={len(words)}; "
             '_shtab_policyengine; printf "%s\\n" "${COMPREPLY[@]}"'
         )
-        done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+        done = subprocess.run([bash, "-c", asked], capture_output=True, text=True, check=True)
         return sorted(done.stdout.split())
 
     assert complete("ch") == ["check"]
@@ -145,13 +146,13 @@ def test_bash_completes_commands_options_and_choices(tmp_path: Path) -> None:
     assert complete("render", "policies/tianjin", "--format", "") == ["html", "markdown", "text"]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_commands_and_choices(tmp_path: Path) -> None:
+    fish = program("fish")
     completions = script("fish", tmp_path)
 
     def complete(line: str) -> list[str]:
         done = subprocess.run(
-            ["fish", "--no-config", "-c", f"source {completions}; complete -C'{line}'"],
+            [fish, "--no-config", "-c", f"source {completions}; complete -C'{line}'"],
             capture_output=True,
             text=True,
             check=True,
@@ -162,10 +163,10 @@ def test_fish_completes_commands_and_choices(tmp_path: Path) -> None:
     assert complete("policyengine schema ") == ["claim", "result", "trace"]
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_completion_is_a_valid_script(tmp_path: Path) -> None:
+    zsh = program("zsh")
     completions = script("zsh", tmp_path)
-    subprocess.run(["zsh", "-n", str(completions)], check=True)
+    subprocess.run([zsh, "-n", str(completions)], check=True)
     assert "#compdef policyengine" in completions.read_text("utf-8")
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from policyengine.grammar import keywords, parse_layout
+from tests.debian import program
 from tests.support import POLICIES, ROOT
 
 EDITORS = ROOT / "editors"
@@ -133,10 +133,9 @@ def test_the_vscode_extension_declares_the_language_grammar_and_server() -> None
     assert '["policyengine", "lsp"]' in script
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_vscode_extension_is_valid_javascript() -> None:
     done = subprocess.run(
-        ["node", "--check", str(EXTENSION / "extension.js")],
+        [program("node", "nodejs"), "--check", str(EXTENSION / "extension.js")],
         capture_output=True,
         text=True,
         check=False,
