@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from policyengine.grammar import parse_layout
+from policyengine.semantics.vocabulary import MAX_ENROLLED_YEARS
 from policyengine.tools.lsp.analysis import Analysis
 from policyengine.tools.lsp.completion import complete
 from tests.support import POLICIES, ROOT
@@ -98,3 +99,16 @@ def test_broken_copies_answer_or_say_nothing(tmp_path: Path) -> None:
         analysis = Analysis(tmp_path / "tianjin", {path: written})
         assert not analysis.result.ok or written == text
         ask_everywhere(analysis, "tianjin/benefits.policy", written)
+
+
+def test_completion_of_the_version_2_header_and_facts() -> None:
+    analysis = Analysis(TEST_POLICIES / "constructs")
+
+    def labels(text: str) -> list[str]:
+        return [item.label for item in complete(text, len(text), analysis)]
+
+    assert labels("policy x {\n  default tier ") == ["high", "low", "student"]
+    assert labels("policy x {\n  money rounds to ") == ["fen", "jiao"]
+    assert labels("ratio x {\n  when tier ") == ["not", "high", "low", "student"]
+    assert labels("ratio x {\n  when enrolled_years ") == [f"0..{MAX_ENROLLED_YEARS}"]
+    assert "enrolled_years" in labels("ratio x {\n  when ")

@@ -4,7 +4,8 @@ The grammar says which keywords may come next (parse_errors.keywords_after, on t
 the declaration up to the cursor); the words around the cursor say which names: after `cite`
 a held document, after `cite DOC` its clause paths (with their headings), in a `when` the
 facts a row may test and their values, after `action` the actions, after `rule`/`audit` the
-finding kinds, in a rule block the kind's parameters, where a value goes the figures.
+finding kinds, in a rule block the kind's parameters, where a value goes the figures, after
+`default tier` the policy's tiers, after `money rounds to` the units.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
     ACTIONS,
     FINDING_KINDS,
+    MONEY_UNITS,
     PAID_POOLS,
     PERIODS,
     PROGRAMMES,
@@ -60,6 +62,10 @@ def complete(text: str, offset: int, analysis: Analysis | None) -> list[Item]:
         return [Item(p, "value", "period") for p in PERIODS]
     if re.search(r"\b(pools|self_burden)\s+(\w+\s*,\s*)*$", prefix):
         return [Item(p, "value", "pool") for p in PAID_POOLS]
+    if re.search(r"\bmoney\s+rounds\s+to\s+$", prefix):
+        return [Item(u, "value", "the unit money is settled to") for u in MONEY_UNITS]
+    if re.search(r"\bdefault\s+tier\s+$", prefix):
+        return _tiers(analysis)
     if re.search(r"\bprogramme\s+$", prefix):
         return [Item(p, "value", "programme") for p in PROGRAMMES]
     conditions = re.search(r"\bwhen\s+([^\n]*)$", prefix)
@@ -79,6 +85,11 @@ def _by_grammar(declaration: str, analysis: Analysis | None) -> list[Item]:
         items += [Item(p, "parameter", f"{kind.group(1)} parameter") for p in spec.params]
         items += [Item(t, "parameter", f"{kind.group(1)} table") for t in spec.tables]
     return items
+
+
+def _tiers(analysis: Analysis | None) -> list[Item]:
+    policy = analysis.ctx.policy if analysis is not None else None
+    return [Item(t.name, "value", t.title or "tier") for t in policy.tiers] if policy else []
 
 
 def _clauses(analysis: Analysis | None, doc: str) -> list[Item]:
