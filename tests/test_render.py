@@ -19,9 +19,9 @@ from policyengine import nodes as n
 from policyengine.check import check
 from policyengine.clauses import index_document
 from policyengine.cli.main import main
-from policyengine.tools.literate import View, build_view, quoted_spans
+from policyengine.tools.literate import GROUPS, View, build_view, quoted_spans
 from policyengine.tools.render import render
-from tests.support import POLICIES
+from tests.support import POLICIES, ROOT
 
 CITIES = ("tianjin", "quanzhou")
 
@@ -76,6 +76,26 @@ def test_provisional_figures_grouped_are_those_check_lists(view: View) -> None:
         "the policy's start",
         "named figures (let)",
     ]
+
+
+@pytest.mark.parametrize("name", ["constructs", "yearjiao"])
+def test_the_test_policies_provisional_header_is_listed_as_check_lists(name: str) -> None:
+    """The newest constructs (tiers, benefit year, rounding) take citations too: every place
+    check finds provisional is in the view (one enumeration of places, check/citations.py)."""
+    policy = ROOT / "tests" / "policies" / name
+    built = build_view(policy)
+    assert isinstance(built, View)
+    # the view lists a provisional catalogue too; check counts figures and rules only
+    listed = {
+        c.location
+        for title, items in built.provisional
+        if title != GROUPS["catalogue"]
+        for c in items
+    }
+    assert listed == {note.location for note in check(policy).notes}
+    header = dict(built.provisional)["the policy's header: tiers, benefit year, rounding"]
+    assert all(c.location.startswith(f"{name}/policy.policy:") for c in header)
+    assert header and all(c.label.startswith(f"policy {name}: ") for c in header)
 
 
 def test_the_text_view_of_tianjin() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from policyengine import nodes as n
 from policyengine.check import quotes
@@ -29,11 +30,13 @@ MAX_SOURCE_BYTES = 4_000_000
 def run(ctx: CheckContext) -> None:
     _index_sources(ctx)
     searches = itertools.count()
-    for provenance, owner_span, what in _provenances(ctx):
-        if provenance is None:
-            ctx.diags.error("C001", f"missing citation: {what}", owner_span, hint=_HINT_MISSING)
-        else:
-            _check(ctx, provenance, searches)
+    for _layer, decl in ctx.all_decls():
+        for place in citation_places(decl):
+            if place.provenance is not None:
+                _check(ctx, place.provenance, searches)
+            elif place.required:
+                what, span = place.what, place.owner
+                ctx.diags.error("C001", f"missing citation: {what}", span, hint=_HINT_MISSING)
 
 
 def _index_sources(ctx: CheckContext) -> None:
@@ -115,61 +118,88 @@ def _verified(ctx: CheckContext, cite: n.Cite | n.Secondary, searches: Iterator[
     return quotes.verify(ctx, cite, index, searches)
 
 
-def _provenances(ctx: CheckContext) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
-    """Every place a citation belongs, with what needs it (None = missing)."""
-    for _layer, decl in ctx.all_decls():
-        if isinstance(decl, n.PolicyDecl):
-            if decl.start is not None:
-                yield decl.start_provenance, decl.span, f"the start date of policy `{decl.name}`"
-            for setting in decl.settings:
-                what = f"`{WORDS[setting.name]}` of policy `{decl.name}`"
-                yield setting.provenance, setting.span, what
-        elif isinstance(decl, n.ConditionDecl):
-            yield decl.provenance, decl.span, f"condition `{decl.name}`"
-        elif isinstance(decl, n.CatalogueDecl):
-            yield decl.provenance, decl.span, f"catalogue `{decl.name}`"
-        elif isinstance(decl, n.LetDecl):
-            yield decl.provenance, decl.span, f"figure `{decl.name}`"
-            yield from _optional(decl.date_provenance)
-            yield from _bands_provenances(decl.value)
-        elif isinstance(decl, n.TableDecl):
-            yield from _table_provenances(decl.kind, decl.name, decl.settings, decl.rows)
-        elif isinstance(decl, n.RuleDecl):
-            yield from _rule_provenances(decl)
-        elif isinstance(decl, n.MomentsDecl):
-            yield decl.provenance, decl.span, "the audit moments"
+class CitationPlace(NamedTuple):
+    """A place of a declaration that takes a citation (the one enumeration of them: the
+    citations pass, `render --by-clause` and the language server read it)."""
+
+    provenance: n.Provenance | None  # None: none is written there
+    owner: n.Span  # what it annotates: the declaration, row, setting or parameter
+    what: str  # what needs it, as C001 says: "this row of ratio `outpatient`"
+    label: str  # the same, short, for listings: "ratio outpatient row"
+    group: str  # what a provisional figure there stands in for (tools/literate.GROUPS)
+    required: bool = True  # a missing one is C001 (a `dates` provenance is optional)
 
 
-def _optional(provenance: n.Provenance | None) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
-    if provenance is not None:
-        yield provenance, provenance.span, ""
+def citation_places(decl: n.Decl) -> Iterator[CitationPlace]:
+    """Every place of `decl` that takes a citation, in the order they are written."""
+    P = CitationPlace
+    if isinstance(decl, n.PolicyDecl):
+        if decl.start is not None:
+            start = f"policy {decl.name}: effective from {decl.start}"
+            what = f"the start date of policy `{decl.name}`"
+            yield P(decl.start_provenance, decl.span, what, start, "start")
+        for setting in decl.settings:
+            words = WORDS[setting.name]
+            what = f"`{words}` of policy `{decl.name}`"
+            yield P(setting.provenance, setting.span, what, f"policy {decl.name}", "header")
+    elif isinstance(decl, n.ConditionDecl):
+        what = f"condition `{decl.name}`"
+        yield P(decl.provenance, decl.span, what, f"condition {decl.name}", "condition")
+    elif isinstance(decl, n.CatalogueDecl):
+        what = f"catalogue `{decl.name}`"
+        yield P(decl.provenance, decl.span, what, f"catalogue {decl.name}", "catalogue")
+    elif isinstance(decl, n.LetDecl):
+        label = f"figure {decl.name}"
+        yield P(decl.provenance, decl.span, f"figure `{decl.name}`", label, "let")
+        yield _dates(decl.date_provenance, decl.span, label)
+        yield from _in_bands(decl.value, label, "let")
+    elif isinstance(decl, n.TableDecl):
+        named = f"{decl.kind} `{decl.name}`"
+        label = f"{decl.kind} {decl.name}"
+        yield from _in_table(decl.kind, named, label, decl.settings, decl.rows)
+    elif isinstance(decl, n.RuleDecl):
+        yield from _in_rule(decl)
+    elif isinstance(decl, n.MomentsDecl):
+        yield P(decl.provenance, decl.span, "the audit moments", "audit moments", "moments")
 
 
-def _bands_provenances(value: n.Value) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
+def _dates(provenance: n.Provenance | None, owner: n.Span, label: str) -> CitationPlace:
+    what = f"{label}, its dates"
+    return CitationPlace(provenance, owner, what, what, "dates", required=False)
+
+
+def _in_bands(value: n.Value, label: str, group: str) -> Iterator[CitationPlace]:
     if isinstance(value, n.Bands):
         for stmt in value.statements:
-            yield from _optional(stmt.provenance)
+            what = f"{label} {stmt.kind}"
+            yield CitationPlace(stmt.provenance, stmt.span, what, what, group, required=False)
 
 
-def _table_provenances(
-    kind: str, name: str, settings: tuple[n.Setting, ...], rows: tuple[n.Row, ...]
-) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
+def _in_table(
+    group: str, named: str, label: str, settings: tuple[n.Setting, ...], rows: tuple[n.Row, ...]
+) -> Iterator[CitationPlace]:
+    """A table's (or a rule's parameter table's) places: `named` as C001 names the table
+    (ratio `outpatient`), `label` as listings do (ratio outpatient)."""
     for setting in settings:
         if setting.name == "alias":
-            yield setting.provenance, setting.span, f"{kind} `{name}` taken as `{setting.args[0]}`"
+            what = f"{named} taken as `{setting.args[0]}`"
+            alias = f"{label} as {' '.join(setting.args)}"
+            yield CitationPlace(setting.provenance, setting.span, what, alias, group)
     for row in rows:
-        what = f"this row of {kind} `{name}`"
-        yield row.provenance, row.span, what
-        yield from _optional(row.date_provenance)
-        yield from _bands_provenances(row.value)
+        row_label = f"{label} row"
+        what = f"this row of {named}"
+        yield CitationPlace(row.provenance, row.span, what, row_label, group)
+        yield _dates(row.date_provenance, row.span, row_label)
+        yield from _in_bands(row.value, row_label, group)
 
 
-def _rule_provenances(decl: n.RuleDecl) -> Iterator[tuple[n.Provenance | None, n.Span, str]]:
-    yield decl.provenance, decl.span, f"rule `{decl.name}`"
-    yield from _optional(decl.date_provenance)
+def _in_rule(decl: n.RuleDecl) -> Iterator[CitationPlace]:
+    label = f"{'audit' if decl.audit else 'rule'} {decl.kind} {decl.name}"
+    yield CitationPlace(decl.provenance, decl.span, f"rule `{decl.name}`", label, "rule")
+    yield _dates(decl.date_provenance, decl.span, label)
     for param in decl.params:
-        yield from _optional(param.provenance)
+        what = f"{label} {param.name}"
+        yield CitationPlace(param.provenance, param.span, what, what, "rule", required=False)
     for table in decl.tables:
-        yield from _table_provenances(
-            decl.kind, f"{decl.name}.{table.name}", table.settings, table.rows
-        )
+        named = f"{decl.kind} `{decl.name}.{table.name}`"
+        yield from _in_table("rule", named, f"{label} {table.name}", table.settings, table.rows)

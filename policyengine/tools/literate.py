@@ -16,6 +16,7 @@ from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine.check import check_in_context
+from policyengine.check.citations import citation_places
 from policyengine.check.context import CheckContext
 from policyengine.clauses import ClauseIndex
 from policyengine.diagnostics import Diagnostic
@@ -24,6 +25,7 @@ from policyengine.loader import load
 # What a provisional figure stands in for, by where it is written (in this order).
 GROUPS = {
     "start": "the policy's start",
+    "header": "the policy's header: tiers, benefit year, rounding",
     "condition": "condition lists",
     "catalogue": "the catalogue",
     "let": "named figures (let)",
@@ -198,7 +200,7 @@ def _passages(index: ClauseIndex, cited: list[Cited], ctx: CheckContext) -> list
 def _citations(ctx: CheckContext) -> Iterator[Cited]:
     """Every citation of the policy and its layers, with the rule-file line it annotates."""
     for _layer, decl in ctx.all_decls():
-        for provenance, span, what, group in citations_in(decl):
+        for provenance, span, _what, what, group, _required in citation_places(decl):
             if provenance is not None:
                 line = " ".join(ctx.loaded.texts[span.file].line_text(span.line).split())
                 line = line.removesuffix("{").rstrip()
@@ -211,59 +213,6 @@ def _citations(ctx: CheckContext) -> Iterator[Cited]:
                 if len(label) > _LABEL_WIDTH:
                     label = label[: _LABEL_WIDTH - 1] + "…"
                 yield Cited(provenance, span.location, label, group)
-
-
-_Found = tuple[n.Provenance | None, n.Span, str, str]
-
-
-def citations_in(decl: n.Decl) -> Iterator[_Found]:
-    """Every place of a declaration that takes a citation: (the citation or None, the span
-    of what it annotates, what that is, its group in GROUPS)."""
-    if isinstance(decl, n.PolicyDecl):
-        start = f"policy {decl.name}: effective from {decl.start}"
-        yield decl.start_provenance, decl.span, start, "start"
-    elif isinstance(decl, n.ConditionDecl):
-        yield decl.provenance, decl.span, f"condition {decl.name}", "condition"
-    elif isinstance(decl, n.CatalogueDecl):
-        yield decl.provenance, decl.span, f"catalogue {decl.name}", "catalogue"
-    elif isinstance(decl, n.LetDecl):
-        yield decl.provenance, decl.span, f"figure {decl.name}", "let"
-        yield decl.date_provenance, decl.span, f"figure {decl.name}, its dates", "dates"
-        yield from _in_bands(decl.value, f"figure {decl.name}", "let")
-    elif isinstance(decl, n.TableDecl):
-        yield from _in_table(decl.kind, f"{decl.kind} {decl.name}", decl.settings, decl.rows)
-    elif isinstance(decl, n.RuleDecl):
-        yield from _in_rule(decl)
-    elif isinstance(decl, n.MomentsDecl):
-        yield decl.provenance, decl.span, "audit moments", "moments"
-
-
-def _in_bands(value: n.Value, what: str, group: str) -> Iterator[_Found]:
-    if isinstance(value, n.Bands):
-        for stmt in value.statements:
-            yield stmt.provenance, stmt.span, f"{what} {stmt.kind}", group
-
-
-def _in_table(
-    group: str, what: str, settings: tuple[n.Setting, ...], rows: tuple[n.Row, ...]
-) -> Iterator[_Found]:
-    for setting in settings:
-        yield setting.provenance, setting.span, f"{what} as {' '.join(setting.args)}", group
-    for row in rows:
-        named = f"{what} row"
-        yield row.provenance, row.span, named, group
-        yield row.date_provenance, row.span, f"{named}, its dates", "dates"
-        yield from _in_bands(row.value, named, group)
-
-
-def _in_rule(decl: n.RuleDecl) -> Iterator[_Found]:
-    what = f"{'audit' if decl.audit else 'rule'} {decl.kind} {decl.name}"
-    yield decl.provenance, decl.span, what, "rule"
-    yield decl.date_provenance, decl.span, f"{what}, its dates", "dates"
-    for param in decl.params:
-        yield param.provenance, param.span, f"{what} {param.name}", "rule"
-    for table in decl.tables:
-        yield from _in_table("rule", f"{what} {table.name}", table.settings, table.rows)
 
 
 # ------------------------------------------------------------------ quotes in the text

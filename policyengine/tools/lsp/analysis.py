@@ -17,6 +17,7 @@ from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine.check import CheckResult, check_in_context
+from policyengine.check.citations import citation_places
 from policyengine.check.context import CheckContext
 from policyengine.check.lower import show_value
 from policyengine.diagnostics import Diagnostic, suggestion_budget
@@ -24,7 +25,7 @@ from policyengine.loader import load
 from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import FINDING_KINDS, TABLE_UNITS
 from policyengine.span import Span
-from policyengine.tools.literate import citations_in, clause_text, describe, quoted_spans
+from policyengine.tools.literate import clause_text, describe, quoted_spans
 
 
 @dataclass(frozen=True)
@@ -307,9 +308,9 @@ class Analysis:
             for word in cond.values if kind else ():
                 if word.name is not None:
                     add(Occurrence(word.span, kind, word.name))
-        for provenance, _span, _what, _group in citations_in(decl):
-            if isinstance(provenance, n.Cite | n.Secondary):
-                self._citation(provenance)
+        for place in citation_places(decl):
+            if isinstance(place.provenance, n.Cite | n.Secondary):
+                self._citation(place.provenance)
 
     def _tiers(self, decl: n.PolicyDecl) -> None:
         """The header's tiers (each defines its name) and the one `default tier` names."""
