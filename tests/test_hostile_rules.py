@@ -577,6 +577,21 @@ def test_found_rows_of_an_unknown_rule_kind_are_not_overlaps(tmp_path: Path) -> 
     assert codes(result) == ["N001"]
 
 
+@pytest.mark.parametrize("complete", ["sceme", "inpatient", "cite"])
+def test_found_an_unknown_key_after_complete_over_is_a_diagnostic(
+    tmp_path: Path, complete: str
+) -> None:
+    # found (long mutation run, 3,000 mutants): `complete over sceme` raised KeyError in the
+    # table check once facts could depend on another fact (filed on place)
+    result = _checked(
+        tmp_path,
+        f'cap outpatient "t" {{\n  pools outpatient\n  complete over {complete}\n'
+        '  when scheme employee => 7500 元 provisional "x"\n}\n',
+    )
+    assert "N001" in codes(result) or "P001" in codes(result), codes(result)
+    assert result.policy is None
+
+
 def test_found_strings_with_escaped_quotes_do_not_fool_the_nesting_limit(tmp_path: Path) -> None:
     # found: the nesting scanner ended a string at `\"`: `"\"((((…"` counted as nesting (P006)
     result = _checked(

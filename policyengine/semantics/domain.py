@@ -73,7 +73,8 @@ def cases(
     for key in extra_keys:
         mentioned.setdefault(key, set())
     for key in list(mentioned):  # a fact that exists only for some values of another
-        dependency = FACTS[key].only_when
+        fact = FACTS.get(key)  # an unknown key is the names pass's N001, not a crash here
+        dependency = fact.only_when if fact is not None else None
         if dependency is not None:
             mentioned.setdefault(dependency[0], set())
     keys = [key for key in FACTS if key in mentioned]
