@@ -179,6 +179,7 @@ def _warm(base: Path, directory: Path) -> LoadedPolicy | None:
             text.decode("utf-8"),
             cached=True,
             fingerprint=policy_fingerprint(content_hash),
+            content_hash=content_hash,
         )
     except Exception:  # any doubt about the cache means compiling afresh, never failing
         return None
@@ -264,4 +265,5 @@ def load_compiled(directory: Path, *, use_cache: bool = True) -> LoadedPolicy:
         compiled.source,
         cached=False,
         fingerprint=policy_fingerprint(result.content_hash),
+        content_hash=result.content_hash,
     )

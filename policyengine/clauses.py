@@ -13,9 +13,10 @@ Quotes are compared after NFKC normalisation with white space removed, against t
 text (line breaks included, so a quote may run over two lines), HTML comments left out:
 they are this project's notes on where the copy came from, not the document's words.
 
-The public API (`index_document`, `ClauseIndex`, `canonical`, `is_clause_path`,
-`normalise`) serves the checker's citation pass and editor tooling (clause completion:
-`ClauseIndex.order` and `ClauseIndex.heading`).
+The public API (`index_document`, `document_lines`, `ClauseIndex`, `canonical`,
+`is_clause_path`, `normalise`) serves the checker's citation pass, editor tooling (clause
+completion: `ClauseIndex.order` and `ClauseIndex.heading`) and the service's page, which
+shows a cited clause in its document.
 """
 
 from __future__ import annotations
@@ -349,8 +350,14 @@ def _article_aliases(paths: list[str], styles: list[str]) -> dict[str, str]:
     return {key: full[0] for key, full in short.items() if len(full) == 1 and key not in known}
 
 
+def document_lines(text: str) -> list[str]:
+    """The document's lines as they are indexed: its HTML comments (our notes on the copy)
+    left out. Line by line, `normalise(line)` joined is the index's `text`."""
+    return _COMMENT.sub("", text).splitlines()
+
+
 def index_document(text: str) -> ClauseIndex:
     indexer = _Indexer()
-    for line in _COMMENT.sub("", text).splitlines():
+    for line in document_lines(text):
         indexer.line(line)
     return indexer.finish()

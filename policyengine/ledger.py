@@ -16,7 +16,9 @@ The dispensing and service records a later claim is given are those that can sti
 to it (`Ledger.slide`): settled in date order, a person's year then costs time linear in its
 claims, not quadratic.
 
-`settle_person` is the one implementation batch, Spark and `diff` share.
+`settle_person` is the one implementation batch, Spark and `diff` share. The service's
+ledger store keeps a person's year between requests with the same records: each settled
+claim's `contribution`, the year the sum of them (`absorb`), stored as history JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypedDict  # pydantic reads these (the service's schemas)
 
 from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.contract.fastclaim import (
@@ -39,6 +43,7 @@ from policyengine.contract.fastclaim import (
 from policyengine.errors import PolicyEngineError
 from policyengine.prepared import LedgerRules
 from policyengine.semantics.matching import year_start
+from policyengine.semantics.money import money
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ContractErrorDict, ErrorRecordDict, ResultDict
@@ -48,6 +53,34 @@ INTERNAL_ERROR = "internal_error"  # the error record of a claim the engine fail
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
 SELF_BURDEN_VISITS = ("inpatient", "special_outpatient")
 CALENDAR = LedgerRules()  # calendar years; the second layer's self-burden without pre-self-pay
+
+
+class DispensedJSON(TypedDict):
+    code: str
+    date: str
+    days_supply: int
+
+
+class ServiceJSON(TypedDict):
+    code: str
+    date: str
+
+
+class SelfBurdenJSON(TypedDict):
+    inpatient: str
+
+
+class HistoryJSON(TypedDict):
+    """A ledger as the claim contract's `history` (money as text with two decimals)."""
+
+    paid: dict[str, str]
+    deductible_met: dict[str, str]
+    self_burden: SelfBurdenJSON
+    admissions: int
+    dispensed: list[DispensedJSON]
+    services: list[ServiceJSON]
+    pooled: dict[str, str]
+    benefit_year_start: str
 
 
 @dataclass
@@ -73,6 +106,67 @@ class Ledger:
             dispensed=list(history.dispensed),
             services=list(history.services),
             pooled={str(pool): amount for pool, amount in history.pooled.items()},
+        )
+
+    @classmethod
+    def contribution(
+        cls,
+        claim: Claim,
+        result: ResultDict,
+        kind_of: Callable[[str, str], str],
+        rules: LedgerRules = CALENDAR,
+    ) -> Ledger:
+        """What one settled claim adds to its person's year."""
+        added = cls(year_start(claim.visit.date, rules.year_start))
+        added.record(claim, result, kind_of)
+        return added
+
+    def absorb(self, other: Ledger) -> None:
+        """Add another ledger's sums and records to this one (a year is the sum of what its
+        claims added, so taking one away restores the year exactly)."""
+        for pool, amount in other.paid.items():
+            self.paid[pool] = self.paid.get(pool, ZERO) + amount
+        for pool, amount in other.deductible_met.items():
+            self.deductible_met[pool] = self.deductible_met.get(pool, ZERO) + amount
+        self.self_burden += other.self_burden
+        self.admissions += other.admissions
+        self.dispensed.extend(other.dispensed)
+        self.services.extend(other.services)
+        for pool, amount in other.pooled.items():
+            self.pooled[pool] = self.pooled.get(pool, ZERO) + amount
+
+    def to_json(self) -> HistoryJSON:
+        return {
+            "paid": {pool: money(amount) for pool, amount in sorted(self.paid.items())},
+            "deductible_met": {
+                pool: money(amount) for pool, amount in sorted(self.deductible_met.items())
+            },
+            "self_burden": {"inpatient": money(self.self_burden)},
+            "admissions": self.admissions,
+            "dispensed": [
+                {"code": d.code, "date": d.date.isoformat(), "days_supply": d.days_supply}
+                for d in self.dispensed
+            ],
+            "services": [{"code": s.code, "date": s.date.isoformat()} for s in self.services],
+            "pooled": {pool: money(amount) for pool, amount in sorted(self.pooled.items())},
+            "benefit_year_start": self.year.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: HistoryJSON) -> Ledger:
+        """A ledger `to_json` wrote."""
+        return cls(
+            dt.date.fromisoformat(data["benefit_year_start"]),
+            {pool: Decimal(amount) for pool, amount in data["paid"].items()},
+            {pool: Decimal(amount) for pool, amount in data["deductible_met"].items()},
+            Decimal(data["self_burden"]["inpatient"]),
+            data["admissions"],
+            [
+                Dispensed(d["code"], dt.date.fromisoformat(d["date"]), d["days_supply"])
+                for d in data["dispensed"]
+            ],
+            [ServiceRecord(s["code"], dt.date.fromisoformat(s["date"])) for s in data["services"]],
+            {pool: Decimal(amount) for pool, amount in data["pooled"].items()},
         )
 
     def history(self, day: dt.date) -> History:

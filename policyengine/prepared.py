@@ -61,6 +61,9 @@ class LoadedPolicy:
     fingerprint: str  # the compiled content under this engine (cache.policy_fingerprint)
     tiers: tuple[str, ...] = ()  # the contribution tiers a claim may name (none: any, ignored)
     ledger: LedgerRules = LedgerRules()
+    # the policy's content hash (loader.Loaded.content_hash: every rule file, layer, cited
+    # document and catalogue it reads): what a service names as the rules it used
+    content_hash: str = ""
 
     def kind_of(self, code: str, claimed: str) -> str:
         return self.kinds.get(code, claimed)
@@ -71,7 +74,13 @@ class LoadedPolicy:
 
 
 def loaded_policy(
-    directory: Path, namespace: dict[str, Any], source: str, *, cached: bool, fingerprint: str
+    directory: Path,
+    namespace: dict[str, Any],
+    source: str,
+    *,
+    cached: bool,
+    fingerprint: str,
+    content_hash: str = "",
 ) -> LoadedPolicy:
     return LoadedPolicy(
         name=namespace["POLICY"],
@@ -91,4 +100,5 @@ def loaded_policy(
         fingerprint=fingerprint,
         tiers=namespace["TIERS"],
         ledger=LedgerRules(*namespace["LEDGER"]),
+        content_hash=content_hash,
     )

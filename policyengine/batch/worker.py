@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,12 +141,34 @@ def record_text(settled: Settled) -> tuple[str, bool]:
 def settle_group(
     engine: Engine, options: BatchOptions, raw: list[tuple[int, Any]]
 ) -> Iterable[Settled]:
-    region = options.region
+    return settle_claims(
+        engine,
+        raw,
+        region=options.region,
+        as_of=options.as_of,
+        moment=options.moment,
+        trace=options.trace,
+    )
+
+
+def settle_claims(
+    engine: Engine,
+    raw: list[tuple[int, Any]],
+    *,
+    region: str | None,
+    as_of: str | None,
+    moment: str,
+    trace: bool,
+    check: Callable[[Claim], None] | None = None,
+) -> Iterable[Settled]:
+    """One person's claims (index, raw claim) settled with the ledger, as batch settles
+    them; the service settles a stream of claims with it too. `check` may refuse a claim
+    before it is settled (by raising a PolicyEngineError: that claim's error record)."""
 
     def settle(claim: Claim) -> ResultDict:
-        return engine.settle(
-            claim, region=region, as_of=options.as_of, moment=options.moment, trace=options.trace
-        )
+        if check is not None:
+            check(claim)
+        return engine.settle(claim, region=region, as_of=as_of, moment=moment, trace=trace)
 
     def kind_of(code: str, claimed: str) -> str:
         chosen = region

@@ -32,6 +32,7 @@ def _extra_commands() -> list[Callable[..., None]]:
     from policyengine.cli import diff as cli_diff
     from policyengine.cli import explain as cli_explain
     from policyengine.cli import tools as cli_tools
+    from policyengine.service import serve
 
     return [
         cli_explain.register,
@@ -41,6 +42,7 @@ def _extra_commands() -> list[Callable[..., None]]:
         cli_batch.register,
         cli_batch.register_generate,
         cli_diff.register,
+        serve.register,
     ]
 
 

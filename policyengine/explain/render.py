@@ -39,6 +39,10 @@ class Line:
     text: str
     indent: int = 0
     style: str = ""
+    # what the line cites, for renderers that link it (html.py): a rule's file:line, or
+    # the document, clause and quote a rule rests on
+    rule: str | None = None
+    source: Citation | None = None
 
 
 @dataclass
@@ -46,8 +50,16 @@ class Section:
     title: str
     lines: list[Line] = field(default_factory=list)
 
-    def add(self, text: str, indent: int = 0, style: str = "") -> None:
-        self.lines.append(Line(text, indent, style))
+    def add(
+        self,
+        text: str,
+        indent: int = 0,
+        style: str = "",
+        *,
+        rule: str | None = None,
+        source: Citation | None = None,
+    ) -> None:
+        self.lines.append(Line(text, indent, style, rule, source))
 
 
 @dataclass
@@ -105,10 +117,11 @@ class Builder:
         self, section: Section, rule: str | None, source: Citation | None, indent: int
     ) -> None:
         if rule:
-            section.add(f"{self.word('rule')} {rule}", indent, "dim")
+            section.add(f"{self.word('rule')} {rule}", indent, "dim", rule=rule)
         cited = self.source(source)
         if cited:
-            section.add(cited, indent, "yellow" if cited.startswith("⚠") else "dim")
+            style = "yellow" if cited.startswith("⚠") else "dim"
+            section.add(cited, indent, style, source=source)
 
     def flags(
         self, section: Section, notes: list[str] | None, indent: int, own: str | None = None

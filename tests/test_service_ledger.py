@@ -1,0 +1,245 @@
+"""The ledger store (docs/service.md, Ledger), on SQLite and on a real PostgreSQL server:
+a person's year committed claim by claim settles as batch does; the same claim twice is
+counted once; cancelling (撤销结算) restores the year exactly and later claims settle again;
+N concurrent commits for one person give the sequential result. Then the HTTP endpoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from policyengine import Engine
+from policyengine.batch.worker import settle_claims
+from policyengine.service.app import create_app
+from policyengine.service.config import ServiceConfig
+from policyengine.service.store import Conflict, LedgerStore, NotSettled
+from tests.servers import postgres_cluster
+from tests.support import EXAMPLES, claim
+
+_DATABASES = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    with postgres_cluster() as url:
+        yield url
+
+
+def _postgres_database(url: str) -> str:
+    """A fresh database on the session's server, so that each test starts empty."""
+    import psycopg
+
+    name = f"ledger_{next(_DATABASES)}_{uuid.uuid4().hex[:8]}"
+    dsn = url.replace("postgresql://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[LedgerStore]:
+    if request.param == "sqlite":
+        location = str(tmp_path / "ledger.db")
+    else:
+        location = _postgres_database(request.getfixturevalue("postgres"))
+    opened = LedgerStore(location)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def person_year_claims() -> list[dict[str, Any]]:
+    """The example year's busiest person with money at stake (inpatient and outpatient)."""
+    claims = [json.loads(line) for line in (EXAMPLES / "claims.jsonl").read_text().splitlines()]
+    by_person: dict[str, list[dict[str, Any]]] = {}
+    for one in claims:
+        by_person.setdefault(one["person"]["id"], []).append(one)
+    chosen = max(
+        by_person.values(),
+        key=lambda mine: (len({c["visit"]["type"] for c in mine}), len(mine)),
+    )
+    return sorted(chosen, key=lambda c: c["visit"]["date"])
+
+
+def without_trace(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "trace"}
+
+
+DAYS = {name: f"2024-03-{n:02d}" for n, name in enumerate("ABCH", start=5)}
+
+
+def spend(claim_id: str, amount: str = "300.00", day: str | None = None) -> dict[str, Any]:
+    """An outpatient claim of one employee that meets part of the year's deductible (one a
+    day: the same service twice on one day would be a duplicate)."""
+    day = day or DAYS.get(claim_id[0], f"2024-04-{int(claim_id[1:] or 0) + 1:02d}")
+    item = {"line": 1, "code": "001101000010000", "kind": "service", "quantity": "1",
+            "unit_price": amount, "amount": amount}  # fmt: skip
+    base = claim(id=claim_id, items=[item])
+    base["visit"]["date"] = day
+    return base
+
+
+def test_a_year_committed_claim_by_claim_settles_as_batch(
+    store: LedgerStore, engine: Engine
+) -> None:
+    claims = person_year_claims()
+    assert len(claims) >= 5
+    batch = [
+        settled.result
+        for settled in settle_claims(
+            engine, list(enumerate(claims)), region=None, as_of=None, moment="during", trace=False
+        )
+    ]
+    committed = [store.commit(engine, json.dumps(c).encode()) for c in claims]
+    assert [without_trace(dict(s.result)) for s in committed] == batch
+    assert all("trace" in s.result for s in committed)  # kept for the auditors' page
+    assert [s.sequence for s in committed] == list(range(1, len(claims) + 1))
+
+
+def test_the_same_claim_twice_is_counted_once(store: LedgerStore, engine: Engine) -> None:
+    first = store.commit(engine, spend("A"))
+    year_before = store.year("tianjin", "P000001", 2024)
+    again = store.commit(engine, json.dumps(spend("A"), indent=2, sort_keys=True))
+    assert again.replayed and not first.replayed
+    assert again.result == first.result and again.sequence == first.sequence
+    year_after = store.year("tianjin", "P000001", 2024)
+    assert year_after == year_before
+    assert year_after.history is not None
+    assert year_after.history["deductible_met"] == {"outpatient": "300.00"}
+    with pytest.raises(Conflict, match="other content"):
+        store.commit(engine, spend("A", amount="400.00"))
+
+
+def test_cancelling_restores_the_year_exactly_and_later_claims_settle_again(
+    store: LedgerStore, engine: Engine
+) -> None:
+    a = store.commit(engine, spend("A"))
+    after_a = store.year("tianjin", "P000001", 2024).history
+    b = store.commit(engine, spend("B"))
+    after_b = store.year("tianjin", "P000001", 2024).history
+    c = store.commit(engine, spend("C"))
+    assert [s.result["totals"]["deductible"] for s in (a, b, c)] == ["300.00", "300.00", "200.00"]
+    # cancel the middle claim: the year is A and C only; C was settled with B in the year
+    cancelled = store.cancel("tianjin", "B")
+    assert cancelled.status == "cancelled" and cancelled.cancelled_at
+    assert store.cancel("tianjin", "B").replayed  # twice changes nothing
+    year = store.year("tianjin", "P000001", 2024)
+    assert year.history is not None and year.history["deductible_met"] == {"outpatient": "500.00"}
+    # C settled again after B's cancellation: cancel it, settle it again (a new revision)
+    store.cancel("tianjin", "C")
+    assert store.year("tianjin", "P000001", 2024).history == after_a
+    c2 = store.commit(engine, spend("C"))
+    assert c2.revision == 2 and not c2.replayed
+    assert c2.result["totals"]["deductible"] == "300.00"  # B's 300 no longer counts
+    # B settles again too, after C now
+    b2 = store.commit(engine, spend("B"))
+    assert b2.revision == 2 and b2.result["totals"]["deductible"] == "200.00"
+    entries = store.year("tianjin", "P000001", 2024).settlements
+    assert [(e.claim_id, e.revision, e.status) for e in entries] == [
+        ("A", 1, "settled"),
+        ("B", 1, "cancelled"),
+        ("C", 1, "cancelled"),
+        ("C", 2, "settled"),
+        ("B", 2, "settled"),
+    ]
+    store.cancel("tianjin", "B")  # the latest again: back to the year after C alone on A
+    restored = store.year("tianjin", "P000001", 2024).history
+    assert restored is not None and restored != after_b
+    assert restored["deductible_met"] == {"outpatient": "600.00"}
+    assert store.settlement("tianjin", "B") is not None
+    with pytest.raises(NotSettled):
+        store.cancel("tianjin", "never")
+
+
+def test_cancelling_every_claim_closes_the_year(store: LedgerStore, engine: Engine) -> None:
+    given = spend("A")
+    given["history"] = {"deductible_met": {"outpatient": "700.00"}}
+    store.commit(engine, given)
+    assert store.year("tianjin", "P000001", 2024).opening["deductible_met"] == {  # type: ignore[index]
+        "outpatient": "700.00"
+    }
+    store.cancel("tianjin", "A")
+    year = store.year("tianjin", "P000001", 2024)
+    assert not year.open and year.history is None and year.opening is None
+    # the next claim opens the year with its own history, as the first claim of a batch
+    opened = store.commit(engine, spend("B"))
+    assert opened.result["totals"]["deductible"] == "300.00"
+
+
+def test_concurrent_commits_for_one_person_give_the_sequential_result(
+    store: LedgerStore, engine: Engine, tmp_path: Any
+) -> None:
+    count = 12
+    claims = [spend(f"K{n:02d}", amount=f"{100 + 10 * n}.00") for n in range(count)]
+    start = threading.Barrier(count)
+
+    def commit(one: dict[str, Any]) -> Any:
+        start.wait()
+        return store.commit(engine, json.dumps(one).encode())
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        committed = list(pool.map(commit, claims))
+    assert sorted(s.sequence for s in committed) == list(range(1, count + 1))
+    in_order = sorted(committed, key=lambda s: s.sequence)
+    replay = LedgerStore(str(tmp_path / "sequential.db"))
+    try:
+        sequential = [
+            replay.commit(engine, json.dumps(next(c for c in claims if c["id"] == s.claim_id)))
+            for s in in_order
+        ]
+        assert [s.result for s in sequential] == [s.result for s in in_order]
+        assert replay.year("tianjin", "P000001", 2024).history == (
+            store.year("tianjin", "P000001", 2024).history
+        )
+    finally:
+        replay.close()
+    met = store.year("tianjin", "P000001", 2024).history
+    assert met is not None and met["deductible_met"] == {"outpatient": "800.00"}
+
+
+# ------------------------------------------------------------------ the endpoints
+
+
+def test_the_ledger_endpoints(tmp_path: Any) -> None:
+    config = ServiceConfig(ledger=str(tmp_path / "ledger.db"), reload_seconds=0)
+    with TestClient(create_app(config)) as client:
+        answer = client.post("/v1/ledger/claims", json=spend("H1"))
+        assert answer.status_code == 200
+        body = answer.json()
+        assert (
+            body["status"] == "settled" and not body["replayed"] and "trace" not in body["result"]
+        )
+        assert answer.headers["x-policy-hash"] == body["policy_hash"]
+        assert client.post("/v1/ledger/claims", json=spend("H1")).json()["replayed"]
+        conflict = client.post("/v1/ledger/claims", json=spend("H1", amount="9.00"))
+        assert conflict.status_code == 409 and conflict.json()["error"] == "conflict"
+        refused = client.post("/v1/ledger/claims", content=b'{"id": "X"}')
+        assert refused.status_code == 422 and refused.json()["claim_id"] == "X"
+        traced = client.get("/v1/ledger/claims/tianjin/H1?trace=true").json()
+        assert traced["result"]["trace"][0]["step"] == "policy"
+        assert client.get("/v1/ledger/claims/tianjin/nope").status_code == 404
+        year = client.get("/v1/ledger/persons/tianjin/P000001/2024").json()
+        assert year["open"] and [e["claim_id"] for e in year["settlements"]] == ["H1"]
+        cancel = client.post("/v1/ledger/claims/tianjin/H1/cancel")
+        assert cancel.json()["status"] == "cancelled"
+        assert client.post("/v1/ledger/claims/tianjin/nope/cancel").status_code == 404
+        assert not client.get("/v1/ledger/persons/tianjin/P000001/2024").json()["open"]
+        assert client.get("/readyz").json()["checks"] == {"policies": True, "ledger": True}
+    with TestClient(create_app(ServiceConfig(reload_seconds=0))) as bare:
+        answer = bare.post("/v1/ledger/claims", json=spend("H1"))
+        assert answer.status_code == 503 and answer.json()["error"] == "no_ledger"
