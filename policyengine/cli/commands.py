@@ -24,7 +24,6 @@ from policyengine.errors import PolicyNotFound
 if TYPE_CHECKING:
     from policyengine.check import CheckResult
     from policyengine.contract.results import ResultDict
-    from policyengine.engine import Engine
 
 
 def _extra_commands() -> list[Callable[..., None]]:
@@ -172,24 +171,47 @@ def compile_(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ adjudicate
 
 
-def settle_from_args(args: argparse.Namespace, *, trace: bool) -> tuple[Engine, ResultDict]:
-    text = read_claim_text(args.claim)
+def settle_from_args(args: argparse.Namespace, text: str, *, trace: bool) -> ResultDict:
     engine = engine_for(args.policy)
     region = args.region
     if region is None and args.policy is not None and len(engine.regions) == 1:
         region = engine.regions[0]
-    result = engine.settle(text, region=region, as_of=args.as_of, moment=args.moment, trace=trace)
-    return engine, result
+    return engine.settle(text, region=region, as_of=args.as_of, moment=args.moment, trace=trace)
 
 
 def adjudicate(args: argparse.Namespace) -> int:
+    fhir = args.format == "fhir"
+    text = read_claim_text(args.claim)
     try:
-        _engine, result = settle_from_args(args, trace=args.trace)
+        result = settle_from_args(args, text, trace=args.trace)
     except ClaimRejected as rejected:
-        write_json(rejected.as_json(), pretty=args.pretty)
+        if fhir:
+            _write_fhir_refusal(args, text, rejected)
+        else:
+            write_json(rejected.as_json(), pretty=args.pretty)
         return EXIT_INPUT
-    write_json(result, pretty=args.pretty)
+    if fhir:
+        from policyengine.service import fhir as fhir_format
+
+        claim = load_claim(text, region=result["policy"]["region"])
+        document = fhir_format.claim_response(claim, result)
+        sys.stdout.write(fhir_format.dumps(document, pretty=args.pretty).decode() + "\n")
+    else:
+        write_json(result, pretty=args.pretty)
     return EXIT_FINDINGS if result["findings"] else EXIT_OK
+
+
+def _write_fhir_refusal(args: argparse.Namespace, text: str, rejected: ClaimRejected) -> None:
+    """A refused claim as a ClaimResponse with `outcome` error."""
+    from policyengine.service import fhir as fhir_format
+
+    refused = rejected.as_json()
+    try:
+        raw = parse_json(text)
+    except ClaimRejected:
+        raw = None
+    document = fhir_format.error_response(refused["claim_id"], refused["errors"], raw)
+    sys.stdout.write(fhir_format.dumps(document, pretty=args.pretty).decode() + "\n")
 
 
 # ------------------------------------------------------------------ schema, list

@@ -105,12 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine adjudicate claim.json
         policyengine adjudicate claim.json --as-of 2018-06-30 --pretty
         policyengine adjudicate claim.json --moment before
+        policyengine adjudicate claim.json --format fhir --pretty
         cat claim.json | policyengine adjudicate -
         """,
     )
     _claim_options(adjudicate)
     adjudicate.add_argument("--trace", action="store_true", help="include every step in the result")
     adjudicate.add_argument("--pretty", action="store_true", help="indent the JSON")
+    adjudicate.add_argument(
+        "--format",
+        choices=("json", "fhir"),
+        default="json",
+        help="the result (json), or a FHIR R4 ClaimResponse (fhir)",
+    )
 
     schema = add(
         "schema",
