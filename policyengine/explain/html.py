@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from policyengine.semantics.vocabulary import DECISIONS
+
 if TYPE_CHECKING:
     from policyengine.contract.trace import Citation
     from policyengine.explain.render import Doc, Line
@@ -27,12 +29,11 @@ class Links:
 
 
 NO_LINKS = Links(lambda _rule: None, lambda _source: None)
-_DECISION_CLASS = {"pay": "pay", "partial": "partial", "reject": "reject", "review": "review"}
 
 
 def render_html(doc: Doc, decision: str, links: Links = NO_LINKS) -> str:
     """`decision` is the result's decision word (it names the style of the verdict)."""
-    tone = _DECISION_CLASS.get(decision, "review")
+    tone = decision if decision in DECISIONS else "review"
     out = [
         '<article class="explanation">',
         f'<h2 class="claim-header">{_e(doc.header)}</h2>',

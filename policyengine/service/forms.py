@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from policyengine.contract.claims import ClaimRejected
+from policyengine.semantics.vocabulary import MOMENTS
 from policyengine.service.page_style import PAGE_WORDS
+from policyengine.service.problems import ServiceProblem
 from policyengine.service.reading import TooLarge
 from policyengine.service.sources import Document, mark
 
@@ -19,8 +21,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from policyengine.service.state import ServiceState
-
-MOMENTS = ("during", "before", "after")
 
 
 def _e(text: object) -> str:
@@ -53,7 +53,7 @@ async def read(request: Request, body: bytes, limit: int) -> Entered:
     fields: dict[str, str] = {}
     if kind.startswith("multipart/form-data"):
         from starlette.datastructures import UploadFile
-        from starlette.formparsers import MultiPartParser
+        from starlette.formparsers import MultiPartException, MultiPartParser
 
         async def stream() -> AsyncGenerator[bytes, None]:
             yield body
@@ -61,7 +61,10 @@ async def read(request: Request, body: bytes, limit: int) -> Entered:
         parser = MultiPartParser(
             request.headers, stream(), max_files=1, max_fields=10, max_part_size=limit
         )
-        form = await parser.parse()
+        try:
+            form = await parser.parse()
+        except MultiPartException as error:
+            raise ServiceProblem(422, "invalid_form", f"the form cannot be read: {error}") from None
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 data = await value.read()
@@ -71,7 +74,10 @@ async def read(request: Request, body: bytes, limit: int) -> Entered:
                 fields[key] = value
     else:
         text = body.decode("utf-8", errors="replace")
-        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=10)
+        try:
+            parsed = parse_qs(text, keep_blank_values=True, max_num_fields=10)
+        except ValueError as error:
+            raise ServiceProblem(422, "invalid_form", f"the form cannot be read: {error}") from None
         fields = {key: values[0] for key, values in parsed.items()}
     claim = fields.get("claim_file") or fields.get("claim", "")
     moment = fields.get("moment", "during")
@@ -101,7 +107,7 @@ def claim_form(service: ServiceState, lang: str, entered: Entered) -> str:
         f"""<form class="settled" method="get" action="/explain">
 <h2>{words["settled_title"]}</h2>
 <input type="hidden" name="lang" value="{lang}">
-<div class="row"><div><label for="settled-region">{words["region"]}</label>
+<div class="row"><div><label for="settled-region">{words["settled_region"]}</label>
 <select id="settled-region" name="region">{"".join(region_options[1:])}</select></div>
 <div><label for="settled-id">{words["claim_id"]}</label>
 <input id="settled-id" name="claim_id" required maxlength="128"></div></div>

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from policyengine.contract.claims import ClaimRejected, ContractError, json_path, parse_json
+from policyengine.explain.words import kind_word
 from policyengine.service.nhsa_models import (
     Codes,
     Encounter,
@@ -441,7 +442,7 @@ def violation(
     return {
         "jr_id": jr_id,
         "rule_id": finding["rule"],
-        "rule_name": rules.get(finding["rule"], finding["kind"]),
+        "rule_name": rule_name(finding, rules),
         "vola_cont": finding["message"],
         "patn_id": one.patient.patn_id,
         "mdtrt_id": one.encounter.mdtrt_id,
@@ -451,6 +452,14 @@ def violation(
         "vola_bhvr_type": finding["kind"],
         "judge_result_detail_dtos": details,
     }
+
+
+def rule_name(finding: FindingDict, rules: dict[str, str]) -> str:
+    """The kind in Chinese, and the rule's own name where it has one (`重复开药`,
+    `限定支付范围 two_disease_visit`)."""
+    kind = kind_word(finding["kind"], "zh")
+    name = rules.get(finding["rule"], "").split(" ", 1)[-1]
+    return kind if not name or name == finding["kind"] else f"{kind} {name}"
 
 
 def evidence(finding: FindingDict) -> str:

@@ -20,6 +20,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from policyengine.contract.claims import Certification
 from policyengine.contract.results import ContractErrorModel
+from policyengine.semantics.vocabulary import (
+    HospitalKind,
+    ItemKind,
+    Level,
+    Moment,
+    Scheme,
+    Sex,
+    Status,
+    Title,
+    VisitType,
+)
 
 
 def _code(value: Any) -> Any:
@@ -98,7 +109,7 @@ class Patient(_Model):
     poolarea: Code
     curr_mdtrt_id: Text
     fsi_encounter_dtos: list[Encounter] = Field(min_length=1)
-    x_psn_status: Literal["working", "retired"] | None = Field(
+    x_psn_status: Status | None = Field(
         default=None,
         description="extension: an employee's status (在职/退休), which 3101 does not carry",
     )
@@ -185,7 +196,7 @@ class NhsaFeedback(_Model):
 
 
 class Scene(_Model):
-    moment: Literal["before", "during", "after"]
+    moment: Moment
     name: str
 
 
@@ -193,17 +204,17 @@ class Codes(_Model):
     """The code tables: NHSA code → the claim contract's word (nhsa_codes.json)."""
 
     trig_scen: dict[str, Scene]
-    gend: dict[str, Literal["male", "female"]]
-    insutype: dict[str, Literal["employee", "resident"]]
-    med_type: dict[str, Literal["outpatient", "special_outpatient", "two_disease", "inpatient"]]
+    gend: dict[str, Sex]
+    insutype: dict[str, Scheme]
+    med_type: dict[str, VisitType]
     med_mdtrt_type: dict[str, str]
-    hilist_type: dict[str, Literal["drug", "service", "material", "bed"]]
+    hilist_type: dict[str, ItemKind]
     hilist_lv: dict[str, str]
-    drord_dr_profttl: dict[str, Literal["resident", "attending", "associate_chief", "chief"]]
+    drord_dr_profttl: dict[str, Title]
     curr_drord_flag: dict[str, Literal["current", "history"]]
     poolarea: dict[str, str]
-    medins_lv: dict[str, Annotated[int, Field(ge=1, le=3)]]
-    medins_type: dict[str, Literal["general", "tcm", "community", "specialist"]]
+    medins_lv: dict[str, Level]
+    medins_type: dict[str, HospitalKind]
 
 
 def _tables(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ mounts, a Kubernetes ConfigMap swapped by symbolic link) and costs a few hundred
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -61,7 +62,7 @@ class Generation:
     loaded_at: float
     hashes: dict[str, str] = field(default_factory=dict)  # region → content hash
 
-    @property
+    @functools.cached_property
     def header(self) -> str:
         """`X-Policy-Hashes`: every loaded policy's content hash, `region=hash` by region."""
         return ",".join(f"{region}={digest}" for region, digest in sorted(self.hashes.items()))

@@ -4,7 +4,7 @@ answer to a claim that was not settled, and the headers naming the rules used.""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import Query
@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.errors import PolicyEngineError
+from policyengine.semantics.vocabulary import Moment as MomentWord
 from policyengine.service.problems import engine_error, rejection
 from policyengine.service.reading import check_claim_size
 
@@ -31,7 +32,7 @@ AsOf = Annotated[
     Query(description="apply the rules in force on this date instead of the visit's"),
 ]
 Moment = Annotated[
-    Literal["before", "during", "after"],
+    MomentWord,
     Query(description="audit moment: `before` turns blocking audit findings into warnings"),
 ]
 Trace = Annotated[bool, Query(description="include every step of the settlement")]

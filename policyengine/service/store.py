@@ -187,8 +187,8 @@ class LedgerStore:
         policy_hash: str = "",
     ) -> Settlement:
         """Settle one claim with its person's year and store it (idempotent by claim id)."""
-        raw = orjson.loads(body) if isinstance(body, bytes | str) else body
         claim = load_claim(body, region=region)
+        raw = _document(body)
         chosen = region or claim.region
         if chosen is None:
             from policyengine.contract.claims import ContractError
@@ -334,6 +334,20 @@ def _status(text: str) -> Status:
     if text not in ("settled", "cancelled"):
         raise ValueError(f"a settlement's status is settled or cancelled, not {text!r}")
     return "settled" if text == "settled" else "cancelled"
+
+
+def _document(body: bytes | str | dict[str, Any]) -> Any:
+    """The claim as sent, as plain JSON data (it passed the contract, so it is JSON; what
+    orjson refuses there, a byte-order mark or NaN in an ignored field, the standard
+    library reads)."""
+    if isinstance(body, dict):
+        return body
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(body, parse_constant=str)
 
 
 def _digest(raw: Any) -> str:

@@ -1,0 +1,134 @@
+"""The service under load, against the in-process API on the same claims (loopback only).
+
+`policyengine serve` with 1 and with 2 worker processes on 127.0.0.1; the same 10-item
+outpatient claims settled in process (`Engine.adjudicate_json`: JSON text in, result JSON
+out — the work the service does per claim — and `Engine.adjudicate`, the pydantic
+`Result`). Reported, never asserted, as ratios measured in the same run:
+
+- p50 and p99 latency of one claim per request (sequential, one kept-alive connection);
+- throughput with as many client threads as 2 × workers;
+- the per-claim cost of the NDJSON stream endpoint (one request, every claim).
+
+Bounded: a fixed number of requests (COUNT claims × ROUNDS), servers stopped at the end.
+Short mode (CI): 12 claims, one round. Full: POLICYENGINE_BENCH=full, 200 claims × 5.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from benchmarks.claims import FULL, claim_dicts
+from benchmarks.conftest import figure
+from policyengine import Engine
+from tests.servers import serve
+
+ROUNDS = 5 if FULL else 1
+RESULTS: dict[str, dict[str, float]] = {}
+
+
+def texts() -> list[bytes]:
+    return [t.encode() for t in claim_dicts("tianjin", 10, ("outpatient",))]
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    return {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+    }
+
+
+def timed(call: Callable[[bytes], Any], claims: list[bytes]) -> dict[str, float]:
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(ROUNDS):
+        for claim in claims:
+            begin = time.perf_counter()
+            call(claim)
+            latencies.append(time.perf_counter() - begin)
+    elapsed = time.perf_counter() - started
+    return {**percentiles(latencies), "throughput": len(latencies) / elapsed}
+
+
+def test_in_process(benchmark: Any) -> None:
+    engine = Engine.load()
+    claims = texts()
+    for claim in claims:  # warm
+        engine.adjudicate_json(claim)
+    RESULTS["in-process adjudicate_json"] = timed(engine.adjudicate_json, claims)
+    RESULTS["in-process adjudicate"] = timed(engine.adjudicate, claims)
+    benchmark.group = "service"
+    benchmark(lambda: [engine.adjudicate_json(c) for c in claims])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_service(benchmark: Any, workers: int) -> None:
+    claims = texts()
+    name = f"service {workers} worker(s)"
+    with (
+        serve("--reload-seconds", "0", workers=workers) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        for claim in claims:  # warm every worker's code paths
+            assert client.post("/v1/adjudicate", content=claim).status_code == 200
+
+        def one(claim: bytes) -> None:
+            assert client.post("/v1/adjudicate", content=claim).status_code == 200
+
+        RESULTS[name] = timed(one, claims)
+        RESULTS[name]["throughput"] = _throughput(base, claims, threads=2 * workers)
+        stream = b"\n".join(claims)
+        begin = time.perf_counter()
+        for _ in range(ROUNDS):
+            assert client.post("/v1/settle", content=stream).status_code == 200
+        RESULTS[name]["stream"] = (time.perf_counter() - begin) / (ROUNDS * len(claims))
+        benchmark.group = "service"
+        benchmark(lambda: [client.post("/v1/adjudicate", content=c) for c in claims])
+    _report()
+
+
+def _throughput(base: str, claims: list[bytes], threads: int) -> float:
+    def worker(_index: int) -> int:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(ROUNDS):
+                for claim in claims:
+                    assert client.post("/v1/adjudicate", content=claim).status_code == 200
+        return ROUNDS * len(claims)
+
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        done = sum(pool.map(worker, range(threads)))
+    return done / (time.perf_counter() - begin)
+
+
+def _report() -> None:
+    base = RESULTS.get("in-process adjudicate_json")
+    pydantic = RESULTS.get("in-process adjudicate")
+    if base is None or pydantic is None:
+        return
+    figure(
+        "service: in process",
+        f"adjudicate_json p50 {base['p50'] * 1e6:.0f} µs, p99 {base['p99'] * 1e6:.0f} µs, "
+        f"{base['throughput']:,.0f} claims/s; adjudicate (Result) p50 "
+        f"{pydantic['p50'] * 1e6:.0f} µs",
+    )
+    for name, measured in RESULTS.items():
+        if not name.startswith("service"):
+            continue
+        figure(
+            name,
+            f"p50 {measured['p50'] * 1e6:.0f} µs ({measured['p50'] / base['p50']:.2f}× in-process "
+            f"JSON, {measured['p50'] / pydantic['p50']:.2f}× adjudicate), p99 "
+            f"{measured['p99'] * 1e6:.0f} µs ({measured['p99'] / base['p99']:.2f}×); "
+            f"{measured['throughput']:,.0f} claims/s "
+            f"({measured['throughput'] / base['throughput']:.2f}× one in-process core); "
+            f"stream {measured['stream'] * 1e6:.0f} µs/claim "
+            f"({measured['stream'] / base['p50']:.2f}× in-process JSON p50)",
+        )
