@@ -4,15 +4,17 @@ rule (file:line) and each cited clause a link where the caller can show it.
 `render_html` returns a fragment (an `<article>`); the service's page (service/page.py)
 puts it in a page with its style sheet. Every text is escaped; links come only from the
 caller's `links`, which build them from the citation (never from a path in the input).
+Every text goes through `escape.html`: control characters and bidi overrides from a claim
+show as escapes, never as layout.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from policyengine.explain import escape
 from policyengine.semantics.vocabulary import DECISIONS
 
 if TYPE_CHECKING:
@@ -69,4 +71,4 @@ def _line(line: Line, links: Links) -> str:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return escape.html(text)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from policyengine.contract.claims import ClaimRejected
+from policyengine.explain import escape
 from policyengine.semantics.vocabulary import MOMENTS
 from policyengine.service.page_style import PAGE_WORDS
 from policyengine.service.problems import ServiceProblem
@@ -23,8 +24,15 @@ if TYPE_CHECKING:
     from policyengine.service.state import ServiceState
 
 
+def _raw(text: str) -> str:
+    """A value given back to the form as it was typed, or a line of the policy's own files
+    (escaped for HTML, nothing else)."""
+    return html.escape(text, quote=True)
+
+
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Text shown on the page: escaped, its control characters visible (explain/escape.py)."""
+    return escape.html(str(text))
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ def claim_form(service: ServiceState, lang: str, entered: Entered) -> str:
     return f"""<form class="claim" method="post" action="/explain" enctype="multipart/form-data">
 <input type="hidden" name="lang" value="{lang}">
 <label for="claim">{words["paste"]}</label>
-<textarea id="claim" name="claim" spellcheck="false">{_e(entered.claim)}</textarea>
+<textarea id="claim" name="claim" spellcheck="false">{_raw(entered.claim)}</textarea>
 <label for="claim-file">{words["upload"]}</label>
 <input id="claim-file" name="claim_file" type="file" accept=".json,application/json">
 <div class="row">
@@ -138,7 +146,7 @@ def switch_form(entered: Entered) -> str:
     """The language switch of a posted claim: the same claim, posted again."""
     other = PAGE_WORDS[entered.lang]["switch_lang"]
     hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{_e(value)}">'
+        f'<input type="hidden" name="{name}" value="{_raw(value)}">'
         for name, value in (
             ("claim", entered.claim),
             ("region", entered.region or ""),
@@ -217,9 +225,9 @@ def _highlight(line: str, spans: list[tuple[int, int]], first: bool) -> str:
         if start < at:
             continue
         anchor = ' id="hit"' if first and index == 0 else ""
-        out += [_e(line[at:start]), f"<mark{anchor}>{_e(line[start:end])}</mark>"]
+        out += [_raw(line[at:start]), f"<mark{anchor}>{_raw(line[start:end])}</mark>"]
         at = end
-    out.append(_e(line[at:]))
+    out.append(_raw(line[at:]))
     return "".join(out)
 
 
@@ -230,7 +238,7 @@ def rule_view(file: str, text: str, line: int, lang: str) -> str:
         hit = " hit" if number == line else ""
         rows.append(
             f'<p class="source-line{hit}" id="line-{number}"><span aria-hidden="true">'
-            f"{number:>4}  </span>{_e(content)}</p>"
+            f"{number:>4}  </span>{_raw(content)}</p>"
         )
     return (
         f"<h1>{words['rule_file']} {_e(file)}:{line}</h1>\n"

@@ -9,7 +9,6 @@ forbids every script and every request to anywhere else.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from starlette.responses import Response
 
 from policyengine.contract.claims import ClaimRejected
 from policyengine.errors import PolicyEngineError
+from policyengine.explain import escape
 from policyengine.explain.html import Links, render_html
 from policyengine.explain.words import WORDS
 from policyengine.service import forms, sources
@@ -48,7 +48,8 @@ MONEY_ROWS = (
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Text shown on the page: escaped, its control characters visible (explain/escape.py)."""
+    return escape.html(str(text))
 
 
 def page(title: str, body: str, lang: str, switch: str, footer: str = "") -> Response:
