@@ -56,13 +56,21 @@ def all_css(driver: Any, selector: str) -> list[Any]:
 
 
 def follow(driver: Any, element: Any) -> None:
-    """Click, and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+    """Click, and wait until the next page has replaced this one and finished loading (a
+    mark set on this page's window is gone there)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    page = by_css(driver, "html")
+    driver.execute_script("window.__policyengineOld = true;")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def arrived(_driver: Any) -> bool:
+        done: bool = driver.execute_script(
+            "return window.__policyengineOld === undefined && document.readyState === 'complete'"
+        )
+        return done
+
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(arrived)
 
 
 def submit_claim(driver: Any, text: str) -> None:
