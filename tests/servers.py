@@ -4,8 +4,10 @@ PostgreSQL and Chromium come from Debian's packages. Where they are missing and 
 run as root (as CI does, from `.ci/run`), they are installed here, once, quietly (`apt-get
 update` and `apt-get install`, output in a log file), under a lock so two test runs never
 install at once. Where they cannot be installed (not root, no apt), the tests that need
-them are skipped with a message saying so. Nothing else is downloaded: Selenium is given
-Debian's chromedriver and Chromium, so it never fetches a driver or a browser.
+them are skipped with a message saying so — except under CI (`CI` set), where that is a
+failure: CI must never pass with the database or browser tests skipped. Nothing else is
+downloaded: Selenium is given Debian's chromedriver and Chromium, so it never fetches a
+driver or a browser.
 
 PostgreSQL runs as a private cluster for the test session: its own data directory, a Unix
 socket in that directory and no TCP port, stopped and removed at the end.
@@ -38,6 +40,15 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = Path(os.environ.get("POLICYENGINE_SCREENSHOTS", tempfile.gettempdir())) / (
     "policyengine-screenshots"
 )
+
+
+def unavailable(reason: str) -> None:
+    """A real component the tests need is missing: skip here, but fail under CI (`CI` set,
+    as CI services set it), where `.ci/run` runs as root and the packages must install —
+    a skipped database or browser test would pass CI without testing anything."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the tests must not skip it)", pytrace=False)
+    pytest.skip(reason)
 
 
 def debian_packages(packages: list[str], present: list[Path]) -> str | None:
@@ -92,7 +103,7 @@ def postgres_cluster() -> Iterator[str]:
         reason = debian_packages(["postgresql"], [Path("/usr/bin/psql")])
         binaries = _postgres_bin()
         if reason is not None or binaries is None:
-            pytest.skip(f"PostgreSQL: {reason or 'no initdb after installing postgresql'}")
+            unavailable(f"PostgreSQL: {reason or 'no initdb after installing postgresql'}")
     base = Path(tempfile.mkdtemp(prefix="policyengine-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
@@ -136,7 +147,7 @@ def chromium() -> Iterator[object]:
         ["chromium", "chromium-driver", "fonts-noto-cjk"], [CHROMIUM, CHROMEDRIVER]
     )
     if reason is not None:
-        pytest.skip(f"Chromium: {reason}")
+        unavailable(f"Chromium: {reason}")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

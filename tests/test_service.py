@@ -21,6 +21,7 @@ from policyengine import Engine
 from policyengine.cli.main import main
 from policyengine.contract import schemas
 from policyengine.explain import render as explaining
+from policyengine.explain.document import words_of
 from policyengine.service.app import create_app
 from policyengine.service.config import Limits, ServiceConfig
 from tests.support import EXAMPLES, POLICIES, claim, example_claim
@@ -235,8 +236,9 @@ def test_explain_in_every_format_is_explain_of_the_cli(
     answer = client.post("/v1/explain?format=markdown&lang=en", content=CLAIM)
     assert answer.headers["content-type"].startswith("text/markdown")
     claim_document = json.loads(CLAIM)
-    account = explaining.build(claim_document, document["result"], "en")
+    account = explaining.build(claim_document, document["result"], "en", words_of(document))
     assert answer.text == explaining.render_markdown(account) + "\n"
+    assert answer.text.startswith("### claim TJ-2024-000001: Tianjin")  # the policy's own name
     page = client.post("/v1/explain?format=html", content=CLAIM)
     assert page.headers["content-type"].startswith("text/html")
     assert '<html lang="zh-CN">' in page.text

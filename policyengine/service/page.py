@@ -200,7 +200,7 @@ async def settled_claim(
             f'<p class="alert" role="alert">{words["not_found"]}: {_e(region)} {_e(claim_id)}</p>'
         )
     status = words[f"status_{found.status}"]
-    account = explaining.build(found.claim, found.result, lang)
+    account = explaining.build(found.claim, found.result, lang, generation.words(found.result))
     shown = explanation(service, generation, account, found.result, lang)
     return f"<p>{words['status']}: <strong>{_e(status)}</strong></p>\n{shown}"
 
@@ -230,7 +230,8 @@ async def explain_posted(request: Request) -> Response:
     except (ClaimRejected, PolicyEngineError, TooLarge, ValueError) as error:
         shown = forms.refused(error, lang)
     else:
-        account = explaining.build(claim_document(claim_bytes), result, lang)
+        words = generation.words(result)
+        account = explaining.build(claim_document(claim_bytes), result, lang, words)
         shown = explanation(service, generation, account, result, lang)
     body_html = f"{shown}\n{forms.claim_form(service, lang, entered)}"
     switch = forms.switch_form(entered)

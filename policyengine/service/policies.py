@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
+    from policyengine.contract.results import ResultDict
+    from policyengine.contract.trace import PolicyWords
     from policyengine.engine import Engine
     from policyengine.prepared import LoadedPolicy
 
@@ -69,6 +71,12 @@ class Generation:
 
     def listing(self) -> list[PolicyListing]:
         return [listing(policy) for policy in self.engine.describe()]
+
+    def words(self, result: ResultDict) -> PolicyWords | None:
+        """The names the settling policy gives itself and its conditions (explain's words);
+        None when it is no longer loaded (a stored settlement of a removed region)."""
+        region = result["policy"]["region"]
+        return self.engine.policy(region).words() if region in self.engine.regions else None
 
 
 def listing(policy: LoadedPolicy) -> PolicyListing:

@@ -122,6 +122,7 @@ async def explain(
     lang: Annotated[Literal["zh", "en"], Query(description="the language of the text")] = "zh",
     format: Annotated[Literal["json", "markdown", "html"], Query()] = "json",
 ) -> Response:
+    from policyengine.explain import document as stored
     from policyengine.explain import render as explaining
 
     service = state_of(request)
@@ -135,10 +136,11 @@ async def explain(
         return refusal(error, body, as_of)
     headers = claim_headers(generation, result)
     shown = claim_document(body)
+    words = generation.words(result)
     if format == "json":
-        document = explaining.trace_document(shown, result)
+        document = stored.trace_document(shown, result, words)
         return Response(orjson.dumps(document), 200, headers, media_type=JSON)
-    account = explaining.build(shown, result, lang)
+    account = explaining.build(shown, result, lang, words)
     if format == "markdown":
         text = explaining.render_markdown(account) + "\n"
         return Response(text, 200, headers, media_type="text/markdown; charset=utf-8")

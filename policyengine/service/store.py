@@ -210,7 +210,7 @@ class LedgerStore:
                     )
                 return self._settlement(latest, replayed=True)
             standing = self.tables.contributions(connection, chosen, claim.person.id, year)
-            if standing:
+            if standing and person.opening is not None:
                 opening = Ledger.from_json(person.opening)
                 for contribution in standing:
                     opening.absorb(Ledger.from_json(contribution))
@@ -272,7 +272,7 @@ class LedgerStore:
             rows = self.tables.settlements_of(connection, region, person_id, year)
         standing = [row for row in rows if row.status == "settled"]
         history: HistoryJSON | None = None
-        if person is not None and standing:
+        if person is not None and person.opening is not None and standing:
             ledger = Ledger.from_json(person.opening)
             for row in standing:
                 ledger.absorb(Ledger.from_json(row.contribution))

@@ -71,7 +71,7 @@ settlements = Table(
 
 
 class PersonRow(NamedTuple):
-    opening: HistoryJSON
+    opening: HistoryJSON | None  # None until the year's first claim is settled
     sequence: int
 
 
@@ -143,7 +143,7 @@ def lock_person(connection: Connection, region: str, person_id: str, year: int) 
         )
         query = select(person_years).where(_person_key(key))
     row = connection.execute(query).one()
-    return PersonRow(orjson.loads(row.opening) if row.opening else _empty(), row.sequence)
+    return PersonRow(orjson.loads(row.opening) if row.opening else None, row.sequence)
 
 
 def person(connection: Connection, region: str, person_id: str, year: int) -> PersonRow | None:
@@ -151,7 +151,7 @@ def person(connection: Connection, region: str, person_id: str, year: int) -> Pe
     row = connection.execute(select(person_years).where(_person_key(key))).first()
     if row is None:
         return None
-    return PersonRow(orjson.loads(row.opening) if row.opening else _empty(), row.sequence)
+    return PersonRow(orjson.loads(row.opening) if row.opening else None, row.sequence)
 
 
 def latest(connection: Connection, region: str, claim_id: str) -> SettlementRow | None:
@@ -253,14 +253,3 @@ def _row(row: Any) -> SettlementRow:
         settled_at=row.settled_at,
         cancelled_at=row.cancelled_at,
     )
-
-
-def _empty() -> HistoryJSON:
-    return {
-        "paid": {},
-        "deductible_met": {},
-        "self_burden": {"inpatient": "0.00"},
-        "admissions": 0,
-        "dispensed": [],
-        "services": [],
-    }
