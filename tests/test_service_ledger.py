@@ -23,7 +23,7 @@ from policyengine.service.app import create_app
 from policyengine.service.config import ServiceConfig
 from policyengine.service.store import Conflict, LedgerStore, NotSettled
 from tests.servers import postgres_cluster
-from tests.support import EXAMPLES, claim
+from tests.support import EXAMPLES, ROOT, claim
 
 _DATABASES = itertools.count()
 
@@ -210,6 +210,43 @@ def test_concurrent_commits_for_one_person_give_the_sequential_result(
         replay.close()
     met = store.year("tianjin", "P000001", 2024).history
     assert met is not None and met["deductible_met"] == {"outpatient": "800.00"}
+
+
+def test_a_year_is_the_policys_benefit_year(store: LedgerStore) -> None:
+    """yearjiao's benefit year begins on 1 October: a claim of 2024-09-20 is in the year
+    from 2023-10-01, while 2024-10-05 and 2025-03-01 share the year from 2024-10-01 (named
+    2024) — one deductible between them, as batch settles them."""
+    engine = Engine.load(ROOT / "tests" / "policies" / "yearjiao")
+    claims = [year_claim(f"YJ-{n}", day) for n, day in enumerate(
+        ("2024-09-20", "2024-10-05", "2025-03-01"))]  # fmt: skip
+    committed = [store.commit(engine, json.dumps(c).encode()) for c in claims]
+    batch = settle_claims(
+        engine, list(enumerate(claims)), region=None, as_of=None, moment="during", trace=False
+    )
+    assert [without_trace(dict(s.result)) for s in committed] == [b.result for b in batch]
+    assert [s.year for s in committed] == [2023, 2024, 2024]
+    assert [s.result["totals"]["deductible"] for s in committed] == ["100.00", "100.00", "0.00"]
+    year = store.year("yearjiao", "P-1", 2024)
+    assert [entry.claim_id for entry in year.settlements] == ["YJ-1", "YJ-2"]
+    assert year.history is not None and year.opening is not None
+    assert year.opening["benefit_year_start"] == year.history["benefit_year_start"] == "2024-10-01"
+    # 进入统筹累计: (200 − 100) + (200 − 0)
+    assert year.history["pooled"] == {"outpatient": "300.00"}
+    assert year.history["deductible_met"] == {"outpatient": "100.00"}
+    assert store.year("yearjiao", "P-1", 2023).history["benefit_year_start"] == "2023-10-01"  # type: ignore[index]
+
+
+def year_claim(claim_id: str, day: str) -> dict[str, Any]:
+    item = {"line": 1, "code": "S001", "kind": "service", "quantity": "1",
+            "unit_price": "200.00", "amount": "200.00"}  # fmt: skip
+    return claim(
+        id=claim_id,
+        region="yearjiao",
+        person={"id": "P-1", "scheme": "resident", "birth_date": "1980-05-02", "sex": "female"},
+        items=[item],
+    ) | {"visit": {"type": "outpatient", "date": day, "hospital": {"id": "H3", "level": 3,
+         "kind": "general"}, "doctor": {"id": "D1", "title": "attending"},
+         "diagnoses": ["J18.9"]}}  # fmt: skip
 
 
 # ------------------------------------------------------------------ the endpoints

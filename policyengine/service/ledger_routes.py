@@ -111,6 +111,8 @@ async def cancel(request: Request, region: RegionPath, claim_id: ClaimId) -> Res
 @router.get(
     "/persons/{region}/{person_id}/{year}",
     summary="A person's year: opening, history now, every settlement",
+    description="The policy's benefit year named by the calendar year it begins in (the "
+    "calendar year, or with `benefit year from 10-01` the year from 1 October).",
     responses=documents.model_responses("PersonYearModel", 503),
     response_class=Response,
 )
