@@ -47,13 +47,15 @@ def texts() -> list[bytes]:
 
 
 def stream_lines() -> list[tuple[int, bytes]]:
-    """The claims STREAM times, each copy with its own claim id (one person's claims then
-    settle with the person's ledger, as in a claim system's day)."""
+    """The claims STREAM times, each copy with its own claim and person ids (a person's
+    claims settle with the person's ledger; a copy is another person, as in a day's claims
+    from many persons)."""
     claims = [orjson.loads(text) for text in texts()]
     lines = []
     for copy in range(STREAM):
         for claim in claims:
-            lines.append(orjson.dumps({**claim, "id": f"{claim['id']}-{copy}"}))
+            person = {**claim["person"], "id": f"{claim['person']['id']}-{copy}"}
+            lines.append(orjson.dumps({**claim, "id": f"{claim['id']}-{copy}", "person": person}))
     return list(enumerate(lines))
 
 

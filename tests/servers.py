@@ -1,12 +1,8 @@
 """Real components for the service's tests: PostgreSQL, headless Chromium, `policyengine serve`.
 
-PostgreSQL and Chromium come from Debian's packages. Where they are missing and the tests
-run as root (as CI does, from `.ci/run`), they are installed here, once, quietly (`apt-get
-update` and `apt-get install`, output in a log file), under a lock so two test runs never
-install at once. Where they cannot be installed (not root, no apt), the tests that need
-them are skipped with a message saying so — except under CI (`CI` set), where that is a
-failure: CI must never pass with the database or browser tests skipped. Nothing else is
-downloaded: Selenium is given Debian's chromedriver and Chromium, so it never fetches a
+PostgreSQL and Chromium come from Debian's packages, installed by the tests where missing
+and they run as root (tests/debian.py: skipped elsewhere, a failure under CI). Nothing else
+is downloaded: Selenium is given Debian's chromedriver and Chromium, so it never fetches a
 driver or a browser.
 
 PostgreSQL runs as a private cluster for the test session: its own data directory, a Unix
@@ -16,7 +12,6 @@ socket in that directory and no TCP port, stopped and removed at the end.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import os
 import shutil
@@ -30,56 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.debian import debian_packages, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = Path(tempfile.gettempdir()) / "policyengine-test-apt.lock"
-LOG = Path(tempfile.gettempdir()) / "policyengine-test-apt.log"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = Path(os.environ.get("POLICYENGINE_SCREENSHOTS", tempfile.gettempdir())) / (
     "policyengine-screenshots"
 )
-
-
-def unavailable(reason: str) -> None:
-    """A real component the tests need is missing: skip here, but fail under CI (`CI` set,
-    as CI services set it), where `.ci/run` runs as root and the packages must install —
-    a skipped database or browser test would pass CI without testing anything."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the tests must not skip it)", pytrace=False)
-    pytest.skip(reason)
-
-
-def debian_packages(packages: list[str], present: list[Path]) -> str | None:
-    """Install `packages` unless every file in `present` exists. None when ready, else why
-    not (the reason a test is skipped)."""
-    if all(path.exists() for path in present):
-        return None
-    if os.geteuid() != 0:
-        return f"needs {', '.join(packages)} (Debian packages); not root, cannot install them"
-    if shutil.which("apt-get") is None:
-        return f"needs {', '.join(packages)} (Debian packages); no apt-get here"
-    with LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing them
-        if all(path.exists() for path in present):
-            return None
-        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        with LOG.open("ab") as log:
-            for command in (
-                ["apt-get", "update", "-qq"],
-                [
-                    "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    "-o", "DPkg::Lock::Timeout=600", *packages,
-                ],
-            ):  # fmt: skip
-                done = subprocess.run(command, stdout=log, stderr=log, env=environment, check=False)
-                if done.returncode != 0:
-                    return f"`{' '.join(command)}` failed (see {LOG})"
-    missing = [str(path) for path in present if not path.exists()]
-    return (
-        f"installed {', '.join(packages)} but {', '.join(missing)} is missing" if missing else None
-    )
 
 
 # ------------------------------------------------------------------ PostgreSQL
