@@ -5,7 +5,10 @@ outpatient claims settled in process (`Engine.adjudicate_json`: JSON text in, re
 out — the work the service does per claim — and `Engine.adjudicate`, the pydantic
 `Result`). Reported, never asserted, as ratios measured in the same run:
 
-- p50 and p99 latency of one claim per request (sequential, one kept-alive connection);
+- p50 and p99 latency of one claim per request (sequential, one kept-alive connection),
+  through httpx and through a bare socket client (`RawClient`: the request bytes written,
+  the answer read by its length — a client that adds next to nothing, so that what is
+  measured is the service and the loopback, not the client's own HTTP stack);
 - throughput with as many client threads as 2 × workers;
 - the per-claim cost of the NDJSON stream endpoint (STREAM claims in one request) against
   the same stream settled in process by the endpoint's own function (`settle_lines`: batch's
@@ -18,6 +21,7 @@ Short mode (CI): 12 claims, one round. Full: POLICYENGINE_BENCH=full, 200 claims
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -85,6 +89,35 @@ def timed(call: Callable[[bytes], Any], claims: list[bytes]) -> dict[str, float]
     return {**percentiles(latencies), "throughput": len(latencies) / elapsed}
 
 
+class RawClient:
+    """HTTP/1.1 on one kept-alive loopback socket, nothing in between."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.socket = socket.create_connection((host, int(port)))
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.answers = self.socket.makefile("rb")
+
+    def post(self, path: str, body: bytes) -> int:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.socket.sendall(head.encode() + body)
+        status = int(self.answers.readline().split()[1])
+        length = 0
+        while (line := self.answers.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        self.answers.read(length)
+        return status
+
+    def close(self) -> None:
+        self.answers.close()
+        self.socket.close()
+
+
 def test_in_process(benchmark: Any) -> None:
     engine = Engine.load()
     claims = texts()
@@ -119,6 +152,16 @@ def test_service(benchmark: Any, workers: int) -> None:
             assert client.post("/v1/adjudicate", content=claim).status_code == 200
 
         RESULTS[name] = timed(one, claims)
+        raw = RawClient(base)
+
+        def bare(claim: bytes) -> None:
+            assert raw.post("/v1/adjudicate", claim) == 200
+
+        try:
+            measured = timed(bare, claims)
+        finally:
+            raw.close()
+        RESULTS[name] |= {"raw_p50": measured["p50"], "raw_p99": measured["p99"]}
         RESULTS[name]["throughput"] = _throughput(base, claims, threads=2 * workers)
         lines = stream_lines()
         stream = b"\n".join(line for _index, line in lines)
@@ -166,7 +209,9 @@ def _report() -> None:
             name,
             f"p50 {measured['p50'] * 1e6:.0f} µs ({measured['p50'] / base['p50']:.2f}× in-process "
             f"JSON, {measured['p50'] / pydantic['p50']:.2f}× adjudicate), p99 "
-            f"{measured['p99'] * 1e6:.0f} µs ({measured['p99'] / base['p99']:.2f}×); "
+            f"{measured['p99'] * 1e6:.0f} µs ({measured['p99'] / base['p99']:.2f}×); bare "
+            f"socket client p50 {measured['raw_p50'] * 1e6:.0f} µs "
+            f"({measured['raw_p50'] / base['p50']:.2f}×), p99 {measured['raw_p99'] * 1e6:.0f} µs; "
             f"{measured['throughput']:,.0f} claims/s "
             f"({measured['throughput'] / base['throughput']:.2f}× one in-process core); "
             f"stream {measured['stream'] * 1e6:.0f} µs/claim "
