@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import random
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -156,16 +157,121 @@ def test_mutated_claims_agree_with_pydantic(valid: list[dict[str, Any]]) -> None
     assert accepted and rejected  # the mutations exercised both sides
 
 
-def test_json_numbers_and_duplicate_keys_leave_the_fast_path(valid: list[dict[str, Any]]) -> None:
+def as_json_text(data: Any) -> str:
+    """A mutated claim as JSON text: decimals as JSON numbers (`NaN` as the bare word, which
+    the exact parser reads and the contract refuses), everything else as json.dumps writes it."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"\x00{value}\x00"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(data), ensure_ascii=False)
+    return re.sub(r'"\\u0000([^"]*)\\u0000"', r"\1", text)
+
+
+def test_mutated_json_texts_agree_with_pydantic(valid: list[dict[str, Any]]) -> None:
+    """The same on JSON text: msgspec decodes it (numbers exact, through its float hook)."""
+    rand = random.Random(20250607)
+    accepted = rejected = 0
+    for _ in range(MUTATIONS):
+        text = as_json_text(mutate(rand.choice(valid), rand))
+        fast = fastclaim.fast_claim_from_json(text)
+        try:
+            slow = pydantic_outcome(parse_json(text))
+        except ClaimRejected:
+            slow = None
+        if fast is not None:
+            assert slow is not None, text
+            assert as_plain(fast) == as_plain(slow), text
+            accepted += 1
+        rejected += slow is None
+    assert accepted and rejected
+
+
+def number_text(text: str, key: str, value: str) -> str:
+    return re.sub(rf'"{key}": "[^"]*"', f'"{key}": {value}', text, count=1)
+
+
+@pytest.mark.parametrize(
+    ("key", "written", "read"),
+    [
+        ("amount", None, None),  # the claim's own amount, as a number
+        ("quantity", "1.50", "1.50"),
+        ("quantity", "1.5E+0", "1.5"),
+        ("unit_price", "0.1000", "0.1000"),
+    ],
+)
+def test_json_numbers_take_the_fast_path_exactly(
+    valid: list[dict[str, Any]], key: str, written: str | None, read: str | None
+) -> None:
+    claim = copy.deepcopy(valid[0])
+    item = claim["items"][0]
+    if written is not None:  # keep amount = quantity × unit_price
+        item[key] = read
+        item["amount"] = str(
+            (Decimal(item["quantity"]) * Decimal(item["unit_price"])).quantize(Decimal("0.01"))
+        )
+    text = json.dumps(claim, ensure_ascii=False)
+    as_number = number_text(text, key, written or item[key])
+    fast = fastclaim.fast_claim_from_json(as_number)
+    assert fast is not None, "a JSON number is read exactly on the fast path"
+    assert as_plain(fast) == as_plain(load_claim_slow(parse_json(as_number)))
+    assert getattr(fast.items[0], key) == Decimal(read or item[key])
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["0.1000000000000000055511151231257827", "12.345", "1e400", "-1", "1.5e-7"],
+)
+def test_json_numbers_the_contract_refuses_leave_the_fast_path(
+    valid: list[dict[str, Any]], number: str
+) -> None:
+    as_number = number_text(json.dumps(valid[0], ensure_ascii=False), "amount", number)
+    assert fastclaim.fast_claim_from_json(as_number) is None
+    with pytest.raises(ClaimRejected) as refused:
+        load_claim(as_number)
+    assert [e.path for e in refused.value.errors] == ["items[0].amount"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('"id": ', '"id": "first", "id": '),  # the claim's own key
+        ('"code": ', '"code": "X", "code": '),  # an item's
+        ('"outpatient": ', '"outpatient": "1.00", "outpatient": '),  # a history map's
+    ],
+)
+def test_duplicate_keys_are_refused(valid: list[dict[str, Any]], old: str, new: str) -> None:
     text = json.dumps(valid[0], ensure_ascii=False)
-    item = valid[0]["items"][0]
-    as_number = text.replace(f'"amount": "{item["amount"]}"', f'"amount": {item["amount"]}', 1)
-    assert (
-        fastclaim.fast_claim_from_json(as_number) is None
-    )  # a float in orjson: parse exactly instead
-    assert load_claim(as_number).items[0].amount == Decimal(item["amount"])
-    duplicated = text.replace('"id": ', '"id": "first", "id": ', 1)
+    assert old in text
+    duplicated = text.replace(old, new, 1)
     assert fastclaim.fast_claim_from_json(duplicated) is None
-    with pytest.raises(ClaimRejected, match="contract error"):
+    with pytest.raises(ClaimRejected, match="contract error") as refused:
         load_claim(duplicated)
+    assert "appears twice" in refused.value.errors[0].message
+
+
+def test_unknown_keys_are_ignored_off_the_json_fast_path(valid: list[dict[str, Any]]) -> None:
+    """An unknown key is not counted, so the text leaves the JSON fast path (a repeat might
+    hide behind it); the parsed object then takes the fast path for objects."""
+    claim = copy.deepcopy(valid[0])
+    claim["visit"]["note"] = {"any": ["thing"]}
+    text = json.dumps(claim, ensure_ascii=False)
+    assert fastclaim.fast_claim_from_json(text) is None
+    assert fastclaim.fast_claim(parse_json(text)) == load_claim(text)
     assert parse_json(text) == json.loads(text, parse_float=Decimal)
+
+
+def test_a_lone_surrogate_in_an_object_leaves_the_fast_path(valid: list[dict[str, Any]]) -> None:
+    claim = copy.deepcopy(valid[0])
+    claim["items"][0]["code"] = "A\udc00"
+    assert fastclaim.fast_claim(claim) is None
+    assert fastclaim.fast_claim_from_json(json.dumps(claim)) is None
+    with pytest.raises(ClaimRejected) as refused:
+        load_claim(claim)
+    assert [e.path for e in refused.value.errors] == ["items[0].code"]

@@ -1,26 +1,31 @@
-"""The fast path of claim validation: frozen slotted objects for claims that are plainly valid.
+"""The fast path of claim validation: msgspec structs derived from the contract's models.
 
-`fast_claim(data)` accepts a parsed JSON object only when every part is certainly valid
-under the contract (claims.py states the rules; the pydantic models there are the
-reference), and returns None at the first doubt — the caller then validates with pydantic,
-which reports every problem with its path. So the fast path never decides an error, it only
-skips the slow path for good claims; tests/test_fastclaim.py checks that whatever it accepts,
-pydantic accepts with the same values.
+msgspec decodes a claim's JSON text (or converts a parsed object) into structs that carry
+the pydantic models' field names, enums, string lengths, integer bounds, list lengths and
+dates (`derive` reads them from contract/models.py: the contract is declared once). What the
+structs cannot state is checked here, as the models' validators do: exact money (a JSON
+string of ASCII digits or a JSON number, never a binary float), `amount = quantity ×
+unit_price`, a quantity above 0, a status for employees, admission before discharge, the
+birth date before the visit, at least one item and distinct line numbers, no duplicate key.
+
+The fast path never decides an error: at the first doubt it returns None and the caller
+validates with pydantic, which reports every problem with its JSON path. So whatever it
+accepts, pydantic accepts with the same values — tests/test_fastclaim.py checks that on
+mutated claims, as JSON text and as parsed objects.
 
 The records are contract/records.py's NamedTuples, re-exported here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-import threading
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
-import orjson
+import msgspec
+from msgspec import UNSET
 
-from policyengine.contract.limits import MAX_DIAGNOSES, MAX_HISTORY_ENTRIES, MAX_ITEMS
+from policyengine.contract import models
+from policyengine.contract.derive import derive, places_of, required_count
 from policyengine.contract.records import (
     EMPTY_HISTORY,
     Certification,
@@ -37,76 +42,62 @@ from policyengine.contract.records import (
     Visit,
     from_model,
 )
-from policyengine.semantics import vocabulary
-from policyengine.semantics.money import fen, to_places
+from policyengine.semantics.money import ZERO, fen, to_places
 
-MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?").fullmatch
-DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-LIMIT = Decimal(10) ** 10
-# The contract's enums as sets, for membership tests (their words: semantics/vocabulary.py).
-SCHEMES = frozenset(vocabulary.SCHEMES)
-STATUSES = frozenset(vocabulary.STATUSES)
-SEXES = frozenset(vocabulary.SEXES)
-GROUPS = frozenset(vocabulary.GROUPS)
-PROGRAMMES = frozenset(vocabulary.PROGRAMMES)
-TITLES = frozenset(vocabulary.TITLES)
-VISITS = frozenset(vocabulary.VISITS)
-KINDS = frozenset(vocabulary.HOSPITAL_KINDS)
-ITEM_KINDS = frozenset(vocabulary.ITEM_KINDS)
-PAID = frozenset(vocabulary.PAID_POOLS)
-MET = frozenset(vocabulary.DEDUCTIBLE_POOLS)
-PLACES = frozenset(vocabulary.PLACES)
-LEVEL_RANGE = (min(vocabulary.LEVELS), max(vocabulary.LEVELS))
+CLAIM_STRUCT: Final = derive(models.Claim)
+_DECODER: Final = msgspec.json.Decoder(CLAIM_STRUCT, float_hook=Decimal)
+QUANTITY_PLACES: Final = places_of(models.Item, "quantity")
+PRICE_PLACES: Final = places_of(models.Item, "unit_price")
+MONEY_PLACES: Final = places_of(models.Item, "amount")
+MAX_DIGITS: Final = models.MAX_DIGITS_BEFORE_POINT
+# how many keys each object has when its optional fields are absent (the key count below)
+_REQUIRED: Final = {model.__name__: required_count(model) for model in models.CONTRACT_MODELS}
+_ITEM_KEYS: Final = _REQUIRED["Item"]
 
 
 class _Doubt(Exception):
     """Not certainly valid: let pydantic decide."""
 
 
-def fast_claim(data: Any) -> Claim | None:
-    return _checked(data)[0]
+# (TypeError: an unhashable value looked up among the known money texts)
+_FAILED = (_Doubt, msgspec.ValidationError, msgspec.DecodeError, InvalidOperation, TypeError)
 
 
 def fast_claim_from_json(text: str | bytes) -> Claim | None:
-    """Parse with orjson and take the fast path, or None (then parse exactly and validate).
+    """The claim in `text` if it is plainly valid, else None (then parse exactly and validate).
 
-    orjson turns a fractional JSON number into a float, which the fast path doubts; and the
-    `":` in the text must number exactly the keys the fast path saw, so that a repeated key
-    (which a parser silently collapses) always takes the slow path, where it is an error."""
+    A parser keeps one value of a repeated key, so the keys are counted: the `":` in the text
+    must number exactly the keys the structs were given (an unknown key, a `":` inside a
+    string or a repeated key all leave the fast path, where a repeat is an error)."""
+    keys = [0]
     try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        claim = _claim(_DECODER.decode(text), keys)
+    except _FAILED:
         return None
-    claim, keys = _checked(data)
     marker = b'":' if isinstance(text, bytes) else '":'
-    if claim is None or text.count(marker) != keys:  # type: ignore[arg-type]
+    if text.count(marker) != keys[0]:  # type: ignore[arg-type]
         return None
     return claim
 
 
-def _checked(data: Any) -> tuple[Claim | None, int]:
-    counter = [0]
-    _KEYS.counter = counter
+def fast_claim(data: Any) -> Claim | None:
+    """The claim in `data`, a parsed JSON object, if it is plainly valid, else None."""
     try:
-        return _claim(data), counter[0]
-    except (_Doubt, KeyError, TypeError, AttributeError, ValueError, InvalidOperation):
-        return None, 0
+        claim = _claim(msgspec.convert(data, CLAIM_STRUCT, strict=True), [0])
+    except _FAILED:
+        return None
+    # a Python string may hold a lone surrogate, which JSON text cannot (msgspec refuses it)
+    return claim if all(map(is_unicode_text, _texts(claim))) else None
 
 
-# ------------------------------------------------------------------ scalars
-
-
-def _text(value: Any, limit: int = 128) -> str:
-    if type(value) is not str or not 0 < len(value) <= limit:
-        raise _Doubt
-    if not value.isascii() and not is_unicode_text(value):
-        raise _Doubt
-    return value
+# ------------------------------------------------------------------ texts
 
 
 def is_unicode_text(value: str) -> bool:
     """False for a string holding a lone surrogate (a JSON `\\ud800` escape without its
     pair): it has no UTF-8 form, so no result or record could carry it."""
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -122,277 +113,238 @@ def escape_surrogates(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _optional_text(data: dict[str, Any], key: str, limit: int = 128) -> str | None:
-    value = data.get(key)
-    return None if value is None else _text(value, limit)
+def _texts(claim: Claim) -> list[str]:
+    """Every string of a claim that is not one of the contract's words."""
+    person, visit, history = claim.person, claim.visit, claim.history
+    texts = [claim.id, person.id, visit.hospital.id, visit.doctor.id, *visit.diagnoses]
+    texts += (c.condition for c in person.certifications)
+    texts += (c.hospital_id for c in person.certifications if c.hospital_id is not None)
+    texts += (t for t in (claim.region, person.tier, visit.department) if t is not None)
+    if visit.referral is not None:
+        texts.append(visit.referral.from_.id)
+    for item in claim.items:
+        texts.append(item.code)
+        if item.name is not None:
+            texts.append(item.name)
+    texts += (d.code for d in history.dispensed)
+    texts += (s.code for s in history.services)
+    return texts
 
 
-def _choice(value: Any, choices: frozenset[str]) -> str:
-    if type(value) is not str or value not in choices:
-        raise _Doubt
-    return value
+# ------------------------------------------------------------------ money
 
 
-def _int(value: Any, low: int, high: int) -> int:
-    if type(value) is not int or not low <= value <= high:
-        raise _Doubt
-    return value
-
-
-_DATES: dict[str, dt.date] = {}  # a claim file repeats few dates: parse each once
-
-
-def _date(value: Any) -> dt.date:
-    day = _DATES.get(value)
-    if day is not None:
-        return day
-    if type(value) is not str or not DATE_TEXT(value):
-        raise _Doubt
-    day = dt.date.fromisoformat(value)
-    if len(_DATES) < 20_000:
-        _DATES[value] = day
-    return day
+# A claim file repeats few prices, quantities and amounts: each text is checked once.
+_KNOWN: Final[dict[int, dict[str, Decimal]]] = {
+    QUANTITY_PLACES: {},
+    PRICE_PLACES: {},
+    MONEY_PLACES: {},
+}
+_KNOWN_LIMIT: Final = 20_000
+_QUANTITIES, _PRICES, _AMOUNTS = (_KNOWN[p] for p in (QUANTITY_PLACES, PRICE_PLACES, MONEY_PLACES))
+_new = tuple.__new__
 
 
 def _decimal(value: Any, places: int) -> Decimal:
-    kind = type(value)
-    if kind is str:
-        # the usual case without a regex: ASCII digits, at most 10 before the point and the
-        # field's decimals after it (anything else takes the general check below)
-        whole, dot, fraction = value.partition(".")
-        if (
-            0 < len(whole) <= 10
-            and value.isascii()
-            and whole.isdigit()
-            and (not dot or (0 < len(fraction) <= places and fraction.isdigit()))
-        ):
-            if places != 2 or len(fraction) == 2:
-                return Decimal(value)
-            return fen(Decimal(value))  # exact: it has one decimal or none
-        if not MONEY_TEXT(value):
-            raise _Doubt
-        number = Decimal(value)
-    elif kind is int and value >= 0:
-        number = Decimal(value)
-    elif kind is Decimal:
-        number = value
-        if not number.is_finite() or number < 0:
-            raise _Doubt
-    else:
-        raise _Doubt
-    if number and number.adjusted() >= 10:
+    """Money, a quantity or a price, exactly as models.exact_decimal reads it, or _Doubt."""
+    if type(value) is str:
+        known = _KNOWN[places]
+        number = known.get(value)
+        if number is None:
+            number = _from_text(value, places)
+            if len(known) < _KNOWN_LIMIT:
+                known[value] = number
+        return number
+    if type(value) is int and value >= 0:
+        return _exact(Decimal(value), places)
+    if type(value) is Decimal and value.is_finite() and not value.is_signed():
+        return _exact(value, places)
+    raise _Doubt  # a float, a bool, a sign, anything else
+
+
+def _from_text(value: str, places: int) -> Decimal:
+    whole, dot, fraction = value.partition(".")
+    if not (
+        len(whole) > 0
+        and value.isascii()
+        and whole.isdigit()
+        and (not dot or (len(fraction) > 0 and fraction.isdigit()))
+    ):
+        raise _Doubt  # not a plain decimal such as 12.34
+    return _exact(Decimal(value), places)
+
+
+def _exact(number: Decimal, places: int) -> Decimal:
+    if number and number.adjusted() >= MAX_DIGITS:
         raise _Doubt
     rounded = to_places(number, places)
     if rounded != number:
         raise _Doubt
-    return rounded if places == 2 else number
+    # money is kept at exactly two places (the evaluators rely on it); a quantity or a price
+    # keeps the digits it was written with
+    return rounded if places == MONEY_PLACES else number
 
 
-class _KeyCount(threading.local):
-    counter: list[int]
+def _money_map(value: Any, keys: list[int]) -> dict[str, Decimal]:
+    if value is UNSET or value is None:
+        return {}
+    keys[0] += len(value)
+    return {key: _decimal(amount, MONEY_PLACES) for key, amount in value.items()}
 
 
-_KEYS = _KeyCount()
+# ------------------------------------------------------------------ records
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise _Doubt
-    _KEYS.counter[0] += len(value)
-    return value
+def _given(value: Any, default: Any = None) -> Any:
+    return default if value is UNSET or value is None else value
 
 
-def _diagnoses(value: Any) -> list[Any]:
-    if value is None or type(value) is not list or len(value) > MAX_DIAGNOSES:
-        raise _Doubt
-    return value
+def _present(raw: Any, fields: tuple[str, ...]) -> int:
+    return sum(getattr(raw, name) is not UNSET for name in fields)
 
 
-def _entries(value: Any) -> list[Any]:
-    entries = _sequence(value)
-    if len(entries) > MAX_HISTORY_ENTRIES:
-        raise _Doubt
-    return entries
+_HISTORY_FIELDS: Final = tuple(models.History.model_fields)
 
 
-def _sequence(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if type(value) is not list:
-        raise _Doubt
-    return value
-
-
-# ------------------------------------------------------------------ parts
-
-
-def _claim(data: Any) -> Claim:
-    data = _mapping(data)
-    person = _person(_mapping(data["person"]))
-    visit = _visit(_mapping(data["visit"]))
+def _claim(raw: Any, keys: list[int]) -> Claim:
+    person = _person(raw.person, keys)
+    visit = _visit(raw.visit, keys)
     if person.birth_date > visit.date:
         raise _Doubt
-    raw_items = _sequence(data["items"])
-    if not 0 < len(raw_items) <= MAX_ITEMS:
+    items = tuple([_item(item, keys) for item in raw.items])
+    if not items or len({item.line for item in items}) != len(items):
         raise _Doubt
-    items = tuple(_item(_mapping(raw)) for raw in raw_items)
-    if len({item.line for item in items}) != len(items):
-        raise _Doubt
-    history = data.get("history")
-    region = data.get("region")
+    history = raw.history
+    keys[0] += _REQUIRED["Claim"] + (raw.region is not UNSET) + (history is not UNSET)
     return Claim(
-        _text(data["id"]),
-        None if region is None else _text(region),
+        raw.id,
+        _given(raw.region),
         person,
         visit,
         items,
-        EMPTY_HISTORY if history is None else _history(_mapping(history)),
+        EMPTY_HISTORY if history is UNSET or history is None else _history(history, keys),
     )
 
 
-def _person(data: dict[str, Any]) -> Person:
-    scheme = _choice(data["scheme"], SCHEMES)
-    status = data.get("status")
-    if status is None:
-        if scheme == "employee":
-            raise _Doubt
-    else:
-        _choice(status, STATUSES)
-    groups = tuple(_choice(g, GROUPS) for g in _sequence(data.get("groups")))
-    certifications = tuple(
-        _certification(_mapping(c)) for c in _sequence(data.get("certifications"))
+def _person(raw: Any, keys: list[int]) -> Person:
+    status = _given(raw.status)
+    if status is None and raw.scheme == "employee":
+        raise _Doubt
+    certifications = _given(raw.certifications, ())
+    keys[0] += (
+        _REQUIRED["Person"]
+        + _REQUIRED["Certification"] * len(certifications)
+        + (raw.status is not UNSET)
+        + (raw.groups is not UNSET)
+        + (raw.certifications is not UNSET)
+        + (raw.tier is not UNSET)
+        + (raw.enrolled_years is not UNSET)
     )
-    tier = data.get("tier")
-    enrolled = data.get("enrolled_years")
     return Person(
-        _text(data["id"]),
-        scheme,
+        raw.id,
+        raw.scheme,
         status,
-        _date(data["birth_date"]),
-        _choice(data["sex"], SEXES),
-        groups,
-        certifications,
-        None if tier is None else _text(tier),
-        None if enrolled is None else _int(enrolled, 0, vocabulary.MAX_ENROLLED_YEARS),
+        raw.birth_date,
+        raw.sex,
+        _given(raw.groups, ()),
+        tuple([_certification(c, keys) for c in certifications]),
+        _given(raw.tier),
+        _given(raw.enrolled_years),
     )
 
 
-def _certification(data: dict[str, Any]) -> Certification:
-    title = data.get("doctor_title")
+def _certification(raw: Any, keys: list[int]) -> Certification:
+    keys[0] += (raw.doctor_title is not UNSET) + (raw.hospital_id is not UNSET)
     return Certification(
-        _text(data["condition"]),
-        _choice(data["programme"], PROGRAMMES),
-        _date(data["since"]),
-        None if title is None else _choice(title, TITLES),
-        _optional_text(data, "hospital_id"),
+        raw.condition, raw.programme, raw.since, _given(raw.doctor_title), _given(raw.hospital_id)
     )
 
 
-def _visit(data: dict[str, Any]) -> Visit:
-    kind = _choice(data["type"], VISITS)
-    date = _date(data["date"])
-    admitted_raw = data.get("admitted")
-    admitted = None if admitted_raw is None else _date(admitted_raw)
-    if kind == "inpatient" and admitted is not None and admitted > date:
+def _visit(raw: Any, keys: list[int]) -> Visit:
+    admitted = _given(raw.admitted)
+    if raw.type == "inpatient" and admitted is not None and admitted > raw.date:
         raise _Doubt
-    doctor = _mapping(data["doctor"])
-    place = data.get("place")
-    filed = data.get("filed")
-    referral = data.get("referral")
-    department = data.get("department")
+    hospital, doctor, referral = raw.hospital, raw.doctor, _given(raw.referral)
+    keys[0] += (
+        _REQUIRED["Visit"]
+        + _REQUIRED["Hospital"]
+        + _REQUIRED["Doctor"]
+        + (raw.admitted is not UNSET)
+        + (raw.place is not UNSET)
+        + (raw.filed is not UNSET)
+        + (raw.referral is not UNSET)
+        + (raw.department is not UNSET)
+    )
+    if referral is not None:
+        keys[0] += _REQUIRED["Referral"] + _REQUIRED["ReferringHospital"]
+        sender = referral.from_
+        hospital_from = Hospital(sender.id, sender.level, sender.kind)
+        referral = Referral(hospital_from, referral.within_alliance)
     return Visit(
-        kind,
-        date,
+        raw.type,
+        raw.date,
         admitted,
-        _hospital(_mapping(data["hospital"])),
-        Doctor(_text(doctor["id"]), _choice(doctor["title"], TITLES)),
-        tuple(_text(d, 32) for d in _diagnoses(data["diagnoses"])),
-        "local" if place is None else _choice(place, PLACES),
-        True if filed is None else _bool(filed),
-        None if referral is None else _referral(_mapping(referral)),
-        None if department is None else _text(department),
+        Hospital(hospital.id, hospital.level, hospital.kind),
+        Doctor(doctor.id, doctor.title),
+        raw.diagnoses,
+        _given(raw.place, "local"),
+        _given(raw.filed, True),
+        referral,
+        _given(raw.department),
     )
 
 
-def _hospital(data: dict[str, Any]) -> Hospital:
-    return Hospital(
-        _text(data["id"]), _int(data["level"], *LEVEL_RANGE), _choice(data["kind"], KINDS)
-    )
-
-
-def _referral(data: dict[str, Any]) -> Referral:
-    return Referral(_hospital(_mapping(data["from"])), _bool(data["within_alliance"]))
-
-
-def _bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _Doubt
-    return value
-
-
-def _item(data: dict[str, Any]) -> Item:
-    quantity = _decimal(data["quantity"], 3)
-    price = _decimal(data["unit_price"], 4)
-    amount = _decimal(data["amount"], 2)
+def _item(raw: Any, keys: list[int]) -> Item:
+    # the hot loop of validation: cached texts first, a record built by tuple.__new__
+    quantity = _QUANTITIES.get(raw.quantity) or _decimal(raw.quantity, QUANTITY_PLACES)
+    price = _PRICES.get(raw.unit_price) or _decimal(raw.unit_price, PRICE_PLACES)
+    amount = _AMOUNTS.get(raw.amount) or _decimal(raw.amount, MONEY_PLACES)
     if not quantity or fen(quantity * price) != amount:
         raise _Doubt
-    days = data.get("days_supply")
-    name = data.get("name")
-    return Item(
-        _int(data["line"], 1, 2**63),
-        _text(data["code"], 64),
-        None if name is None else (name if type(name) is str else _doubt()),
-        _choice(data["kind"], ITEM_KINDS),
-        quantity,
-        price,
-        amount,
-        None if days is None else _int(days, 0, 3660),
+    name, days = raw.name, raw.days_supply
+    keys[0] += _ITEM_KEYS + (name is not UNSET) + (days is not UNSET)
+    return _new(
+        Item,
+        (
+            raw.line,
+            raw.code,
+            None if name is UNSET else name,
+            raw.kind,
+            quantity,
+            price,
+            amount,
+            None if days is UNSET else days,
+        ),
     )
 
 
-def _doubt() -> str:
-    raise _Doubt
-
-
-def _optional_mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
-    return {} if value is None else _mapping(value)
-
-
-def _history(data: dict[str, Any]) -> History:
-    paid = {_choice(k, PAID): _decimal(v, 2) for k, v in _optional_mapping(data, "paid").items()}
-    met = {
-        _choice(k, MET): _decimal(v, 2)
-        for k, v in _optional_mapping(data, "deductible_met").items()
-    }
-    burden_raw = _optional_mapping(data, "self_burden").get("inpatient")
-    burden = Decimal("0.00") if burden_raw is None else _decimal(burden_raw, 2)
-    admissions = data.get("admissions")
-    dispensed = tuple(
-        Dispensed(_text(d["code"], 64), _date(d["date"]), _int(d["days_supply"], 0, 3660))
-        for d in map(_mapping, _entries(data.get("dispensed")))
+def _history(raw: Any, keys: list[int]) -> History:
+    burden_raw = _given(raw.self_burden)
+    burden = ZERO
+    if burden_raw is not None:
+        keys[0] += burden_raw.inpatient is not UNSET
+        burden = _decimal(_given(burden_raw.inpatient, ZERO), MONEY_PLACES)
+    dispensed = _given(raw.dispensed, ())
+    services = _given(raw.services, ())
+    keys[0] += (
+        _REQUIRED["Dispensed"] * len(dispensed)
+        + _REQUIRED["ServiceRecord"] * len(services)
+        + _present(raw, _HISTORY_FIELDS)
     )
-    services = tuple(
-        ServiceRecord(_text(s["code"], 64), _date(s["date"]))
-        for s in map(_mapping, _entries(data.get("services")))
-    )
-    pooled = {
-        _choice(k, VISITS): _decimal(v, 2) for k, v in _optional_mapping(data, "pooled").items()
-    }
-    year_start = data.get("benefit_year_start")
     return History(
-        paid,
-        met,
+        _money_map(raw.paid, keys),
+        _money_map(raw.deductible_met, keys),
         SelfBurden(burden),
-        0 if admissions is None else _int(admissions, 0, vocabulary.MAX_ADMISSIONS),
-        dispensed,
-        services,
-        pooled,
-        None if year_start is None else _date(year_start),
+        _given(raw.admissions, 0),
+        tuple([Dispensed(d.code, d.date, d.days_supply) for d in dispensed]),
+        tuple([ServiceRecord(s.code, s.date) for s in services]),
+        _money_map(raw.pooled, keys),
+        _given(raw.benefit_year_start),
     )
 
 
 __all__ = [
+    "CLAIM_STRUCT",
     "EMPTY_HISTORY",
     "Certification",
     "Claim",

@@ -1,5 +1,5 @@
 """The records the evaluators read: a claim as immutable NamedTuples (built in C), with the
-attribute names of the pydantic models (contract/claims.py). fastclaim.py makes them from a
+attribute names of the pydantic models (contract/models.py). fastclaim.py makes them from a
 plainly valid claim's JSON; `from_model` from a claim the pydantic models validated. Fields a
 later version of the contract added have defaults at the end, so a record reads as before.
 """

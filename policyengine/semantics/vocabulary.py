@@ -1,7 +1,7 @@
 """The words of the claim contract (../spec/claims.md) that rule files may use — their one home.
 
 Each enum is declared once, as a `Literal` type, and its tuple of words derived from it: the
-pydantic models (contract/claims.py, contract/results.py, contract/trace.py) use the types,
+pydantic models (contract/models.py, contract/results.py, contract/trace.py) use the types,
 the fast claim path (contract/fastclaim.py), the checker and both evaluators the tuples, the
 run time the title ranks. Here too: the table kinds and, per finding kind, its names, level
 and parameters (FINDING_KINDS). The claim facts a `when` may test are semantics/facts.py.
