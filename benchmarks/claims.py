@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import random
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -106,3 +107,36 @@ def claims(region: str, size: int, visits: tuple[str, ...]) -> tuple[Claim, ...]
 
 BASELINE_VISITS = ("outpatient", "inpatient")
 ALL_VISITS = ("outpatient", "special_outpatient", "two_disease", "inpatient")
+
+
+# ------------------------------------------------------------------ the boundary's claim sets
+# (issue 19): each benchmarked against the floor, an orjson round trip of the same texts
+
+_NUMBER_KEYS = "quantity|unit_price|amount|inpatient|outpatient|special_outpatient|two_disease"
+
+
+def _money_as_numbers(text: str) -> str:
+    """`text` with its money, quantities and prices as JSON numbers (the contract allows both)."""
+    return re.sub(rf'"({_NUMBER_KEYS})": "([0-9]+(?:\.[0-9]+)?)"', r'"\1": \2', text)
+
+
+@functools.cache
+def boundary_set(name: str) -> tuple[str, ...]:
+    """`outpatient`: 10-item outpatient claims with history; `year`: claims of a generated
+    year of both cities, as `policyengine generate` writes them; `mixed`: every visit type of
+    both cities with history, half of them with money as JSON numbers."""
+    if name == "outpatient":
+        return claim_dicts("tianjin", 10, ("outpatient",))
+    if name == "year":
+        count = COUNT * 4
+        cities = [generate(region, count, seed=5, year=2024) for region in ("tianjin", "quanzhou")]
+        return tuple(
+            json.dumps(claim, ensure_ascii=False)
+            for pair in zip(*cities, strict=False)
+            for claim in pair
+        )[:count]
+    texts = [t for region in ("tianjin", "quanzhou") for t in claim_dicts(region, 10, ALL_VISITS)]
+    return tuple(_money_as_numbers(t) if i % 2 else t for i, t in enumerate(texts))
+
+
+BOUNDARY_SETS = ("outpatient", "year", "mixed")

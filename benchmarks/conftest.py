@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 MEDIANS: dict[str, float] = {}
+# the fastest round: what the JSON boundary's ratios compare, as the least disturbed by other
+# load on a shared machine (a median moves with whatever else runs during one benchmark)
+MINIMA: dict[str, float] = {}
 FIGURES: dict[str, str] = {}
 
 
@@ -21,6 +24,7 @@ def record() -> Any:
         stats = getattr(benchmark, "stats", None)
         if stats is not None and getattr(stats, "stats", None) is not None:
             MEDIANS[name] = stats.stats.median / per
+            MINIMA[name] = stats.stats.min / per
 
     return store
 
@@ -52,6 +56,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if name.startswith("e2e/"):
             write(f"  end to end {name[4:]}: {1 / MEDIANS[name]:,.0f} claims/s per core")
     person_year(write)
+    boundary(write)
     for name, text in sorted(FIGURES.items()):
         write(f"  {name}: {text}")
 
@@ -77,3 +82,27 @@ def person_year(write: Any) -> None:
     if spread:
         line += f"; {large:,} claims of {large:,} persons {spread[0] * 1e6:.0f} µs/claim"
     write(line)
+
+
+def boundary(write: Any) -> None:
+    """The JSON boundary against the floor (benchmarks/test_boundary.py), per claim set."""
+    sets = sorted({name.split("/")[1] for name in MINIMA if name.startswith("boundary/")})
+    for claims in sets:
+        stage = {
+            name.split("/")[2]: median
+            for name, median in MINIMA.items()
+            if name.startswith(f"boundary/{claims}/")
+        }
+        if not {"floor", "loads", "validate", "adjudicate_json", "adjudicate"} <= set(stage):
+            continue
+        floor, json_out = stage["floor"], stage["adjudicate_json"]
+        write(
+            f"  boundary {claims} (fastest rounds): floor {floor * 1e6:.1f} µs/claim; "
+            "adjudicate_json "
+            f"{json_out / floor:.2f}× floor ({1 / json_out:,.0f} claims/s); adjudicate "
+            f"{stage['adjudicate'] / json_out:.3f}× adjudicate_json; parse + validation "
+            f"{stage['validate'] / stage['loads']:.2f}× orjson.loads"
+        )
+    batch = MEDIANS.get("batch/1"), MEDIANS.get("batch/floor")
+    if batch[0] and batch[1]:
+        write(f"  batch --jobs 1: {batch[0] / batch[1]:.2f}× floor per claim")
