@@ -86,7 +86,7 @@ def test_unknown_region_and_dates_are_one_line_errors(tmp_path: Path) -> None:
     done = run("adjudicate", str(path))
     assert done.returncode == 2
     assert done.stderr.startswith(
-        "error: no policy for region `beijing` (loaded: quanzhou, tianjin)"
+        "error: no policy for region `beijing` (loaded: chengdu, quanzhou, tianjin, weihai)"
     )
     done = run("adjudicate", str(path), "--region", "tianjin", "--as-of", "2024-13-01")
     assert done.returncode == 2 and "as_of must be a date" in done.stderr
@@ -97,13 +97,17 @@ def test_unknown_region_and_dates_are_one_line_errors(tmp_path: Path) -> None:
 def test_check_bundled_is_clean_and_lists_provisional_figures() -> None:
     done = run("check")
     assert done.returncode == 0
-    assert done.stdout.splitlines()[:3] == [
+    assert done.stdout.splitlines()[:5] == [
+        "chengdu: ok — versions from 2014-01-01, 2019-01-01, 2020-01-01; "
+        "35 provisional figures and rules (--provisional lists them)",
         "national: ok — versions from 2014-01-01; 1 provisional figure or rule "
         "(--provisional lists them)",
         "quanzhou: ok — versions from 2014-01-01, 2020-01-24, 2021-11-25, 2023-01-08; "
         "37 provisional figures and rules (--provisional lists them)",
         "tianjin: ok — versions from 2014-01-01, 2014-07-01, 2019-01-01, 2023-01-01; "
         "47 provisional figures and rules (--provisional lists them)",
+        "weihai: ok — versions from 2014-01-01, 2019-01-01; "
+        "59 provisional figures and rules (--provisional lists them)",
     ]
     assert "tianjin/audit.policy:7" not in done.stdout  # counted, not listed
     done = run("check", "--provisional")

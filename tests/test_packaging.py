@@ -83,9 +83,11 @@ def test_an_installed_wheel_finds_everything(wheel: Path, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     grammar, regions, decision, report = done.stdout.split(maxsplit=3)
     assert grammar == str(site / "policyengine" / "_grammar" / "policy.lark")
-    assert regions == "quanzhou,tianjin" and decision == "partial"
+    assert regions == "chengdu,quanzhou,tianjin,weihai" and decision == "partial"
     # the policy tests run from the installed wheel too, without pytest
     assert [(r["policy"], r["failed"]) for r in json.loads(report)] == [
+        ("chengdu", []),
         ("quanzhou", []),
         ("tianjin", []),
+        ("weihai", []),
     ]

@@ -171,9 +171,12 @@ def register_generate(add: Any) -> None:
         policyengine generate --region tianjin --persons 1000 --seed 7 -o claims.jsonl
         policyengine generate --region quanzhou --persons 50 --year 2021 -o qz-2021.jsonl
         policyengine generate --region tianjin --persons 5 -o - | head -n 3   # standard output
+        policyengine generate --region chengdu --persons 50 -o cd.jsonl   # residents get a tier
         """,
     )
-    generate.add_argument("--region", required=True, choices=("tianjin", "quanzhou"))
+    generate.add_argument(
+        "--region", required=True, help="a bundled region (tianjin, quanzhou, weihai, chengdu)"
+    )
     generate.add_argument("--persons", type=int, required=True)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--year", type=int, default=2024)
@@ -188,6 +191,12 @@ def run_generate(args: argparse.Namespace) -> int:
     check_year(args.year)  # before the output file is created
     if args.persons < 1:
         return report_error("--persons must be at least 1", None, EXIT_INPUT)
+    tiers = _region_tiers(args.region)
+    if tiers is None:
+        known = ", ".join(bundled_regions())
+        return report_error(
+            f"--region {args.region}: not a bundled region (regions: {known})", None, EXIT_INPUT
+        )
     count = 0
     to_stdout = str(args.output) == "-"
     with contextlib.ExitStack() as stack:
@@ -196,9 +205,31 @@ def run_generate(args: argparse.Namespace) -> int:
             if to_stdout
             else stack.enter_context(args.output.open("w", encoding="utf-8"))
         )
-        for claim in generate(args.region, args.persons, args.seed, args.year):
+        for claim in generate(args.region, args.persons, args.seed, args.year, tiers):
             out.write(json.dumps(claim, ensure_ascii=False) + "\n")
             count += 1
     where = "standard output" if to_stdout else args.output
     print(f"wrote {count:,} claims of {args.persons:,} persons to {where}", file=sys.stderr)
     return EXIT_OK
+
+
+def bundled_regions() -> tuple[str, ...]:
+    from policyengine.engine import Engine
+
+    return Engine.load().regions
+
+
+def _region_tiers(region: str) -> tuple[str, ...] | None:
+    """The contribution tiers the bundled policy of `region` declares (what the generator
+    needs from it), or None when no bundled policy settles that region."""
+    from policyengine.engine import Engine
+    from policyengine.errors import PolicyNotFound
+    from policyengine.layout import bundled_policies
+
+    directory = bundled_policies() / region
+    if not region.isidentifier() or not directory.is_dir():
+        return None
+    try:
+        return Engine.load(directory).policy(region).tiers
+    except PolicyNotFound:
+        return None  # a layer (national): no claim names it

@@ -1,12 +1,13 @@
 """`policyengine generate`: a year of realistic claims per person, deterministic by seed.
 
-Persons get a scheme and status, an age, sometimes a hardship group and chronic
-conditions (hypertension, diabetes) with certifications; each has outpatient visits,
-monthly special-outpatient or 两病 visits when certified, and sometimes an admission.
-Items come from the catalogue sample with plausible quantities, prices and days supply,
-and now and then a claim carries a planted problem (a repeated drug, too many days, a
-restricted drug) so that audit rules have work. Output claims carry no history: batch
-builds each person's ledger.
+Persons get a scheme and status, an age, a contribution tier where the policy declares
+tiers (`tiers`, read from the policy by the caller: nothing here names a city), sometimes a
+hardship group and chronic conditions (hypertension, diabetes) with certifications; each
+has outpatient visits, monthly special-outpatient or 两病 visits when certified, and
+sometimes an admission. Items come from the catalogue sample with plausible quantities,
+prices and days supply, and now and then a claim carries a planted problem (a repeated
+drug, too many days, a restricted drug) so that audit rules have work. Output claims carry
+no history: batch builds each person's ledger.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def _money(value: float | Decimal) -> Decimal:
 
 
 class Generator:
-    def __init__(self, region: str, seed: int, year: int) -> None:
+    def __init__(self, region: str, seed: int, year: int, tiers: tuple[str, ...] = ()) -> None:
         self.region = region
+        self.tiers = tiers  # the policy's contribution tiers (residents draw one); none: no tier
         self.random = random.Random(f"{region}:{seed}")
         self.year = year
         self.seed = seed
@@ -89,6 +91,8 @@ class Generator:
         }
         if scheme == "employee":
             person["status"] = "retired" if age >= 60 and rand.random() < 0.8 else "working"
+        elif self.tiers:  # drawn only for a tiered policy: the others' claims stay as they were
+            person["tier"] = rand.choice(self.tiers)
         for condition, chance in (("hypertension", 0.25), ("diabetes", 0.15)):
             if age >= 35 and rand.random() < chance:
                 programme = (
@@ -258,11 +262,12 @@ YEARS = range(1900, 2101)  # persons are born up to 75 years before; every date 
 
 
 def generate(
-    region: str, persons: int, seed: int = 1, year: int = 2024
+    region: str, persons: int, seed: int = 1, year: int = 2024, tiers: tuple[str, ...] = ()
 ) -> Iterator[dict[str, Any]]:
-    """Claims of `persons` people for one calendar year, person by person, dates unsorted."""
+    """Claims of `persons` people for one calendar year, person by person, dates unsorted;
+    `tiers`: the region's contribution tiers (its policy's `tiers`), one drawn per resident."""
     check_year(year)
-    generator = Generator(region, seed, year)
+    generator = Generator(region, seed, year, tiers)
     for number in range(1, persons + 1):
         person = generator.person(number)
         yield from generator.year_of(person)
