@@ -256,12 +256,12 @@ def test_check_command_exits_1_on_errors(
 def test_check_command_exits_0_on_the_bundled_policies(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out = capsys.readouterr().out
-    for name in ("national", "quanzhou", "tianjin"):
+    for name in ("national", "quanzhou", "tianjin", "weihai", "chengdu"):
         assert f"{name}: ok" in out
     assert out.rstrip().endswith("0 error(s), 0 warning(s)")
 
 
-@pytest.mark.parametrize("name", ["national", "quanzhou", "tianjin"])
+@pytest.mark.parametrize("name", ["national", "quanzhou", "tianjin", "weihai", "chengdu"])
 def test_bundled_policy_checks_clean(name: str) -> None:
     result = check(POLICIES / name)
     assert result.diagnostics == ()

@@ -27,7 +27,7 @@ def engine() -> Engine:
 
 
 def test_bundled_regions(engine: Engine) -> None:
-    assert engine.regions == ("quanzhou", "tianjin")
+    assert engine.regions == ("chengdu", "quanzhou", "tianjin", "weihai")
 
 
 def test_the_spec_example_settles_as_the_spec_shows(engine: Engine) -> None:
