@@ -248,3 +248,32 @@ def test_every_diagnostic_code_is_documented_in_its_home() -> None:
     assert sorted(set(CODES) - shown) == ["I002"]  # layout errors are shown, not checked
     # the manual's summary of `check` points here instead of repeating the codes
     assert "(diagnostics.md)" in LANGUAGE.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the walkthrough (§18)
+
+_WALKTHROUGH = re.compile(
+    r"<!--\s*walkthrough:\s*(policy|cases)\s*-->\s*\n```\w*[ \t]*\n(.*?)^```", re.M | re.S
+)
+
+
+def test_the_walkthrough_city_checks_clean_and_its_cases_pass_on_both_back_ends(
+    tmp_path: Path,
+) -> None:
+    """docs/language.md §18 writes a new city from a published page: its rule file must check
+    clean, and its hand-computed cases pass with every row exercised, on both back ends."""
+    from policyengine.engine import Engine
+    from policyengine.policytest.runner import run_directory
+
+    blocks = dict(_WALKTHROUGH.findall(LANGUAGE.read_text(encoding="utf-8")))
+    assert set(blocks) == {"policy", "cases"}
+    example = Example(LANGUAGE.name, 0, blocks["policy"], ())
+    directory = materialise(tmp_path, example)
+    assert check(directory).diagnostics == ()
+    (directory / "tests").mkdir()
+    (directory / "tests" / "inpatient.yaml").write_text(blocks["cases"], encoding="utf-8")
+    for backend in ("compiled", "interpreted"):
+        engine = Engine.load(directory, cache=False, backend=backend)
+        report = run_directory(engine, directory)
+        assert len(report.outcomes) >= 6 and report.failed == [], backend
+        assert report.coverage.percent == 100.0, report.coverage.missed()
