@@ -216,3 +216,11 @@ def test_3103_feedback_is_checked_accepted_and_logged(
         "input.data.warn_type",
         "input.data.warns[0].dspo_way",
     }
+
+
+def test_every_bundled_policy_has_a_pool_area_and_every_pool_area_a_policy() -> None:
+    from policyengine.service.nhsa_models import bundled_codes
+
+    areas = {k: v for k, v in bundled_codes()["poolarea"].items() if not k.startswith("_")}
+    cities = {p.name for p in Engine.load().describe() if not p.is_layer}
+    assert set(areas.values()) == cities
