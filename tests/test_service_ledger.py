@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from policyengine import Engine
 from policyengine.batch.worker import settle_claims
+from policyengine.contract.claims import ClaimRejected
 from policyengine.service.app import create_app
 from policyengine.service.config import ServiceConfig
 from policyengine.service.store import Conflict, LedgerStore, NotSettled
@@ -217,6 +218,11 @@ def test_a_year_is_the_policys_benefit_year(store: LedgerStore) -> None:
     from 2023-10-01, while 2024-10-05 and 2025-03-01 share the year from 2024-10-01 (named
     2024) — one deductible between them, as batch settles them."""
     engine = Engine.load(ROOT / "tests" / "policies" / "yearjiao")
+    wrong = year_claim("YJ-0", "2024-10-05") | {"history": {"benefit_year_start": "2024-01-01"}}
+    with pytest.raises(ClaimRejected) as refused:  # a history of another year is not opened
+        store.commit(engine, json.dumps(wrong).encode())
+    assert [e["path"] for e in refused.value.as_json()["errors"]] == ["history.benefit_year_start"]
+    assert store.settlement("yearjiao", "YJ-0") is None
     claims = [year_claim(f"YJ-{n}", day) for n, day in enumerate(
         ("2024-09-20", "2024-10-05", "2025-03-01"))]  # fmt: skip
     committed = [store.commit(engine, json.dumps(c).encode()) for c in claims]
