@@ -386,6 +386,7 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
         # its tables' conditions stay unresolved: no overlaps of rows read as `always`
         ctx.unresolved.update(id(row) for table in decl.tables for row in table.rows)
         return
+    _check_said_once(ctx, decl)
     for table in decl.tables:
         if table.name not in spec.tables:
             ctx.diags.error(
@@ -423,6 +424,24 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
                 hint=suggestion(param.name, known)
                 or (f"parameters: {', '.join(known)}" if known else "it takes no parameters"),
             )
+
+
+def _check_said_once(ctx: CheckContext, decl: n.RuleDecl) -> None:
+    """A rule reads the first of a repeated parameter or table: a second one would be
+    silently dropped (a second `conditions` line), so it is refused."""
+    seen: set[str] = set()
+    for name, span in sorted(
+        [(p.name, p.span) for p in decl.params] + [(t.name, t.span) for t in decl.tables],
+        key=lambda named: (named[1].line, named[1].col),
+    ):
+        if name in seen:
+            ctx.diags.error(
+                "N002",
+                f"`{name}` is given twice in rule `{decl.name}`",
+                span,
+                hint=f"say `{name}` once (a list takes every value: `{name} a, b`)",
+            )
+        seen.add(name)
 
 
 def misspelled_keyword(word: str, params: Iterable[str]) -> str | None:
