@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from policyengine.diagnostics import Diagnostics
 from policyengine.semantics.money import to_places
-from policyengine.semantics.vocabulary import CLASSES, ITEM_KINDS, SEXES, TITLES
+from policyengine.semantics.vocabulary import CLASSES, ITEM_KINDS, SCHEMES, SEXES, TITLES
 from policyengine.span import Span
 
 COLUMNS = (
@@ -43,9 +43,16 @@ COLUMNS = (
     "contra_max_age",
     "daily_frequency",
 )
+# Columns a catalogue may leave out (issue 16 item 13: added after the first catalogues were
+# written); an absent column is empty in every row.
+OPTIONAL_COLUMNS = ("max_quantity", "departments", "schemes")
 MAX_ROWS = 200_000
 PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 FIGURE_PLACES = 4  # as a claim's unit price
+QUANTITY_PLACES = 3  # as a claim's quantity
+MAX_QUANTITY = Decimal("9999999999.999")  # below 10¹⁰, as a claim's quantity
+# A department word (科室) as a claim's `visit.department` may carry it: no spaces, no `;`.
+DEPARTMENT = re.compile(r"[^\s;]{1,128}")
 MAX_PRICE = Decimal("9999999999.9999")  # below 10¹⁰ 元, as a claim's money
 
 
@@ -78,6 +85,10 @@ class CatalogueItem:
     contra_max_age: int | None
     daily_frequency: int | None
     location: str
+    # optional columns (OPTIONAL_COLUMNS): quantity_limit, department_restricted, scheme_restricted
+    max_quantity: Decimal | None = None
+    departments: frozenset[str] = frozenset()
+    schemes: frozenset[str] = frozenset()
 
     def flag(self, name: str) -> bool:
         return bool(getattr(self, name))
@@ -87,8 +98,15 @@ class _Row:
     """Reads one CSV row's cells, reporting bad ones with their column position."""
 
     def __init__(
-        self, display: str, line_no: int, line: str, cells: dict[str, str], diags: Diagnostics
+        self,
+        display: str,
+        line_no: int,
+        line: str,
+        cells: dict[str, str],
+        diags: Diagnostics,
+        header: list[str],
     ):
+        self.header = header  # the columns in the file's own order
         self.display = display
         self.line_no = line_no
         self.line = line
@@ -97,7 +115,7 @@ class _Row:
         self.ok = True
 
     def span(self, column: str) -> Span:
-        index = COLUMNS.index(column) if column in COLUMNS else 0
+        index = self.header.index(column) if column in self.header else 0
         col = 1
         for _ in range(index):
             next_comma = self.line.find(",", col - 1)
@@ -162,6 +180,37 @@ class _Row:
     def prefixes(self, column: str) -> tuple[str, ...]:
         return tuple(p.strip().upper() for p in self.text(column).split(";") if p.strip())
 
+    def words(self, column: str, choices: tuple[str, ...] | None = None) -> frozenset[str]:
+        """Words separated by `;`: each one of `choices`, or else a department word."""
+        value = self.text(column)
+        if not value:
+            return frozenset()
+        words = [w.strip() for w in value.split(";")]
+        for word in words:
+            if choices is not None and word not in choices:
+                self.fail(column, f"`{_shown(word)}` is not one of {', '.join(choices)}")
+            elif choices is None and not DEPARTMENT.fullmatch(word):
+                self.fail(
+                    column,
+                    f"`{_shown(word)}` is not a department word (1–128 characters, no spaces; "
+                    "words separated by `;`)",
+                )
+        return frozenset(words)
+
+    def quantity(self, column: str) -> Decimal | None:
+        """A quantity as a claim's: above 0, at most QUANTITY_PLACES decimal places."""
+        number = self.decimal(column, low=Decimal(0), high=MAX_QUANTITY)
+        if number is None:
+            return None
+        if number == 0 or number != to_places(number, QUANTITY_PLACES):
+            self.fail(
+                column,
+                f"`{self.text(column)}` must be above 0 with at most {QUANTITY_PLACES} "
+                "decimal places",
+            )
+            return None
+        return number
+
 
 def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, CatalogueItem]:
     lines = text.split("\n")  # as csv counts them (splitlines() also splits at \x0c, \u2028, …)
@@ -194,7 +243,8 @@ def load_catalogue(text: str, display: str, diags: Diagnostics) -> dict[str, Cat
             )
             break
         raw_line = lines[line_no - 1] if line_no - 1 < len(lines) else ""
-        row = _Row(display, line_no, raw_line, {k: v or "" for k, v in cells.items() if k}, diags)
+        cells_by_column = {k: v or "" for k, v in cells.items() if k}
+        row = _Row(display, line_no, raw_line, cells_by_column, diags, header)
         item = _item(row, display)
         if item is None:
             continue
@@ -254,5 +304,8 @@ def _item(row: _Row, display: str) -> CatalogueItem | None:
         contra_max_age=row.integer("contra_max_age", low=0, high=150),
         daily_frequency=row.integer("daily_frequency", low=1, high=1000),
         location=f"{display}:{row.line_no}",
+        max_quantity=row.quantity("max_quantity"),
+        departments=row.words("departments"),
+        schemes=row.words("schemes", SCHEMES),
     )
     return item if row.ok else None

@@ -226,6 +226,17 @@ class PolicyIR:
         """The values of the facts whose words this policy declares (its tiers)."""
         return declared_words(tuple(name for name, _title in self.tiers), self.default_tier)
 
+    @property
+    def service_days(self) -> int:
+        """How many days of services a claim's frequency_limit rules look back on (the batch
+        ledger keeps that many; at least the claim's own day)."""
+        windows = (
+            int(rule.params["within"].values[0])
+            for rule in self.rules
+            if rule.kind == "frequency_limit" and rule.params["within"].values
+        )
+        return max(windows, default=1) or 1
+
     def version_index(self, day: dt.date) -> int:
         """The rule set in force on `day` (-1 before the policy's start)."""
         return bisect.bisect_right(self.switches, day) - 1

@@ -93,6 +93,7 @@ class Ledger:
     dispensed: list[Dispensed] = field(default_factory=list)
     services: list[ServiceRecord] = field(default_factory=list)
     pooled: dict[str, Decimal] = field(default_factory=dict)
+    service_days: int = 1  # LedgerRules.service_days
 
     @classmethod
     def open(cls, claim: Claim, rules: LedgerRules = CALENDAR) -> Ledger:
@@ -106,6 +107,7 @@ class Ledger:
             dispensed=list(history.dispensed),
             services=list(history.services),
             pooled={str(pool): amount for pool, amount in history.pooled.items()},
+            service_days=rules.service_days,
         )
 
     @classmethod
@@ -188,9 +190,11 @@ class Ledger:
         """Forget the records no claim from `day` on can match. A dispensing is a duplicate
         while more than `tolerance` days of its supply are left, and `check` holds every
         tolerance to a whole number of days ≥ 0 (T003): a supply that has run out by `day`
-        never matches again. A service repeats only on its own day."""
-        self.dispensed = [d for d in self.dispensed if (day - d.date).days < d.days_supply]
-        self.services = [s for s in self.services if s.date >= day]
+        never matches again, but the day's own records count towards a quantity_limit per
+        day. A service repeats on its own day, or within the policy's longest
+        frequency_limit window (`service_days`)."""
+        self.dispensed = [d for d in self.dispensed if (day - d.date).days < max(d.days_supply, 1)]
+        self.services = [s for s in self.services if (day - s.date).days < self.service_days]
 
     def record(self, claim: Claim, result: ResultDict, kind_of: Callable[[str, str], str]) -> None:
         visit = claim.visit.type
@@ -215,9 +219,11 @@ class Ledger:
                 continue
             kind = kind_of(item.code, item.kind)
             if kind == "drug":
-                self.dispensed.append(Dispensed(item.code, claim.visit.date, item.days_supply or 0))
+                self.dispensed.append(
+                    Dispensed(item.code, claim.visit.date, item.days_supply or 0, item.quantity)
+                )
             elif kind == "service":
-                self.services.append(ServiceRecord(item.code, claim.visit.date))
+                self.services.append(ServiceRecord(item.code, claim.visit.date, item.quantity))
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,13 @@ BACKENDS: tuple[Backend, ...] = ("compiled", "interpreted")
 @dataclass(frozen=True)
 class LedgerRules:
     """What a person's year in batch depends on in the policy (ledger.py): the day its
-    benefit year begins (month, day), and whether the second layer's self-burden counts the
-    pre-self-pay (`base includes pre_self_pay`)."""
+    benefit year begins (month, day), whether the second layer's self-burden counts the
+    pre-self-pay (`base includes pre_self_pay`), and how many days of services a claim may
+    look back on (the longest `within` of its frequency_limit rules; 1: its own day)."""
 
     year_start: tuple[int, int] = (1, 1)
     self_burden_with_pre_self_pay: bool = False
+    service_days: int = 1
 
 
 @dataclass(frozen=True, eq=False)

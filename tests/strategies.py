@@ -40,10 +40,11 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE_CSV = ROOT / "policies" / "national" / "catalogue.csv"
 CONSTRUCTS = ROOT / "tests" / "policies" / "constructs"
+AUDITS = ROOT / "tests" / "policies" / "audits"
 
 REGIONS = ("tianjin", "quanzhou")
 # The test policies of the language's constructs (tests/policies/): claims of contract version 2.
-TEST_REGIONS = ("constructs", "yearjiao")
+TEST_REGIONS = ("constructs", "yearjiao", "audits")
 
 
 def policy_dir(region: str) -> Path:
@@ -82,6 +83,7 @@ START = {
     "quanzhou": D(2014, 1, 1),
     "constructs": D(2014, 1, 1),
     "yearjiao": D(2014, 1, 1),
+    "audits": D(2014, 1, 1),
 }
 # Effective-date switches of each policy (its versions) and the other dates a rule changes on.
 VERSIONS = {
@@ -89,12 +91,14 @@ VERSIONS = {
     "quanzhou": (D(2014, 1, 1), D(2020, 1, 24), D(2021, 11, 25), D(2023, 1, 8)),
     "constructs": (D(2014, 1, 1),),
     "yearjiao": (D(2014, 1, 1),),
+    "audits": (D(2014, 1, 1),),
 }
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),
     "quanzhou": (*VERSIONS["quanzhou"], D(2021, 11, 24), D(2023, 1, 7)),
     "constructs": (*VERSIONS["constructs"], D(2024, 1, 1), D(2023, 12, 31)),
     "yearjiao": (*VERSIONS["yearjiao"], D(2024, 10, 1), D(2024, 9, 30)),
+    "audits": (*VERSIONS["audits"], D(2024, 3, 5)),
 }
 LATEST = D(2026, 12, 31)
 
@@ -197,6 +201,7 @@ CATALOGUES = {
     **dict.fromkeys(REGIONS, CATALOGUE),
     "constructs": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "yearjiao": _catalogue(CONSTRUCTS / "catalogue.csv"),
+    "audits": _catalogue(AUDITS / "catalogue.csv"),
 }
 # Codes the catalogue does not hold: some share the 10-character generic prefix of a
 # catalogue drug, one is a catalogue code in lower case, the rest are unrelated.
@@ -642,7 +647,10 @@ _ADMISSIONS = st.one_of(st.sampled_from((0, 1, 3)), st.integers(0, 12))
 _AGO = st.one_of(st.integers(-5, 120), st.sampled_from((0, 1, 7, 30)))  # negative: after the visit
 _LEFT = st.one_of(st.sampled_from((-1, 0, 2, 3, 4, 6, 7, 8, 30)), st.integers(-30, 90))
 _LEFT_LOW = st.sampled_from((-10, -1, 0, 1, 2, 3))
-_SERVICE_DAY = st.sampled_from((0, 0, 0, -1, 1))
+# the day, around it, and around the audits policy's 7-day frequency window
+_SERVICE_DAY = st.sampled_from((0, 0, 0, -1, 1, -6, -7))
+# a history record's quantity (engine-added; absent: one), around the audits policy's limits
+_RECORD_QUANTITY = st.sampled_from(("1", "2.5", "10", "29", "30"))
 _SERVICE_CODES = tuple(c for c, e in CATALOGUE.items() if e.kind == "service")
 
 
@@ -683,6 +691,7 @@ def history(
                 "code": code,
                 "date": _shift(day, -ago).isoformat(),
                 "days_supply": max(0, min(3660, ago + left)),
+                **({"quantity": draw(_RECORD_QUANTITY)} if chance(draw, 3) else {}),
             }
         )
     if records:
@@ -692,7 +701,11 @@ def history(
         tuple(i["code"] for i in claim_items if i["kind"] == "service") + _SERVICE_CODES[:2]
     )
     services = [
-        {"code": pick(draw, service_codes), "date": _shift(day, draw(_SERVICE_DAY)).isoformat()}
+        {
+            "code": pick(draw, service_codes),
+            "date": _shift(day, draw(_SERVICE_DAY)).isoformat(),
+            **({"quantity": draw(_RECORD_QUANTITY)} if chance(draw, 4) else {}),
+        }
         for _ in range(draw(_COUNT_0_2 if coherent else _COUNT_0_3))
     ]
     if services:
@@ -746,7 +759,7 @@ def claims(
 # the benefit year. A tier is one the region declares (an undeclared one is refused).
 
 PLACES = ("local", "in_province", "out_of_province")
-DEPARTMENTS = ("psychiatry", "cardiology", "oncology")
+DEPARTMENTS = ("psychiatry", "cardiology", "oncology", "neurology")
 DECLARED_TIERS = {"constructs": ("high", "low", "student")}
 BENEFIT_YEARS = {"yearjiao": (10, 1)}  # (month, day); the others run calendar years
 ENROLLED_YEARS = (0, 1, 4, 5, 9, 10, 11, 15, 20, 30, 40)

@@ -25,6 +25,7 @@ from tests.support import FUZZ
 
 PACKAGE = Path(__file__).resolve().parents[1] / "policyengine"
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
+TEST_POLICIES = Path(__file__).resolve().parent / "policies"
 
 
 def _modules() -> Iterator[tuple[str, ast.Module]]:
@@ -165,14 +166,16 @@ def test_finding_kinds_are_declared_once_and_implemented_by_both_back_ends() -> 
 
 
 def test_every_finding_kind_has_a_policy_case_both_back_ends_settle() -> None:
-    """The bundled YAML cases run on the compiled code and on the interpreter (the pytest
-    plugin collects each case once per back end); a new kind comes with a case of its own."""
+    """The YAML cases of the bundled and the test policies run on the compiled code and on the
+    interpreter (the pytest plugin collects each case once per back end); a new kind comes
+    with a case of its own."""
     from policyengine.policytest.cases import iter_cases
 
+    directories = [POLICIES / "tianjin", POLICIES / "quanzhou", *TEST_POLICIES.iterdir()]
     expected = {
         finding["kind"]
-        for region in ("tianjin", "quanzhou")
-        for case in iter_cases(POLICIES / region)
+        for directory in directories
+        for case in iter_cases(directory)
         for finding in (case.expect or {}).get("findings") or ()
         if isinstance(finding, dict) and "kind" in finding
     }

@@ -78,6 +78,17 @@ def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
                 rule.span,
             )
     _check_scope(ctx, rule)
+    _check_period(ctx, rule)
+
+
+def _check_period(ctx: CheckContext, rule: n.RuleDecl) -> None:
+    """`per` names one period (a limit's total is over one thing)."""
+    per = rule.param("per")
+    spec = FINDING_KINDS[rule.kind].params.get("per")
+    if per is None or spec is None:
+        return
+    if len(per.args) != 1:
+        ctx.diags.error("T002", f"`per` takes one value: {' or '.join(spec.choices)}", per.span)
 
 
 def _check_scope(ctx: CheckContext, rule: n.RuleDecl) -> None:

@@ -297,6 +297,8 @@ def _range_problem(unit: str, amount: Decimal) -> str | None:
         return f"money must lie within 0–{MAX_MONEY:,} 元"
     if unit == "days" and (amount < 0 or amount != amount.to_integral_value()):
         return "days must be a whole, non-negative number"
+    if unit == "count" and (amount < 0 or amount != amount.to_integral_value()):
+        return "a count must be a whole, non-negative number"
     return None
 
 
@@ -429,6 +431,9 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
         )
         return None
     problem = _range_problem(unit, amount)
+    if not problem and amount < spec.minimum:
+        days = (" day" if spec.minimum == 1 else " days") if unit == "days" else ""
+        problem = f"`{param.name}` must be at least {spec.minimum}{days}"
     if problem:
         ctx.diags.error("T003", problem, _value_span(arg, param.span))
         return None

@@ -230,7 +230,7 @@ def build_source(policy: PolicyIR) -> str:
     out(f"_NOTES = {literal(tuple(str(n) for n in policy.notes))}")
     out(f"TIERS = {literal(tuple(name for name, _title in policy.tiers))}")
     out(f"_DEFAULT_TIER = {literal(policy.default_tier)}")
-    out(f"LEDGER = {literal((policy.benefit_year, False))}")
+    out(f"LEDGER = {literal((policy.benefit_year, False, policy.service_days))}")
     out()
     out.extend(catalogue_source(policy))
     out()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from policyengine.compile.findings import emit_finding, line_emit
+from policyengine.compile.limits import LIMIT_EMITTERS
 from policyengine.compile.writer import Code
 from policyengine.ir import CondIR, RuleIR
 from policyengine.semantics.domain import SET_KEYS
@@ -55,22 +57,6 @@ def _cond(vc: VersionCompiler, cond: CondIR) -> str:
     else:
         test = f"{var} in {vc.const(frozenset(cond.names))}"
     return f"not ({test})" if cond.negated else test
-
-
-# ------------------------------------------------------------------ emitting a finding
-
-
-def emit_finding(vc: VersionCompiler, w: Code, rule: RuleIR, line: str, reasons: str) -> None:
-    """Append the finding for `rule` with the reasons list named `reasons`."""
-    action = f"('warn' if before else {rule.action!r})" if rule.audit else repr(rule.action)
-    notes = vc.note_ids(*rule.notes, *(n for p in rule.params.values() for n in p.notes))
-    w(
-        f"f = _fm.record(0, {rule.kind!r}, {action}, {line}, {rule.location!r}, "
-        f"_fm.message({rule.kind!r}, {rule.title!r}, {reasons}), {vc.const(rule.origin.as_json())})"
-    )
-    w("F.append(f)")
-    if notes:
-        w(f"N.update({vc.const(notes)})")
 
 
 # ------------------------------------------------------------------ claim level
@@ -136,12 +122,6 @@ def line_rule(vc: VersionCompiler, w: Code, rule: RuleIR, guard: str | None) -> 
         LINE_EMITTERS[rule.kind](vc, w, rule)
 
 
-def _line_emit(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
-    with w.block("if rs:"):
-        emit_finding(vc, w, rule, "ln", "rs")
-        w("lf.append(f)")
-
-
 def _not_covered(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     region = vc.policy.name
     selectors = rule.names("items")
@@ -164,7 +144,7 @@ def _not_covered(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
         for test, reason in tests:
             with w.block(f"if {test}:"):
                 w(f"rs.append({reason})")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -195,7 +175,7 @@ def _restricted_line(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
                 "if e.min_title and (title is None or _RANK[title] < _RANK[e.min_title]):"
             ):
                 w("rs.append(_fm.title_below(e.min_title, title))")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -216,7 +196,7 @@ def _contraindication(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             )
             with w.block(f"if {test} and (e.contra_max_age is None or age <= e.contra_max_age):"):
                 w("rs.append(_fm.contra_age(e.contra_min_age, e.contra_max_age, age))")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _designated(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -239,7 +219,7 @@ def _designated(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
                 "if e.indications and not any(u.startswith(e.indications) for u in udiag):"
             ):
                 w("rs.append(_fm.not_negotiated_indication(e.indications))")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _non_selected(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -247,7 +227,7 @@ def _non_selected(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
         w("alt = _NONSEL.get(code)")
         with w.block("if alt is not None:"):
             w("rs = [_fm.selected_alternative(alt[0], list(alt[1]))]")
-            _line_emit(vc, w, rule)
+            line_emit(vc, w, rule)
 
 
 def _duplicate_dispensing(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -272,7 +252,7 @@ def _duplicate_dispensing(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
                 with w.block(f"if left > {tolerance}:"):
                     w(f"rs = [_fm.supply_left(rec.code, rec.date.isoformat(), left, {tolerance})]")
                     w("break")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _excess_supply(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -285,7 +265,7 @@ def _excess_supply(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     ):
         w(f"rs = [_fm.too_many_days(it.days_supply, {limit_var}[0])]")
         w(f"N.update({limit_var}[1])")
-        _line_emit(vc, w, rule)
+        line_emit(vc, w, rule)
 
 
 def _duplicate_service(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -295,7 +275,7 @@ def _duplicate_service(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
         w("seen = svc.get(code, 0)")
         with w.block("if seen >= freq:"):
             w("rs = [_fm.service_repeated(seen + 1, freq)]")
-            _line_emit(vc, w, rule)
+            line_emit(vc, w, rule)
 
 
 LINE_EMITTERS: dict[str, Callable[[VersionCompiler, Code, RuleIR], None]] = {
@@ -307,4 +287,5 @@ LINE_EMITTERS: dict[str, Callable[[VersionCompiler, Code, RuleIR], None]] = {
     "duplicate_dispensing": _duplicate_dispensing,
     "excess_supply": _excess_supply,
     "duplicate_service": _duplicate_service,
+    **LIMIT_EMITTERS,
 }

@@ -49,6 +49,8 @@ class VersionCompiler:
         self.track_services = False
         # local var → (lookup source, applicability guard, table name), computed before the loop
         self.rule_tables: dict[str, tuple[str, str, str]] = {}
+        # local var → its value before the loop over lines (running totals of the limits)
+        self.loop_state: dict[str, str] = {}
         self.const = module.const
         self.zero = Decimal("0.00")
 
@@ -99,7 +101,10 @@ class VersionCompiler:
             return f"{name}.get(())"
         return f"{name}.get({resolved.key_source(self.const)})"
 
-    def rule_table_var(self, rule: RuleIR, table_name: str) -> str | None:
+    def rule_table_var(self, rule: RuleIR, table_name: str, *, whole: bool = True) -> str | None:
+        """The local holding the rule table's entry for the claim (None where no row applies
+        or the row says `none`): (figure, note ids, rule, source, figure in words); the figure
+        at the hospital's level, an int where `whole` (days, counts), else a Decimal."""
         table = rule.tables[table_name]
 
         def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
@@ -107,8 +112,11 @@ class VersionCompiler:
                 return None
             value = self.policy.value(row.expr, self.day)
             assert isinstance(value, Val)
+            figure = level_of(value, facts.get("level"))
+            if figure is None:  # `none`: nothing limited
+                return None
             return (
-                int(level_of(value, facts.get("level"))),
+                int(figure) if whole else figure,
                 self.note_ids(*self.row_notes(row)),
                 row.location,
                 row.origin.as_json(),
@@ -182,6 +190,8 @@ class VersionCompiler:
             if self.trace:
                 with w.block(f"if {guard}{var} is not None:"):
                     w(f"tr.append(_audit_table_step({var}[2], {var}[3], {table_name!r}, {var}[4]))")
+        for var, init in self.loop_state.items():
+            w(f"{var} = {init}")
         if self.track_drugs:
             w("firsts = {}")
             w("disp = None")

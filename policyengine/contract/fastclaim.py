@@ -28,6 +28,7 @@ from policyengine.contract import models
 from policyengine.contract.derive import derive, places_of, required_count
 from policyengine.contract.records import (
     EMPTY_HISTORY,
+    ONE,
     Certification,
     Claim,
     Dispensed,
@@ -318,6 +319,16 @@ def _item(raw: Any, keys: list[int]) -> Item:
     )
 
 
+def _count(raw: Any) -> Decimal:
+    """A history record's quantity (engine-added; absent: one), above 0."""
+    if raw is UNSET or raw is None:
+        return ONE
+    quantity = _decimal(raw, QUANTITY_PLACES)
+    if not quantity:
+        raise _Doubt
+    return quantity
+
+
 def _history(raw: Any, keys: list[int]) -> History:
     burden_raw = _given(raw.self_burden)
     burden = ZERO
@@ -330,14 +341,15 @@ def _history(raw: Any, keys: list[int]) -> History:
         _REQUIRED["Dispensed"] * len(dispensed)
         + _REQUIRED["ServiceRecord"] * len(services)
         + _present(raw, _HISTORY_FIELDS)
+        + sum([r.quantity is not UNSET for r in (*dispensed, *services)])
     )
     return History(
         _money_map(raw.paid, keys),
         _money_map(raw.deductible_met, keys),
         SelfBurden(burden),
         _given(raw.admissions, 0),
-        tuple([Dispensed(d.code, d.date, d.days_supply) for d in dispensed]),
-        tuple([ServiceRecord(s.code, s.date) for s in services]),
+        tuple([Dispensed(d.code, d.date, d.days_supply, _count(d.quantity)) for d in dispensed]),
+        tuple([ServiceRecord(s.code, s.date, _count(s.quantity)) for s in services]),
         _money_map(raw.pooled, keys),
         _given(raw.benefit_year_start),
     )

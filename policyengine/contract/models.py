@@ -258,13 +258,26 @@ class Item(_Model):
         return amount
 
 
-class Dispensed(_Model):
+class _Quantity(_Model):
+    # engine-added (docs/claims.md): the quantity dispensed or billed, for a quantity_limit
+    # (限数量) per day; absent, the record counts as one
+    quantity: Quantity | None = None
+
+    @field_validator("quantity")
+    @classmethod
+    def _positive(cls, quantity: Decimal | None) -> Decimal | None:
+        if quantity is not None and quantity <= 0:
+            raise ValueError("must be greater than 0")
+        return quantity
+
+
+class Dispensed(_Quantity):
     code: Code
     date: Date
     days_supply: StrictInt = Field(ge=0, le=3660)
 
 
-class ServiceRecord(_Model):
+class ServiceRecord(_Quantity):
     code: Code
     date: Date
 

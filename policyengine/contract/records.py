@@ -10,6 +10,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+ONE = Decimal(1)  # a history record without a quantity counts as one
+
 
 class Certification(NamedTuple):
     condition: str
@@ -75,11 +77,13 @@ class Dispensed(NamedTuple):
     code: str
     date: dt.date
     days_supply: int
+    quantity: Decimal = ONE  # absent in the claim: the record counts as one
 
 
 class ServiceRecord(NamedTuple):
     code: str
     date: dt.date
+    quantity: Decimal = ONE
 
 
 class SelfBurden(NamedTuple):
@@ -150,12 +154,19 @@ def from_model(model: Any) -> Claim:
             {str(k): v for k, v in history.deductible_met.items()},
             SelfBurden(history.self_burden.inpatient),
             history.admissions,
-            tuple(Dispensed(d.code, d.date, d.days_supply) for d in history.dispensed),
-            tuple(ServiceRecord(s.code, s.date) for s in history.services),
+            tuple(
+                Dispensed(d.code, d.date, d.days_supply, _one_or(d.quantity))
+                for d in history.dispensed
+            ),
+            tuple(ServiceRecord(s.code, s.date, _one_or(s.quantity)) for s in history.services),
             {str(k): v for k, v in history.pooled.items()},
             history.benefit_year_start,
         ),
     )
+
+
+def _one_or(quantity: Decimal | None) -> Decimal:
+    return ONE if quantity is None else quantity
 
 
 def _referral_of(model: Any) -> Referral | None:

@@ -157,17 +157,19 @@ class Run:
                 continue
             for name, table in rule.tables.items():
                 row = self.lookup(table)
-                if row is not None:
-                    value = self.policy.value(row.expr, self.day)
-                    self.step(
-                        {
-                            "step": "audit_table",
-                            "rule": row.location,
-                            "source": row.origin.as_json(),
-                            "table": name,
-                            "value": value.describe(),
-                        }
-                    )
+                value = self.policy.value(row.expr, self.day) if row is not None else None
+                if row is None or (isinstance(value, Val) and not value.amounts):
+                    continue  # no row, or one saying `none`: nothing limited, no step
+                assert value is not None
+                self.step(
+                    {
+                        "step": "audit_table",
+                        "rule": row.location,
+                        "source": row.origin.as_json(),
+                        "table": name,
+                        "value": value.describe(),
+                    }
+                )
 
     def lines(self, findings: list[FindingDict]) -> tuple[list[SplitLine], set[int]]:
         claim_actions = {f["action"] for f in findings if f["line"] is None}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from policyengine.interpret.items import in_catalogue, kind_of
+from policyengine.interpret.limits import LIMIT_CHECKS, table_limit
 from policyengine.ir import RuleIR
 from policyengine.semantics import findings as fm
 from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import condition_matches, has_prefix, title_at_least
-from policyengine.semantics.values import Val
 from policyengine.semantics.vocabulary import (
     CONTRAINDICATION_CHECKS,
     DEFAULT_DAILY_FREQUENCY,
@@ -119,14 +120,6 @@ def line_findings(run: Run) -> list[Finding]:
             if reasons:
                 out.append(emit(run, rule, item.line, reasons))
     return out
-
-
-def in_catalogue(run: Run, entry: Any) -> bool:
-    return entry is not None and entry.local_region in ("", run.policy.name)
-
-
-def kind_of(item: Any, entry: Any) -> str:
-    return str(entry.kind) if entry is not None else str(item.kind)
 
 
 def _not_covered(
@@ -263,12 +256,10 @@ def _excess_supply(
 ) -> list[fm.Reason]:
     if kind_of(item, entry) != "drug" or item.days_supply is None:
         return []
-    row = run.lookup(rule.tables["max_days"])
-    if row is None:
+    found = table_limit(run, rule, "max_days")
+    if found is None:
         return []
-    value = run.policy.value(row.expr, run.day)
-    assert isinstance(value, Val)
-    limit = int(value.amounts[0])
+    limit, row = int(found[0]), found[1]
     if item.days_supply <= limit:
         return []
     run.use(row)
@@ -303,4 +294,5 @@ LINE_CHECKS = {
     "duplicate_dispensing": _duplicate_dispensing,
     "excess_supply": _excess_supply,
     "duplicate_service": _duplicate_service,
+    **LIMIT_CHECKS,
 }

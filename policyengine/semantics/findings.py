@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from policyengine.semantics.vocabulary import FINDING_KINDS, SEX_ZH, TITLE_ZH
+from policyengine.semantics.money import money
+from policyengine.semantics.vocabulary import FINDING_KINDS, SCHEME_ZH, SEX_ZH, TITLE_ZH
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from policyengine.contract.results import FindingDict
     from policyengine.contract.trace import Citation
     from policyengine.semantics.vocabulary import Action, FindingKind
@@ -166,4 +169,58 @@ def selected_alternative(generic: str, codes: list[str]) -> Reason:
     return (
         f"有{generic}集采中选药品({listed})",
         f"a volume-procurement selected {generic} exists ({listed})",
+    )
+
+
+def quantity_over(code: str, total: Decimal, limit: Decimal, per: str) -> Reason:
+    period = ("本次就诊", "this visit") if per == "visit" else ("当日", "the day")
+    return (
+        f"{code}{period[0]}累计数量{total},超过限量{limit}",
+        f"{code}: quantity {total} in {period[1]}, limit {limit}",
+    )
+
+
+def amount_over(total: Decimal, limit: Decimal, per: str) -> Reason:
+    total_text, limit_text = money(total), money(limit)
+    if per == "line":
+        return (
+            f"本行金额{total_text}元,超过限额{limit_text}元",
+            f"line amount {total_text}, limit {limit_text}",
+        )
+    return (
+        f"本次就诊累计金额{total_text}元,超过限额{limit_text}元",
+        f"{total_text} billed in this visit so far, limit {limit_text}",
+    )
+
+
+def too_frequent(count: int, limit: int, days: int) -> Reason:
+    return (
+        f"{days}天内第{count}次开具,限{limit}次",
+        f"occurrence {count} within {days} days, {limit} allowed",
+    )
+
+
+def course_too_long(days: int, limit: int) -> Reason:
+    return (
+        f"本次住院累计用药{days}天,超过疗程{limit}天",
+        f"{days} days supplied in this admission, course limit {limit}",
+    )
+
+
+def department_only(departments: frozenset[str], department: str | None) -> Reason:
+    listed = ", ".join(sorted(departments))
+    if department is None:
+        return (f"限{listed}科室使用,就诊科室未注明", f"for departments {listed} only, none given")
+    return (
+        f"限{listed}科室使用,就诊科室为{department}",
+        f"for departments {listed} only, the visit's is {department}",
+    )
+
+
+def scheme_only(schemes: frozenset[str], scheme: str) -> Reason:
+    listed = sorted(schemes)
+    zh = "、".join(SCHEME_ZH[s] for s in listed)
+    return (
+        f"限{zh}参保人员使用,患者为{SCHEME_ZH[scheme]}参保人员",
+        f"for {', '.join(listed)} insured persons only, the person is {scheme}",
     )

@@ -69,6 +69,9 @@ TITLE_RANK: Final[MappingProxyType[str, int]] = MappingProxyType(
 TITLE_ZH: Final[MappingProxyType[str, str]] = MappingProxyType(
     dict(zip(TITLES, ("住院医师", "主治医师", "副主任医师", "主任医师"), strict=True))
 )
+SCHEME_ZH: Final[MappingProxyType[str, str]] = MappingProxyType(
+    dict(zip(SCHEMES, ("职工医保", "城乡居民医保"), strict=True))
+)
 SEX_ZH: Final[MappingProxyType[str, str]] = MappingProxyType(
     dict(zip(SEXES, ("男性", "女性"), strict=True))
 )
@@ -130,6 +133,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     required: bool = False
     figure: bool = False  # a figure (needs a citation of its own or the rule's)
+    minimum: int = 0  # the least a figure may be
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,10 @@ NOT_COVERED_SELECTORS: Final = ("outside_catalogue", "class_c", "local")
 RESTRICTION_CHECKS: Final = ("indication", "level", "sex", "age", "title")
 CONTRAINDICATION_CHECKS: Final = ("diagnosis", "sex", "age")
 DESIGNATED_CHECKS: Final = ("level", "title", "indication")
+# What an amount_limit (限金额) limits: each line's amount, or the claim's lines summed.
+AMOUNT_PERIODS: Final = ("line", "visit")
+# What a quantity_limit (限数量) sums an item's quantity over: this claim, or the person's day.
+QUANTITY_PERIODS: Final = ("visit", "day")
 
 FindingKind = Literal[
     "not_covered",
@@ -172,6 +180,12 @@ FindingKind = Literal[
     "prescriber_qualification",
     "designated_use",
     "non_selected_drug",
+    "quantity_limit",
+    "amount_limit",
+    "frequency_limit",
+    "course_length",
+    "department_restricted",
+    "scheme_restricted",
 ]
 
 FINDING_KINDS: Final[MappingProxyType[str, KindSpec]] = MappingProxyType(
@@ -240,6 +254,35 @@ FINDING_KINDS: Final[MappingProxyType[str, KindSpec]] = MappingProxyType(
             ),
         ),
         "non_selected_drug": KindSpec("非集采中选药品", "non selected drug", "line"),
+        # issue 16 item 13: the audit rule bases' limits per item and period, and restrictions
+        "quantity_limit": KindSpec(
+            "限数量",
+            "quantity limit",
+            "line",
+            _params(per=ParamSpec("names", QUANTITY_PERIODS, required=True)),
+        ),
+        "amount_limit": KindSpec(
+            "限金额",
+            "amount limit",
+            "line",
+            _params(
+                per=ParamSpec("names", AMOUNT_PERIODS, required=True),
+                kinds=ParamSpec("names", ITEM_KINDS),
+            ),
+            tables=MappingProxyType({"max_amount": "money"}),
+        ),
+        "frequency_limit": KindSpec(
+            "限频次",
+            "frequency limit",
+            "line",
+            _params(within=ParamSpec("days", required=True, figure=True, minimum=1)),
+            tables=MappingProxyType({"max_times": "count"}),
+        ),
+        "course_length": KindSpec(
+            "限疗程", "course length", "line", tables=MappingProxyType({"max_days": "days"})
+        ),
+        "department_restricted": KindSpec("限专科", "department restricted", "line"),
+        "scheme_restricted": KindSpec("限险种", "scheme restricted", "line"),
     }
 )
 
