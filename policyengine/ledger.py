@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic reads these (the service's schemas)
 
@@ -59,11 +59,13 @@ class DispensedJSON(TypedDict):
     code: str
     date: str
     days_supply: int
+    quantity: NotRequired[str]  # written where it is not one (the contract's default)
 
 
 class ServiceJSON(TypedDict):
     code: str
     date: str
+    quantity: NotRequired[str]
 
 
 class SelfBurdenJSON(TypedDict):
@@ -145,18 +147,15 @@ class Ledger:
             },
             "self_burden": {"inpatient": money(self.self_burden)},
             "admissions": self.admissions,
-            "dispensed": [
-                {"code": d.code, "date": d.date.isoformat(), "days_supply": d.days_supply}
-                for d in self.dispensed
-            ],
-            "services": [{"code": s.code, "date": s.date.isoformat()} for s in self.services],
+            "dispensed": [_dispensed_json(d) for d in self.dispensed],
+            "services": [_service_json(s) for s in self.services],
             "pooled": {pool: money(amount) for pool, amount in sorted(self.pooled.items())},
             "benefit_year_start": self.year.isoformat(),
         }
 
     @classmethod
-    def from_json(cls, data: HistoryJSON) -> Ledger:
-        """A ledger `to_json` wrote."""
+    def from_json(cls, data: HistoryJSON, rules: LedgerRules = CALENDAR) -> Ledger:
+        """A ledger `to_json` wrote, kept by the policy's `rules`."""
         return cls(
             dt.date.fromisoformat(data["benefit_year_start"]),
             {pool: Decimal(amount) for pool, amount in data["paid"].items()},
@@ -164,11 +163,22 @@ class Ledger:
             Decimal(data["self_burden"]["inpatient"]),
             data["admissions"],
             [
-                Dispensed(d["code"], dt.date.fromisoformat(d["date"]), d["days_supply"])
+                Dispensed(
+                    d["code"],
+                    dt.date.fromisoformat(d["date"]),
+                    d["days_supply"],
+                    Decimal(d.get("quantity", "1")),
+                )
                 for d in data["dispensed"]
             ],
-            [ServiceRecord(s["code"], dt.date.fromisoformat(s["date"])) for s in data["services"]],
+            [
+                ServiceRecord(
+                    s["code"], dt.date.fromisoformat(s["date"]), Decimal(s.get("quantity", "1"))
+                )
+                for s in data["services"]
+            ],
             {pool: Decimal(amount) for pool, amount in data["pooled"].items()},
+            rules.service_days,
         )
 
     def history(self, day: dt.date) -> History:
@@ -224,6 +234,24 @@ class Ledger:
                 )
             elif kind == "service":
                 self.services.append(ServiceRecord(item.code, claim.visit.date, item.quantity))
+
+
+def _dispensed_json(record: Dispensed) -> DispensedJSON:
+    out: DispensedJSON = {
+        "code": record.code,
+        "date": record.date.isoformat(),
+        "days_supply": record.days_supply,
+    }
+    if record.quantity != 1:
+        out["quantity"] = format(record.quantity, "f")  # plain digits, as the contract writes it
+    return out
+
+
+def _service_json(record: ServiceRecord) -> ServiceJSON:
+    out: ServiceJSON = {"code": record.code, "date": record.date.isoformat()}
+    if record.quantity != 1:
+        out["quantity"] = format(record.quantity, "f")  # plain digits, as the contract writes it
+    return out
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ ends alike. The near misses (at the limit: no finding; one over: a finding) are 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +119,6 @@ def _claim(claim_id: str, day: str, items: list[dict[str, Any]]) -> bytes:
 
 
 def _line(code: str, kind: str, quantity: str, price: str = "1.00") -> dict[str, Any]:
-    from decimal import Decimal
-
     amount = Decimal(quantity) * Decimal(price)
     return {
         "line": 1,
@@ -185,3 +185,28 @@ def test_a_history_records_quantity_must_be_positive(engines: dict[str, Engine])
     assert [e["path"] for e in rejected.value.as_json()["errors"]] == [
         "history.services[0].quantity"
     ]
+
+
+def test_a_stored_ledger_keeps_quantities_and_the_frequency_window(
+    engines: dict[str, Engine],
+) -> None:
+    """The service stores a person's year as JSON (Ledger.to_json / from_json): the records'
+    quantities survive it (written where not one, as plain digits), and the ledger read back
+    under the policy's rules keeps the services of its frequency window."""
+    from policyengine.contract.fastclaim import Dispensed, ServiceRecord
+    from policyengine.ledger import Ledger
+
+    rules = engines["compiled"].ledger_rules("audits")
+    day = dt.date(2024, 3, 5)
+    ledger = Ledger(day.replace(month=1, day=1))
+    ledger.dispensed = [Dispensed("D", day, 5, Decimal("1E+1")), Dispensed("E", day, 5)]
+    ledger.services = [ServiceRecord("S001", day - dt.timedelta(days=6), Decimal("2.5"))]
+    stored = ledger.to_json()
+    assert stored["dispensed"] == [
+        {"code": "D", "date": "2024-03-05", "days_supply": 5, "quantity": "10"},
+        {"code": "E", "date": "2024-03-05", "days_supply": 5},
+    ]
+    again = Ledger.from_json(stored, rules)
+    assert again.dispensed == ledger.dispensed and again.services == ledger.services
+    assert again.history(day).services == tuple(ledger.services)  # 6 days back, within 7
+    assert Ledger.from_json(stored).history(day).services == ()  # calendar rules: the day only

@@ -211,7 +211,7 @@ class LedgerStore:
                 return self._settlement(latest, replayed=True)
             standing = self.tables.contributions(connection, chosen, claim.person.id, year)
             if standing and person.opening is not None:
-                opening = Ledger.from_json(person.opening)
+                opening = Ledger.from_json(person.opening, rules)
                 for contribution in standing:
                     opening.absorb(Ledger.from_json(contribution))
                 settled = claim._replace(history=opening.history(claim.visit.date))
