@@ -112,3 +112,13 @@ def test_completion_of_the_version_2_header_and_facts() -> None:
     assert labels("ratio x {\n  when tier ") == ["not", "high", "low", "student"]
     assert labels("ratio x {\n  when enrolled_years ") == [f"0..{MAX_ENROLLED_YEARS}"]
     assert "enrolled_years" in labels("ratio x {\n  when ")
+
+
+def test_a_header_statement_is_hovered_with_its_meaning_and_citation() -> None:
+    analysis = Analysis(TEST_POLICIES / "yearjiao")
+    header = (TEST_POLICIES / "yearjiao" / "policy.policy").read_text("utf-8").split("\n")
+    line = next(i for i, text in enumerate(header, 1) if text.strip().startswith("money rounds"))
+    hover = analysis.hover("yearjiao/policy.policy", line, 5)
+    assert hover is not None
+    assert hover.startswith("**policy** `yearjiao`: `money rounds to jiao`")
+    assert "rounded to" in hover and "provisional: 测试策略:结算到角" in hover

@@ -24,6 +24,14 @@ WORDS = {
     "benefit_year": "benefit year from",
     "money_rounding": "money rounds to",
 }
+# What each setting means, for people reading the policy (the language server's hover).
+MEANINGS = {
+    "tiers": "the contribution tiers claims name (`person.tier`)",
+    "default_tier": "the tier of a claim that names none",
+    "benefit_year": "the day the policy's benefit year begins (a claim's `history` counts from it)",
+    "money_rounding": "the unit the fund's and the second layer's payments are rounded to "
+    "(default fen)",
+}
 RESERVED_TIERS = frozenset({"none", "always", "not"})
 
 

@@ -19,6 +19,7 @@ from policyengine import nodes as n
 from policyengine.check import CheckResult, check_in_context
 from policyengine.check.citations import citation_places
 from policyengine.check.context import CheckContext
+from policyengine.check.header import MEANINGS, WORDS
 from policyengine.check.lower import show_value
 from policyengine.diagnostics import Diagnostic, suggestion_budget
 from policyengine.loader import load
@@ -133,6 +134,8 @@ class Analysis:
         _span, decl, row = min(owners, key=lambda o: (o[0].end_line - o[0].line, -o[0].col))
         if row is not None and isinstance(decl, n.TableDecl | n.RuleDecl):
             return self._row(decl, row)
+        if isinstance(decl, n.PolicyDecl):
+            return self._header(decl, display, line, col)
         if isinstance(decl, n.RuleDecl):
             return self._rule(decl)
         if isinstance(decl, n.LetDecl):
@@ -161,6 +164,18 @@ class Analysis:
         if occurrence.kind == "tier":
             return self._tier(occurrence.name)
         return None
+
+    def _header(self, decl: n.PolicyDecl, display: str, line: int, col: int) -> str | None:
+        """A statement of the policy header: what it says, what it means, its citation."""
+        setting = next(
+            (s for s in decl.settings if s.span.file == display and _inside(s.span, line, col)),
+            None,
+        )
+        if setting is None:
+            return None
+        said = f"{WORDS[setting.name]} {', '.join(setting.args)}"
+        parts = [f"**policy** `{decl.name}`: `{said}`", MEANINGS[setting.name]]
+        return "\n\n".join(parts + self._provenance(setting.provenance))
 
     def _tier(self, name: str) -> str | None:
         """A contribution tier: its title, whether it is the default, the header's citation."""
