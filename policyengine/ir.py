@@ -220,6 +220,9 @@ class PolicyIR:
     default_tier: str | None = None
     benefit_year: tuple[int, int] = (1, 1)
     money_unit: MoneyUnit = "fen"
+    # named pre-self-pay tables other than `default` (异地就医先行自付 …), in declaration
+    # order: each takes its share of every line in scope after the 乙类 pre-self-pay
+    extra_pre_self_pay: tuple[TableIR, ...] = ()
 
     @property
     def declared(self) -> dict[str, tuple[Any, ...]]:

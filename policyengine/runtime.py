@@ -41,6 +41,8 @@ if TYPE_CHECKING:
         CriticalIllnessStep,
         DeductiblePeriod,
         DeductibleStep,
+        ExtraPreSelfPayLine,
+        ExtraPreSelfPayStep,
         FundStep,
         LimitStep,
         LineStep,
@@ -276,6 +278,32 @@ def line_step(item: Any, row: LineRow, basis: SelfpayBasis, entry: Any) -> LineS
         "selfpay": selfpay,
         "selfpay_rule": selfpay_rule,
         "selfpay_source": selfpay_source,
+    }
+
+
+def extra_pre_self_pay_step(
+    table: str,
+    title: str,
+    rule: str,
+    source: Citation,
+    rate: Decimal,
+    lines: list[tuple[int, Decimal, Decimal]],
+    provisional: tuple[str, ...],
+) -> ExtraPreSelfPayStep:
+    """A named pre-self-pay table's share of each line: (line, base, share)."""
+    shares: list[ExtraPreSelfPayLine] = [
+        {"line": line, "base": money(base), "value": money(value)} for line, base, value in lines
+    ]
+    return {
+        "step": "extra_pre_self_pay",
+        "table": table,
+        "title": title,
+        "rule": rule,
+        "source": source.copy(),
+        "rate": ratio_text(rate),
+        "lines": shares,
+        "value": money(sum((value for _line, _base, value in lines), ZERO)),
+        "provisional": list(provisional),
     }
 
 

@@ -44,7 +44,7 @@ AUDITS = ROOT / "tests" / "policies" / "audits"
 
 REGIONS = ("tianjin", "quanzhou")
 # The test policies of the language's constructs (tests/policies/): claims of contract version 2.
-TEST_REGIONS = ("constructs", "yearjiao", "audits")
+TEST_REGIONS = ("constructs", "yearjiao", "audits", "payments")
 
 
 def policy_dir(region: str) -> Path:
@@ -84,6 +84,7 @@ START = {
     "constructs": D(2014, 1, 1),
     "yearjiao": D(2014, 1, 1),
     "audits": D(2014, 1, 1),
+    "payments": D(2014, 1, 1),
 }
 # Effective-date switches of each policy (its versions) and the other dates a rule changes on.
 VERSIONS = {
@@ -92,6 +93,7 @@ VERSIONS = {
     "constructs": (D(2014, 1, 1),),
     "yearjiao": (D(2014, 1, 1),),
     "audits": (D(2014, 1, 1),),
+    "payments": (D(2014, 1, 1),),
 }
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),
@@ -99,6 +101,7 @@ EDGES = {
     "constructs": (*VERSIONS["constructs"], D(2024, 1, 1), D(2023, 12, 31)),
     "yearjiao": (*VERSIONS["yearjiao"], D(2024, 10, 1), D(2024, 9, 30)),
     "audits": (*VERSIONS["audits"], D(2024, 3, 5)),
+    "payments": (*VERSIONS["payments"], D(2024, 1, 1), D(2023, 12, 31)),
 }
 LATEST = D(2026, 12, 31)
 
@@ -202,6 +205,7 @@ CATALOGUES = {
     "constructs": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "yearjiao": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "audits": _catalogue(AUDITS / "catalogue.csv"),
+    "payments": _catalogue(CONSTRUCTS / "catalogue.csv"),
 }
 # Codes the catalogue does not hold: some share the 10-character generic prefix of a
 # catalogue drug, one is a catalogue code in lower case, the rest are unrelated.

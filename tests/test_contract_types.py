@@ -46,9 +46,13 @@ from policyengine.explain import document as stored
 from policyengine.explain import render as explain
 from policyengine.interpret.evaluator import adjudicate
 from policyengine.ledger import settle_person
+from policyengine.policytest.cases import iter_cases
 from policyengine.semantics import vocabulary
 from policyengine.tools.generate import generate
+from tests.strategies import TEST_REGIONS, policy_dir
 from tests.support import POLICIES, claim
+
+TEST_POLICIES = POLICIES.parent / "tests" / "policies"
 
 # (region, year): Tianjin's 2018 and 2024 rule sets, Quanzhou's year of the 2021 reform
 # (per-condition limits cancelled from 2021-11-25) and 2024
@@ -81,12 +85,29 @@ def year(engine: Engine) -> list[tuple[Claim, ResultDict]]:
 
             for settled in settle_person(claims, settle, engine.policy(region).kind_of):
                 assert settled.error is None, settled.error
+    out.extend(_test_policy_cases())
+    return out
+
+
+def _test_policy_cases() -> list[tuple[Claim, ResultDict]]:
+    """The YAML cases of the test policies of the language's constructs (tests/policies/):
+    they reach the steps of contract version 2 the bundled cities do not take (an extra
+    pre-self-pay share for remote care, …)."""
+    engine = Engine.load(TEST_POLICIES)
+    out = []
+    for region in TEST_REGIONS:
+        for case in iter_cases(policy_dir(region)):
+            if "error" in case.expect or case.as_of or case.moment != "during":
+                continue
+            record = load_claim(case.claim)
+            out.append((record, engine.settle(record, trace=True)))
     return out
 
 
 @pytest.fixture(scope="module")
 def interpreted(year: list[tuple[Claim, ResultDict]]) -> list[ResultDict]:
-    policies = {region: check(POLICIES / region).policy for region, _ in YEARS}
+    regions = {region for region, _ in YEARS} | set(TEST_REGIONS)
+    policies = {region: check(policy_dir(region)).policy for region in regions}
     return [adjudicate(policies[r["policy"]["region"]], c, trace=True) for c, r in year]
 
 
@@ -336,5 +357,5 @@ def test_explain_renders_a_cancelled_per_condition_limit(
 
 def test_steps_is_a_value() -> None:
     """Steps compares by content (the round trip above relies on it)."""
-    empty = Steps((), None, (), (), None, None, None, None, None, None, None)
-    assert empty == Steps((), None, (), (), None, None, None, None, None, None, None)
+    empty = Steps((), None, (), (), (), None, None, None, None, None, None, None)
+    assert empty == Steps((), None, (), (), (), None, None, None, None, None, None, None)

@@ -35,7 +35,6 @@ _TABLE_NAMES = {
     "ratio": VISITS,
     "limit": VISITS,
     "second_layer": ("critical_illness",),
-    "pre_self_pay": ("default",),
 }
 # The keywords that begin a statement of a rule body; anything else there is a parameter.
 RULE_KEYWORDS = ("action", "when", "effective", "overrides", "programme")

@@ -43,6 +43,7 @@ from policyengine.runtime import cap_step as _cap_step
 from policyengine.runtime import copy as _copy
 from policyengine.runtime import critical_illness_step as _critical_illness_step
 from policyengine.runtime import deductible_step as _deductible_step
+from policyengine.runtime import extra_pre_self_pay_step as _extra_pre_self_pay_step
 from policyengine.runtime import fen as _fen
 from policyengine.runtime import findings as _fm
 from policyengine.runtime import finish as _finish
@@ -287,6 +288,7 @@ def inventory(policy: PolicyIR) -> tuple[InventoryEntry, ...]:
         *policy.limits.values(),
         *([policy.second_layer] if policy.second_layer else []),
         *([policy.pre_self_pay] if policy.pre_self_pay else []),
+        *policy.extra_pre_self_pay,
     ]
     for rule in policy.rules:
         add("rule", rule.location, f"{rule.kind} {rule.name}", rule.origin.as_json())

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from policyengine.compile import extra
 from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
@@ -225,6 +226,7 @@ class VersionCompiler:
         w("rows = []")
         w("covered = _Z")
         default = self.module.selfpay_default(self)
+        extras = extra.lookups(self, w)
         with w.block("for it, e, lf in pending:"):
             w("amount = it.amount")
             w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
@@ -258,6 +260,7 @@ class VersionCompiler:
                             w(f"sp = {default.trace_source}")
                     w("pre = _fen((amount - over) * prop)")
                 w("cov = amount - over - pre")
+                extra.shares(self, w, extras)
                 w("covered += cov")
                 w("row = (it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
                 if self.trace:
@@ -268,6 +271,7 @@ class VersionCompiler:
             if self.trace:
                 w("tr.append(_line_step(it, row, basis, e))")
             w("rows.append(row)")
+        extra.steps(self, w, extras)
 
     def payers(self, w: Code) -> None:
         w("ded = fund = ci = _Z")

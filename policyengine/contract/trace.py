@@ -131,6 +131,32 @@ LineStep = TypedDict(
 LineStep.__doc__ = "One line's disposition and national decomposition (spec §2, buckets 1–5)."
 
 
+class ExtraPreSelfPayLine(TypedDict):
+    """One line's share of an extra pre-self-pay (`pre_self_pay NAME`): its base, what the
+    line had in scope before (amount − over_limit − the 乙类 pre-self-pay and any earlier
+    extra share), and the share, `base × rate` half-up to the fen."""
+
+    line: int
+    base: Money
+    value: Money
+
+
+class ExtraPreSelfPayStep(TypedDict):
+    """An extra pre-self-pay share a named `pre_self_pay` table adds for this claim (e.g.
+    异地就医先行自付 by place and filing): the row that applies, its rate, each line's share.
+    The lines' `pre_self_pay` (their own steps, before this one) include it."""
+
+    step: Literal["extra_pre_self_pay"]
+    table: str  # the table's name (`remote`)
+    title: str  # its title as the rule file gives it (异地就医先行自付), else the name
+    rule: str
+    source: Citation
+    rate: Rate
+    lines: list[ExtraPreSelfPayLine]
+    value: Money  # the claim's total share
+    provisional: list[str]
+
+
 class DeductibleFigures(TypedDict):
     amount: Money
     met: Money  # already met this year (0.00 for a per-admission deductible)
@@ -276,6 +302,7 @@ Step = (
     PolicyStep
     | AuditTableStep
     | LineStep
+    | ExtraPreSelfPayStep
     | DeductibleStep
     | RatioStep
     | FundStep
@@ -311,6 +338,7 @@ class Steps:
     policy: PolicyStep | None
     audit_tables: tuple[AuditTableStep, ...]
     lines: tuple[LineStep, ...]
+    extra_pre_self_pay: tuple[ExtraPreSelfPayStep, ...]
     deductible: DeductibleStep | None
     ratio: RatioStep | None
     fund: FundStep | None
@@ -328,6 +356,7 @@ def read_steps(result: ResultDict) -> Steps:
         raise TraceError(f"result {result['claim_id']!r} has no trace (settle it with trace)")
     audit_tables: list[AuditTableStep] = []
     lines: list[LineStep] = []
+    extra: list[ExtraPreSelfPayStep] = []
     policy: PolicyStep | None = None
     deductible: DeductibleStep | None = None
     ratio: RatioStep | None = None
@@ -341,6 +370,8 @@ def read_steps(result: ResultDict) -> Steps:
             lines.append(step)
         elif step["step"] == "audit_table":
             audit_tables.append(step)
+        elif step["step"] == "extra_pre_self_pay":
+            extra.append(step)
         elif step["step"] == "policy":
             policy = _once(policy, step)
         elif step["step"] == "deductible":
@@ -364,6 +395,7 @@ def read_steps(result: ResultDict) -> Steps:
         policy,
         tuple(audit_tables),
         tuple(lines),
+        tuple(extra),
         deductible,
         ratio,
         fund,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Citation,
         CriticalIllnessStep,
         DeductibleStep,
+        ExtraPreSelfPayStep,
         FundStep,
         LimitStep,
         LineStep,
@@ -202,14 +203,24 @@ class Builder:
                 1,
             )
         selfpay = step["selfpay"]
-        if Decimal(step["pre_self_pay"]) > 0 and selfpay is not None:
+        # the extra shares (异地就医 …) are inside the line's pre-self-pay: each named apart
+        extras = [
+            (self.extra_label(extra), share["value"])
+            for extra in self.steps.extra_pre_self_pay
+            for share in extra["lines"]
+            if share["line"] == step["line"]
+        ]
+        own = Decimal(step["pre_self_pay"]) - sum((Decimal(v) for _t, v in extras), Decimal(0))
+        if own > 0 and selfpay is not None:
             section.add(
-                f"{self.word('pre_self_pay')} {step['pre_self_pay']} ({self.word('selfpay')} "
+                f"{self.word('pre_self_pay')} {own:.2f} ({self.word('selfpay')} "
                 f"{_percent(selfpay)}, {step['selfpay_rule']})",
                 1,
             )
             if step["selfpay_source"]:
                 self.cite(section, None, step["selfpay_source"], 2)
+        for label, value in extras:
+            section.add(f"{label} {value}", 1)
         section.add(f"{self.word('covered')} {step['covered']}", 1)
         warnings = [
             fid
@@ -255,6 +266,8 @@ class Builder:
             number += 1
             if step["step"] == "audit_table":
                 self.step_audit_table(section, number, step)
+            elif step["step"] == "extra_pre_self_pay":
+                self.step_extra_pre_self_pay(section, number, step)
             elif step["step"] == "deductible":
                 self.step_deductible(section, number, step)
             elif step["step"] == "ratio":
@@ -274,6 +287,30 @@ class Builder:
             f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold"
         )
         self.cite(section, step["rule"], step["source"], 1)
+
+    def extra_label(self, step: ExtraPreSelfPayStep) -> str:
+        """A named pre-self-pay table as its policy titles it (in Chinese), else by name."""
+        if self.lang == "zh":
+            return step["title"]
+        return f"{self.word('extra_pre_self_pay')} ({step['table']})"
+
+    def step_extra_pre_self_pay(
+        self, section: Section, number: int, step: ExtraPreSelfPayStep
+    ) -> None:
+        """A named pre-self-pay table's share (异地就医先行自付): each line's base × rate."""
+        section.add(
+            f"{number}. {self.extra_label(step)} {_percent(step['rate'])}: {step['value']}",
+            0,
+            "bold",
+        )
+        for share in step["lines"]:
+            section.add(
+                f"{self.line_no(share['line'])}: {share['base']} × {_percent(step['rate'])} = "
+                f"{share['value']}",
+                1,
+            )
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_deductible(self, section: Section, number: int, step: DeductibleStep) -> None:
         figures = step["figures"]

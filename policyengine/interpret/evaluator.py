@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.contract.fastclaim import Claim
 from policyengine.contract.trace import deductible_period, item_class
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.interpret.extra import ExtraShare, extra_shares
 from policyengine.interpret.lines import (
     BUCKETS,
     SelfpayBasis,
@@ -51,6 +52,7 @@ class Run:
         self.moment = moment
         self.steps: list[Step] | None = [] if trace else None
         self.notes: set[Note] = set()
+        self.extras: list[ExtraShare] = []  # named pre-self-pay tables applying (extra.py)
         # the claim's facts as semantics/facts.py reads them for the interpreter
         self.facts = claim_facts(
             claim, FactContext(policy.conditions, default_tier=policy.default_tier)
@@ -175,6 +177,7 @@ class Run:
         claim_actions = {f["action"] for f in findings if f["line"] is None}
         out = []
         denied_lines = set()
+        self.extras = extra_shares(self)
         for item in sorted(self.claim.items, key=lambda i: i.line):
             own = [f for f in findings if f["line"] == item.line]
             actions = {f["action"] for f in own} | claim_actions
@@ -191,6 +194,8 @@ class Run:
             )
             self.step(line_step(item.code, line, basis))
             out.append(line)
+        for extra in self.extras:
+            self.step(extra.step(self.step_notes(extra.row)))
         return out, denied_lines
 
     def split(
@@ -213,7 +218,12 @@ class Run:
             proportion, rule, source = self.selfpay(entry)
             pre = fen((amount - over) * proportion)
             basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source)
-        split.update(over_limit=over, pre_self_pay=pre, covered=amount - over - pre)
+        covered = amount - over - pre
+        for extra in self.extras:
+            share = extra.share(item.line, covered)
+            pre += share
+            covered -= share
+        split.update(over_limit=over, pre_self_pay=pre, covered=covered)
         return split, basis
 
     def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None]:

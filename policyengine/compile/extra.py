@@ -1,0 +1,83 @@
+"""Emit the extra pre-self-pay shares of named `pre_self_pay` tables (异地就医先行自付 …).
+
+Each table is resolved at compile time like any other; the row for the claim is looked up
+once, before the lines, and each line in scope gives `covered × rate` (half-up to the fen)
+of what it has left to the pre-self-pay, in declaration order. A policy without such a
+table emits nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policyengine.compile.tables import level_of
+from policyengine.ir import RowIR, TableIR
+
+if TYPE_CHECKING:
+    from policyengine.compile.settle import VersionCompiler
+    from policyengine.compile.writer import Code
+
+
+@dataclass(frozen=True)
+class Extra:
+    """One named table as the function reads it: its lookup's local and its lines' list."""
+
+    table: TableIR
+    var: str  # the row's payload (rate, note ids, location, source, step notes) or None
+    lines: str  # the trace's (line, base, share) list
+
+
+def lookups(vc: VersionCompiler, w: Code) -> list[Extra]:
+    """Look each table's row up before the lines; the ones in force at this version."""
+    out: list[Extra] = []
+    for index, table in enumerate(vc.policy.extra_pre_self_pay):
+
+        def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+            if row is None:
+                return None
+            rate = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
+            return (
+                rate,
+                vc.note_ids(*vc.row_notes(row)),
+                row.location,
+                row.origin.as_json(),
+                tuple(vc.step_notes(row)),
+            )
+
+        resolved, name = vc.table_var(table, table.rows, payload, None)
+        if not resolved.entries:
+            continue
+        extra = Extra(table, f"hx{index}", f"xl{index}")
+        w(f"{extra.var} = {vc.lookup(resolved, name)}")
+        with w.block(f"if {extra.var} is not None:"):
+            w(f"N.update({extra.var}[1])")
+        if vc.trace:
+            w(f"{extra.lines} = []")
+        out.append(extra)
+    return out
+
+
+def shares(vc: VersionCompiler, w: Code, extras: list[Extra]) -> None:
+    """In the line loop, after `cov` (amount − over − 乙类 pre): each table's share."""
+    for extra in extras:
+        with w.block(f"if {extra.var} is not None:"):
+            w(f"x = _fen(cov * {extra.var}[0])")
+            if vc.trace:
+                w(f"{extra.lines}.append((it.line, cov, x))")
+            w("pre += x")
+            w("cov -= x")
+
+
+def steps(vc: VersionCompiler, w: Code, extras: list[Extra]) -> None:
+    """After the lines (traced variant): each table's step."""
+    if not vc.trace:
+        return
+    for extra in extras:
+        var = extra.var
+        with w.block(f"if {var} is not None:"):
+            w(
+                f"tr.append(_extra_pre_self_pay_step({extra.table.name!r}, {extra.table.title!r}, "
+                f"{var}[2], {var}[3], "
+                f"{var}[0], {extra.lines}, {var}[4]))"
+            )
