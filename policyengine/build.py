@@ -172,7 +172,7 @@ class Builder(TreeReader):
                 settings.append(
                     n.Setting(str(stmt.data), tuple(self.names(list_tree)), None, self.span(stmt))
                 )
-            elif stmt.data in ("programme", "alias"):
+            elif stmt.data in ("programme", "alias", "base"):
                 target = self.tokens(stmt, "NAME")[0]
                 settings.append(
                     n.Setting(

@@ -136,6 +136,10 @@ class TableIR:
     alias_origin: Origin | None
     alias_notes: tuple[Note, ...]
     location: str
+    # second layer: whether its self-burden counts the claim's pre-self-pay (`base includes
+    # pre_self_pay`), and that setting's provisional notes
+    base_includes_pre_self_pay: bool = False
+    base_notes: tuple[Note, ...] = ()
 
     @property
     def key(self) -> str:
@@ -223,6 +227,11 @@ class PolicyIR:
     # named pre-self-pay tables other than `default` (异地就医先行自付 …), in declaration
     # order: each takes its share of every line in scope after the 乙类 pre-self-pay
     extra_pre_self_pay: tuple[TableIR, ...] = ()
+
+    @property
+    def self_burden_with_pre_self_pay(self) -> bool:
+        """The second layer's self-burden counts pre-self-pay (the ledger keeps it so too)."""
+        return self.second_layer is not None and self.second_layer.base_includes_pre_self_pay
 
     @property
     def declared(self) -> dict[str, tuple[Any, ...]]:

@@ -8,7 +8,9 @@ the ledger and ignore theirs. After each claim:
     paid[visit.type] += fund            paid.critical_illness += critical_illness
     deductible_met[outpatient|special_outpatient] += deductible
     pooled[visit.type] += covered − deductible    (进入统筹累计, contract version 2)
-    self_burden.inpatient += covered − fund      (inpatient and special_outpatient claims)
+    self_burden.inpatient += covered − fund      (inpatient and special_outpatient claims;
+                                                  + pre_self_pay where the second layer's
+                                                  `base includes pre_self_pay`)
     admissions += 1                               (inpatient claims)
     non-denied drug lines join `dispensed`, non-denied service lines join `services`.
 
@@ -96,6 +98,7 @@ class Ledger:
     services: list[ServiceRecord] = field(default_factory=list)
     pooled: dict[str, Decimal] = field(default_factory=dict)
     service_days: int = 1  # LedgerRules.service_days
+    rules: LedgerRules = CALENDAR
 
     @classmethod
     def open(cls, claim: Claim, rules: LedgerRules = CALENDAR) -> Ledger:
@@ -110,6 +113,7 @@ class Ledger:
             services=list(history.services),
             pooled={str(pool): amount for pool, amount in history.pooled.items()},
             service_days=rules.service_days,
+            rules=rules,
         )
 
     @classmethod
@@ -121,7 +125,7 @@ class Ledger:
         rules: LedgerRules = CALENDAR,
     ) -> Ledger:
         """What one settled claim adds to its person's year."""
-        added = cls(year_start(claim.visit.date, rules.year_start))
+        added = cls(year_start(claim.visit.date, rules.year_start), rules=rules)
         added.record(claim, result, kind_of)
         return added
 
@@ -179,6 +183,7 @@ class Ledger:
             ],
             {pool: Decimal(amount) for pool, amount in data["pooled"].items()},
             rules.service_days,
+            rules,
         )
 
     def history(self, day: dt.date) -> History:
@@ -221,6 +226,8 @@ class Ledger:
             )
         if visit in SELF_BURDEN_VISITS:
             self.self_burden += Decimal(totals["covered"]) - fund
+            if self.rules.self_burden_with_pre_self_pay:
+                self.self_burden += Decimal(totals["pre_self_pay"])
         if visit == "inpatient":
             self.admissions += 1
         denied = {line["line"] for line in result["lines"] if Decimal(line["denied"]) > 0}

@@ -181,7 +181,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Setting:
-    """A table setting: `complete over`, `pools`, `programme`, `self_burden`, `as`."""
+    """A table setting: `complete over`, `pools`, `programme`, `self_burden`, `as`,
+    `base includes|excludes pre_self_pay`."""
 
     name: str
     args: tuple[str, ...]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from policyengine.contract.trace import (
         AuditTableStep,
+        BandPayment,
         CapStep,
         Citation,
         CriticalIllnessStep,
@@ -412,6 +413,32 @@ def cancelled_limit_step(
     }
 
 
+def band_payments(schedule: Schedule, before: Decimal, this: Decimal) -> list[BandPayment]:
+    """The part of `this` self-burden (after `before`) inside each band of the schedule, and
+    the band's payment on it; bands it does not reach are left out."""
+    ceiling = schedule["ceiling"]
+    top = Decimal(ceiling) if ceiling is not None else None
+    start, end = before, before + this
+    if top is not None:
+        start, end = min(start, top), min(end, top)
+    out: list[BandPayment] = []
+    for band in schedule["bands"]:
+        low = Decimal(band["from"])
+        high = Decimal(band["to"]) if band["to"] is not None else end
+        part = min(end, high) - max(start, low)
+        if part > 0:
+            out.append(
+                {
+                    "from": band["from"],
+                    "to": band["to"],
+                    "rate": band["rate"],
+                    "self_burden": money(part),
+                    "paid": money(part * Decimal(band["rate"])),
+                }
+            )
+    return out
+
+
 def critical_illness_step(
     rule: str,
     source: Citation,
@@ -424,14 +451,16 @@ def critical_illness_step(
     payment_cap_left: Decimal | None,
     value: Decimal,
     provisional: tuple[str, ...],
+    pre_self_pay: Decimal | None = None,
 ) -> CriticalIllnessStep:
-    return {
+    step: CriticalIllnessStep = {
         "step": "critical_illness",
         "rule": rule,
         "source": source.copy(),
         "figures": {
             "self_burden_before": money(self_burden_before),
             "self_burden": money(self_burden),
+            "by_band": band_payments(schedule, self_burden_before, self_burden),
             "bands": bands,
             "schedule": copy(schedule),
             "paid": money(paid),
@@ -441,6 +470,9 @@ def critical_illness_step(
         "value": money(value),
         "provisional": list(provisional),
     }
+    if pre_self_pay is not None:
+        step["figures"]["pre_self_pay"] = money(pre_self_pay)
+    return step
 
 
 def by_generic(records: tuple[Any, ...], length: int) -> dict[str, list[Any]]:

@@ -185,6 +185,10 @@ def _in_table(
             what = f"{named} taken as `{setting.args[0]}`"
             alias = f"{label} as {' '.join(setting.args)}"
             yield CitationPlace(setting.provenance, setting.span, what, alias, group)
+        elif setting.name == "base":
+            what = f"{named}: base {setting.args[0]} pre_self_pay"
+            base = f"{label} base {setting.args[0]} pre_self_pay"
+            yield CitationPlace(setting.provenance, setting.span, what, base, group)
     for row in rows:
         row_label = f"{label} row"
         what = f"this row of {named}"

@@ -136,6 +136,12 @@ class Lowering:
         alias_notes = (
             self.note(alias.provenance, alias.span, f"{key} as {alias.args[0]}") if alias else ()
         )
+        base = decl.setting("base")
+        base_notes = (
+            self.note(base.provenance, base.span, f"{key} base {base.args[0]} pre_self_pay")
+            if base
+            else ()
+        )
         return TableIR(
             kind=decl.kind,
             name=decl.name,
@@ -150,6 +156,8 @@ class Lowering:
             alias_origin=self.ctx.origin(alias.provenance) if alias else None,
             alias_notes=alias_notes,
             location=decl.span.location,
+            base_includes_pre_self_pay=base is not None and base.args[0] == "includes",
+            base_notes=base_notes,
         )
 
     def rule(self, rule_id: int, decl: n.RuleDecl) -> RuleIR:

@@ -44,7 +44,10 @@ _SETTING_WORDS = {
     "programme": "programme",
     "self_burden": "self_burden",
     "alias": "as",
+    "base": "base includes|excludes pre_self_pay",
 }
+# `base includes|excludes pre_self_pay`: whether the second layer's self-burden counts it
+BASE_WORDS = ("includes", "excludes")
 
 
 def run(ctx: CheckContext) -> None:
@@ -287,9 +290,11 @@ def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:
         "pools": PAID_POOLS,
         "programme": PROGRAMMES,
         "self_burden": VISITS,
+        "base": BASE_WORDS,
     }.get(setting.name)
     if choices is not None:
-        check_words(ctx, setting.args, tuple(choices), _SETTING_WORDS[setting.name], setting.span)
+        what = "`base` word" if setting.name == "base" else _SETTING_WORDS[setting.name]
+        check_words(ctx, setting.args, tuple(choices), what, setting.span)
 
 
 def _check_limit_row(ctx: CheckContext, row: n.Row) -> None:

@@ -231,7 +231,9 @@ def build_source(policy: PolicyIR) -> str:
     out(f"_NOTES = {literal(tuple(str(n) for n in policy.notes))}")
     out(f"TIERS = {literal(tuple(name for name, _title in policy.tiers))}")
     out(f"_DEFAULT_TIER = {literal(policy.default_tier)}")
-    out(f"LEDGER = {literal((policy.benefit_year, False, policy.service_days))}")
+    out(
+        f"LEDGER = {literal((policy.benefit_year, policy.self_burden_with_pre_self_pay, policy.service_days))}"
+    )
     out()
     out.extend(catalogue_source(policy))
     out()

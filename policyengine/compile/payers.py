@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
-from policyengine.ir import RowIR, TableIR
+from policyengine.ir import Note, RowIR, TableIR
 from policyengine.semantics.domain import matches
 from policyengine.semantics.facts import FACTS
 from policyengine.semantics.matching import ratio_text, schedule
@@ -268,7 +268,13 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         if row is None:
             return None
         bands = vc.policy.value(row.expr, vc.day)
-        meta = _row_meta(vc, row)
+        notes = (*vc.row_notes(row), *table.base_notes)  # and `base includes pre_self_pay`'s
+        meta = (
+            vc.note_ids(*notes),
+            row.location,
+            row.origin.as_json(),
+            tuple(str(n) for n in sorted(set(notes), key=Note.sort_key)),
+        )
         if not isinstance(bands, BandsVal):
             return (None, None, *meta, None, None)
         cap = fen(bands.payment_cap) if bands.payment_cap is not None else None
@@ -281,6 +287,11 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         with w.block("if hs[0] is not None:"):
             w("sb = history.self_burden.inpatient")
             w("s = covered - fund")
+            pre = "None"
+            if table.base_includes_pre_self_pay:  # rows hold each line's pre-self-pay at [7]
+                w("pre = sum([r[7] for r in rows], _Z)")
+                w("s += pre")
+                pre = "pre"
             w(f"ci = {vc.rounded('hs[0](sb + s) - hs[0](sb)')}")
             w("computed = ci")
             w("cap_left = None")
@@ -293,7 +304,8 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
             if vc.trace:
                 w(
                     "tr.append(_critical_illness_step(hs[3], hs[4], sb, s, hs[6], hs[7], "
-                    "history.paid.get('critical_illness', _Z), computed, cap_left, ci, hs[5]))"
+                    "history.paid.get('critical_illness', _Z), computed, cap_left, ci, hs[5], "
+                    f"{pre}))"
                 )
 
 

@@ -274,9 +274,22 @@ class Schedule(TypedDict):
     payment_cap: Money | None
 
 
+BandPayment = TypedDict(
+    "BandPayment",
+    {"from": Money, "to": Money | None, "rate": Rate, "self_burden": Money, "paid": Money},
+)
+BandPayment.__doc__ = """The part of this claim's self-burden inside one band of the second
+layer (above the ceiling nothing counts) and what the band pays on it, rate × part, shown to the
+fen: the payment is the sum over the bands, rounded once (so these may differ from it by a fen)."""
+
+
 class CriticalIllnessFigures(TypedDict):
     self_burden_before: Money  # the year's self-burden S before this claim
-    self_burden: Money  # this claim's: covered − fund
+    self_burden: Money  # this claim's: covered − fund (+ pre_self_pay, `base includes` it)
+    pre_self_pay: NotRequired[Money]  # the claim's pre-self-pay counted in it
+    # the bands this claim's self-burden falls in (always written; a trace document stored
+    # before it was may lack it)
+    by_band: NotRequired[list[BandPayment]]
     bands: str  # the schedule as the rule file words it
     schedule: Schedule
     paid: Money

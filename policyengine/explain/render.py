@@ -398,7 +398,18 @@ class Builder:
             f"{self.word('self_burden')} {figures['self_burden']}",
             1,
         )
+        if "pre_self_pay" in figures:  # `base includes pre_self_pay`
+            section.add(
+                f"{self.word('of_which')}{self.word('pre_self_pay')} {figures['pre_self_pay']}", 1
+            )
         section.add(f"{self.word('bands')}: {figures['bands']}", 1)
+        for band in figures.get("by_band", []):
+            high = band["to"] if band["to"] is not None else "∞"
+            section.add(
+                f"{band['from']}–{high}: {band['self_burden']} × {_percent(band['rate'])} = "
+                f"{band['paid']}",
+                2,
+            )
         if figures["payment_cap_left"] is not None:
             section.add(f"{self.word('payment_cap_left')} {figures['payment_cap_left']}", 1)
         self.cite(section, step["rule"], step["source"], 1)

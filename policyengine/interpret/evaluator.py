@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.contract.fastclaim import Claim
 from policyengine.contract.trace import deductible_period, item_class
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.interpret.bands import band_payments
 from policyengine.interpret.extra import ExtraShare, extra_shares
 from policyengine.interpret.lines import (
     BUCKETS,
@@ -37,7 +38,7 @@ from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
-    from policyengine.contract.trace import Citation, Step
+    from policyengine.contract.trace import Citation, CriticalIllnessFigures, Step
 
 ZERO = Decimal(0)
 
@@ -120,7 +121,7 @@ class Run:
             for key in BUCKETS
         }
         billed = sum((Decimal(money(line.billed)) for line in splits), ZERO)
-        deductible, fund, critical = self.payers(totals["covered"])
+        deductible, fund, critical = self.payers(totals["covered"], totals["pre_self_pay"])
         patient = billed - totals["denied"] - fund - critical
         self.step({"step": "patient", "value": money(patient)})
         result: ResultDict = {
@@ -234,13 +235,13 @@ class Run:
         return self.level(self.value(row)), row.location, row.origin.as_json()
 
     # ------------------------------------------------------------ payers
-    def payers(self, covered: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    def payers(self, covered: Decimal, pre_self_pay: Decimal) -> tuple[Decimal, Decimal, Decimal]:
         if covered == 0:
             return ZERO, ZERO, ZERO
         visit = self.facts["visit"]
         deductible = self.deductible(visit, covered)
         fund = self.fund(visit, covered, deductible)
-        critical = self.critical_illness(visit, covered - fund)
+        critical = self.critical_illness(visit, covered - fund, pre_self_pay)
         return deductible, fund, critical
 
     def deductible(self, visit: str, covered: Decimal) -> Decimal:
@@ -407,14 +408,17 @@ class Run:
         )
         return result
 
-    def critical_illness(self, visit: str, self_burden: Decimal) -> Decimal:
+    def critical_illness(self, visit: str, self_burden: Decimal, pre_self_pay: Decimal) -> Decimal:
         table = self.policy.second_layer
         if table is None or visit not in table.self_burden:
             return ZERO
         row = self.lookup(table)
         if row is None:
             return ZERO
+        self.notes.update(table.base_notes)
         bands = self.value(row)
+        if table.base_includes_pre_self_pay:  # `base includes pre_self_pay`
+            self_burden += pre_self_pay
         if not isinstance(bands, BandsVal):
             return ZERO
         before = self.claim.history.self_burden.inpatient
@@ -428,22 +432,26 @@ class Run:
             paid = self.claim.history.paid.get("critical_illness", ZERO)
             left = max(ZERO, fen(bands.payment_cap) - paid)
             result = min(computed, left)
+        figures: CriticalIllnessFigures = {
+            "self_burden_before": money(before),
+            "self_burden": money(self_burden),
+            "by_band": band_payments(bands, before, self_burden),
+            "bands": bands.describe(),
+            "schedule": schedule(bands),
+            "paid": money(self.paid("critical_illness")),
+            "computed": money(computed),
+            "payment_cap_left": money(left) if left is not None else None,
+        }
+        if table.base_includes_pre_self_pay:
+            figures["pre_self_pay"] = money(pre_self_pay)
         self.step(
             {
                 "step": "critical_illness",
                 "rule": row.location,
                 "source": row.origin.as_json(),
-                "figures": {
-                    "self_burden_before": money(before),
-                    "self_burden": money(self_burden),
-                    "bands": bands.describe(),
-                    "schedule": schedule(bands),
-                    "paid": money(self.paid("critical_illness")),
-                    "computed": money(computed),
-                    "payment_cap_left": money(left) if left is not None else None,
-                },
+                "figures": figures,
                 "value": money(result),
-                "provisional": self.step_notes(row),
+                "provisional": self.step_notes(row, extra=table.base_notes),
             }
         )
         return result
@@ -451,10 +459,10 @@ class Run:
     def paid(self, pool: str) -> Decimal:
         return self.claim.history.paid.get(pool, ZERO)
 
-    def step_notes(self, *rows: RowIR) -> list[str]:
+    def step_notes(self, *rows: RowIR, extra: tuple[Note, ...] = ()) -> list[str]:
         if self.steps is None:
             return []
-        notes: set[Note] = set()
+        notes: set[Note] = set(extra)
         for row in rows:
             notes.update(row.notes)
             notes.update(self.policy.let_notes(row.refs, self.day))

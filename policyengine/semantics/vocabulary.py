@@ -116,7 +116,7 @@ TABLES: Final = MappingProxyType(
         "ratio": TableSpec("ratio", frozenset({"complete", "alias"})),
         "cap": TableSpec("money", frozenset({"complete", "pools"})),
         "limit": TableSpec("money", frozenset({"pools", "programme"})),
-        "second_layer": TableSpec("bands", frozenset({"complete", "self_burden"})),
+        "second_layer": TableSpec("bands", frozenset({"complete", "self_burden", "base"})),
         "pre_self_pay": TableSpec("ratio", frozenset({"complete"})),
     }
 )

@@ -1,0 +1,128 @@
+"""The settlement constructs of tests/policies/payments beyond what a YAML case states: the
+batch ledger of a second layer whose base includes the pre-self-pay, and the trace's account
+of the second layer band by band and of remote care's extra pre-self-pay, alike on both back
+ends (the YAML cases there hold the money on both)."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from policyengine.contract.trace import read_steps
+from policyengine.engine import Engine
+from policyengine.ledger import settle_person
+from policyengine.prepared import BACKENDS, LedgerRules
+from tests.support import ROOT
+
+PAYMENTS = ROOT / "tests" / "policies" / "payments"
+
+INPATIENT: dict[str, Any] = {
+    "id": "PM-1",
+    "region": "payments",
+    "person": {
+        "id": "P1",
+        "scheme": "employee",
+        "status": "working",
+        "birth_date": "1960-05-02",
+        "sex": "male",
+    },
+    "visit": {
+        "type": "inpatient",
+        "date": "2024-03-20",
+        "admitted": "2024-03-10",
+        "hospital": {"id": "H3", "level": 3, "kind": "general"},
+        "doctor": {"id": "D1", "title": "chief"},
+        "diagnoses": ["K80.200"],
+    },
+    "items": [
+        {
+            "line": 1,
+            "code": "S001",
+            "kind": "service",
+            "quantity": "1",
+            "unit_price": "30000.00",
+            "amount": "30000.00",
+        },
+        {
+            "line": 2,
+            "code": "D002",
+            "kind": "drug",
+            "quantity": "1",
+            "unit_price": "10000.00",
+            "amount": "10000.00",
+            "days_supply": 5,
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return Engine.load(PAYMENTS, backend=request.param)
+
+
+def test_the_ledger_counts_the_pre_self_pay_where_the_second_layer_does(engine: Engine) -> None:
+    """Each claim: covered 39000, deductible 1000, fund 30400, pre-self-pay 1000, so s = 9600.
+    The second claim reads S = 9600 (8600 were the pre-self-pay left out): F(19200) − F(9600) =
+    (19200 − 10000) × 50% = 4600.00."""
+    policy = engine.policy("payments")
+    assert policy.ledger == LedgerRules((1, 1), True)
+    second = copy.deepcopy(INPATIENT)
+    second["id"], second["visit"]["date"] = "PM-2", "2024-05-20"
+    settled = list(
+        settle_person(
+            enumerate([INPATIENT, second]),
+            lambda claim: engine.settle(claim, trace=True),
+            policy.kind_of,
+            rules_of=lambda _claim: policy.ledger,
+        )
+    )
+    first, then = (s.result for s in settled)
+    assert first is not None and then is not None
+    assert first["totals"]["payers"]["critical_illness"] == "0.00"
+    assert then["totals"]["payers"]["critical_illness"] == "4600.00"
+    figures = read_steps(then).critical_illness
+    assert figures is not None
+    assert figures["figures"]["self_burden_before"] == "9600.00"
+    assert figures["figures"].get("pre_self_pay") == "1000.00"
+    assert figures["figures"].get("by_band") == [
+        {
+            "from": "10000.00",
+            "to": "50000.00",
+            "rate": "0.5",
+            "self_burden": "9200.00",
+            "paid": "4600.00",
+        }
+    ]
+
+
+def test_the_bands_paid_add_up_to_the_payment_before_its_rounding(engine: Engine) -> None:
+    claim = copy.deepcopy(INPATIENT)
+    claim["history"] = {"self_burden": {"inpatient": "45000.00"}}
+    step = read_steps(engine.settle(claim, trace=True)).critical_illness
+    assert step is not None
+    bands = step["figures"].get("by_band", [])
+    paid = sum(Decimal(band["paid"]) for band in bands)
+    assert paid == Decimal(step["figures"]["computed"]) == Decimal("5720.00")
+    assert [band["to"] for band in bands] == ["50000.00", None]
+
+
+def test_remote_care_states_each_lines_share_in_its_own_step(engine: Engine) -> None:
+    claim = copy.deepcopy(INPATIENT)
+    claim["visit"].update(place="out_of_province", filed=False)
+    result = engine.settle(claim, trace=True)
+    steps = read_steps(result)
+    (extra,) = steps.extra_pre_self_pay
+    # line 1: 30000 × 20% = 6000.00; line 2: (10000 − 1000) × 20% = 1800.00
+    assert [(s["line"], s["base"], s["value"]) for s in extra["lines"]] == [
+        (1, "30000.00", "6000.00"),
+        (2, "9000.00", "1800.00"),
+    ]
+    assert (extra["table"], extra["rate"], extra["value"]) == ("remote", "0.2", "7800.00")
+    assert result["totals"]["pre_self_pay"] == "8800.00"
+    kinds = [s["step"] for s in steps.all]
+    assert kinds.index("extra_pre_self_pay") == kinds.index("deductible") - 1  # after the lines
+    assert extra["rule"].startswith("payments/remote.policy:")
