@@ -227,6 +227,15 @@ class PolicyIR:
     # named pre-self-pay tables other than `default` (异地就医先行自付 …), in declaration
     # order: each takes its share of every line in scope after the 乙类 pre-self-pay
     extra_pre_self_pay: tuple[TableIR, ...] = ()
+    # ceilings on the cost entering the fund (`fund_ceiling`), each over its pools
+    fund_ceilings: tuple[TableIR, ...] = ()
+
+    def cap_of(self, visit: str, period: str | None) -> TableIR | None:
+        """The cap of `period` (None: the yearly one) whose pools hold the visit type."""
+        return next((t for t in self.caps if visit in t.pools and t.period == period), None)
+
+    def fund_ceiling_of(self, visit: str) -> TableIR | None:
+        return next((t for t in self.fund_ceilings if visit in t.pools), None)
 
     @property
     def self_burden_with_pre_self_pay(self) -> bool:

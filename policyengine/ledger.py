@@ -8,6 +8,8 @@ the ledger and ignore theirs. After each claim:
     paid[visit.type] += fund            paid.critical_illness += critical_illness
     deductible_met[outpatient|special_outpatient] += deductible
     pooled[visit.type] += covered − deductible    (进入统筹累计, contract version 2)
+    paid_today[visit.type] += fund                (the fund paid on the claim's visit date;
+                                                  a claim of a later date starts it afresh)
     self_burden.inpatient += covered − fund      (inpatient and special_outpatient claims;
                                                   + pre_self_pay where the second layer's
                                                   `base includes pre_self_pay`)
@@ -99,6 +101,9 @@ class Ledger:
     pooled: dict[str, Decimal] = field(default_factory=dict)
     service_days: int = 1  # LedgerRules.service_days
     rules: LedgerRules = CALENDAR
+    # the fund paid per pool on `today` (history.paid_today, for caps `per day`)
+    today: dt.date | None = None
+    paid_today: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def open(cls, claim: Claim, rules: LedgerRules = CALENDAR) -> Ledger:
@@ -114,6 +119,8 @@ class Ledger:
             pooled={str(pool): amount for pool, amount in history.pooled.items()},
             service_days=rules.service_days,
             rules=rules,
+            today=claim.visit.date,
+            paid_today={str(pool): amount for pool, amount in history.paid_today.items()},
         )
 
     @classmethod
@@ -199,6 +206,8 @@ class Ledger:
             tuple(self.dispensed),
             tuple(self.services),
             dict(self.pooled),
+            None,
+            dict(self.paid_today) if day == self.today else {},
         )
 
     def slide(self, day: dt.date) -> None:
@@ -219,6 +228,9 @@ class Ledger:
         pooled = Decimal(totals["covered"]) - Decimal(totals["deductible"])
         self.pooled[visit] = self.pooled.get(visit, ZERO) + pooled
         self.paid[visit] = self.paid.get(visit, ZERO) + fund
+        if claim.visit.date != self.today:  # a new day: nothing paid on it yet
+            self.today, self.paid_today = claim.visit.date, {}
+        self.paid_today[visit] = self.paid_today.get(visit, ZERO) + fund
         self.paid["critical_illness"] = self.paid.get("critical_illness", ZERO) + critical
         if visit in YEARLY_DEDUCTIBLE_POOLS:
             self.deductible_met[visit] = self.deductible_met.get(visit, ZERO) + Decimal(

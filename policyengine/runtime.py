@@ -44,14 +44,16 @@ if TYPE_CHECKING:
         DeductibleStep,
         ExtraPreSelfPayLine,
         ExtraPreSelfPayStep,
+        FundCeilingStep,
         FundStep,
         LimitStep,
         LineStep,
+        PeriodCapStep,
         PolicyStep,
         Schedule,
         Step,
     )
-    from policyengine.semantics.vocabulary import Admission, Decision, ItemClass
+    from policyengine.semantics.vocabulary import Admission, CapPeriod, Decision, ItemClass
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
@@ -331,11 +333,70 @@ def deductible_step(
     }
 
 
-def fund_step(covered: Decimal, deductible: Decimal, value: Decimal) -> FundStep:
-    return {
+def fund_step(
+    covered: Decimal, deductible: Decimal, value: Decimal, entering: Decimal | None = None
+) -> FundStep:
+    step: FundStep = {
         "step": "fund",
         "figures": {"covered": money(covered), "deductible": money(deductible)},
         "value": money(value),
+    }
+    if entering is not None:  # a fund ceiling left this much of covered − deductible
+        step["figures"]["entering"] = money(entering)
+    return step
+
+
+def fund_ceiling_step(
+    rule: str,
+    source: Citation,
+    ceiling: Decimal,
+    pools: tuple[str, ...],
+    pooled: Decimal,
+    left: Decimal,
+    amount: Decimal,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> FundCeilingStep:
+    return {
+        "step": "fund_ceiling",
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "ceiling": money(ceiling),
+            "pools": list(pools),
+            "pooled": money(pooled),
+            "left": money(left),
+            "amount": money(amount),
+        },
+        "value": money(value),
+        "provisional": list(provisional),
+    }
+
+
+def period_cap_step(
+    period: CapPeriod,
+    rule: str,
+    source: Citation,
+    cap: Decimal,
+    pools: tuple[str, ...],
+    paid: Decimal,
+    left: Decimal,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> PeriodCapStep:
+    return {
+        "step": "period_cap",
+        "period": period,
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "cap": money(cap),
+            "pools": list(pools),
+            "paid": money(paid),
+            "left": money(left),
+        },
+        "value": money(value),
+        "provisional": list(provisional),
     }
 
 

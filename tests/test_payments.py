@@ -126,3 +126,63 @@ def test_remote_care_states_each_lines_share_in_its_own_step(engine: Engine) -> 
     kinds = [s["step"] for s in steps.all]
     assert kinds.index("extra_pre_self_pay") == kinds.index("deductible") - 1  # after the lines
     assert extra["rule"].startswith("payments/remote.policy:")
+
+
+SPECIAL: dict[str, Any] = {
+    "id": "PM-S-1",
+    "region": "payments",
+    "person": {"id": "P2", "scheme": "resident", "birth_date": "1955-05-02", "sex": "female"},
+    "visit": {
+        "type": "special_outpatient",
+        "date": "2024-04-08",
+        "hospital": {"id": "H2", "level": 2, "kind": "general"},
+        "doctor": {"id": "D1", "title": "attending"},
+        "diagnoses": ["I10"],
+    },
+    "items": [
+        {
+            "line": 1,
+            "code": "S001",
+            "kind": "service",
+            "quantity": "1",
+            "unit_price": "1000.00",
+            "amount": "1000.00",
+        }
+    ],
+}
+
+
+def test_the_ledger_keeps_what_the_fund_paid_on_the_day_for_caps_per_day(engine: Engine) -> None:
+    """Each visit: (1000 − 50) × 70% = 665.00, at most 200.00 a visit (level 2) and 500.00 a
+    day. Three visits on 8 April: 200, 200, then 500 − 400 = 100; on 9 April afresh 200."""
+    policy = engine.policy("payments")
+    claims = []
+    for index, date in enumerate(("2024-04-08", "2024-04-08", "2024-04-08", "2024-04-09")):
+        claim = copy.deepcopy(SPECIAL)
+        claim["id"], claim["visit"]["date"] = f"PM-S-{index}", date
+        claims.append(claim)
+    settled = list(
+        settle_person(
+            enumerate(claims),
+            lambda claim: engine.settle(claim, trace=True),
+            policy.kind_of,
+            rules_of=lambda _claim: policy.ledger,
+        )
+    )
+    funds = [s.result["totals"]["payers"]["fund"] for s in settled if s.result is not None]
+    assert funds == ["200.00", "200.00", "100.00", "200.00"]
+    third = settled[2].result
+    assert third is not None
+    day = [s for s in read_steps(third).period_caps if s["period"] == "day"]
+    assert [(s["figures"]["paid"], s["figures"]["left"]) for s in day] == [("400.00", "100.00")]
+
+
+def test_a_claims_paid_today_is_read_alike_by_the_fast_path_and_the_models() -> None:
+    from policyengine.contract.claims import Claim
+    from policyengine.contract.fastclaim import fast_claim, from_model
+
+    claim = copy.deepcopy(SPECIAL)
+    claim["history"] = {"paid_today": {"special_outpatient": "350.00"}}
+    fast = fast_claim(claim)
+    assert fast is not None and fast == from_model(Claim.model_validate(claim))
+    assert fast.history.paid_today == {"special_outpatient": Decimal("350.00")}

@@ -285,6 +285,7 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
         default_tier=header.get("default_tier"),
         benefit_year=month_day(header.get("benefit_year", "01-01")) or (1, 1),
         money_unit=money_unit(header.get("money_rounding", "fen")),
+        fund_ceilings=tuple(t for (kind, _), t in tables.items() if kind == "fund_ceiling"),
         extra_pre_self_pay=tuple(
             t for (kind, name), t in tables.items() if kind == "pre_self_pay" and name != "default"
         ),

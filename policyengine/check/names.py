@@ -17,6 +17,7 @@ from policyengine.check.header import check_header
 from policyengine.diagnostics import Related, did_you_mean, suggestion
 from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
+    CAP_PERIODS,
     FINDING_KINDS,
     MOMENTS,
     PAID_POOLS,
@@ -262,26 +263,33 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
 
 
 def _table_word(kind: str) -> str:
-    return {"second_layer": "second layer", "pre_self_pay": "pre-self-pay"}.get(kind, kind)
+    words = {"second_layer": "second layer", "pre_self_pay": "pre-self-pay"}
+    return words.get(kind, kind.replace("_", " "))
 
 
 def _check_period(ctx: CheckContext, decl: n.TableDecl) -> None:
     if decl.kind == "deductible" and decl.period is None:
         ctx.diags.error(
             "N005",
-            f"deductible `{decl.name}` does not say `per year` or `per admission`",
+            f"deductible `{decl.name}` does not say `per year`, `per admission` or `per visit`",
             decl.span,
         )
     elif decl.period is not None and decl.period_span is not None:
-        if decl.kind != "deductible":
+        periods: tuple[str, ...] | None = {"deductible": PERIODS, "cap": CAP_PERIODS}.get(decl.kind)
+        if periods is None:
             ctx.diags.error("N004", f"a {decl.kind} table has no period", decl.period_span)
-        elif decl.period not in PERIODS:
+        elif decl.period not in periods:
             ctx.diags.error(
                 "N001",
-                f"unknown period `per {decl.period}`",
+                f"unknown period `per {decl.period}` of a {decl.kind} table",
                 decl.period_span,
-                hint=suggestion(decl.period, PERIODS) or "use `per year` or `per admission`",
+                hint=suggestion(decl.period, periods) or _periods_hint(periods),
             )
+
+
+def _periods_hint(periods: tuple[str, ...]) -> str:
+    words = [f"`per {p}`" for p in periods]
+    return "use " + ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:

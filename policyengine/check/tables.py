@@ -36,6 +36,7 @@ Overlap = tuple[dt.date, dt.date]  # first and last day two rows both apply
 _FIXED_VISITS = {"deductible", "ratio", "limit"}
 _NEEDED = {
     "cap": ("pools", "the pools whose payments count against the cap"),
+    "fund_ceiling": ("pools", "the pools whose amounts entering the fund count against it"),
     "second_layer": ("self_burden", "the visits whose self-burden it pays on"),
 }
 
@@ -69,7 +70,8 @@ def _small_enough(ctx: CheckContext, title: str, rows: tuple[n.Row, ...], span: 
 
 
 def _check_settings(ctx: CheckContext) -> None:
-    capped: dict[str, n.TableDecl] = {}
+    # a pool is in at most one yearly cap, one `per visit`, one `per day`, one fund ceiling
+    capped: dict[tuple[str, str | None, str], n.TableDecl] = {}
     for (kind, name), decl in ctx.tables.items():
         needed, meaning = _NEEDED.get(kind, ("", ""))
         if needed and decl.setting(needed) is None:
@@ -87,16 +89,25 @@ def _check_settings(ctx: CheckContext) -> None:
                 pools.span,
                 hint=f"`pools {name}`: the pool whose payments this year count against the limit",
             )
-        if kind == "cap" and pools is not None:
+        if kind in ("cap", "fund_ceiling") and pools is not None:
+            what = "caps" if kind == "cap" else "fund ceilings"
+            if decl.period is not None:
+                what = f"{what} per {decl.period}"
             for pool in pools.args:
-                if pool in capped:
+                key = (kind, decl.period, pool)
+                if key in capped:
                     ctx.diags.error(
                         "N002",
-                        f"pool `{pool}` is in two caps: `{capped[pool].name}` and `{name}`",
+                        f"pool `{pool}` is in two {what}: `{capped[key].name}` and `{name}`",
                         pools.span,
-                        related=[Related(capped[pool].span, "the other cap")],
+                        related=[
+                            Related(
+                                capped[key].span,
+                                "the other cap" if kind == "cap" else "the other ceiling",
+                            )
+                        ],
                     )
-                capped.setdefault(pool, decl)
+                capped.setdefault(key, decl)
         alias = decl.setting("alias")
         if alias is not None:
             _check_alias(ctx, decl, alias)

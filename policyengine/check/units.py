@@ -62,7 +62,9 @@ def run(ctx: CheckContext) -> None:
         if isinstance(decl, n.TableDecl):
             for row in decl.rows:
                 expected = "points" if row.is_adjust else TABLE_UNITS[decl.kind]
-                _check_row(ctx, decl.kind, row, expected)
+                # a cap `per visit|day` may vary by the hospital's level; a yearly one not
+                kind = "cap per visit" if decl.kind == "cap" and decl.period else decl.kind
+                _check_row(ctx, kind, row, expected)
         elif isinstance(decl, n.RuleDecl):
             _check_rule(ctx, decl)
 
@@ -255,7 +257,7 @@ def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
     if isinstance(value, BandsVal):
         _check_bands(ctx, kind, value, row.value, span)
         return
-    if value.by_level and kind in ("cap", "limit", "pre_self_pay"):
+    if value.by_level and kind in ("cap", "limit", "pre_self_pay", "fund_ceiling"):
         ctx.diags.error("T002", f"a {kind} is yearly: it cannot vary `by level`", span)
     _check_range(ctx, value, row.value)
 

@@ -47,10 +47,12 @@ from policyengine.runtime import extra_pre_self_pay_step as _extra_pre_self_pay_
 from policyengine.runtime import fen as _fen
 from policyengine.runtime import findings as _fm
 from policyengine.runtime import finish as _finish
+from policyengine.runtime import fund_ceiling_step as _fund_ceiling_step
 from policyengine.runtime import fund_step as _fund_step
 from policyengine.runtime import limit_step as _limit_step
 from policyengine.runtime import line_step as _line_step
 from policyengine.runtime import money as _money
+from policyengine.runtime import period_cap_step as _period_cap_step
 from policyengine.runtime import policy_step as _policy_step
 from policyengine.runtime import ratio_text as _ratio_text
 from policyengine.runtime import to_unit as _to_unit
@@ -231,9 +233,8 @@ def build_source(policy: PolicyIR) -> str:
     out(f"_NOTES = {literal(tuple(str(n) for n in policy.notes))}")
     out(f"TIERS = {literal(tuple(name for name, _title in policy.tiers))}")
     out(f"_DEFAULT_TIER = {literal(policy.default_tier)}")
-    out(
-        f"LEDGER = {literal((policy.benefit_year, policy.self_burden_with_pre_self_pay, policy.service_days))}"
-    )
+    ledger = (policy.benefit_year, policy.self_burden_with_pre_self_pay, policy.service_days)
+    out(f"LEDGER = {literal(ledger)}")
     out()
     out.extend(catalogue_source(policy))
     out()
@@ -291,6 +292,7 @@ def inventory(policy: PolicyIR) -> tuple[InventoryEntry, ...]:
         *([policy.second_layer] if policy.second_layer else []),
         *([policy.pre_self_pay] if policy.pre_self_pay else []),
         *policy.extra_pre_self_pay,
+        *policy.fund_ceilings,
     ]
     for rule in policy.rules:
         add("rule", rule.location, f"{rule.kind} {rule.name}", rule.origin.as_json())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from policyengine.compile import fund_limits
 from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
 from policyengine.ir import Note, RowIR, TableIR
@@ -40,13 +41,15 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     if not _ratio(vc, w, visit):
         return
     w("base = covered - ded")
+    ceiling = fund_limits.fund_ceiling(vc, w, visit)
     w(
         f"computed = {vc.rounded('base * rate')} if rate.__class__ is _D else "
         f"{vc.rounded('rate(base)')}"
     )
     if vc.trace:
-        w("tr.append(_fund_step(covered, ded, computed))")
+        w(f"tr.append(_fund_step(covered, ded, computed{', entering' if ceiling else ''}))")
     _cap(vc, w, visit)
+    fund_limits.period_caps(vc, w, visit)
     _limit(vc, w, visit)
     _second_layer(vc, w, visit)
 
@@ -160,7 +163,7 @@ def _describe(value: Any) -> str:
 
 
 def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
-    table = next((t for t in vc.policy.caps if visit in t.pools), None)
+    table = vc.policy.cap_of(visit, None)
     if table is None:
         w("fund = computed")
         return

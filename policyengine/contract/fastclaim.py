@@ -352,6 +352,7 @@ def _history(raw: Any, keys: list[int]) -> History:
         tuple([ServiceRecord(s.code, s.date, _count(s.quantity)) for s in services]),
         _money_map(raw.pooled, keys),
         _given(raw.benefit_year_start),
+        _money_map(raw.paid_today, keys),
     )
 
 

@@ -297,6 +297,9 @@ class History(_Model):
     # where the benefit year this history describes began (absent: the policy's own start)
     pooled: dict[VisitType, Money] = Field(default_factory=dict)
     benefit_year_start: Date | None = None
+    # added by the engine (docs/claims.md): per pool, what the fund paid the person on this
+    # claim's visit date before it (caps `per day`); the batch ledger keeps it
+    paid_today: dict[PaidPool, Money] = Field(default_factory=dict)
 
 
 class Claim(_Model):

@@ -99,6 +99,7 @@ class History(NamedTuple):
     services: tuple[ServiceRecord, ...]
     pooled: dict[str, Decimal] = {}  # noqa: RUF012 - records are read, never changed
     benefit_year_start: dt.date | None = None
+    paid_today: dict[str, Decimal] = {}  # noqa: RUF012 - the fund paid on the visit date
 
 
 class Claim(NamedTuple):
@@ -161,6 +162,7 @@ def from_model(model: Any) -> Claim:
             tuple(ServiceRecord(s.code, s.date, _one_or(s.quantity)) for s in history.services),
             {str(k): v for k, v in history.pooled.items()},
             history.benefit_year_start,
+            {str(k): v for k, v in history.paid_today.items()},
         ),
     )
 

@@ -36,7 +36,7 @@ from typing import (
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from policyengine.semantics.vocabulary import Admission, ItemClass, Period, Provenance
+from policyengine.semantics.vocabulary import Admission, CapPeriod, ItemClass, Period, Provenance
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict
@@ -211,9 +211,30 @@ class RatioStep(TypedDict):
     provisional: list[str]
 
 
+class FundCeilingFigures(TypedDict):
+    ceiling: Money
+    pools: list[str]  # the pools whose amounts entering the fund this year count against it
+    pooled: Money  # their amounts so far this year (history.pooled)
+    left: Money
+    amount: Money  # this claim's covered − deductible
+
+
+class FundCeilingStep(TypedDict):
+    """A ceiling on the cost entering the fund (`fund_ceiling`): what enters is covered −
+    deductible, at most the ceiling less the year's amounts entering its pools."""
+
+    step: Literal["fund_ceiling"]
+    rule: str
+    source: Citation
+    figures: FundCeilingFigures
+    value: Money  # the amount entering the fund
+    provisional: list[str]
+
+
 class FundFigures(TypedDict):
     covered: Money
     deductible: Money
+    entering: NotRequired[Money]  # covered − deductible as a fund ceiling leaves it
 
 
 class FundStep(TypedDict):
@@ -236,6 +257,25 @@ class CapStep(TypedDict):
     rule: str
     source: Citation
     figures: CapFigures
+    value: Money  # the fund after the cap
+    provisional: list[str]
+
+
+class PeriodCapFigures(TypedDict):
+    cap: Money
+    pools: list[str]
+    paid: Money  # per day: the fund paid on the visit date before (history.paid_today)
+    left: Money
+
+
+class PeriodCapStep(TypedDict):
+    """A cap on the fund per visit (this claim) or per day (the person's visit date)."""
+
+    step: Literal["period_cap"]
+    period: CapPeriod
+    rule: str
+    source: Citation
+    figures: PeriodCapFigures
     value: Money  # the fund after the cap
     provisional: list[str]
 
@@ -318,8 +358,10 @@ Step = (
     | ExtraPreSelfPayStep
     | DeductibleStep
     | RatioStep
+    | FundCeilingStep
     | FundStep
     | CapStep
+    | PeriodCapStep
     | LimitStep
     | CriticalIllnessStep
     | PatientStep
@@ -354,8 +396,10 @@ class Steps:
     extra_pre_self_pay: tuple[ExtraPreSelfPayStep, ...]
     deductible: DeductibleStep | None
     ratio: RatioStep | None
+    fund_ceiling: FundCeilingStep | None
     fund: FundStep | None
     cap: CapStep | None
+    period_caps: tuple[PeriodCapStep, ...]
     limit: LimitStep | None
     critical_illness: CriticalIllnessStep | None
     patient: PatientStep | None
@@ -373,6 +417,8 @@ def read_steps(result: ResultDict) -> Steps:
     policy: PolicyStep | None = None
     deductible: DeductibleStep | None = None
     ratio: RatioStep | None = None
+    fund_ceiling: FundCeilingStep | None = None
+    period_caps: list[PeriodCapStep] = []
     fund: FundStep | None = None
     cap: CapStep | None = None
     limit: LimitStep | None = None
@@ -393,6 +439,10 @@ def read_steps(result: ResultDict) -> Steps:
             ratio = _once(ratio, step)
         elif step["step"] == "fund":
             fund = _once(fund, step)
+        elif step["step"] == "fund_ceiling":
+            fund_ceiling = _once(fund_ceiling, step)
+        elif step["step"] == "period_cap":
+            period_caps.append(step)
         elif step["step"] == "cap":
             cap = _once(cap, step)
         elif step["step"] == "limit":
@@ -411,8 +461,10 @@ def read_steps(result: ResultDict) -> Steps:
         tuple(extra),
         deductible,
         ratio,
+        fund_ceiling,
         fund,
         cap,
+        tuple(period_caps),
         limit,
         critical_illness,
         patient,

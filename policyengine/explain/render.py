@@ -28,9 +28,11 @@ if TYPE_CHECKING:
         CriticalIllnessStep,
         DeductibleStep,
         ExtraPreSelfPayStep,
+        FundCeilingStep,
         FundStep,
         LimitStep,
         LineStep,
+        PeriodCapStep,
         RatioStep,
     )
 
@@ -272,10 +274,14 @@ class Builder:
                 self.step_deductible(section, number, step)
             elif step["step"] == "ratio":
                 self.step_ratio(section, number, step)
+            elif step["step"] == "fund_ceiling":
+                self.step_fund_ceiling(section, number, step)
             elif step["step"] == "fund":
                 self.step_fund(section, number, step)
             elif step["step"] == "cap":
                 self.step_cap(section, number, step)
+            elif step["step"] == "period_cap":
+                self.step_period_cap(section, number, step)
             elif step["step"] == "limit":
                 self.step_limit(section, number, step)
             elif step["step"] == "critical_illness":
@@ -318,6 +324,8 @@ class Builder:
         if step["period"] == "year":
             left = max(Decimal(0), Decimal(figures["amount"]) - Decimal(figures["met"]))
             detail += f" − {self.word('met')} {figures['met']} = {left:.2f}"
+        elif step["period"] == "visit":
+            detail += f" ({self.word('per_visit')})"
         else:
             detail += f" ({self.word('admission_' + str(figures['admission']))})"
         section.add(
@@ -347,12 +355,36 @@ class Builder:
 
     def step_fund(self, section: Section, number: int, step: FundStep) -> None:
         figures = step["figures"]
+        base = f"({figures['covered']} − {figures['deductible']})"
+        if "entering" in figures:  # a fund ceiling left less to enter the fund
+            base = f"{figures['entering']}"
         section.add(
-            f"{number}. {self.word('fund')} ({figures['covered']} − {figures['deductible']}) × "
-            f"{self.word('ratio')} = {step['value']}",
+            f"{number}. {self.word('fund')} {base} × {self.word('ratio')} = {step['value']}",
             0,
             "bold",
         )
+
+    def step_fund_ceiling(self, section: Section, number: int, step: FundCeilingStep) -> None:
+        figures = step["figures"]
+        pools = "+".join(self.word(p) for p in figures["pools"])
+        section.add(
+            f"{number}. {self.word('fund_ceiling')} {figures['ceiling']} − "
+            f"{self.word('pooled')}({pools}) {figures['pooled']} = {figures['left']}; "
+            f"{figures['amount']} → {step['value']}",
+            0,
+            "bold",
+        )
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
+
+    def step_period_cap(self, section: Section, number: int, step: PeriodCapStep) -> None:
+        figures = step["figures"]
+        text = f"{number}. {self.word(step['period'] + '_cap')} {figures['cap']}"
+        if step["period"] == "day":
+            text += f" − {self.word('paid_today')} {figures['paid']} = {figures['left']}"
+        section.add(f"{text} → {self.word('fund')} {step['value']}", 0, "bold")
+        self.cite(section, step["rule"], step["source"], 1)
+        self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_cap(self, section: Section, number: int, step: CapStep) -> None:
         figures = step["figures"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.contract.fastclaim import Claim
 from policyengine.contract.trace import deductible_period, item_class
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.interpret import fund_limits
 from policyengine.interpret.bands import band_payments
 from policyengine.interpret.extra import ExtraShare, extra_shares
 from policyengine.interpret.lines import (
@@ -38,7 +39,7 @@ from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
-    from policyengine.contract.trace import Citation, CriticalIllnessFigures, Step
+    from policyengine.contract.trace import Citation, CriticalIllnessFigures, FundFigures, Step
 
 ZERO = Decimal(0)
 
@@ -315,22 +316,22 @@ class Run:
     def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
         ratio = self.ratio(visit)
         base = covered - deductible
+        entering = fund_limits.fund_ceiling(self, visit, base)
+        if entering is not None:
+            base = entering
         computed = to_unit(
             banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio),
             self.policy.money_unit,
         )
-        self.step(
-            {
-                "step": "fund",
-                "figures": {"covered": money(covered), "deductible": money(deductible)},
-                "value": money(computed),
-            }
-        )
-        fund = self.cap(visit, computed)
+        figures: FundFigures = {"covered": money(covered), "deductible": money(deductible)}
+        if entering is not None:
+            figures["entering"] = money(entering)
+        self.step({"step": "fund", "figures": figures, "value": money(computed)})
+        fund = fund_limits.period_caps(self, visit, self.cap(visit, computed))
         return self.limit(visit, fund)
 
     def cap(self, visit: str, fund: Decimal) -> Decimal:
-        table = next((t for t in self.policy.caps if visit in t.pools), None)
+        table = self.policy.cap_of(visit, None)
         if table is None:
             return fund
         row = self.required(table, "annual cap")

@@ -45,7 +45,8 @@ PaidPool = Literal[
 DeductiblePool = Literal["outpatient", "special_outpatient", "two_disease"]
 Moment = Literal["before", "during", "after"]
 CatalogueFlag = Literal["selected", "negotiated", "two_disease"]
-Period = Literal["year", "admission"]
+Period = Literal["year", "admission", "visit"]  # a deductible's: `per year|admission|visit`
+CapPeriod = Literal["visit", "day"]  # a cap's `per visit|day` (without one: per year)
 Provenance = Literal["cited", "secondary", "provisional"]
 # Contract version 2 (spec §5): where the care happened, whether remote care was filed (备案),
 # the referral (转诊) into the visit, and the unit a policy settles money to.
@@ -86,6 +87,7 @@ DEDUCTIBLE_POOLS: Final[tuple[DeductiblePool, ...]] = get_args(DeductiblePool)
 MOMENTS: Final[tuple[Moment, ...]] = get_args(Moment)
 CATALOGUE_FLAGS: Final[tuple[CatalogueFlag, ...]] = get_args(CatalogueFlag)
 PERIODS: Final[tuple[Period, ...]] = get_args(Period)
+CAP_PERIODS: Final[tuple[CapPeriod, ...]] = get_args(CapPeriod)
 PROVENANCES: Final[tuple[Provenance, ...]] = get_args(Provenance)
 PLACES: Final[tuple[Place, ...]] = get_args(Place)
 FILED: Final[tuple[Filed, ...]] = get_args(Filed)
@@ -118,6 +120,7 @@ TABLES: Final = MappingProxyType(
         "limit": TableSpec("money", frozenset({"pools", "programme"})),
         "second_layer": TableSpec("bands", frozenset({"complete", "self_burden", "base"})),
         "pre_self_pay": TableSpec("ratio", frozenset({"complete"})),
+        "fund_ceiling": TableSpec("money", frozenset({"complete", "pools"})),
     }
 )
 TABLE_KINDS: Final = tuple(TABLES)
