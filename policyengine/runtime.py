@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from policyengine.catalogue import CatalogueItem
 from policyengine.errors import NotInForce, RuleFailure
+
+# the builders of contract version 2's steps (re-exported: generated code imports runtime only)
+from policyengine.runtime_steps import (
+    band_payments,
+    extra_pre_self_pay_step,
+    fund_ceiling_step,
+    period_cap_step,
+)
 from policyengine.semantics import findings
 from policyengine.semantics.matching import (
     age_on,
@@ -36,24 +44,19 @@ if TYPE_CHECKING:
     )
     from policyengine.contract.trace import (
         AuditTableStep,
-        BandPayment,
         CapStep,
         Citation,
         CriticalIllnessStep,
         DeductiblePeriod,
         DeductibleStep,
-        ExtraPreSelfPayLine,
-        ExtraPreSelfPayStep,
-        FundCeilingStep,
         FundStep,
         LimitStep,
         LineStep,
-        PeriodCapStep,
         PolicyStep,
         Schedule,
         Step,
     )
-    from policyengine.semantics.vocabulary import Admission, CapPeriod, Decision, ItemClass
+    from policyengine.semantics.vocabulary import Admission, Decision, ItemClass
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
@@ -72,11 +75,14 @@ __all__ = [
     "banded_total",
     "by_generic",
     "condition_matches",
+    "extra_pre_self_pay_step",
     "fen",
     "findings",
     "finish",
+    "fund_ceiling_step",
     "has_prefix",
     "money",
+    "period_cap_step",
     "ratio_text",
     "title_at_least",
     "to_unit",
@@ -284,32 +290,6 @@ def line_step(item: Any, row: LineRow, basis: SelfpayBasis, entry: Any) -> LineS
     }
 
 
-def extra_pre_self_pay_step(
-    table: str,
-    title: str,
-    rule: str,
-    source: Citation,
-    rate: Decimal,
-    lines: list[tuple[int, Decimal, Decimal]],
-    provisional: tuple[str, ...],
-) -> ExtraPreSelfPayStep:
-    """A named pre-self-pay table's share of each line: (line, base, share)."""
-    shares: list[ExtraPreSelfPayLine] = [
-        {"line": line, "base": money(base), "value": money(value)} for line, base, value in lines
-    ]
-    return {
-        "step": "extra_pre_self_pay",
-        "table": table,
-        "title": title,
-        "rule": rule,
-        "source": source.copy(),
-        "rate": ratio_text(rate),
-        "lines": shares,
-        "value": money(sum((value for _line, _base, value in lines), ZERO)),
-        "provisional": list(provisional),
-    }
-
-
 def deductible_step(
     pool: str,
     period: DeductiblePeriod,
@@ -344,60 +324,6 @@ def fund_step(
     if entering is not None:  # a fund ceiling left this much of covered − deductible
         step["figures"]["entering"] = money(entering)
     return step
-
-
-def fund_ceiling_step(
-    rule: str,
-    source: Citation,
-    ceiling: Decimal,
-    pools: tuple[str, ...],
-    pooled: Decimal,
-    left: Decimal,
-    amount: Decimal,
-    value: Decimal,
-    provisional: tuple[str, ...],
-) -> FundCeilingStep:
-    return {
-        "step": "fund_ceiling",
-        "rule": rule,
-        "source": source.copy(),
-        "figures": {
-            "ceiling": money(ceiling),
-            "pools": list(pools),
-            "pooled": money(pooled),
-            "left": money(left),
-            "amount": money(amount),
-        },
-        "value": money(value),
-        "provisional": list(provisional),
-    }
-
-
-def period_cap_step(
-    period: CapPeriod,
-    rule: str,
-    source: Citation,
-    cap: Decimal,
-    pools: tuple[str, ...],
-    paid: Decimal,
-    left: Decimal,
-    value: Decimal,
-    provisional: tuple[str, ...],
-) -> PeriodCapStep:
-    return {
-        "step": "period_cap",
-        "period": period,
-        "rule": rule,
-        "source": source.copy(),
-        "figures": {
-            "cap": money(cap),
-            "pools": list(pools),
-            "paid": money(paid),
-            "left": money(left),
-        },
-        "value": money(value),
-        "provisional": list(provisional),
-    }
 
 
 def cap_step(
@@ -472,32 +398,6 @@ def cancelled_limit_step(
         "step": "limit",
         "value": money(value),
     }
-
-
-def band_payments(schedule: Schedule, before: Decimal, this: Decimal) -> list[BandPayment]:
-    """The part of `this` self-burden (after `before`) inside each band of the schedule, and
-    the band's payment on it; bands it does not reach are left out."""
-    ceiling = schedule["ceiling"]
-    top = Decimal(ceiling) if ceiling is not None else None
-    start, end = before, before + this
-    if top is not None:
-        start, end = min(start, top), min(end, top)
-    out: list[BandPayment] = []
-    for band in schedule["bands"]:
-        low = Decimal(band["from"])
-        high = Decimal(band["to"]) if band["to"] is not None else end
-        part = min(end, high) - max(start, low)
-        if part > 0:
-            out.append(
-                {
-                    "from": band["from"],
-                    "to": band["to"],
-                    "rate": band["rate"],
-                    "self_burden": money(part),
-                    "paid": money(part * Decimal(band["rate"])),
-                }
-            )
-    return out
 
 
 def critical_illness_step(

@@ -31,15 +31,8 @@ from policyengine.contract import schemas
 from policyengine.contract.claims import load_claim
 from policyengine.contract.fastclaim import Claim
 from policyengine.contract.results import Result, ResultDict, ResultProblem, result_from_json
-from policyengine.contract.trace import (
-    STEP_KINDS,
-    Admission,
-    DeductiblePeriod,
-    ItemClass,
-    Steps,
-    TraceError,
-    read_steps,
-)
+from policyengine.contract.steps import Steps, TraceError, read_steps
+from policyengine.contract.trace import STEP_KINDS, Admission, DeductiblePeriod, ItemClass
 from policyengine.diff.components import read
 from policyengine.engine import Engine
 from policyengine.explain import document as stored
@@ -127,7 +120,14 @@ def test_the_year_reaches_every_step_kind_and_figure_form(
     assert any(s["step"] == "ratio" and s["figures"]["alias"] for s in steps)
     assert any(s["step"] == "ratio" and s["figures"]["adjustments"] for s in steps)
     assert any(s["step"] == "critical_illness" and s["figures"]["payment_cap_left"] for s in steps)
-    assert {s["period"] for s in steps if s["step"] == "deductible"} == {"year", "admission"}
+    assert {s["period"] for s in steps if s["step"] == "deductible"} == {
+        "year",
+        "admission",
+        "visit",
+    }
+    assert {s["period"] for s in steps if s["step"] == "period_cap"} == {"visit", "day"}
+    assert any(s["step"] == "fund" and "entering" in s["figures"] for s in steps)
+    assert any(s["step"] == "critical_illness" and "pre_self_pay" in s["figures"] for s in steps)
 
 
 def test_every_compiled_result_and_step_is_what_the_types_declare(
@@ -357,5 +357,5 @@ def test_explain_renders_a_cancelled_per_condition_limit(
 
 def test_steps_is_a_value() -> None:
     """Steps compares by content (the round trip above relies on it)."""
-    empty = Steps((), None, (), (), (), None, None, None, None, None, None, None)
-    assert empty == Steps((), None, (), (), (), None, None, None, None, None, None, None)
+    empty = Steps((), None, (), (), (), None, None, None, None, None, (), None, None, None)
+    assert empty == Steps((), None, (), (), (), None, None, None, None, None, (), None, None, None)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from policyengine.contract.trace import read_steps
+from policyengine.contract.steps import read_steps
 from policyengine.engine import Engine
 from policyengine.ledger import settle_person
 from policyengine.prepared import BACKENDS, LedgerRules

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.compile.tables import level_of
 from policyengine.ir import Note, RowIR, TableIR
 from policyengine.semantics.money import fen
+from policyengine.semantics.vocabulary import CAP_PERIODS
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
@@ -76,7 +77,7 @@ def fund_ceiling(vc: VersionCompiler, w: Code, visit: str) -> bool:
 def period_caps(vc: VersionCompiler, w: Code, visit: str) -> None:
     """After the yearly cap: the caps `per visit` (this claim's fund) and `per day` (the fund
     on the visit date, history.paid_today)."""
-    for period in ("visit", "day"):
+    for period in CAP_PERIODS:
         table = vc.policy.cap_of(visit, period)
         var = f"hc_{period}"
         if table is None or not _lookup(vc, w, table, var, f"cap per {period}", visit):

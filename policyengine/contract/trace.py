@@ -7,8 +7,8 @@ every place that reads one. The pydantic `Result` (contract/results.py) types it
 with these same declarations, so the JSON Schema (`policyengine schema trace`) is derived
 from them, not written beside them.
 
-Consumers read a result's steps through one reader, `read_steps(result)`, which returns
-them by kind (`Steps`), in settlement order too. A step names its rule (`file:line`),
+Consumers read a result's steps through one reader, `contract.steps.read_steps(result)`,
+which returns them by kind (`Steps`), in settlement order too. A step names its rule (`file:line`),
 the source it cites, the figures it used and its value; money is text with two decimals
 (`Money`), rates are decimal text (`Rate`). OpenFisca's TraceNode is the model: a step is
 a record of one computation, typed by what it computed.
@@ -16,16 +16,11 @@ a record of one computation, typed by what it computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import (
-    TYPE_CHECKING,
     Annotated,
     Literal,
     NotRequired,
     Required,
-    TypeVar,
-    assert_never,
     cast,
     get_args,
     get_type_hints,
@@ -37,9 +32,6 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from policyengine.semantics.vocabulary import Admission, CapPeriod, ItemClass, Period, Provenance
-
-if TYPE_CHECKING:
-    from policyengine.contract.results import ResultDict
 
 TRACE_SCHEMA = "policyengine.trace/1"
 
@@ -375,141 +367,3 @@ def _kind_of(declared: type) -> str:
 
 
 STEP_KINDS: tuple[str, ...] = tuple(_kind_of(t) for t in STEP_TYPES)
-
-
-# ------------------------------------------------------------------ the reader
-
-
-class TraceError(ValueError):
-    """A result settled without a trace, or a trace that repeats a single step."""
-
-
-@dataclass(frozen=True, slots=True)
-class Steps:
-    """A result's trace read by kind. `all` keeps the settlement order; a kind that did
-    not run (no payer steps when nothing is covered, no cap, no second layer) is None."""
-
-    all: tuple[Step, ...]
-    policy: PolicyStep | None
-    audit_tables: tuple[AuditTableStep, ...]
-    lines: tuple[LineStep, ...]
-    extra_pre_self_pay: tuple[ExtraPreSelfPayStep, ...]
-    deductible: DeductibleStep | None
-    ratio: RatioStep | None
-    fund_ceiling: FundCeilingStep | None
-    fund: FundStep | None
-    cap: CapStep | None
-    period_caps: tuple[PeriodCapStep, ...]
-    limit: LimitStep | None
-    critical_illness: CriticalIllnessStep | None
-    patient: PatientStep | None
-
-
-def read_steps(result: ResultDict) -> Steps:
-    """The steps of a traced result, by kind. Raises TraceError for a result settled
-    without a trace, or a trace with two steps of a kind a settlement records once."""
-    trace = result.get("trace")
-    if trace is None:
-        raise TraceError(f"result {result['claim_id']!r} has no trace (settle it with trace)")
-    audit_tables: list[AuditTableStep] = []
-    lines: list[LineStep] = []
-    extra: list[ExtraPreSelfPayStep] = []
-    policy: PolicyStep | None = None
-    deductible: DeductibleStep | None = None
-    ratio: RatioStep | None = None
-    fund_ceiling: FundCeilingStep | None = None
-    period_caps: list[PeriodCapStep] = []
-    fund: FundStep | None = None
-    cap: CapStep | None = None
-    limit: LimitStep | None = None
-    critical_illness: CriticalIllnessStep | None = None
-    patient: PatientStep | None = None
-    for step in trace:
-        if step["step"] == "line":
-            lines.append(step)
-        elif step["step"] == "audit_table":
-            audit_tables.append(step)
-        elif step["step"] == "extra_pre_self_pay":
-            extra.append(step)
-        elif step["step"] == "policy":
-            policy = _once(policy, step)
-        elif step["step"] == "deductible":
-            deductible = _once(deductible, step)
-        elif step["step"] == "ratio":
-            ratio = _once(ratio, step)
-        elif step["step"] == "fund":
-            fund = _once(fund, step)
-        elif step["step"] == "fund_ceiling":
-            fund_ceiling = _once(fund_ceiling, step)
-        elif step["step"] == "period_cap":
-            period_caps.append(step)
-        elif step["step"] == "cap":
-            cap = _once(cap, step)
-        elif step["step"] == "limit":
-            limit = _once(limit, step)
-        elif step["step"] == "critical_illness":
-            critical_illness = _once(critical_illness, step)
-        elif step["step"] == "patient":
-            patient = _once(patient, step)
-        else:
-            assert_never(step)
-    return Steps(
-        tuple(trace),
-        policy,
-        tuple(audit_tables),
-        tuple(lines),
-        tuple(extra),
-        deductible,
-        ratio,
-        fund_ceiling,
-        fund,
-        cap,
-        tuple(period_caps),
-        limit,
-        critical_illness,
-        patient,
-    )
-
-
-_Single = TypeVar("_Single", bound=Step)
-
-
-def _once(before: _Single | None, step: _Single) -> _Single:
-    if before is not None:
-        raise TraceError(f"two {step['step']} steps in one trace")
-    return step
-
-
-# ------------------------------------------------------------------ what a step names
-
-
-def step_rules(step: Step) -> Iterator[str]:
-    """Every rule location (`file:line`) a step names: its own, the 乙类 proportion's, a
-    ratio's alias and adjustments, a limit's rows."""
-    if step["step"] == "line":
-        if step["selfpay_rule"]:
-            yield step["selfpay_rule"]
-        return
-    if step["step"] == "fund" or step["step"] == "patient":
-        return
-    yield step["rule"]
-    if step["step"] == "ratio":
-        figures = step["figures"]
-        yield from (adjustment["rule"] for adjustment in figures["adjustments"])
-        if figures["alias"] is not None:
-            yield figures["alias"]["rule"]
-    elif step["step"] == "limit":
-        yield from step["figures"]["rows"]
-
-
-def step_sources(step: Step) -> Iterator[Citation]:
-    """Every source a step cites: its own, the 乙类 proportion's, a ratio's adjustments'."""
-    if step["step"] == "line":
-        if step["selfpay_source"]:
-            yield step["selfpay_source"]
-        return
-    if step["step"] == "fund" or step["step"] == "patient":
-        return
-    yield step["source"]
-    if step["step"] == "ratio":
-        yield from (adjustment["source"] for adjustment in step["figures"]["adjustments"])

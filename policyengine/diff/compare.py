@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.batch.index import read_claim, scan, tasks
 from policyengine.batch.local import BatchOptions
 from policyengine.contract.limits import Oversized
-from policyengine.contract.trace import read_steps
+from policyengine.contract.steps import read_steps
 from policyengine.diff.attribution import Attribution, attribute
 from policyengine.diff.components import (
     ZERO,

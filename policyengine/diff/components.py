@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from policyengine.contract.trace import read_steps
+from policyengine.contract.steps import read_steps
 from policyengine.semantics.money import fen
 from policyengine.semantics.values import Band, BandsVal, banded_total
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from policyengine._version import __version__
 from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.contract.results import ResultProblem, result_from_json
-from policyengine.contract.trace import TRACE_SCHEMA, PolicyWords, TraceError, read_steps
+from policyengine.contract.steps import TraceError, read_steps
+from policyengine.contract.trace import TRACE_SCHEMA, PolicyWords
 
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict

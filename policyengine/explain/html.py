@@ -19,7 +19,7 @@ from policyengine.semantics.vocabulary import DECISIONS
 
 if TYPE_CHECKING:
     from policyengine.contract.trace import Citation
-    from policyengine.explain.render import Doc, Line
+    from policyengine.explain.account import Doc, Line
 
 
 @dataclass(frozen=True)

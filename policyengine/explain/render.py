@@ -11,11 +11,13 @@ re-adjudicating.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from policyengine.contract.trace import PolicyWords, read_steps
+from policyengine.contract.steps import read_steps
+from policyengine.contract.trace import PolicyWords
+from policyengine.explain import account
+from policyengine.explain.account import Doc, Section
 from policyengine.explain.escape import markdown, visible
 from policyengine.explain.words import WORDS, kind_word
 
@@ -27,49 +29,11 @@ if TYPE_CHECKING:
         Citation,
         CriticalIllnessStep,
         DeductibleStep,
-        ExtraPreSelfPayStep,
-        FundCeilingStep,
         FundStep,
         LimitStep,
         LineStep,
-        PeriodCapStep,
         RatioStep,
     )
-
-
-@dataclass
-class Line:
-    text: str
-    indent: int = 0
-    style: str = ""
-    # what the line cites, for renderers that link it (html.py): a rule's file:line, or
-    # the document, clause and quote a rule rests on
-    rule: str | None = None
-    source: Citation | None = None
-
-
-@dataclass
-class Section:
-    title: str
-    lines: list[Line] = field(default_factory=list)
-
-    def add(
-        self,
-        text: str,
-        indent: int = 0,
-        style: str = "",
-        *,
-        rule: str | None = None,
-        source: Citation | None = None,
-    ) -> None:
-        self.lines.append(Line(text, indent, style, rule, source))
-
-
-@dataclass
-class Doc:
-    header: str
-    decision: str
-    sections: list[Section]
 
 
 # ------------------------------------------------------------------ building the account
@@ -207,7 +171,7 @@ class Builder:
         selfpay = step["selfpay"]
         # the extra shares (异地就医 …) are inside the line's pre-self-pay: each named apart
         extras = [
-            (self.extra_label(extra), share["value"])
+            (account.extra_label(self, extra), share["value"])
             for extra in self.steps.extra_pre_self_pay
             for share in extra["lines"]
             if share["line"] == step["line"]
@@ -269,19 +233,19 @@ class Builder:
             if step["step"] == "audit_table":
                 self.step_audit_table(section, number, step)
             elif step["step"] == "extra_pre_self_pay":
-                self.step_extra_pre_self_pay(section, number, step)
+                account.extra_pre_self_pay(self, section, number, step)
             elif step["step"] == "deductible":
                 self.step_deductible(section, number, step)
             elif step["step"] == "ratio":
                 self.step_ratio(section, number, step)
             elif step["step"] == "fund_ceiling":
-                self.step_fund_ceiling(section, number, step)
+                account.fund_ceiling(self, section, number, step)
             elif step["step"] == "fund":
                 self.step_fund(section, number, step)
             elif step["step"] == "cap":
                 self.step_cap(section, number, step)
             elif step["step"] == "period_cap":
-                self.step_period_cap(section, number, step)
+                account.period_cap(self, section, number, step)
             elif step["step"] == "limit":
                 self.step_limit(section, number, step)
             elif step["step"] == "critical_illness":
@@ -293,30 +257,6 @@ class Builder:
             f"{number}. {self.word('audit_table')} {step['table']}: {step['value']}", 0, "bold"
         )
         self.cite(section, step["rule"], step["source"], 1)
-
-    def extra_label(self, step: ExtraPreSelfPayStep) -> str:
-        """A named pre-self-pay table as its policy titles it (in Chinese), else by name."""
-        if self.lang == "zh":
-            return step["title"]
-        return f"{self.word('extra_pre_self_pay')} ({step['table']})"
-
-    def step_extra_pre_self_pay(
-        self, section: Section, number: int, step: ExtraPreSelfPayStep
-    ) -> None:
-        """A named pre-self-pay table's share (异地就医先行自付): each line's base × rate."""
-        section.add(
-            f"{number}. {self.extra_label(step)} {_percent(step['rate'])}: {step['value']}",
-            0,
-            "bold",
-        )
-        for share in step["lines"]:
-            section.add(
-                f"{self.line_no(share['line'])}: {share['base']} × {_percent(step['rate'])} = "
-                f"{share['value']}",
-                1,
-            )
-        self.cite(section, step["rule"], step["source"], 1)
-        self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_deductible(self, section: Section, number: int, step: DeductibleStep) -> None:
         figures = step["figures"]
@@ -363,28 +303,6 @@ class Builder:
             0,
             "bold",
         )
-
-    def step_fund_ceiling(self, section: Section, number: int, step: FundCeilingStep) -> None:
-        figures = step["figures"]
-        pools = "+".join(self.word(p) for p in figures["pools"])
-        section.add(
-            f"{number}. {self.word('fund_ceiling')} {figures['ceiling']} − "
-            f"{self.word('pooled')}({pools}) {figures['pooled']} = {figures['left']}; "
-            f"{figures['amount']} → {step['value']}",
-            0,
-            "bold",
-        )
-        self.cite(section, step["rule"], step["source"], 1)
-        self.flags(section, step["provisional"], 1, step["rule"])
-
-    def step_period_cap(self, section: Section, number: int, step: PeriodCapStep) -> None:
-        figures = step["figures"]
-        text = f"{number}. {self.word(step['period'] + '_cap')} {figures['cap']}"
-        if step["period"] == "day":
-            text += f" − {self.word('paid_today')} {figures['paid']} = {figures['left']}"
-        section.add(f"{text} → {self.word('fund')} {step['value']}", 0, "bold")
-        self.cite(section, step["rule"], step["source"], 1)
-        self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_cap(self, section: Section, number: int, step: CapStep) -> None:
         figures = step["figures"]
@@ -475,8 +393,7 @@ class Builder:
         return section
 
 
-def _percent(value: str) -> str:
-    return f"{(Decimal(value) * 100).normalize():f}%"
+_percent = account.percent
 
 
 def _points(value: str) -> str:

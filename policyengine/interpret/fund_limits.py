@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from policyengine.semantics.money import money
 from policyengine.semantics.values import Val
+from policyengine.semantics.vocabulary import CAP_PERIODS
 
 if TYPE_CHECKING:
     from policyengine.interpret.evaluator import Run
-    from policyengine.semantics.vocabulary import CapPeriod
 
 ZERO = Decimal(0)
 
@@ -52,8 +52,7 @@ def fund_ceiling(run: Run, visit: str, amount: Decimal) -> Decimal | None:
 
 def period_caps(run: Run, visit: str, fund: Decimal) -> Decimal:
     """The fund after the caps per visit and per day."""
-    periods: tuple[CapPeriod, ...] = ("visit", "day")
-    for period in periods:
+    for period in CAP_PERIODS:
         table = run.policy.cap_of(visit, period)
         if table is None or not any(r.active(run.day) for r in table.rows):
             continue

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from policyengine.contract.trace import read_steps, step_rules, step_sources
+from policyengine.contract.steps import read_steps, step_rules, step_sources
 from policyengine.engine import Engine, policy_dirs
 from policyengine.errors import PolicyNotFound
 from policyengine.policytest.cases import Outcome, iter_cases, run_case

@@ -30,7 +30,7 @@ from policyengine.service.state import state_of
 if TYPE_CHECKING:
     from policyengine.contract.results import ResultDict
     from policyengine.contract.trace import Citation
-    from policyengine.explain.render import Doc
+    from policyengine.explain.account import Doc
     from policyengine.service.policies import Generation
     from policyengine.service.state import ServiceState
 

@@ -1,0 +1,131 @@
+"""The step builders of contract version 2's settlement constructs (issue 16) that the
+generated code calls through runtime.py: an extra pre-self-pay share (异地就医), a ceiling on
+the cost entering the fund, caps per visit and per day, and the second layer's payment by
+band. Each builds a step contract/trace.py declares, so mypy checks what the compiled code
+records."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from policyengine.semantics.matching import ratio_text
+from policyengine.semantics.money import ZERO, money
+
+if TYPE_CHECKING:
+    from policyengine.contract.trace import (
+        BandPayment,
+        Citation,
+        ExtraPreSelfPayLine,
+        ExtraPreSelfPayStep,
+        FundCeilingStep,
+        PeriodCapStep,
+        Schedule,
+    )
+    from policyengine.semantics.vocabulary import CapPeriod
+
+
+def extra_pre_self_pay_step(
+    table: str,
+    title: str,
+    rule: str,
+    source: Citation,
+    rate: Decimal,
+    lines: list[tuple[int, Decimal, Decimal]],
+    provisional: tuple[str, ...],
+) -> ExtraPreSelfPayStep:
+    """A named pre-self-pay table's share of each line: (line, base, share)."""
+    shares: list[ExtraPreSelfPayLine] = [
+        {"line": line, "base": money(base), "value": money(value)} for line, base, value in lines
+    ]
+    return {
+        "step": "extra_pre_self_pay",
+        "table": table,
+        "title": title,
+        "rule": rule,
+        "source": source.copy(),
+        "rate": ratio_text(rate),
+        "lines": shares,
+        "value": money(sum((value for _line, _base, value in lines), ZERO)),
+        "provisional": list(provisional),
+    }
+
+
+def fund_ceiling_step(
+    rule: str,
+    source: Citation,
+    ceiling: Decimal,
+    pools: tuple[str, ...],
+    pooled: Decimal,
+    left: Decimal,
+    amount: Decimal,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> FundCeilingStep:
+    return {
+        "step": "fund_ceiling",
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "ceiling": money(ceiling),
+            "pools": list(pools),
+            "pooled": money(pooled),
+            "left": money(left),
+            "amount": money(amount),
+        },
+        "value": money(value),
+        "provisional": list(provisional),
+    }
+
+
+def period_cap_step(
+    period: CapPeriod,
+    rule: str,
+    source: Citation,
+    cap: Decimal,
+    pools: tuple[str, ...],
+    paid: Decimal,
+    left: Decimal,
+    value: Decimal,
+    provisional: tuple[str, ...],
+) -> PeriodCapStep:
+    return {
+        "step": "period_cap",
+        "period": period,
+        "rule": rule,
+        "source": source.copy(),
+        "figures": {
+            "cap": money(cap),
+            "pools": list(pools),
+            "paid": money(paid),
+            "left": money(left),
+        },
+        "value": money(value),
+        "provisional": list(provisional),
+    }
+
+
+def band_payments(schedule: Schedule, before: Decimal, this: Decimal) -> list[BandPayment]:
+    """The part of `this` self-burden (after `before`) inside each band of the schedule, and
+    the band's payment on it; bands it does not reach are left out."""
+    ceiling = schedule["ceiling"]
+    top = Decimal(ceiling) if ceiling is not None else None
+    start, end = before, before + this
+    if top is not None:
+        start, end = min(start, top), min(end, top)
+    out: list[BandPayment] = []
+    for band in schedule["bands"]:
+        low = Decimal(band["from"])
+        high = Decimal(band["to"]) if band["to"] is not None else end
+        part = min(end, high) - max(start, low)
+        if part > 0:
+            out.append(
+                {
+                    "from": band["from"],
+                    "to": band["to"],
+                    "rate": band["rate"],
+                    "self_burden": money(part),
+                    "paid": money(part * Decimal(band["rate"])),
+                }
+            )
+    return out
