@@ -43,9 +43,11 @@ COLUMNS = (
     "contra_max_age",
     "daily_frequency",
 )
-# Columns a catalogue may leave out (issue 16 item 13: added after the first catalogues were
-# written); an absent column is empty in every row.
-OPTIONAL_COLUMNS = ("max_quantity", "departments", "schemes")
+# Columns a catalogue may leave out (issue 16: added after the first catalogues were
+# written); an absent column is empty in every row. `category` is an item class a ratio table
+# may pay at its own ratio (`when category implant`): a word such as implant, imported or half.
+OPTIONAL_COLUMNS = ("max_quantity", "departments", "schemes", "category")
+CATEGORY_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_ROWS = 200_000
 PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 FIGURE_PLACES = 4  # as a claim's unit price
@@ -89,6 +91,7 @@ class CatalogueItem:
     max_quantity: Decimal | None = None
     departments: frozenset[str] = frozenset()
     schemes: frozenset[str] = frozenset()
+    category: str = ""  # the optional column: "" for none
 
     def flag(self, name: str) -> bool:
         return bool(getattr(self, name))
@@ -307,5 +310,13 @@ def _item(row: _Row, display: str) -> CatalogueItem | None:
         max_quantity=row.quantity("max_quantity"),
         departments=row.words("departments"),
         schemes=row.words("schemes", SCHEMES),
+        category=_category(row),
     )
     return item if row.ok else None
+
+
+def _category(row: _Row) -> str:
+    value = row.text("category")
+    if value and not CATEGORY_WORD.fullmatch(value):
+        row.fail("category", f"`{_shown(value)}` is not a word such as implant or half_paid")
+    return value

@@ -19,6 +19,8 @@ from policyengine.errors import NotInForce, RuleFailure
 # the builders of contract version 2's steps (re-exported: generated code imports runtime only)
 from policyengine.runtime_steps import (
     band_payments,
+    category_parts,
+    category_ratios_step,
     extra_pre_self_pay_step,
     fund_ceiling_step,
     period_cap_step,
@@ -74,6 +76,8 @@ __all__ = [
     "age_on",
     "banded_total",
     "by_generic",
+    "category_parts",
+    "category_ratios_step",
     "condition_matches",
     "extra_pre_self_pay_step",
     "fen",

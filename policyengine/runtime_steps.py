@@ -10,16 +10,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from policyengine.semantics.matching import ratio_text
-from policyengine.semantics.money import ZERO, money
+from policyengine.semantics.money import ZERO, fen, money
 
 if TYPE_CHECKING:
     from policyengine.contract.trace import (
         BandPayment,
+        CategoryPart,
+        CategoryRatiosStep,
         Citation,
         ExtraPreSelfPayLine,
         ExtraPreSelfPayStep,
         FundCeilingStep,
         PeriodCapStep,
+        RatioStep,
         Schedule,
     )
     from policyengine.semantics.vocabulary import CapPeriod
@@ -129,3 +132,47 @@ def band_payments(schedule: Schedule, before: Decimal, this: Decimal) -> list[Ba
                 }
             )
     return out
+
+
+def category_parts(
+    covered_by: dict[str | None, Decimal], covered: Decimal, held: Decimal
+) -> list[tuple[str | None, Decimal, Decimal]]:
+    """Each category's (category, covered, share of `held`): what does not enter the fund
+    (the deductible, and what a fund ceiling keeps out) allocated pro rata to covered, half-up
+    to the fen, the remainder to the category with the largest covered (the first on ties);
+    lines without a category first, then the categories by name."""
+    order = sorted(covered_by, key=lambda c: (c is not None, c or ""))
+    shares = [fen(held * covered_by[c] / covered) for c in order]
+    largest = max(range(len(order)), key=lambda i: (covered_by[order[i]], -i))
+    shares[largest] += held - sum(shares, ZERO)
+    return [(c, covered_by[c], share) for c, share in zip(order, shares, strict=True)]
+
+
+def category_ratios_step(
+    parts: list[tuple[str | None, Decimal, Decimal, Decimal, RatioStep, Decimal]],
+    value: Decimal,
+    notes: tuple[str, ...],
+) -> CategoryRatiosStep:
+    """parts: (category, covered, share, base, the category's ratio step, base × rate);
+    `notes` the policy's provisional notes in order, to list those the ratios used."""
+    used = {note for part in parts for note in part[4]["provisional"]}
+    order = {note: index for index, note in enumerate(notes)}
+    shown: list[CategoryPart] = [
+        {
+            "category": category,
+            "covered": money(covered),
+            "deductible": money(share),
+            "base": money(base),
+            "rate": step["value"],
+            "rule": step["rule"],
+            "source": step["source"].copy(),
+            "amount": money(amount),
+        }
+        for category, covered, share, base, step, amount in parts
+    ]
+    return {
+        "step": "category_ratios",
+        "categories": shown,
+        "value": money(value),
+        "provisional": sorted(used, key=lambda note: order.get(note, len(order))),
+    }

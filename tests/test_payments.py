@@ -186,3 +186,25 @@ def test_a_claims_paid_today_is_read_alike_by_the_fast_path_and_the_models() -> 
     fast = fast_claim(claim)
     assert fast is not None and fast == from_model(Claim.model_validate(claim))
     assert fast.history.paid_today == {"special_outpatient": Decimal("350.00")}
+
+
+def test_a_catalogue_category_is_a_word_in_an_optional_column() -> None:
+    from policyengine.catalogue import COLUMNS, load_catalogue
+    from policyengine.diagnostics import Diagnostics
+
+    header = ",".join((*COLUMNS, "category"))
+    empty = "," * (len(COLUMNS) - 6)
+    text = (
+        f"{header}\nM1,植入,imp,material,B,0.2{empty},implant\nM2,坏,bad,material,A,{empty},植入\n"
+    )
+    diags = Diagnostics()
+    items = load_catalogue(text, "c.csv", diags)
+    assert items["M1"].category == "implant" and "M2" not in items
+    (problem,) = diags.sorted()
+    column = text.split("\n")[2].rindex(",") + 2  # the category cell, 1-based
+    assert (problem.code, problem.span.line, problem.span.col) == ("I001", 3, column)
+    assert "catalogue column `category`" in problem.message
+    without = load_catalogue(
+        ",".join(COLUMNS) + "\nS1,诊查,exam,service,A" + "," * 17, "d.csv", Diagnostics()
+    )
+    assert without["S1"].category == ""

@@ -40,6 +40,8 @@ from policyengine.runtime import by_generic as _by_generic
 from policyengine.runtime import by_line as _by_line
 from policyengine.runtime import cancelled_limit_step as _cancelled_limit_step
 from policyengine.runtime import cap_step as _cap_step
+from policyengine.runtime import category_parts as _category_parts
+from policyengine.runtime import category_ratios_step as _category_ratios_step
 from policyengine.runtime import copy as _copy
 from policyengine.runtime import critical_illness_step as _critical_illness_step
 from policyengine.runtime import deductible_step as _deductible_step

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from policyengine.compile import fund_limits
+from policyengine.compile import categories, fund_limits
 from policyengine.compile.tables import level_of
 from policyengine.compile.writer import Code, Raw
 from policyengine.ir import Note, RowIR, TableIR
@@ -42,10 +42,7 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
         return
     w("base = covered - ded")
     ceiling = fund_limits.fund_ceiling(vc, w, visit)
-    w(
-        f"computed = {vc.rounded('base * rate')} if rate.__class__ is _D else "
-        f"{vc.rounded('rate(base)')}"
-    )
+    categories.fund(vc, w, vc.category_lookup, failure("ratio", visit))
     if vc.trace:
         w(f"tr.append(_fund_step(covered, ded, computed{', entering' if ceiling else ''}))")
     _cap(vc, w, visit)
@@ -137,6 +134,10 @@ def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
         return (rate, vc.note_ids(*notes), step if vc.trace else None)
 
     resolved = _resolve_with(vc, table, payload, visit, adjust)
+    vc.category_lookup = None
+    if "category" in resolved[0].keys:  # lines of a category are paid at its own ratio
+        w("cat = None")
+        vc.category_lookup = vc.lookup(resolved[0], resolved[1])
     w(f"hr = {vc.lookup(resolved[0], resolved[1])}")
     with w.block("if hr is None:"):
         w(failure("ratio", visit))

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from policyengine.compile import extra
+from policyengine.compile import categories, extra
 from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
@@ -54,6 +54,9 @@ class VersionCompiler:
         self.loop_state: dict[str, str] = {}
         self.const = module.const
         self.zero = Decimal("0.00")
+        # the ratio table's lookup keyed on the local `cat` where it tests a line's category
+        # (compile/categories.py), for the visit type whose payers are being emitted
+        self.category_lookup: str | None = None
 
     # ------------------------------------------------------------ bookkeeping
     def need(self, *names: str) -> None:
@@ -227,6 +230,9 @@ class VersionCompiler:
         w("covered = _Z")
         default = self.module.selfpay_default(self)
         extras = extra.lookups(self, w)
+        by_category = categories.in_use(self)
+        if by_category:
+            w("cc = {}")
         with w.block("for it, e, lf in pending:"):
             w("amount = it.amount")
             w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
@@ -262,6 +268,8 @@ class VersionCompiler:
                 w("cov = amount - over - pre")
                 extra.shares(self, w, extras)
                 w("covered += cov")
+                if by_category:
+                    categories.tally(w)
                 w("row = (it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
                 if self.trace:
                     w(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar, assert_never
 from policyengine.contract.trace import (
     AuditTableStep,
     CapStep,
+    CategoryRatiosStep,
     Citation,
     CriticalIllnessStep,
     DeductibleStep,
@@ -59,6 +60,7 @@ class Steps:
     limit: LimitStep | None
     critical_illness: CriticalIllnessStep | None
     patient: PatientStep | None
+    category_ratios: CategoryRatiosStep | None = None
 
 
 def read_steps(result: ResultDict) -> Steps:
@@ -80,6 +82,7 @@ def read_steps(result: ResultDict) -> Steps:
     limit: LimitStep | None = None
     critical_illness: CriticalIllnessStep | None = None
     patient: PatientStep | None = None
+    categories: CategoryRatiosStep | None = None
     for step in trace:
         if step["step"] == "line":
             lines.append(step)
@@ -107,6 +110,8 @@ def read_steps(result: ResultDict) -> Steps:
             critical_illness = _once(critical_illness, step)
         elif step["step"] == "patient":
             patient = _once(patient, step)
+        elif step["step"] == "category_ratios":
+            categories = _once(categories, step)
         else:
             assert_never(step)
     return Steps(
@@ -124,6 +129,7 @@ def read_steps(result: ResultDict) -> Steps:
         limit,
         critical_illness,
         patient,
+        categories,
     )
 
 
@@ -148,6 +154,9 @@ def step_rules(step: Step) -> Iterator[str]:
         return
     if step["step"] == "fund" or step["step"] == "patient":
         return
+    if step["step"] == "category_ratios":
+        yield from (part["rule"] for part in step["categories"])
+        return
     yield step["rule"]
     if step["step"] == "ratio":
         figures = step["figures"]
@@ -165,6 +174,9 @@ def step_sources(step: Step) -> Iterator[Citation]:
             yield step["selfpay_source"]
         return
     if step["step"] == "fund" or step["step"] == "patient":
+        return
+    if step["step"] == "category_ratios":
+        yield from (part["source"] for part in step["categories"])
         return
     yield step["source"]
     if step["step"] == "ratio":

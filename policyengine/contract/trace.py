@@ -223,6 +223,31 @@ class FundCeilingStep(TypedDict):
     provisional: list[str]
 
 
+class CategoryPart(TypedDict):
+    """One category's part of the fund: its lines' covered, its share of what does not enter
+    the fund (the deductible, and what a fund ceiling keeps out), allocated pro rata to covered,
+    and its base (covered − share) paid at the category's ratio."""
+
+    category: str | None  # None: the lines whose item has no category
+    covered: Money
+    deductible: Money
+    base: Money
+    rate: str  # a Rate, or a banded ratio's schedule in words
+    rule: str
+    source: Citation
+    amount: Money  # base × rate, shown to the fen (the fund rounds the sum once)
+
+
+class CategoryRatiosStep(TypedDict):
+    """Per-category ratios (`when category …` rows of the ratio table): the fund is the sum
+    over the claim's categories of base × that category's ratio, rounded once."""
+
+    step: Literal["category_ratios"]
+    categories: list[CategoryPart]
+    value: Money  # the sum, rounded as the fund is
+    provisional: list[str]
+
+
 class FundFigures(TypedDict):
     covered: Money
     deductible: Money
@@ -351,6 +376,7 @@ Step = (
     | DeductibleStep
     | RatioStep
     | FundCeilingStep
+    | CategoryRatiosStep
     | FundStep
     | CapStep
     | PeriodCapStep

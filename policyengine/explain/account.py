@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from policyengine.contract.trace import (
+        CategoryRatiosStep,
         Citation,
         ExtraPreSelfPayStep,
         FundCeilingStep,
@@ -113,3 +114,21 @@ def period_cap(b: Writer, section: Section, number: int, step: PeriodCapStep) ->
     section.add(f"{text} → {b.word('fund')} {step['value']}", 0, "bold")
     b.cite(section, step["rule"], step["source"], 1)
     b.flags(section, step["provisional"], 1, step["rule"])
+
+
+def category_ratios(b: Writer, section: Section, number: int, step: CategoryRatiosStep) -> None:
+    """The fund by category: each category's base (covered − its share of the deductible)
+    at its ratio."""
+    section.add(f"{number}. {b.word('category_ratios')}: {step['value']}", 0, "bold")
+    for part in step["categories"]:
+        rate = part["rate"]
+        shown = percent(rate) if rate.replace(".", "", 1).isdigit() else rate
+        section.add(
+            f"{part['category'] or b.word('no_category')}: ({part['covered']} − "
+            f"{part['deductible']}) × {shown} = {part['amount']}",
+            1,
+        )
+        b.cite(section, part["rule"], part["source"], 2)
+    # the rows' own notes are shown with each row; the figures they use, here
+    rules = tuple(part["rule"] + " " for part in step["categories"])
+    b.flags(section, [n for n in step["provisional"] if not n.startswith(rules)], 1)

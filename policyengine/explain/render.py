@@ -238,6 +238,8 @@ class Builder:
                 self.step_deductible(section, number, step)
             elif step["step"] == "ratio":
                 self.step_ratio(section, number, step)
+            elif step["step"] == "category_ratios":
+                account.category_ratios(self, section, number, step)
             elif step["step"] == "fund_ceiling":
                 account.fund_ceiling(self, section, number, step)
             elif step["step"] == "fund":
@@ -298,11 +300,10 @@ class Builder:
         base = f"({figures['covered']} − {figures['deductible']})"
         if "entering" in figures:  # a fund ceiling left less to enter the fund
             base = f"{figures['entering']}"
-        section.add(
-            f"{number}. {self.word('fund')} {base} × {self.word('ratio')} = {step['value']}",
-            0,
-            "bold",
-        )
+        ratio = self.word("ratio")
+        if self.steps.category_ratios is not None:  # each category at its own ratio
+            ratio = self.word("category_ratios")
+        section.add(f"{number}. {self.word('fund')} {base} × {ratio} = {step['value']}", 0, "bold")
 
     def step_cap(self, section: Section, number: int, step: CapStep) -> None:
         figures = step["figures"]

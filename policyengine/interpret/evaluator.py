@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from policyengine.contract.fastclaim import Claim
 from policyengine.contract.trace import deductible_period, item_class
 from policyengine.errors import NotInForce, RuleFailure
-from policyengine.interpret import fund_limits
-from policyengine.interpret.bands import band_payments
+from policyengine.interpret import categories, fund_limits
+from policyengine.interpret.bands import second_layer
 from policyengine.interpret.extra import ExtraShare, extra_shares
 from policyengine.interpret.lines import (
     BUCKETS,
@@ -32,14 +32,13 @@ from policyengine.semantics.domain import matches
 from policyengine.semantics.facts import FACTS, FactContext, claim_facts
 from policyengine.semantics.matching import (
     ratio_text,
-    schedule,
 )
 from policyengine.semantics.money import fen, money, to_unit
 from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
-    from policyengine.contract.trace import Citation, CriticalIllnessFigures, FundFigures, Step
+    from policyengine.contract.trace import Citation, FundFigures, Step
 
 ZERO = Decimal(0)
 
@@ -55,6 +54,8 @@ class Run:
         self.steps: list[Step] | None = [] if trace else None
         self.notes: set[Note] = set()
         self.extras: list[ExtraShare] = []  # named pre-self-pay tables applying (extra.py)
+        # each category's covered (the catalogue's `category`; None: none), for ratios by it
+        self.by_category: dict[str | None, Decimal] = {}
         # the claim's facts as semantics/facts.py reads them for the interpreter
         self.facts = claim_facts(
             claim, FactContext(policy.conditions, default_tier=policy.default_tier)
@@ -196,6 +197,9 @@ class Run:
             )
             self.step(line_step(item.code, line, basis))
             out.append(line)
+            if split["covered"]:
+                category = entry.category or None if entry is not None else None
+                self.by_category[category] = self.by_category.get(category, ZERO) + split["covered"]
         for extra in self.extras:
             self.step(extra.step(self.step_notes(extra.row)))
         return out, denied_lines
@@ -242,7 +246,7 @@ class Run:
         visit = self.facts["visit"]
         deductible = self.deductible(visit, covered)
         fund = self.fund(visit, covered, deductible)
-        critical = self.critical_illness(visit, covered - fund, pre_self_pay)
+        critical = second_layer(self, visit, covered - fund, pre_self_pay)
         return deductible, fund, critical
 
     def deductible(self, visit: str, covered: Decimal) -> Decimal:
@@ -272,23 +276,36 @@ class Run:
         )
         return value
 
-    def ratio(self, visit: str) -> Value:
+    def ratio_table(self, visit: str) -> tuple[TableIR | None, TableIR | None]:
+        """The ratio table that applies to the visit type (following `as`), and the alias."""
         table = self.policy.ratios.get(visit)
-        alias = None
         if table is not None and table.alias is not None:
-            alias = table
             self.notes.update(table.alias_notes)
-            table = self.policy.ratios.get(table.alias)
-        row = self.required(table, "ratio")
+            return self.policy.ratios.get(table.alias), table
+        return table, None
+
+    def rate_for(
+        self, table: TableIR | None, facts: dict[str, Any]
+    ) -> tuple[RowIR, list[RowIR], Value, Value]:
+        """The row, the adjustments that apply, the base and the final ratio for `facts`."""
+        row = self.lookup(table, facts) if table is not None else None
+        if row is None:
+            raise RuleFailure(
+                f"no ratio applies to {facts['visit']} visits of this person "
+                f"(scheme {facts['scheme']}) on {self.day}"
+            )
         assert table is not None
         base = self.value(row)
-        adjustments = [
-            r for r in table.adjust if r.active(self.day) and matches(r.conds, self.facts)
-        ]
+        adjustments = [r for r in table.adjust if r.active(self.day) and matches(r.conds, facts)]
         points = sum((self.level(self.value(r)) for r in adjustments), ZERO)
         final: Value = base
         if isinstance(base, Val):
             final = Val("ratio", (self.level(base) + points,))
+        return row, adjustments, base, final
+
+    def ratio(self, visit: str) -> Value:
+        table, alias = self.ratio_table(visit)
+        row, adjustments, base, final = self.rate_for(table, self.facts)
         self.step(
             {
                 "step": "ratio",
@@ -319,10 +336,14 @@ class Run:
         entering = fund_limits.fund_ceiling(self, visit, base)
         if entering is not None:
             base = entering
-        computed = to_unit(
-            banded_total(ratio, base) if isinstance(ratio, BandsVal) else base * self.level(ratio),
-            self.policy.money_unit,
-        )
+        computed = categories.fund(self, visit, base, covered)
+        if computed is None:  # one ratio for the claim
+            computed = to_unit(
+                banded_total(ratio, base)
+                if isinstance(ratio, BandsVal)
+                else base * self.level(ratio),
+                self.policy.money_unit,
+            )
         figures: FundFigures = {"covered": money(covered), "deductible": money(deductible)}
         if entering is not None:
             figures["entering"] = money(entering)
@@ -405,54 +426,6 @@ class Run:
                 },
                 "value": money(result),
                 "provisional": self.step_notes(*used),
-            }
-        )
-        return result
-
-    def critical_illness(self, visit: str, self_burden: Decimal, pre_self_pay: Decimal) -> Decimal:
-        table = self.policy.second_layer
-        if table is None or visit not in table.self_burden:
-            return ZERO
-        row = self.lookup(table)
-        if row is None:
-            return ZERO
-        self.notes.update(table.base_notes)
-        bands = self.value(row)
-        if table.base_includes_pre_self_pay:  # `base includes pre_self_pay`
-            self_burden += pre_self_pay
-        if not isinstance(bands, BandsVal):
-            return ZERO
-        before = self.claim.history.self_burden.inpatient
-        computed = to_unit(
-            banded_total(bands, before + self_burden) - banded_total(bands, before),
-            self.policy.money_unit,
-        )
-        left = None
-        result = computed
-        if bands.payment_cap is not None:
-            paid = self.claim.history.paid.get("critical_illness", ZERO)
-            left = max(ZERO, fen(bands.payment_cap) - paid)
-            result = min(computed, left)
-        figures: CriticalIllnessFigures = {
-            "self_burden_before": money(before),
-            "self_burden": money(self_burden),
-            "by_band": band_payments(bands, before, self_burden),
-            "bands": bands.describe(),
-            "schedule": schedule(bands),
-            "paid": money(self.paid("critical_illness")),
-            "computed": money(computed),
-            "payment_cap_left": money(left) if left is not None else None,
-        }
-        if table.base_includes_pre_self_pay:
-            figures["pre_self_pay"] = money(pre_self_pay)
-        self.step(
-            {
-                "step": "critical_illness",
-                "rule": row.location,
-                "source": row.origin.as_json(),
-                "figures": figures,
-                "value": money(result),
-                "provisional": self.step_notes(row, extra=table.base_notes),
             }
         )
         return result

@@ -302,6 +302,19 @@ FACTS: Final = _declare(
         lambda c, _: c.person.enrolled_years or 0,
         bounds=(0, MAX_ENROLLED_YEARS),
     ),
+    # a fact of a line, not of the claim: the catalogue's `category` of the line's item. Only
+    # a ratio table's rows test it (lines of a category paid at that row's ratio); the claim
+    # as a whole has none (None), which the settlement reads for lines without a category
+    Fact(
+        "category",
+        "word",
+        "cat",
+        "None",
+        lambda _c, _x: None,
+        table="ratio",
+        elsewhere_hint="a category is a line's (the catalogue's `category` column): a ratio "
+        "table pays a category's lines at its own ratio",
+    ),
 )
 SET_FACTS: Final = frozenset(name for name, fact in FACTS.items() if fact.kind == "names")
 
