@@ -149,6 +149,11 @@ class Ledger:
         self.services.extend(other.services)
         for pool, amount in other.pooled.items():
             self.pooled[pool] = self.pooled.get(pool, ZERO) + amount
+        if other.today is not None and other.today == self.today:  # the same day's payments
+            for pool, amount in other.paid_today.items():
+                self.paid_today[pool] = self.paid_today.get(pool, ZERO) + amount
+        elif other.today is not None and (self.today is None or other.today > self.today):
+            self.today, self.paid_today = other.today, dict(other.paid_today)
 
     def to_json(self) -> HistoryJSON:
         return {
