@@ -107,8 +107,14 @@ class TreeReader:
         quote = self.string(strings[0]) if strings else None
         if tree.data == "cite":
             assert quote is not None
-            return n.Cite(doc, clause, quote, span)
+            return n.Cite(doc, clause, quote, span, self.derived(tree))
         return n.Secondary(doc, clause, quote, span)
+
+    def derived(self, cite: Tree[Token]) -> n.Derived | None:
+        found = self.first_tree(cite, "derived")
+        if found is None:
+            return None
+        return n.Derived(self.string(self.tokens(found, "STRING")[0]), self.span(found))
 
     def optional_dates(self, tree: Tree[Token]) -> n.Dates | None:
         found = self.first_tree(tree, *_DATES)

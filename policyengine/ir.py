@@ -33,6 +33,7 @@ class Origin:
     clause: str | None = None
     quote: str | None = None
     note: str | None = None
+    derived: str | None = None  # how a cited figure follows from the quote's numbers
 
     def as_json(self) -> Citation:
         """As results and traces cite it (the compiled code writes its keys sorted)."""
@@ -43,6 +44,8 @@ class Origin:
             out["clause"] = self.clause
         if self.quote:
             out["quote"] = self.quote
+        if self.derived:
+            out["derived"] = self.derived
         return out
 
 

@@ -16,14 +16,24 @@ from policyengine.span import Span as Span  # noqa: PLC0414 - re-exported: passe
 
 
 @dataclass(frozen=True)
+class Derived:
+    """`derived "…"`: how a cited figure follows from its quote's numbers."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Cite:
     """Words of a document we hold: the quote, in the clause named (or, with no clause,
-    wherever the checker finds it)."""
+    wherever the checker finds it); for a figure that is not one of the quote's numbers,
+    how it is derived from them."""
 
     doc: str
     clause: str | None
     quote: str
     span: Span
+    derived: Derived | None = None
 
 
 @dataclass(frozen=True)

@@ -103,16 +103,29 @@ def test_check_bundled_is_clean_and_lists_provisional_figures() -> None:
         "national: ok — versions from 2014-01-01; 1 provisional figure or rule "
         "(--provisional lists them)",
         "quanzhou: ok — versions from 2014-01-01, 2020-01-24, 2021-11-25, 2023-01-08; "
-        "37 provisional figures and rules (--provisional lists them)",
+        "37 provisional figures and rules (--provisional lists them); "
+        "2 cited figures checked against their quotes (2 derived)",
         "tianjin: ok — versions from 2014-01-01, 2014-07-01, 2019-01-01, 2023-01-01; "
-        "47 provisional figures and rules (--provisional lists them)",
+        "49 provisional figures and rules (--provisional lists them); "
+        "10 cited figures checked against their quotes (1 derived)",
         "weihai: ok — versions from 2014-01-01, 2019-01-01; "
-        "59 provisional figures and rules (--provisional lists them)",
+        "59 provisional figures and rules (--provisional lists them)WEIHAI",
     ]
     assert "tianjin/audit.policy:7" not in done.stdout  # counted, not listed
+    # every derived figure is listed, with its note and its quote
+    assert (
+        "\nquanzhou: derived figures (2):\n"
+        "  quanzhou/audit.policy:10:98 60 days — derived: 2个月按60天计\n"
+        "    QZ2021 三(六) “对病情稳定的“两病”患者可开具2个月长处方用药量”\n"
+        "  quanzhou/audit.policy:13:10 90 days — derived: 3个月按90天计\n"
+        "    QZ2021 三(六) “疫情防控期间可放宽处方用药量至3个月”\n"
+        "\ntianjin: derived figures (1):\n"
+        "  tianjin/benefits.policy:54:55 0 pt — derived: 一级医院不提高:0个百分点\n"
+        "    TJ14 一(一) “居民医保住院报销比例三级医院提高10个百分点、二级医院提高5个百分点”\n"
+    ) in done.stdout
     done = run("check", "--provisional")
     assert done.returncode == 0
-    assert "tianjin: provisional figures and rules (47):" in done.stdout
+    assert "tianjin: provisional figures and rules (49):" in done.stdout
     assert "tianjin/audit.policy:7 duplicate_dispensing tolerance 3 days" in done.stdout
 
 
@@ -121,6 +134,24 @@ def test_check_json() -> None:
     data = json.loads(done.stdout)
     assert done.returncode == 0 and data["errors"] == 0
     assert data["policies"][0]["policy"] == "quanzhou" and data["policies"][0]["provisional"]
+    assert data["policies"][0]["cited_figures"] == [
+        {
+            "location": "quanzhou/audit.policy:10:98",
+            "figure": "60 days",
+            "doc": "QZ2021",
+            "clause": "三(六)",
+            "quote": "对病情稳定的“两病”患者可开具2个月长处方用药量",
+            "derived": "2个月按60天计",
+        },
+        {
+            "location": "quanzhou/audit.policy:13:10",
+            "figure": "90 days",
+            "doc": "QZ2021",
+            "clause": "三(六)",
+            "quote": "疫情防控期间可放宽处方用药量至3个月",
+            "derived": "3个月按90天计",
+        },
+    ]
 
 
 def test_compile_emit_python_is_valid_python() -> None:

@@ -3,6 +3,7 @@
     names      symbol tables, duplicates, unknown names (did-you-mean), `when` resolution
     catalogue  import the catalogue CSV the policy declares
     citations  every rule and figure cites; clauses exist; quotes occur in their clause
+    numbers    every cited figure is a number its quote states, or says how it is derived
     units      money / ratio / points / days / counts where each belongs; sensible ranges
     money      every money figure is whole fen (T004), on every date its figures change
     dates      effective ranges well formed; a figure's versions neither overlap nor gap
@@ -23,8 +24,18 @@ from pathlib import Path
 
 from policyengine import nodes as n
 from policyengine.catalogue import load_catalogue
-from policyengine.check import citations, dates, money, names, rules, settleable, tables, units
-from policyengine.check.context import CheckContext
+from policyengine.check import (
+    citations,
+    dates,
+    money,
+    names,
+    numbers,
+    rules,
+    settleable,
+    tables,
+    units,
+)
+from policyengine.check.context import CheckContext, CitedFigure
 from policyengine.check.lower import lower
 from policyengine.diagnostics import Diagnostic, printable, suggestion_budget
 from policyengine.ir import Note, PolicyIR
@@ -55,6 +66,7 @@ PASSES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
     ("names", names.run),
     ("catalogue", _catalogue),
     ("citations", citations.run),
+    ("numbers", numbers.run),
     ("units", units.run),
     ("money", money.run),
     ("dates", dates.run),
@@ -71,6 +83,8 @@ class CheckResult:
     texts: dict[str, SourceText]
     policy: PolicyIR | None
     content_hash: str
+    # every figure under a `cite` whose quote was found, each checked against its numbers
+    cited_figures: tuple[CitedFigure, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -118,6 +132,7 @@ def check_in_context(loaded: Loaded) -> tuple[CheckResult, CheckContext]:
         loaded.texts,
         policy,
         content_hash,
+        tuple(ctx.cited_figures),
     )
     return result, ctx
 
@@ -140,4 +155,12 @@ def check(directory: Path, overlay: Mapping[Path, str] | None = None) -> CheckRe
         return check_loaded(load(directory, overlay))
 
 
-__all__ = ["PASSES", "CheckResult", "check", "check_in_context", "check_loaded", "n"]
+__all__ = [
+    "PASSES",
+    "CheckResult",
+    "CitedFigure",
+    "check",
+    "check_in_context",
+    "check_loaded",
+    "n",
+]

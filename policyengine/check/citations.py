@@ -88,7 +88,10 @@ def _check(ctx: CheckContext, provenance: n.Provenance, searches: Iterator[int])
         return
     place = _verified(ctx, provenance, searches)
     clause = provenance.clause or place or None
-    ctx.origins[id(provenance)] = Origin("cited", doc, clause, provenance.quote)
+    derived = provenance.derived.text if provenance.derived else None
+    ctx.origins[id(provenance)] = Origin("cited", doc, clause, provenance.quote, derived=derived)
+    if place is not None:  # its numbers are for the `numbers` pass to read
+        ctx.quoted.add(id(provenance))
 
 
 def _secondary(
@@ -128,6 +131,44 @@ class CitationPlace(NamedTuple):
     label: str  # the same, short, for listings: "ratio outpatient row"
     group: str  # what a provisional figure there stands in for (tools/literate.GROUPS)
     required: bool = True  # a missing one is C001 (a `dates` provenance is optional)
+    # the literal figures its citation vouches for (check/numbers.py checks them against the
+    # quote): each literal of its own value — a `by level`, a sum, a product — but not the
+    # figures a named `let` brings (they have their own citation) nor a band statement's
+    # that carries its own provenance
+    figures: tuple[n.Quantity, ...] = ()
+
+
+def citation_sites(ctx: CheckContext) -> Iterator[CitationPlace]:
+    """Every place of every declaration of the policy and its layers that takes a citation."""
+    for _layer, decl in ctx.all_decls():
+        yield from citation_places(decl)
+
+
+def quantities_in(value: n.Value | None) -> tuple[n.Quantity, ...]:
+    """The literal figures of a value, left to right, leaving out the band statements
+    that carry their own provenance (the nesting depth is bounded by the parser)."""
+    if isinstance(value, n.Quantity):
+        return (value,)
+    if isinstance(value, n.BinOp):
+        return quantities_in(value.left) + quantities_in(value.right)
+    if isinstance(value, n.ByLevel):
+        return tuple(q for item in value.items for q in quantities_in(item))
+    if isinstance(value, n.Bands):
+        return tuple(
+            q
+            for stmt in value.statements
+            if stmt.provenance is None
+            for q in _statement_quantities(stmt)
+        )
+    return ()
+
+
+def _statement_quantities(stmt: n.BandStmt) -> tuple[n.Quantity, ...]:
+    return tuple(q for part in (stmt.low, stmt.high, stmt.rate) for q in quantities_in(part))
+
+
+def _param_quantities(param: n.Param) -> tuple[n.Quantity, ...]:
+    return tuple(q for arg in param.args for q in quantities_in(arg))
 
 
 def citation_places(decl: n.Decl) -> Iterator[CitationPlace]:
@@ -150,7 +191,8 @@ def citation_places(decl: n.Decl) -> Iterator[CitationPlace]:
         yield P(decl.provenance, decl.span, what, f"catalogue {decl.name}", "catalogue")
     elif isinstance(decl, n.LetDecl):
         label = f"figure {decl.name}"
-        yield P(decl.provenance, decl.span, f"figure `{decl.name}`", label, "let")
+        figures = quantities_in(decl.value)
+        yield P(decl.provenance, decl.span, f"figure `{decl.name}`", label, "let", True, figures)
         yield _dates(decl.date_provenance, decl.span, label)
         yield from _in_bands(decl.value, label, "let")
     elif isinstance(decl, n.TableDecl):
@@ -172,7 +214,8 @@ def _in_bands(value: n.Value, label: str, group: str) -> Iterator[CitationPlace]
     if isinstance(value, n.Bands):
         for stmt in value.statements:
             what = f"{label} {stmt.kind}"
-            yield CitationPlace(stmt.provenance, stmt.span, what, what, group, required=False)
+            figures = _statement_quantities(stmt) if stmt.provenance is not None else ()
+            yield CitationPlace(stmt.provenance, stmt.span, what, what, group, False, figures)
 
 
 def _in_table(
@@ -192,18 +235,25 @@ def _in_table(
     for row in rows:
         row_label = f"{label} row"
         what = f"this row of {named}"
-        yield CitationPlace(row.provenance, row.span, what, row_label, group)
+        figures = quantities_in(row.value)
+        yield CitationPlace(row.provenance, row.span, what, row_label, group, True, figures)
         yield _dates(row.date_provenance, row.span, row_label)
         yield from _in_bands(row.value, row_label, group)
 
 
 def _in_rule(decl: n.RuleDecl) -> Iterator[CitationPlace]:
     label = f"{'audit' if decl.audit else 'rule'} {decl.kind} {decl.name}"
-    yield CitationPlace(decl.provenance, decl.span, f"rule `{decl.name}`", label, "rule")
+    # the rule's citation covers the figures of the parameters without one of their own
+    inherited = tuple(
+        q for param in decl.params if param.provenance is None for q in _param_quantities(param)
+    )
+    what = f"rule `{decl.name}`"
+    yield CitationPlace(decl.provenance, decl.span, what, label, "rule", True, inherited)
     yield _dates(decl.date_provenance, decl.span, label)
     for param in decl.params:
         what = f"{label} {param.name}"
-        yield CitationPlace(param.provenance, param.span, what, what, "rule", required=False)
+        figures = _param_quantities(param) if param.provenance is not None else ()
+        yield CitationPlace(param.provenance, param.span, what, what, "rule", False, figures)
     for table in decl.tables:
         named = f"{decl.kind} `{decl.name}.{table.name}`"
         yield from _in_table("rule", named, f"{label} {table.name}", table.settings, table.rows)

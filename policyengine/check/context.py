@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
@@ -15,8 +15,18 @@ from policyengine.loader import Layer, Loaded
 from policyengine.semantics.facts import declared_words
 from policyengine.span import Span
 
-if TYPE_CHECKING:
-    from policyengine.semantics.vocabulary import Provenance
+
+@dataclass(frozen=True)
+class CitedFigure:
+    """A literal figure under a `cite`, checked against its quote's numbers (check/numbers.py):
+    stated by the quote, or derived from it as its `derived` note says."""
+
+    location: str  # file:line:col of the figure
+    figure: str  # as written: `7500 元`
+    doc: str
+    clause: str | None  # as written, or where the quote was found ("" outside any clause)
+    quote: str
+    derived: str | None  # the `derived` note, if the quote does not state the figure
 
 
 @dataclass
@@ -40,6 +50,9 @@ class CheckContext:
     # citations pass
     clause_index: dict[str, ClauseIndex] = field(default_factory=dict)
     origins: dict[int, Origin] = field(default_factory=dict)  # id(provenance node) → Origin
+    quoted: set[int] = field(default_factory=set)  # id(cite) whose quote is in its clause
+    # numbers pass: every cited figure checked against its quote
+    cited_figures: list[CitedFigure] = field(default_factory=list)
     # catalogue
     catalogue: dict[str, CatalogueItem] = field(default_factory=dict)
     # units pass
@@ -95,5 +108,7 @@ def _plain_origin(provenance: n.Provenance, sources: dict[str, n.SourceDecl]) ->
         number = source.field("number")
         title = source.field("title")
         doc = str(number or title or provenance.doc)
-    kind: Provenance = "cited" if isinstance(provenance, n.Cite) else "secondary"
-    return Origin(kind, doc, provenance.clause, provenance.quote)
+    if isinstance(provenance, n.Cite):
+        derived = provenance.derived.text if provenance.derived else None
+        return Origin("cited", doc, provenance.clause, provenance.quote, derived=derived)
+    return Origin("secondary", doc, provenance.clause, provenance.quote)

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from policyengine.cli.output import (
     EXIT_FINDINGS,
@@ -82,6 +82,17 @@ def _check_once(args: argparse.Namespace, paths: list[Path]) -> int:
                             {"location": n.location, "subject": n.subject, "reason": n.reason}
                             for n in r.notes
                         ],
+                        "cited_figures": [
+                            {
+                                "location": f.location,
+                                "figure": f.figure,
+                                "doc": f.doc,
+                                "clause": f.clause,
+                                "quote": f.quote,
+                                "derived": f.derived,
+                            }
+                            for f in r.cited_figures
+                        ],
                     }
                     for r in reports
                 ],
@@ -99,12 +110,15 @@ def _print_check(
     reports: list[CheckResult], errors: int, warnings: int, *, provisional: bool
 ) -> None:
     """The verdict first (a line per policy), then each problem with its source line, then
-    the count again below them; the provisional figures are counted, and listed on request."""
+    the count again below them; the provisional figures are counted, and listed on request;
+    the derived figures are listed."""
     from policyengine.diagnostics import render
 
     out = sys.stdout
     for report in reports:
         out.write(_verdict(report, listed=provisional) + "\n")
+    for report in reports:
+        _write_derived_figures(out, report)
     for report in reports:
         if provisional and report.notes:
             out.write(f"\n{report.directory.name}: provisional figures and rules ")
@@ -133,7 +147,24 @@ def _verdict(report: CheckResult, *, listed: bool) -> str:
             "figure or rule" if count == 1 else "figures and rules"
         )
         verdict += "" if listed else " (--provisional lists them)"
+    if report.cited_figures:
+        count = len(report.cited_figures)
+        derived = sum(1 for f in report.cited_figures if f.derived is not None)
+        verdict += f"; {count} cited figure{'s' if count > 1 else ''} checked against their "
+        verdict += f"quotes ({derived} derived)"
     return verdict
+
+
+def _write_derived_figures(out: TextIO, report: CheckResult) -> None:
+    """Every cited figure its quote implies without stating, with the note saying how."""
+    derived = [f for f in report.cited_figures if f.derived is not None]
+    if not derived:
+        return
+    out.write(f"\n{report.directory.name}: derived figures ({len(derived)}):\n")
+    for figure in derived:
+        where = f"{figure.doc} {figure.clause}" if figure.clause else figure.doc
+        out.write(f"  {figure.location} {figure.figure} — derived: {figure.derived}\n")
+        out.write(f"    {where} “{figure.quote}”\n")
 
 
 def _policy_dirs(path: Path, finder: Callable[[Path], list[Path]]) -> list[Path]:

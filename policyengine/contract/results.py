@@ -162,6 +162,9 @@ class Source(_Model):
     quote: str | None = None
     provenance: Provenance
     note: str | None = Field(default=None, description="why a provisional rule is provisional")
+    derived: str | None = Field(
+        default=None, description="how a cited figure follows from the quote's numbers"
+    )
 
 
 class Finding(_Model):

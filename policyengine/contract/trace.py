@@ -75,6 +75,7 @@ class Citation(TypedDict, total=False):
     quote: str
     provenance: Required[Provenance]
     note: str
+    derived: str  # how a cited figure follows from the quote's numbers (`derived "…"`)
 
 
 # ------------------------------------------------------------------ the steps

@@ -76,6 +76,8 @@ class Builder:
         text = " ".join(p for p in (source.get("doc", ""), source.get("clause", "")) if p)
         if source.get("quote"):
             text += f"「{source.get('quote')}」"
+        if source.get("derived"):  # a figure the quote implies: how it follows
+            text += f" ({self.word('derived')}: {source.get('derived')})"
         if source["provenance"] == "secondary":
             text = f"{self.word('secondary')}: {text}"
         return text

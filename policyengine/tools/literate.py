@@ -200,7 +200,8 @@ def _passages(index: ClauseIndex, cited: list[Cited], ctx: CheckContext) -> list
 def _citations(ctx: CheckContext) -> Iterator[Cited]:
     """Every citation of the policy and its layers, with the rule-file line it annotates."""
     for _layer, decl in ctx.all_decls():
-        for provenance, span, _what, what, group, _required in citation_places(decl):
+        for place in citation_places(decl):
+            provenance, span, what, group = place.provenance, place.owner, place.label, place.group
             if provenance is not None:
                 line = " ".join(ctx.loaded.texts[span.file].line_text(span.line).split())
                 line = line.removesuffix("{").rstrip()
