@@ -81,9 +81,12 @@ DEDUCTIBLE_700 = (
     "when scheme employee, status working => 700 元",
 )
 RATIO_60 = ("by level 65% / 60% / 55%", "by level 65% / 60% / 60%")
+# A hypothetical amendment: no document states 9000 元, so the row is no longer cited (the
+# checker refuses a cited figure its quote does not state, C007).
 CAP_9000 = (
-    "when scheme employee => 7500 元 from 2019-01-01",
-    "when scheme employee => 9000 元 from 2019-01-01",
+    "when scheme employee => 7500 元 from 2019-01-01\n"
+    '    cite TJ14 一(一) "职工医保门诊最高支付限额由5500元提高至7500元"',
+    'when scheme employee => 9000 元 from 2019-01-01\n    provisional "假设的限额调整(测试)"',
 )
 CT_SELFPAY_20 = ("X线计算机体层(CT)平扫,,service,B,0.10,", "X线计算机体层(CT)平扫,,service,B,0.20,")
 BED_CAP_50 = ("普通病房床位费,,bed,A,,60.00,", "普通病房床位费,,bed,A,,50.00,")
