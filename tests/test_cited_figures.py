@@ -370,8 +370,8 @@ def test_the_bundled_cited_figures() -> None:
         "quanzhou": (
             2,
             [
-                ("quanzhou/audit.policy:10:98", "60 days", "2个月按60天计"),
-                ("quanzhou/audit.policy:13:10", "90 days", "3个月按90天计"),
+                ("quanzhou/audit.policy:11:10", "60 days", "2个月按60天计"),
+                ("quanzhou/audit.policy:14:10", "90 days", "3个月按90天计"),
             ],
         ),
     }

@@ -70,7 +70,7 @@ _HEADER_ORDER = {
 # tests/test_fmt.py checks the grammar's rules against this list.
 _FLOWING_NAMES = """
     action alias applies_when atom audit band band_open base binop by_level cap ceiling complete
-    cond cond_value condition_decl conds days deductible effective expr from_only
+    cond cond_value condition_decl conds days deductible derived effective expr from_only
     from_until fund_ceiling icd_term icd_terms icd_with let_decl limit moments_decl name_list
     none param payment_cap percent period points policy_stmt pools pre_self_pay programme qualified
     qualified_list quantity ratio ref row_body rule rule_overrides second_layer self_burden
