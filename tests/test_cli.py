@@ -115,9 +115,9 @@ def test_check_bundled_is_clean_and_lists_provisional_figures() -> None:
     # every derived figure is listed, with its note and its quote
     assert (
         "\nquanzhou: derived figures (2):\n"
-        "  quanzhou/audit.policy:10:98 60 days — derived: 2个月按60天计\n"
+        "  quanzhou/audit.policy:11:10 60 days — derived: 2个月按60天计\n"
         "    QZ2021 三(六) “对病情稳定的“两病”患者可开具2个月长处方用药量”\n"
-        "  quanzhou/audit.policy:13:10 90 days — derived: 3个月按90天计\n"
+        "  quanzhou/audit.policy:14:10 90 days — derived: 3个月按90天计\n"
         "    QZ2021 三(六) “疫情防控期间可放宽处方用药量至3个月”\n"
         "\ntianjin: derived figures (1):\n"
         "  tianjin/benefits.policy:54:55 0 pt — derived: 一级医院不提高:0个百分点\n"
@@ -136,7 +136,7 @@ def test_check_json() -> None:
     assert data["policies"][0]["policy"] == "quanzhou" and data["policies"][0]["provisional"]
     assert data["policies"][0]["cited_figures"] == [
         {
-            "location": "quanzhou/audit.policy:10:98",
+            "location": "quanzhou/audit.policy:11:10",
             "figure": "60 days",
             "doc": "QZ2021",
             "clause": "三(六)",
@@ -144,7 +144,7 @@ def test_check_json() -> None:
             "derived": "2个月按60天计",
         },
         {
-            "location": "quanzhou/audit.policy:13:10",
+            "location": "quanzhou/audit.policy:14:10",
             "figure": "90 days",
             "doc": "QZ2021",
             "clause": "三(六)",
