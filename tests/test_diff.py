@@ -38,7 +38,16 @@ DEDUCTIBLE_ROW = f"{BENEFITS}:8"  # employee working outpatient deductible 800 å
 RATIO_ROW = f"{BENEFITS}:43"  # employee working outpatient ratio 65% / 60% / 55%
 CAP_ROW = f"{BENEFITS}:85"  # employee outpatient cap 7500 å…ƒ from 2019-01-01
 RESIDENT_RATIO_ROW = f"{BENEFITS}:65"  # resident inpatient base + uplift from 2019-01-01
-EMPLOYEE_SECOND_LAYER = "tianjin/critical_illness.policy:48"  # from 2019-01-01
+
+
+def _row_of(file: str, start: str) -> str:
+    """`tianjin/file.policy:N` of the line starting (after its indent) with `start`."""
+    lines = (POLICIES / file).read_text(encoding="utf-8").splitlines()
+    return f"{file}:{next(i for i, t in enumerate(lines, 1) if t.strip().startswith(start))}"
+
+
+# from 2019-01-01 (found by its words: fmt and the number check move the rows of that file)
+EMPLOYEE_SECOND_LAYER = _row_of("tianjin/critical_illness.policy", "employee: when scheme employee")
 
 
 @pytest.fixture(scope="module", autouse=True)
