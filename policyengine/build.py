@@ -149,6 +149,7 @@ class Builder(TreeReader):
         period_tree = self.first_tree(tree, "period")
         period_token = period_tree.children[0] if period_tree else None
         settings, rows = self.table_body(tree)
+        combinations = [self.combination(t) for t in self.trees(tree, "adjustments")]
         return n.TableDecl(
             str(kind_tree.data),
             str(name),
@@ -158,6 +159,26 @@ class Builder(TreeReader):
             settings,
             rows,
             self.span(tree),
+            combinations[0] if combinations else None,
+            len(combinations),
+        )
+
+    def combination(self, tree: Tree[Token]) -> n.Combination:
+        rule = self.tokens(tree, "NAME")[0]
+        span = self.span(tree)
+        bounds: dict[str, n.Expr] = {}
+        for bound in self.trees(tree, "at_most", "at_least"):
+            value = next(t for t in self.trees(bound) if t.data in EXPRESSIONS)
+            if bound.data in bounds:
+                self.diagnostics.error("N002", f"`{bound.data.replace('_', ' ')}` twice", span)
+            bounds[str(bound.data)] = self.value_expr(value, span)
+        return n.Combination(
+            str(rule),
+            self.span(rule),
+            bounds.get("at_most"),
+            bounds.get("at_least"),
+            self.optional_provenance(tree),
+            span,
         )
 
     def table_body(self, tree: Tree[Token]) -> tuple[tuple[n.Setting, ...], tuple[n.Row, ...]]:
@@ -278,6 +299,13 @@ class Builder(TreeReader):
             elif data == "programme":
                 programme = str(self.tokens(stmt, "NAME")[0])
             elif data == "param_table":
+                for wrong in self.trees(stmt, "adjustments"):
+                    self.diagnostics.error(
+                        "N004",
+                        "`adjustments` is a setting of ratio tables",
+                        self.span(wrong),
+                        hint="it says how a ratio's `adjust` rows combine",
+                    )
                 table_name = self.tokens(stmt, "NAME")[0]
                 settings, rows = self.table_body(stmt)
                 tables.append(n.ParamTable(str(table_name), settings, rows, self.span(stmt)))

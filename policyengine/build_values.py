@@ -12,13 +12,15 @@ from lark import Token, Tree
 
 from policyengine import nodes as n
 from policyengine.diagnostics import Diagnostics
+from policyengine.semantics.facts import ATOMS
 from policyengine.span import SourceText, Span
 
 Node = Tree[Token] | Token
 
 _UNITS = {"yuan", "wan_yuan", "percent", "points", "days"}
 PROVENANCE = {"cite", "secondary", "provisional"}
-EXPRESSIONS = {"quantity", "by_level", "ref", "none", "binop", "bands"}
+EXPRESSIONS = {"quantity", "by_level", "ref", "none", "binop", "bands", "neg", "call"}
+_SYMBOLS = {"PLUS": "+", "MINUS": "-", "TIMES": "×", "DIVIDE": "÷"}
 _DATES = {"from_until", "from_only", "until_only"}
 # `1 元 + 1 元 + …` nests without parentheses (the parser's nesting limit counts brackets):
 # deeper expressions are refused rather than walked recursively here and in every pass.
@@ -161,7 +163,7 @@ class TreeReader:
     def value_expr(self, tree: Tree[Token], fallback: Span, depth: int = 0) -> n.Expr:
         span = self.span(tree, fallback)
         data = tree.data
-        if data in ("by_level", "binop") and depth >= MAX_EXPRESSION_DEPTH:
+        if data in ("by_level", "binop", "neg", "call") and depth >= MAX_EXPRESSION_DEPTH:
             self.diagnostics.error(
                 "P006",
                 f"expression nested deeper than {MAX_EXPRESSION_DEPTH} levels",
@@ -175,19 +177,26 @@ class TreeReader:
             items = [self.value_expr(t, span, depth + 1) for t in self.trees(tree)]
             return n.ByLevel((items[0], items[1], items[2]), span)
         if data == "ref":
-            return n.Ref(str(tree.children[0]), span)
+            name = str(tree.children[0])
+            return n.FactRef(name, span) if name in ATOMS else n.Ref(name, span)
         if data == "none":
             return n.NoneValue(span)
         if data == "binop":
             left, op, right = tree.children
             assert isinstance(left, Tree) and isinstance(right, Tree) and isinstance(op, Token)
-            symbol = "×" if op.type == "TIMES" else str(op)
             return n.BinOp(
-                symbol,
+                _SYMBOLS[op.type],
                 self.value_expr(left, span, depth + 1),
                 self.value_expr(right, span, depth + 1),
                 span,
             )
+        if data == "neg":
+            return n.Neg(self.value_expr(next(self.trees(tree)), span, depth + 1), span)
+        if data == "call":
+            fn = tree.children[0]
+            assert isinstance(fn, Token)
+            args = tuple(self.value_expr(t, span, depth + 1) for t in self.trees(tree))
+            return n.Call(str(fn), args, span, self.span(fn))
         # `bands` where an expression is needed: the checker reports it with this span
         self.diagnostics.error("T002", "a `bands` block is not allowed here", span)
         return n.NoneValue(span)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,7 @@ class RowIR:
     location: str
     notes: tuple[Note, ...]  # the row's own provisional notes (value and dates)
     refs: tuple[str, ...]  # let names the value uses
+    written: str = ""  # the value as the rule file writes it (a derivation's expression)
 
     def active(self, day: dt.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
@@ -122,6 +124,18 @@ class RowIR:
         """The one condition a limit row names (the checker guarantees exactly one)."""
         cond = next(c for c in self.conds if c.key == "certified")
         return next(iter(cond.names))
+
+
+@dataclass(frozen=True)
+class Combination:
+    """`adjustments sum|largest [, at least X] [, at most Y]` of a ratio table."""
+
+    rule: str  # "sum" or "largest"
+    at_least: n.Expr | None
+    at_most: n.Expr | None
+    origin: Origin
+    location: str
+    notes: tuple[Note, ...]
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,9 @@ class TableIR:
     # pre_self_pay`), and that setting's provisional notes
     base_includes_pre_self_pay: bool = False
     base_notes: tuple[Note, ...] = ()
+    # ratio tables: how adjustments that apply together combine (`adjustments sum|largest`;
+    # None: at most one applies), the bounds the ratio is held within, where that is said
+    combination: Combination | None = None
 
     @property
     def key(self) -> str:
@@ -268,16 +285,34 @@ class PolicyIR:
     def let_at(self, name: str, day: dt.date) -> LetVersion | None:
         return next((v for v in self.lets.get(name, ()) if _in_range(v.start, v.end, day)), None)
 
-    def value(self, expr: n.Value, day: dt.date) -> Value:
-        """Evaluate a checked expression with `let` figures as in force on `day`."""
+    def value(self, expr: n.Value, day: dt.date, facts: Mapping[str, int] | None = None) -> Value:
+        """Evaluate a checked expression with `let` figures as in force on `day`; `facts`:
+        the claim's whole-number facts (facts.atom_facts) where the claim is known — without
+        them a figure that reads one is a Formula."""
 
         def resolve(ref: n.Ref) -> Value:
             version = self.let_at(ref.name, day)
             if version is None:
                 raise LookupError(f"figure `{ref.name}` has no value on {day}")
-            return evaluate(version.expr, resolve)
+            return evaluate(version.expr, resolve, facts, self.money_unit)
 
-        return evaluate(expr, resolve)
+        return evaluate(expr, resolve, facts, self.money_unit)
+
+    def facts_read(self, expr: n.Value, day: dt.date) -> frozenset[str]:
+        """The claim's facts (`age`, `level`, …) an expression reads, through the figures it
+        uses as in force on `day`: those a derivation in the trace shows."""
+        found: set[str] = set()
+        pending: list[n.Value] = [expr]
+        seen: set[str] = set()
+        while pending:
+            value = pending.pop()
+            found.update(fact.name for fact in n.facts_in(value))
+            for ref in n.refs_in(value):
+                version = self.let_at(ref.name, day) if ref.name not in seen else None
+                seen.add(ref.name)
+                if version is not None:
+                    pending.append(version.expr)
+        return frozenset(found)
 
     def let_notes(self, refs: tuple[str, ...], day: dt.date) -> tuple[Note, ...]:
         """Provisional notes of the figures a value uses, as in force on `day`, transitively."""

@@ -103,14 +103,41 @@ class NoneValue:
 
 
 @dataclass(frozen=True)
+class FactRef:
+    """A whole-number fact of the claim a figure computes with: `age`, `level`, … (the words
+    semantics/facts.py ATOMS declares; the builder tells them from figure names)."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class BinOp:
-    op: str  # "+", "-", "×"
+    op: str  # "+", "-", "×", "÷"
     left: Expr
     right: Expr
     span: Span
 
 
-Expr = Quantity | ByLevel | Ref | NoneValue | BinOp
+@dataclass(frozen=True)
+class Neg:
+    """`-10 pt`: the value with its sign changed."""
+
+    arg: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """`max(0, floor((age − 40) ÷ 10))`: a function (semantics/functions.py) of values."""
+
+    fn: str
+    args: tuple[Expr, ...]
+    span: Span
+    fn_span: Span
+
+
+Expr = Quantity | ByLevel | Ref | FactRef | NoneValue | BinOp | Neg | Call
 
 
 @dataclass(frozen=True)
@@ -142,9 +169,31 @@ def refs_in(value: Value | None) -> list[Ref]:
         return refs_in(value.left) + refs_in(value.right)
     if isinstance(value, ByLevel):
         return [ref for item in value.items for ref in refs_in(item)]
+    if isinstance(value, Neg):
+        return refs_in(value.arg)
+    if isinstance(value, Call):
+        return [ref for arg in value.args for ref in refs_in(arg)]
     if isinstance(value, Bands):
         parts = (part for s in value.statements for part in (s.low, s.high, s.rate))
         return [ref for part in parts for ref in refs_in(part)]
+    return []
+
+
+def facts_in(value: Value | None) -> list[FactRef]:
+    """The facts of the claim a value reads itself (not through the figures it names)."""
+    if isinstance(value, FactRef):
+        return [value]
+    if isinstance(value, BinOp):
+        return facts_in(value.left) + facts_in(value.right)
+    if isinstance(value, ByLevel):
+        return [fact for item in value.items for fact in facts_in(item)]
+    if isinstance(value, Neg):
+        return facts_in(value.arg)
+    if isinstance(value, Call):
+        return [fact for arg in value.args for fact in facts_in(arg)]
+    if isinstance(value, Bands):
+        parts = (part for s in value.statements for part in (s.low, s.high, s.rate))
+        return [fact for part in parts for fact in facts_in(part)]
     return []
 
 
@@ -186,6 +235,19 @@ class Row:
     date_provenance: Provenance | None
     overrides: tuple[str, ...]
     is_adjust: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Combination:
+    """`adjustments sum|largest [, at most X] [, at least Y]`: how a ratio table's `adjust`
+    rows that apply together combine, and the bounds of the ratio they give."""
+
+    rule: str  # "sum" or "largest"
+    rule_span: Span
+    at_most: Expr | None
+    at_least: Expr | None
+    provenance: Provenance | None
     span: Span
 
 
@@ -291,6 +353,8 @@ class TableDecl:
     settings: tuple[Setting, ...]
     rows: tuple[Row, ...]
     span: Span
+    combination: Combination | None = None  # ratio tables: `adjustments …`
+    combinations: int = 0  # how many `adjustments` statements it has (one is allowed)
 
     def setting(self, name: str) -> Setting | None:
         return next((s for s in self.settings if s.name == name), None)

@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from policyengine.catalogue import CatalogueItem
 from policyengine.errors import NotInForce, RuleFailure
+from policyengine.runtime_figures import (
+    derivation,
+    div,
+    floor,
+    level_index,
+    ratio_of,
+    ratio_step,
+)
 
 # the builders of contract version 2's steps (re-exported: generated code imports runtime only)
 from policyengine.runtime_steps import (
@@ -51,6 +59,7 @@ if TYPE_CHECKING:
         CriticalIllnessStep,
         DeductiblePeriod,
         DeductibleStep,
+        Derivation,
         FundStep,
         LimitStep,
         LineStep,
@@ -79,14 +88,20 @@ __all__ = [
     "category_parts",
     "category_ratios_step",
     "condition_matches",
+    "derivation",
+    "div",
     "extra_pre_self_pay_step",
     "fen",
     "findings",
     "finish",
+    "floor",
     "fund_ceiling_step",
     "has_prefix",
+    "level_index",
     "money",
     "period_cap_step",
+    "ratio_of",
+    "ratio_step",
     "ratio_text",
     "title_at_least",
     "to_unit",
@@ -304,8 +319,9 @@ def deductible_step(
     admission: Admission | None,
     value: Decimal,
     provisional: tuple[str, ...],
+    derivation: Derivation | None = None,
 ) -> DeductibleStep:
-    return {
+    step: DeductibleStep = {
         "step": "deductible",
         "pool": pool,
         "period": period,
@@ -315,6 +331,9 @@ def deductible_step(
         "value": money(value),
         "provisional": list(provisional),
     }
+    if derivation is not None:
+        step["figures"]["derivation"] = derivation
+    return step
 
 
 def fund_step(
@@ -339,8 +358,9 @@ def cap_step(
     left: Decimal,
     value: Decimal,
     provisional: tuple[str, ...],
+    derivation: Derivation | None = None,
 ) -> CapStep:
-    return {
+    step: CapStep = {
         "step": "cap",
         "rule": rule,
         "source": source.copy(),
@@ -353,6 +373,9 @@ def cap_step(
         "value": money(value),
         "provisional": list(provisional),
     }
+    if derivation is not None:
+        step["figures"]["derivation"] = derivation
+    return step
 
 
 LimitEntry = tuple[str, Decimal, tuple[int, ...], str, "Citation"]

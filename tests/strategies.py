@@ -44,7 +44,7 @@ AUDITS = ROOT / "tests" / "policies" / "audits"
 
 REGIONS = ("tianjin", "quanzhou")
 # The test policies of the language's constructs (tests/policies/): claims of contract version 2.
-TEST_REGIONS = ("constructs", "yearjiao", "audits", "payments")
+TEST_REGIONS = ("constructs", "yearjiao", "audits", "payments", "figures")
 
 
 def policy_dir(region: str) -> Path:
@@ -85,6 +85,7 @@ START = {
     "yearjiao": D(2014, 1, 1),
     "audits": D(2014, 1, 1),
     "payments": D(2014, 1, 1),
+    "figures": D(2014, 1, 1),
 }
 # Effective-date switches of each policy (its versions) and the other dates a rule changes on.
 VERSIONS = {
@@ -94,6 +95,7 @@ VERSIONS = {
     "yearjiao": (D(2014, 1, 1),),
     "audits": (D(2014, 1, 1),),
     "payments": (D(2014, 1, 1),),
+    "figures": (D(2014, 1, 1),),
 }
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),
@@ -102,6 +104,7 @@ EDGES = {
     "yearjiao": (*VERSIONS["yearjiao"], D(2024, 10, 1), D(2024, 9, 30)),
     "audits": (*VERSIONS["audits"], D(2024, 3, 5)),
     "payments": (*VERSIONS["payments"], D(2024, 1, 1), D(2023, 12, 31)),
+    "figures": (*VERSIONS["figures"], D(2024, 6, 20)),
 }
 LATEST = D(2026, 12, 31)
 
@@ -206,6 +209,7 @@ CATALOGUES = {
     "yearjiao": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "audits": _catalogue(AUDITS / "catalogue.csv"),
     "payments": _catalogue(CONSTRUCTS / "catalogue.csv"),
+    "figures": _catalogue(CONSTRUCTS / "catalogue.csv"),
 }
 # Codes the catalogue does not hold: some share the 10-character generic prefix of a
 # catalogue drug, one is a catalogue code in lower case, the rest are unrelated.

@@ -199,6 +199,12 @@ def citation_places(decl: n.Decl) -> Iterator[CitationPlace]:
         named = f"{decl.kind} `{decl.name}`"
         label = f"{decl.kind} {decl.name}"
         yield from _in_table(decl.kind, named, label, decl.settings, decl.rows)
+        if decl.combination is not None:  # `adjustments sum|largest, at most …`
+            what = f"how the adjustments of {named} combine"
+            combination = decl.combination
+            yield P(
+                combination.provenance, combination.span, what, f"{label} adjustments", decl.kind
+            )
     elif isinstance(decl, n.RuleDecl):
         yield from _in_rule(decl)
     elif isinstance(decl, n.MomentsDecl):

@@ -14,6 +14,7 @@ from policyengine.check.tables import beats
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Diagnostics
 from policyengine.ir import (
+    Combination,
     Condition,
     LetVersion,
     Moments,
@@ -125,6 +126,7 @@ class Lowering:
                     location=row.span.location,
                     notes=notes,
                     refs=refs_of(row.value),
+                    written=show_value(row.value),
                 )
             )
         return tuple(lowered)
@@ -158,6 +160,23 @@ class Lowering:
             location=decl.span.location,
             base_includes_pre_self_pay=base is not None and base.args[0] == "includes",
             base_notes=base_notes,
+            combination=self.combination(key, decl.combination),
+        )
+
+    def combination(self, key: str, written: n.Combination | None) -> Combination | None:
+        if written is None:
+            return None
+        shown = f"{key} adjustments {written.rule}"
+        for word, bound in (("at least", written.at_least), ("at most", written.at_most)):
+            if bound is not None:
+                shown += f", {word} {show_value(bound)}"
+        return Combination(
+            written.rule,
+            written.at_least,
+            written.at_most,
+            self.ctx.origin(written.provenance),
+            written.span.location,
+            self.note(written.provenance, written.span, shown),
         )
 
     def rule(self, rule_id: int, decl: n.RuleDecl) -> RuleIR:
@@ -311,19 +330,34 @@ def _range(dates: n.Dates | None) -> str:
     return f"from {dates.start}" if dates.start else f"until {dates.end}"
 
 
-def show_value(value: n.Value) -> str:
-    """The expression as written (for notes and traces)."""
+def show_value(value: n.Value, within: int = 0) -> str:
+    """The expression as written (for notes and traces), parenthesised where it must be."""
     if isinstance(value, n.Quantity):
         return value.text
-    if isinstance(value, n.Ref):
+    if isinstance(value, n.Ref | n.FactRef):
         return value.name
     if isinstance(value, n.NoneValue):
         return "none"
     if isinstance(value, n.ByLevel):
-        return "by level " + " / ".join(show_value(i) for i in value.items)
+        return "by level " + " / ".join(show_value(i, _ATOM) for i in value.items)
+    if isinstance(value, n.Neg):
+        return f"-{show_value(value.arg, _ATOM)}"
+    if isinstance(value, n.Call):
+        return f"{value.fn}({', '.join(show_value(a) for a in value.args)})"
     if isinstance(value, n.BinOp):
-        return f"{show_value(value.left)} {value.op} {show_value(value.right)}"
+        binding = _BINDING[value.op]
+        # a right operand of the same binding needs its brackets: a − (b − c), a ÷ (b × c)
+        text = (
+            f"{show_value(value.left, binding)} {_SHOWN[value.op]} "
+            f"{show_value(value.right, binding + 1)}"
+        )
+        return f"({text})" if binding < within else text
     return "bands { " + "; ".join(show_band(s) for s in value.statements) + " }"
+
+
+_BINDING = {"+": 1, "-": 1, "×": 2, "÷": 2}
+_ATOM = 3
+_SHOWN = {"+": "+", "-": "-", "×": "×", "÷": "÷"}
 
 
 def show_band(stmt: n.BandStmt) -> str:

@@ -13,6 +13,7 @@ from typing import TypeVar
 from policyengine import nodes as n
 from policyengine.check.conditions import check_words, resolve_conds
 from policyengine.check.context import CheckContext
+from policyengine.check.expressions import check_calls, check_combination, check_figure_name
 from policyengine.check.header import check_header
 from policyengine.diagnostics import Related, did_you_mean, suggestion
 from policyengine.semantics.facts import FACTS
@@ -58,6 +59,8 @@ def run(ctx: CheckContext) -> None:
             _check_table(ctx, decl)
         elif isinstance(decl, n.LetDecl):
             _check_refs(ctx, decl.value)
+            check_calls(ctx, decl.value)
+            check_figure_name(ctx, decl)
         elif isinstance(decl, n.SourceDecl):
             _check_source_fields(ctx, decl)
         elif isinstance(decl, n.MomentsDecl):
@@ -250,6 +253,7 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
             )
         _check_setting_values(ctx, setting)
     _check_rows(ctx, decl.rows, f"{decl.kind} {decl.name}", table_kind=decl.kind)
+    check_combination(ctx, decl)
     if decl.kind == "limit":
         if decl.setting("programme") is None:
             ctx.diags.error(
@@ -329,6 +333,7 @@ def _check_rows(
             labels[row.label] = row
         _resolve_into(ctx, id(row), row.conds, table_kind=table_kind)
         _check_refs(ctx, row.value)
+        check_calls(ctx, row.value)
     for row in rows:
         for target in row.overrides:
             if target not in labels or labels[target] is row:
@@ -410,6 +415,8 @@ def _check_rule_names(ctx: CheckContext, decl: n.RuleDecl) -> None:
             )
         _check_rows(ctx, table.rows, f"{decl.kind} {table.name}")
     for param in decl.params:
+        for arg in param.args:
+            check_calls(ctx, arg)
         if param.name not in spec.params:
             known = list(spec.params) + list(spec.tables)
             keyword = misspelled_keyword(param.name, known)

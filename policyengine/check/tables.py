@@ -20,10 +20,9 @@ from typing import Any
 from policyengine import nodes as n
 from policyengine.check.context import CheckContext
 from policyengine.check.dates import ONE_DAY, interval, overlap_start, show
-from policyengine.check.units import value_at
+from policyengine.check.ratios import check_ratio_bounds
 from policyengine.diagnostics import Related, suggestion
 from policyengine.semantics.domain import cases, describe_case, matches
-from policyengine.semantics.values import Val, Value
 
 MAX_REPORTED = 5
 # Bounds on the work of this pass (a bundled table has at most 8 rows and some 50 classes):
@@ -159,8 +158,19 @@ def _check_table_decl(ctx: CheckContext, decl: n.TableDecl) -> None:
     else:
         _check_rows(ctx, title, base, complete, visits, decl.span, partial=partial)
     if adjust:
-        _check_rows(ctx, f"{title} adjustments", adjust, None, visits, decl.span, partial=partial)
-        _check_ratio_bounds(ctx, title, base, adjust, visits, decl.span)
+        # adjustments that combine (`adjustments sum|largest`) may apply together
+        combined = decl.combination is not None
+        _check_rows(
+            ctx,
+            f"{title} adjustments",
+            adjust,
+            None,
+            visits,
+            decl.span,
+            partial=partial,
+            overlaps=not combined,
+        )
+        check_ratio_bounds(ctx, decl, (base, adjust), visits, beats(base))
 
 
 def beats(rows: Iterable[n.Row]) -> dict[int, set[int]]:
@@ -189,9 +199,11 @@ def _check_rows(
     table_span: n.Span,
     *,
     partial: bool = False,
+    overlaps: bool = True,
 ) -> None:
     """`partial`: some rows did not resolve (reported already) and are left out, so only
-    overlaps are checked: the missing rows may fill what would look like gaps or holes."""
+    overlaps are checked: the missing rows may fill what would look like gaps or holes.
+    `overlaps` False: rows may apply together (adjustments that combine)."""
     if not rows:
         return
     try:
@@ -213,12 +225,13 @@ def _check_rows(
         )
         return
     clashes = _clashes(rows, beats(rows))
-    overlaps: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]] = {}
+    found: dict[tuple[int, int], tuple[n.Row, n.Row, dict[str, Any], Overlap]] = {}
     gaps: dict[tuple[int, dt.date], tuple[n.Row, dict[str, Any], dt.date, dt.date]] = {}
     missing: list[tuple[dict[str, Any], list[tuple[dt.date, dt.date]]]] = []
     for case in classes:
         applying = [r for r in rows if matches(ctx.conds.get(id(r), ()), case)]
-        _find_overlaps(applying, clashes, case, overlaps)
+        if overlaps:
+            _find_overlaps(applying, clashes, case, found)
         if partial:
             continue
         _find_gaps(applying, case, gaps)
@@ -226,7 +239,7 @@ def _check_rows(
             holes = _holes(applying, ctx.start)
             if holes:
                 missing.append((case, holes))
-    _report_overlaps(ctx, title, overlaps)
+    _report_overlaps(ctx, title, found)
     _report_gaps(ctx, title, gaps)
     if complete is not None and missing:
         _report_missing(ctx, title, missing, complete.span)
@@ -384,99 +397,3 @@ def _report_missing(
         f"{title} is declared complete but no row applies to: {'; '.join(shown)}{more}",
         span,
     )
-
-
-def _check_ratio_bounds(
-    ctx: CheckContext,
-    title: str,
-    base: tuple[n.Row, ...],
-    adjust: tuple[n.Row, ...],
-    visits: Iterable[str] | None,
-    span: n.Span,
-) -> None:
-    rows = (*base, *adjust)
-    try:
-        classes = cases(
-            [ctx.conds.get(id(r), ()) for r in rows],
-            extra_keys=("level",),
-            visits=visits,
-            declared=ctx.declared,
-        )
-    except ValueError as error:
-        ctx.diags.error("R002", f"{title}: {error}", span)
-        return
-    starts = {ctx.start} | {interval(r.dates)[0] for r in rows if r.dates and r.dates.start}
-    for versions in ctx.lets.values():
-        starts |= {v.dates.start for v in versions if v.dates and v.dates.start}
-    days = sorted(d for d in starts if d >= ctx.start)
-    if len(days) * len(classes) * len(rows) > MAX_TABLE_WORK:
-        ctx.diags.error(
-            "P006",
-            f"{title}: {len(rows):,} rows over {len(classes):,} classes of claims and "
-            f"{len(days):,} dates are too many to check its ratios stay within 0–100% "
-            f"(limit {MAX_TABLE_WORK:,})",
-            span,
-        )
-        return
-    wins = beats(base)
-    values: dict[tuple[int, dt.date], Value | None] = {}
-    reported: set[int] = set()
-    for day in days:
-        for case in classes:
-            total = _ratio_at(ctx, base, adjust, wins, case, day, values)
-            if total is not None and not 0 <= total[0] <= 1 and id(total[1]) not in reported:
-                reported.add(id(total[1]))
-                ctx.diags.error(
-                    "T003",
-                    f"with this adjustment the ratio is {total[0] * 100}% "
-                    f"for {describe_case(case)} on {day}",
-                    total[1].span,
-                )
-
-
-def _ratio_at(
-    ctx: CheckContext,
-    base: tuple[n.Row, ...],
-    adjust: tuple[n.Row, ...],
-    wins: dict[int, set[int]],
-    case: dict[str, Any],
-    day: dt.date,
-    values: dict[tuple[int, dt.date], Value | None],
-) -> tuple[Any, n.Row] | None:
-    def live(rows: Iterable[n.Row]) -> list[n.Row]:
-        return [
-            r
-            for r in rows
-            if matches(ctx.conds.get(id(r), ()), case)
-            and interval(r.dates)[0] <= day <= interval(r.dates)[1]
-        ]
-
-    def amount(row: n.Row) -> Any:
-        key = (id(row), day)
-        if key not in values:  # a row's value on a day is the same for every class
-            values[key] = _value(ctx, row.value, day)
-        value = values[key]
-        return value.at_level(level) if isinstance(value, Val) and value.amounts else None
-
-    bases = live(base)
-    bases = [r for r in bases if not any(id(r) in wins[id(o)] for o in bases)]
-    adjustments = live(adjust)
-    if len(bases) != 1 or not adjustments:
-        return None
-    level = case["level"]
-    total = amount(bases[0])
-    if total is None:
-        return None
-    for row in adjustments:
-        points = amount(row)
-        if points is None:
-            return None
-        total += points
-    return total, adjustments[-1]
-
-
-def _value(ctx: CheckContext, expr: n.Value, day: dt.date) -> Value | None:
-    try:
-        return value_at(ctx, expr, day)
-    except Exception:  # reported by the units pass
-        return None

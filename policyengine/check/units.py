@@ -11,10 +11,14 @@ import datetime as dt
 from decimal import Decimal
 
 from policyengine import nodes as n
+from policyengine.check.bands import check_bands
 from policyengine.check.context import CheckContext
+from policyengine.check.formulas import missing_fact, value_range
+from policyengine.check.sizes import TooLarge, check_sizes, check_terms
 from policyengine.diagnostics import suggestion
-from policyengine.semantics.figures import UnitError, evaluate
-from policyengine.semantics.values import NONE, BandsVal, Val, Value
+from policyengine.semantics.figures import RangeError, ReportedByNames, UnitError, evaluate
+from policyengine.semantics.formula import DivisionByZero
+from policyengine.semantics.values import NONE, BandsVal, Formula, Val, Value, format_amount
 from policyengine.semantics.vocabulary import (
     FINDING_KINDS,
     TABLE_UNITS,
@@ -26,13 +30,18 @@ from policyengine.semantics.vocabulary import (
 ONE = Decimal(1)
 ZERO = Decimal(0)
 MAX_MONEY = Decimal(10) ** 10
-# A figure is computed by recursion through the figures it names (here, in ir.py, in the
-# compiler and the interpreter), unmemoised: its nesting, with the figures it names
-# written out, stays well inside Python's recursion limit, and so does the number of terms
-# (`let a2 = a1 + a1`, `let a3 = a2 + a2`, … doubles at each step). A bundled figure nests
-# 3 levels and has at most 3 terms.
-MAX_FIGURE_NESTING = 200
-MAX_FIGURE_TERMS = 10_000
+# The tables whose figures may read the claim's facts (`age`, `level`, …): each is looked up
+# for one claim. A limit or a second layer's schedule is the year's, the same for every claim.
+FORMULA_TABLES = frozenset({"deductible", "ratio", "cap", "pre_self_pay"})
+
+
+# Why a table outside FORMULA_TABLES takes no figure of the claim's facts, where it is not
+# that the figure is the year's (a limit, a second layer's schedule, a rule's parameter).
+_CONSTANT_WHY = {
+    "cap per visit": "is a constant of its row (not computed per claim yet)",
+    "fund_ceiling": "is a constant of its row (not computed per claim yet)",
+    "named pre_self_pay": "is a constant of its row (not computed per claim yet)",
+}
 
 
 class _Cycle(Exception):
@@ -40,11 +49,7 @@ class _Cycle(Exception):
 
 
 class _Oversized(Exception):
-    """A reference to a figure over the size limits (reported once, by `_check_sizes`)."""
-
-
-class _TooLarge(Exception):
-    """A row's or parameter's value over MAX_FIGURE_TERMS with its figures written out."""
+    """A reference to a figure over the size limits (reported once, by `check_sizes`)."""
 
 
 class _Unknown(Exception):
@@ -56,22 +61,25 @@ class _Unknown(Exception):
 
 
 def run(ctx: CheckContext) -> None:
-    _check_sizes(ctx)
+    check_sizes(ctx)
     _type_lets(ctx)
     for _layer, decl in ctx.all_decls():
         if isinstance(decl, n.TableDecl):
+            bounds = _check_combination(ctx, decl)
             for row in decl.rows:
                 expected = "points" if row.is_adjust else TABLE_UNITS[decl.kind]
                 # a cap `per visit|day` may vary by the hospital's level; a yearly one not
                 kind = "cap per visit" if decl.kind == "cap" and decl.period else decl.kind
-                _check_row(ctx, kind, row, expected)
+                if decl.kind == "pre_self_pay" and decl.name != "default":
+                    kind = "named pre_self_pay"  # an extra share: its rate is a constant
+                _check_row(ctx, kind, row, expected, bounds)
         elif isinstance(decl, n.RuleDecl):
             _check_rule(ctx, decl)
 
 
 def value_of(ctx: CheckContext, expr: n.Value) -> Value:
     """Evaluate for typing, `let`s taken at their first version."""
-    _check_terms(ctx, expr)
+    check_terms(ctx, expr)
     stack: list[str] = []
 
     def resolve(ref: n.Ref) -> Value:
@@ -94,7 +102,7 @@ def value_of(ctx: CheckContext, expr: n.Value) -> Value:
 def _type_lets(ctx: CheckContext) -> None:
     for name, versions in ctx.lets.items():
         if name in ctx.oversized:
-            continue  # reported by _check_sizes
+            continue  # reported by check_sizes
         kinds: dict[tuple[str, bool], n.LetDecl] = {}
         for version in versions:
             value = _safe_value(ctx, version.value, version.span)
@@ -102,6 +110,8 @@ def _type_lets(ctx: CheckContext) -> None:
                 continue
             if isinstance(value, Val):
                 _check_range(ctx, value, version.value)
+            else:  # a figure of the claim's facts: its range is checked where a row uses it
+                _check_divisions(ctx, value, _value_span(version.value, version.span))
             key = (value.unit, isinstance(value, Val) and value.by_level)
             kinds.setdefault(key, version)
         if len(kinds) > 1:
@@ -119,127 +129,36 @@ def _type_lets(ctx: CheckContext) -> None:
 def _safe_value(ctx: CheckContext, expr: n.Value, span: n.Span) -> Value | None:
     try:
         return value_of(ctx, expr)
+    except ReportedByNames:
+        pass  # an unknown function, or the wrong number of values: the names pass said so
+    except RangeError as error:
+        ctx.diags.error("T003", str(error), error.span, hint=error.hint)
     except UnitError as error:
         ctx.diags.error("T001", str(error), error.span, hint=error.hint)
     except _Cycle as cycle:
         ctx.diags.error("N001", f"figures refer to each other in a cycle: {cycle}", span)
     except (_Unknown, _Oversized):
-        pass  # reported by the names pass, or by _check_sizes
-    except _TooLarge as error:
+        pass  # reported by the names pass, or by check_sizes
+    except TooLarge as error:
         ctx.diags.error("P006", str(error), span, hint="name parts of it with `let`")
     return None
 
 
-def _check_terms(ctx: CheckContext, expr: n.Value) -> None:
-    """Raise _TooLarge if `expr`, its figures written out, has more than MAX_FIGURE_TERMS
-    terms (the figures themselves are checked by `_check_sizes`): the products of so many
-    terms would overflow Decimal's exponents."""
-    terms = _combine([_shape(expr)], ctx.figure_sizes)[1]
-    if terms > MAX_FIGURE_TERMS:
-        raise _TooLarge(
-            f"this value has more than {MAX_FIGURE_TERMS:,} terms with the figures it uses "
-            "written out"
-        )
-
-
-def _check_sizes(ctx: CheckContext) -> None:
-    """Report the figures over MAX_FIGURE_NESTING or MAX_FIGURE_TERMS (only the first of a
-    chain: the figures built on one are over the limits because of it)."""
-    sizes = ctx.figure_sizes = _figure_sizes(ctx)
-    ctx.oversized = {
-        name
-        for name, (nesting, terms) in sizes.items()
-        if nesting > MAX_FIGURE_NESTING or terms > MAX_FIGURE_TERMS
-    }
-    for name in sorted(ctx.oversized):
-        refs = {ref for v in ctx.lets[name] for ref, _depth in _shape(v.value)[1]}
-        if refs & ctx.oversized:
-            continue
-        nesting = sizes[name][0]
-        ctx.diags.error(
-            "P006",
-            f"figure `{name}` nests more than {MAX_FIGURE_NESTING} levels deep with the "
-            "figures it uses written out"
-            if nesting > MAX_FIGURE_NESTING
-            else f"figure `{name}` has more than {MAX_FIGURE_TERMS:,} terms with the figures "
-            "it uses written out",
-            ctx.lets[name][0].span,
-            hint="define it from fewer figures, or state its value",
-        )
-
-
-def _figure_sizes(ctx: CheckContext) -> dict[str, tuple[int, int]]:
-    """Figure → (nesting, terms) with the figures it uses written out, the larger over its
-    versions; both capped just above their limits. Found bottom-up without recursion, since
-    a chain of figures may be as long as the rule files allow; a cycle (reported by the
-    typing) counts as a single term."""
-    shapes = {name: [_shape(v.value) for v in versions] for name, versions in ctx.lets.items()}
-    sizes: dict[str, tuple[int, int]] = {}
-    started: set[str] = set()
-    for root in shapes:
-        pending = [(root, False)]
-        while pending:
-            name, children_done = pending.pop()
-            if name in sizes:
-                continue
-            if children_done:
-                sizes[name] = _combine(shapes[name], sizes)
-            elif name not in started:  # started and not done: a cycle back to it
-                started.add(name)
-                pending.append((name, True))
-                pending.extend(
-                    (ref, False)
-                    for _leaves, refs, _nesting in shapes[name]
-                    for ref, _depth in refs
-                    if ref in shapes and ref not in sizes
-                )
-    return sizes
-
-
-def _combine(
-    shapes: list[tuple[int, list[tuple[str, int]], int]], sizes: dict[str, tuple[int, int]]
-) -> tuple[int, int]:
-    nesting = terms = 0
-    for leaves, refs, depth in shapes:
-        used = [(sizes.get(ref, (0, 1)), at) for ref, at in refs]
-        nesting = max(nesting, depth, *(at + 2 + sub for (sub, _t), at in used))
-        terms = max(terms, leaves + sum(sub_terms for (_n, sub_terms), _at in used))
-    return min(nesting, MAX_FIGURE_NESTING + 1), min(terms, MAX_FIGURE_TERMS + 1)
-
-
-def _shape(value: n.Value) -> tuple[int, list[tuple[str, int]], int]:
-    """(terms other than figures, [(figure, depth at which it is named)], depth)."""
-    leaves = 0
-    refs: list[tuple[str, int]] = []
-    deepest = 0
-    pending: list[tuple[n.Value | None, int]] = [(value, 1)]
-    while pending:
-        expr, depth = pending.pop()
-        if expr is None:
-            continue
-        deepest = max(deepest, depth)
-        if isinstance(expr, n.Ref):
-            refs.append((expr.name, depth))
-        elif isinstance(expr, n.BinOp):
-            pending += [(expr.left, depth + 1), (expr.right, depth + 1)]
-        elif isinstance(expr, n.ByLevel):
-            pending += [(item, depth + 1) for item in expr.items]
-        elif isinstance(expr, n.Bands):
-            pending += [
-                (part, depth + 1) for s in expr.statements for part in (s.low, s.high, s.rate)
-            ]
-        else:
-            leaves += 1
-    return leaves, refs, deepest
-
-
-def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
+def _check_row(
+    ctx: CheckContext,
+    kind: str,
+    row: n.Row,
+    expected: str,
+    bounds: tuple[Decimal | None, Decimal | None] = (None, None),
+) -> None:
+    """`bounds`: a ratio table's declared bounds (`adjustments …, at least …, at most …`),
+    within which its ratio is held."""
     value = _safe_value(ctx, row.value, row.span)
     if value is None:
         return
     span = _value_span(row.value, row.span)
     if value.unit == "none":
-        if kind in ("ratio", "pre_self_pay") or row.is_adjust:
+        if kind in ("ratio", "pre_self_pay", "named pre_self_pay") or row.is_adjust:
             ctx.diags.error("T002", f"a {kind} row cannot be `none`", span)
         return
     allowed = {expected}
@@ -255,11 +174,135 @@ def _check_row(ctx: CheckContext, kind: str, row: n.Row, expected: str) -> None:
         )
         return
     if isinstance(value, BandsVal):
-        _check_bands(ctx, kind, value, row.value, span)
+        check_bands(ctx, kind, value, row.value, span)
         return
-    if value.by_level and kind in ("cap", "limit", "pre_self_pay", "fund_ceiling"):
+    varies = value.by_level if isinstance(value, Val) else "level" in value.atoms
+    if varies and kind in ("cap", "limit", "pre_self_pay", "named pre_self_pay", "fund_ceiling"):
         ctx.diags.error("T002", f"a {kind} is yearly: it cannot vary `by level`", span)
+    if isinstance(value, Formula) and not _formula_allowed(ctx, kind, row, value, span):
+        return
+    if isinstance(value, Formula) or any(b is not None for b in bounds):
+        _check_held_range(ctx, value, row, span, bounds if not row.is_adjust else (None, None))
+        return
     _check_range(ctx, value, row.value)
+
+
+def _formula_allowed(
+    ctx: CheckContext, kind: str, row: n.Row, value: Formula, span: n.Span
+) -> bool:
+    """A figure of the claim's facts is a row of a table looked up per claim, whose `when`
+    makes sure the claim has every fact it reads."""
+    if kind not in FORMULA_TABLES:
+        facts = ", ".join(f"`{a}`" for a in sorted(value.atoms))
+        ctx.diags.error(
+            "T002",
+            f"a {kind} figure {_CONSTANT_WHY.get(kind, 'is the same for every claim')}: "
+            f"it cannot read {facts}",
+            span,
+            hint="state the figure, or give the classes of claims their own rows with `when`",
+        )
+        return False
+    missing = missing_fact(ctx, value, ctx.conds.get(id(row), ()))
+    if missing is not None:
+        ctx.diags.error(
+            "N005",
+            f"this figure reads a fact some claims this row matches do not have: {missing}",
+            span,
+            hint="test it in the row's `when`",
+        )
+        return False
+    return True
+
+
+def _check_held_range(
+    ctx: CheckContext,
+    value: Val | Formula,
+    row: n.Row,
+    span: n.Span,
+    bounds: tuple[Decimal | None, Decimal | None],
+) -> None:
+    """The range the figure can take (interval arithmetic over its facts' domains, narrowed
+    by the row's `when`), held within the table's declared bounds, is within its unit's."""
+    try:
+        low, high = value_range(value, ctx.conds.get(id(row), ()))
+    except DivisionByZero:
+        ctx.diags.error(
+            "T003",
+            "this figure can divide by zero",
+            span,
+            hint="divide by a count that cannot be 0 for any claim the row matches",
+        )
+        return
+    at_least, at_most = bounds
+    if at_least is not None:
+        low, high = max(low, at_least), max(high, at_least)
+    if at_most is not None:
+        low, high = min(low, at_most), min(high, at_most)
+    for amount in (low, high):
+        problem = _range_problem(value.unit, amount)
+        if problem and low != high:
+            problem = problem.split(",")[0].split(" not ")[0].rstrip(", ")
+            problem += (
+                f": for the claims this row matches it ranges over "
+                f"{format_amount(value.unit, low)} … {format_amount(value.unit, high)}"
+            )
+        if problem:
+            ctx.diags.error("T003", problem, span)
+            return
+
+
+def _check_divisions(ctx: CheckContext, value: Value, span: n.Span) -> None:
+    if not isinstance(value, Formula):
+        return
+    try:
+        value_range(value)
+    except DivisionByZero:
+        ctx.diags.error(
+            "T003",
+            "this figure can divide by zero",
+            span,
+            hint="divide by a count that cannot be 0 for any claim",
+        )
+
+
+def _check_combination(
+    ctx: CheckContext, decl: n.TableDecl
+) -> tuple[Decimal | None, Decimal | None]:
+    """`adjustments …, at least X, at most Y`: X and Y are ratios of 0–100%, X ≤ Y. Returns
+    the bounds (None where not declared, or not usable)."""
+    combination = decl.combination
+    if combination is None or decl.kind != "ratio":
+        return None, None
+    found: list[Decimal | None] = []
+    for expr in (combination.at_least, combination.at_most):
+        value = _safe_value(ctx, expr, combination.span) if expr is not None else None
+        if value is None or expr is None:
+            found.append(None)
+            continue
+        span = _value_span(expr, combination.span)
+        if not isinstance(value, Val) or value.unit != "ratio" or value.by_level:
+            what = "a figure of the claim's facts" if isinstance(value, Formula) else None
+            ctx.diags.error(
+                "T002",
+                f"a bound is a ratio (%), not {what or UNIT_WORDS.get(value.unit, value.unit)}",
+                span,
+            )
+            found.append(None)
+            continue
+        problem = _range_problem("ratio", value.amounts[0])
+        if problem:
+            ctx.diags.error("T003", problem, span)
+        found.append(value.amounts[0] if not problem else None)
+    at_least, at_most = found
+    if at_least is not None and at_most is not None and at_least > at_most:
+        ctx.diags.error(
+            "T003",
+            f"`at least {format_amount('ratio', at_least)}` is above "
+            f"`at most {format_amount('ratio', at_most)}`",
+            combination.span,
+        )
+        return None, None
+    return at_least, at_most
 
 
 def _either(expected: str, units: set[str]) -> str:
@@ -304,44 +347,6 @@ def _range_problem(unit: str, amount: Decimal) -> str | None:
     return None
 
 
-def _check_bands(
-    ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, span: n.Span
-) -> None:
-    if kind == "ratio" and (bands.threshold is not None or bands.payment_cap is not None):
-        ctx.diags.error("T002", "ratio bands take only `band` and `ceiling` statements", span)
-    if not bands.bands:
-        ctx.diags.error("N005", "a `bands` block needs at least one `band`", span)
-        return
-    statements = (
-        [s for s in expr.statements if s.kind == "band"] if isinstance(expr, n.Bands) else []
-    )
-    if bands.threshold is not None and bands.bands[0].low != bands.threshold:
-        ctx.diags.error(
-            "T003",
-            f"the first band starts at {bands.bands[0].low} 元, "
-            f"not at the threshold {bands.threshold} 元",
-            statements[0].span if statements else span,
-        )
-    for index, band in enumerate(bands.bands):
-        band_span = statements[index].span if index < len(statements) else span
-        if not ZERO <= band.rate <= ONE:
-            ctx.diags.error("T003", "a band's rate must lie within 0%–100%", band_span)
-        if band.high is not None and band.high <= band.low:
-            ctx.diags.error("T003", "a band must end above where it starts", band_span)
-        if index + 1 < len(bands.bands):
-            following = bands.bands[index + 1]
-            if band.high is None:
-                ctx.diags.error("T003", "only the last band may be open (`above`)", band_span)
-            elif following.low != band.high:
-                gap_or_overlap = "overlap" if following.low < band.high else "leave a gap"
-                ctx.diags.error(
-                    "T003",
-                    f"bands {gap_or_overlap} at {band.high} 元: "
-                    "each band starts where the last ended",
-                    statements[index + 1].span if index + 1 < len(statements) else span,
-                )
-
-
 def _check_rule(ctx: CheckContext, decl: n.RuleDecl) -> None:
     spec = FINDING_KINDS.get(decl.kind)
     if spec is None:
@@ -376,7 +381,7 @@ def check_param(ctx: CheckContext, param: n.Param, spec: ParamSpec) -> tuple[obj
 
 
 def _word(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> str | None:
-    if not isinstance(arg, n.Ref):
+    if not isinstance(arg, n.Ref | n.FactRef):  # a word such as `level` or `age`
         ctx.diags.error("T002", f"`{param.name}` takes names", _value_span(arg, param.span))
         return None
     choices = tuple(ctx.conditions) if spec.type == "conditions" else spec.choices
@@ -406,15 +411,26 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
             hint=suggestion(name, ctx.lets) or "define it with `let`",
         )
         return None
+    except ReportedByNames:
+        return None
     except (UnitError, _Cycle) as error:
-        ctx.diags.error("T001", str(error), _value_span(arg, param.span))
+        code = "T003" if isinstance(error, RangeError) else "T001"
+        ctx.diags.error(code, str(error), _value_span(arg, param.span))
         return None
-    except _Oversized:  # reported by _check_sizes
+    except _Oversized:  # reported by check_sizes
         return None
-    except _TooLarge as error:
+    except TooLarge as error:
         ctx.diags.error("P006", str(error), _value_span(arg, param.span))
         return None
     unit = "days" if spec.type == "days" else "count"
+    if isinstance(value, Formula):
+        ctx.diags.error(
+            "T002",
+            f"`{param.name}` is the same for every claim: it cannot read "
+            + ", ".join(f"`{a}`" for a in sorted(value.atoms)),
+            _value_span(arg, param.span),
+        )
+        return None
     if not isinstance(value, Val) or value.unit != unit or value.by_level:
         found = UNIT_WORDS.get(value.unit, value.unit) if value is not NONE else "`none`"
         ctx.diags.error(
@@ -444,7 +460,7 @@ def _figure(ctx: CheckContext, param: n.Param, arg: n.Expr, spec: ParamSpec) -> 
 
 def value_at(ctx: CheckContext, expr: n.Value, day: dt.date) -> Value:
     """Evaluate with each `let` at its version in force on `day`."""
-    _check_terms(ctx, expr)
+    check_terms(ctx, expr)
     stack: list[str] = []
 
     def resolve(ref: n.Ref) -> Value:

@@ -52,10 +52,22 @@ def fund(vc: VersionCompiler, w: Code, lookup: str | None, failure: str) -> None
                 w(failure)
             w("N.update(hk[1])")
             w("b = ccv - chd")
-            w("part = b * hk[0] if hk[0].__class__ is _D else hk[0](b)")
+            w("kr = hk[0]")
+            if vc.dynamic_ratio:  # a ratio of the claim's facts (runtime_figures.ratio_of)
+                with w.block("if kr is None:"):
+                    if vc.trace:
+                        w("kr, ks = _ratio_step(_copy(hk[2]), hk[3], hk[4], fx)")
+                    else:
+                        w("kr = _ratio_of(hk[3], fx)")
+                if vc.trace:
+                    with w.block("else:"):
+                        w("ks = hk[2]")
+            elif vc.trace:
+                w("ks = hk[2]")
+            w("part = b * kr if kr.__class__ is _D else kr(b)")
             w("tot += part")
             if vc.trace:
-                w("ck.append((cat, ccv, chd, b, hk[2], part))")
+                w("ck.append((cat, ccv, chd, b, ks, part))")
         w(f"computed = {vc.rounded('tot')}")
         if vc.trace:
             w("tr.append(_category_ratios_step(ck, computed, _NOTES))")

@@ -10,7 +10,8 @@ from typing_extensions import TypedDict  # pydantic reads it in tests (Python < 
 
 from policyengine._version import __version__
 from policyengine.catalogue import CatalogueItem
-from policyengine.compile.tables import Resolved, level_of, resolve
+from policyengine.compile.formulas import Functions
+from policyengine.compile.tables import Resolved, resolve
 from policyengine.compile.writer import Code, Constants, Raw, literal
 from policyengine.contract.trace import Citation
 from policyengine.ir import Note, PolicyIR, RowIR
@@ -58,6 +59,12 @@ from policyengine.runtime import period_cap_step as _period_cap_step
 from policyengine.runtime import policy_step as _policy_step
 from policyengine.runtime import ratio_text as _ratio_text
 from policyengine.runtime import to_unit as _to_unit
+from policyengine.runtime import derivation as _derivation
+from policyengine.runtime import div as _div
+from policyengine.runtime import floor as _floor
+from policyengine.runtime import level_index as _level_index
+from policyengine.runtime import ratio_of as _ratio_of
+from policyengine.runtime import ratio_step as _ratio_step
 """
 
 
@@ -74,6 +81,7 @@ class ModuleBuilder:
         self.tables = Constants("_T")
         self.bands: dict[str, str] = {}
         self.bands_code = Code()
+        self.formulas = Functions(policy.money_unit)  # figures of the claim's facts
         self.uses_conditions = False
         self.note_index = {note: i for i, note in enumerate(policy.notes)}
 
@@ -120,7 +128,7 @@ class ModuleBuilder:
         def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
             if row is None:
                 return None
-            value = level_of(self.policy.value(row.expr, vc.day), facts.get("level"))
+            value, _meta = vc.figure(row, facts.get("level"))  # a line's step has no derivation
             return (value, vc.note_ids(*vc.row_notes(row)), row.location, row.origin.as_json())
 
         resolved = resolve(self.policy, list(table.rows), vc.day, payload)
@@ -129,6 +137,8 @@ class ModuleBuilder:
         get = f"hp = {lookup}\n"
         get += f"if hp is None:\n    {failure}\n"
         get += "prop = hp[0]\nN.update(hp[1])"
+        if any(isinstance(entry[0], Raw) for entry in resolved.entries.values()):
+            get += "\nif prop.__class__ is not _D:\n    prop = prop(fx)"  # reads the claim's facts
         return SelfpayDefault(get, "(_ratio_text(prop), hp[2], _copy(hp[3]))")
 
 
@@ -243,6 +253,7 @@ def build_source(policy: PolicyIR) -> str:
     out.extend(conditions_source(policy))
     out()
     out.extend(module.bands_code)
+    out.extend(module.formulas.code)
     module.const.emit(out)
     module.tables.emit(out)
     out()

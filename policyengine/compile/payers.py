@@ -10,18 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from policyengine.compile import categories, fund_limits
-from policyengine.compile.tables import level_of
+from policyengine.compile.ratios import ratio
+from policyengine.compile.tables import Resolved
 from policyengine.compile.writer import Code, Raw
-from policyengine.ir import Note, RowIR, TableIR
-from policyengine.semantics.domain import matches
+from policyengine.ir import Note, RowIR
 from policyengine.semantics.facts import FACTS
-from policyengine.semantics.matching import ratio_text, schedule
-from policyengine.semantics.money import fen
+from policyengine.semantics.matching import schedule
+from policyengine.semantics.money import fen, to_unit
 from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
-    from policyengine.contract.trace import RatioStep
 
 # Money figures (deductibles, caps, limits, payment caps) are folded in as fen(): two places,
 # as the run time's formatting expects, rounded as the interpreter rounds them. The checker
@@ -38,7 +37,7 @@ def failure(what: str, visit: str) -> str:
 def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     if not _deductible(vc, w, visit):
         return
-    if not _ratio(vc, w, visit):
+    if not ratio(vc, w, visit, failure("ratio", visit)):
         return
     w("base = covered - ded")
     ceiling = fund_limits.fund_ceiling(vc, w, visit)
@@ -70,14 +69,18 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
     def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
         if row is None:
             return None
-        amount = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
-        return (fen(amount) if amount is not None else vc.zero, *_row_meta(vc, row))
+        amount, meta = vc.figure(row, facts.get("level"))
+        if meta is None:
+            amount = to_unit(amount, unit) if amount is not None else vc.zero
+        return (amount, *_row_meta(vc, row), meta)
 
+    unit = vc.policy.money_unit
     resolved, name = vc.table_var(table, table.rows, payload, (visit,))
     w(f"hd = {vc.lookup(resolved, name)}")
     with w.block("if hd is None:"):
         w(failure("deductible", visit))
     w("amount = hd[0]")
+    derived = _evaluate_figure(w, resolved, "amount")
     w(f"met = history.deductible_met.get({visit!r}, _Z)" if table.period == "year" else "met = _Z")
     w("left = amount - met")
     with w.block("if left < 0:"):
@@ -86,81 +89,22 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
     w("N.update(hd[1])")
     if vc.trace:
         vc.need("admission")
+        extra = ", _derivation(hd[5], fx, amount) if hd[5] is not None else None" if derived else ""
         w(
             f"tr.append(_deductible_step({visit!r}, {table.period!r}, hd[2], hd[3], amount, met, "
-            "admission, ded, hd[4]))"
+            f"admission, ded, hd[4]{extra}))"
         )
     return True
 
 
-def _ratio(vc: VersionCompiler, w: Code, visit: str) -> bool:
-    table = vc.policy.ratios.get(visit)
-    alias: TableIR | None = None
-    if table is not None and table.alias is not None:
-        alias, table = table, vc.policy.ratios.get(table.alias)
-    if table is None:
-        w(failure("ratio", visit))
+def _evaluate_figure(w: Code, resolved: Resolved, var: str) -> bool:
+    """Where a table's entries hold functions of the claim's facts (figures that read them),
+    the code computing the figure for this claim; whether there are any."""
+    if not any(isinstance(e[0], Raw) for e in resolved.entries.values()):
         return False
-    adjust = [r for r in table.adjust if r.active(vc.day)]
-
-    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
-        if row is None:
-            return None
-        level = facts.get("level")
-        base = level_of(vc.policy.value(row.expr, vc.day), level)
-        applying = [r for r in adjust if matches(r.conds, facts)]
-        points = [level_of(vc.policy.value(r.expr, vc.day), level) for r in applying]
-        final = base + sum(points) if not isinstance(base, BandsVal) else base
-        notes = vc.row_notes(row, *applying) + (alias.alias_notes if alias else ())
-        # a constant of the generated module, copied into each trace (its keys come out
-        # sorted, as compile/writer.literal writes every dict)
-        step: RatioStep = {
-            "step": "ratio",
-            "form": "bands" if isinstance(base, BandsVal) else "rate",
-            "rule": row.location,
-            "source": row.origin.as_json(),
-            "figures": {
-                "base": _describe(base),
-                "alias": alias.alias_step() if alias else None,
-                "adjustments": [
-                    {"rule": r.location, "points": ratio_text(p), "source": r.origin.as_json()}
-                    for r, p in zip(applying, points, strict=True)
-                ],
-            },
-            "value": _describe(final),
-            "provisional": vc.step_notes(row, *applying),
-        }
-        rate = vc.module.bands_function(final) if isinstance(final, BandsVal) else final
-        return (rate, vc.note_ids(*notes), step if vc.trace else None)
-
-    resolved = _resolve_with(vc, table, payload, visit, adjust)
-    vc.category_lookup = None
-    if "category" in resolved[0].keys:  # lines of a category are paid at its own ratio
-        w("cat = None")
-        vc.category_lookup = vc.lookup(resolved[0], resolved[1])
-    w(f"hr = {vc.lookup(resolved[0], resolved[1])}")
-    with w.block("if hr is None:"):
-        w(failure("ratio", visit))
-    w("rate = hr[0]")
-    w("N.update(hr[1])")
-    if vc.trace:
-        w("tr.append(_copy(hr[2]))")
+    with w.block(f"if {var} is not None and {var}.__class__ is not _D:"):
+        w(f"{var} = {var}(fx)")
     return True
-
-
-def _resolve_with(
-    vc: VersionCompiler, table: TableIR, payload: Any, visit: str, adjust: list[RowIR]
-) -> tuple[Any, str]:
-    from policyengine.compile.tables import resolve
-
-    resolved = resolve(
-        vc.policy, list(table.rows), vc.day, payload, visits=(visit,), extra_rows=adjust
-    )
-    return resolved, vc.module.table_const(resolved)
-
-
-def _describe(value: Any) -> str:
-    return value.describe() if isinstance(value, BandsVal) else ratio_text(value)
 
 
 def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
@@ -172,11 +116,10 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
     def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
         if row is None:
             return None
-        cap = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
-        return (
-            fen(cap) if cap is not None else None,
-            *_row_meta(vc, row),
-        )
+        cap, meta = vc.figure(row, facts.get("level"))
+        if meta is None:
+            cap = to_unit(cap, vc.policy.money_unit) if cap is not None else None
+        return (cap, *_row_meta(vc, row), meta)
 
     resolved, name = vc.table_var(table, table.rows, payload, table.pools)
     w(f"hc = {vc.lookup(resolved, name)}")
@@ -184,17 +127,20 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
         w(failure("annual cap", visit))
     w("N.update(hc[1])")
     w("fund = computed")
-    with w.block("if hc[0] is not None:"):
+    w("cap = hc[0]")
+    derived = _evaluate_figure(w, resolved, "cap")
+    with w.block("if cap is not None:"):
         w("paid = " + " + ".join(f"history.paid.get({p!r}, _Z)" for p in table.pools))
-        w("left = hc[0] - paid")
+        w("left = cap - paid")
         with w.block("if left < 0:"):
             w("left = _Z")
         with w.block("if left < fund:"):
             w("fund = left")
         if vc.trace:
+            extra = ", _derivation(hc[5], fx, cap) if hc[5] is not None else None"
             w(
-                f"tr.append(_cap_step(hc[2], hc[3], hc[0], {vc.const(tuple(table.pools))}, paid, "
-                "left, fund, hc[4]))"
+                f"tr.append(_cap_step(hc[2], hc[3], cap, {vc.const(tuple(table.pools))}, paid, "
+                f"left, fund, hc[4]{extra if derived else ''}))"
             )
 
 

@@ -17,21 +17,31 @@ from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
-from policyengine.semantics.facts import FACTS
+from policyengine.semantics.facts import ATOMS, FACTS, FACTS_TUPLE
+from policyengine.semantics.formula import Const
 from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.money import money
-from policyengine.semantics.values import BandsVal, Val
+from policyengine.semantics.values import BandsVal, Formula, Val
 from policyengine.semantics.vocabulary import VISITS
 
 if TYPE_CHECKING:
     from policyengine.compile.module import ModuleBuilder
+    from policyengine.runtime_figures import DerivationMeta
 
 # The locals the body may need, each with its reading and the locals that reading uses, in
 # dependency order: the claim facts as semantics/facts.py declares them, and the other values
 # of the claim the finding rules read. A local is read only where the body needs it.
+_FACT_VARS = {f.var for f in FACTS.values()}
 PRELUDE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("vdate", "visit.date", ()),
     *((f.var, f.source, f.uses) for f in FACTS.values() if f.table is None),
+    # the facts figures compute with (facts.ATOMS), and their tuple the figures read
+    *((a.var, a.source, ()) for a in ATOMS.values() if a.var not in _FACT_VARS),
+    (
+        FACTS_TUPLE,
+        "(" + ", ".join(a.var for a in ATOMS.values()) + ",)",
+        tuple(a.var for a in ATOMS.values()),
+    ),
     ("title", "visit.doctor.title", ()),
     ("udiag", "[d.upper() for d in visit.diagnoses]", ()),
 )
@@ -57,6 +67,7 @@ class VersionCompiler:
         # the ratio table's lookup keyed on the local `cat` where it tests a line's category
         # (compile/categories.py), for the visit type whose payers are being emitted
         self.category_lookup: str | None = None
+        self.dynamic_ratio = False  # the ratio's entries hold figures of the claim's facts
 
     # ------------------------------------------------------------ bookkeeping
     def need(self, *names: str) -> None:
@@ -73,6 +84,20 @@ class VersionCompiler:
         var = FACTS[key].var
         self.need(var)
         return var
+
+    def figure(self, row: RowIR, level: int | None) -> tuple[Any, DerivationMeta | None]:
+        """A row's figure for a class of claims at `level`: a constant (Decimal, `bands`,
+        None for `none`) — or, where it reads the claim's facts, the function computing it
+        from `fx` and what its derivation states (the generated code then needs `fx`)."""
+        read = self.policy.facts_read(row.expr, self.day)
+        value = self.policy.value(row.expr, self.day)
+        folded = level_of(value, level)
+        if not read:
+            return folded, None
+        self.need(FACTS_TUPLE)
+        formula = folded if isinstance(folded, Formula) else Formula(value.unit, Const(folded))
+        function = self.module.formulas.function(formula)
+        return function, (row.written, tuple(sorted(read)), value.unit == "money")
 
     def rounded(self, expr: str) -> str:
         """Source rounding the payment `expr` to the policy's unit (money.to_unit)."""

@@ -15,7 +15,8 @@ from typing import Any
 from policyengine.ir import PolicyIR, RowIR
 from policyengine.semantics.domain import SET_KEYS, cases, matches
 from policyengine.semantics.facts import FACTS
-from policyengine.semantics.values import BandsVal, Val, Value
+from policyengine.semantics.formula import Const, partial
+from policyengine.semantics.values import BandsVal, Formula, Val, Value
 
 
 class CompileError(Exception):
@@ -64,9 +65,13 @@ def winner(rows: list[RowIR], facts: dict[str, Any]) -> RowIR | None:
 
 
 def level_of(value: Value, level: int | None) -> Any:
+    """The value for a class of claims at `level`: a Decimal, a `bands` schedule, None for
+    `none` — or, for a figure that reads other facts of the claim, a Formula."""
     if isinstance(value, BandsVal):
         return value
-    assert isinstance(value, Val)
+    if isinstance(value, Formula):
+        node = partial(value.node, {"level": level} if level is not None else {})
+        return node.value if isinstance(node, Const) else Formula(value.unit, node)
     if not value.amounts:
         return None  # `none`
     return value.at_level(level or 1)
@@ -76,6 +81,8 @@ def needs_level(policy: PolicyIR, rows: list[RowIR], day: dt.date) -> bool:
     for row in rows:
         value = policy.value(row.expr, day)
         if isinstance(value, Val) and value.by_level:
+            return True
+        if isinstance(value, Formula) and "level" in value.atoms:
             return True
     return False
 

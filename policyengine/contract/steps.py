@@ -163,6 +163,8 @@ def step_rules(step: Step) -> Iterator[str]:
         yield from (adjustment["rule"] for adjustment in figures["adjustments"])
         if figures["alias"] is not None:
             yield figures["alias"]["rule"]
+        if "combination" in figures:
+            yield figures["combination"]["rule"]
     elif step["step"] == "limit":
         yield from step["figures"]["rows"]
 
@@ -181,3 +183,5 @@ def step_sources(step: Step) -> Iterator[Citation]:
     yield step["source"]
     if step["step"] == "ratio":
         yield from (adjustment["source"] for adjustment in step["figures"]["adjustments"])
+        if "combination" in step["figures"]:
+            yield step["figures"]["combination"]["source"]

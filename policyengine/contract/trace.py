@@ -150,10 +150,21 @@ class ExtraPreSelfPayStep(TypedDict):
     provisional: list[str]
 
 
+class Derivation(TypedDict):
+    """A figure computed from the claim's facts (`2 pt × max(0, floor((age − 40) ÷ 10))`):
+    the expression as the rule file writes it, the facts it read with this claim's values,
+    and its value. Steps carry one for every such figure they used."""
+
+    expression: str
+    facts: dict[str, int]
+    value: str  # Money for a money figure, else a Rate
+
+
 class DeductibleFigures(TypedDict):
     amount: Money
     met: Money  # already met this year (0.00 for a per-admission deductible)
     admission: Admission | None  # inpatient visits only
+    derivation: NotRequired[Derivation]  # the amount, where it is a figure of the claim's facts
 
 
 class DeductibleStep(TypedDict):
@@ -179,12 +190,28 @@ class RatioAdjustment(TypedDict):
     rule: str
     points: Rate
     source: Citation
+    derivation: NotRequired[Derivation]  # the points, where they read the claim's facts
+
+
+class RatioCombination(TypedDict):
+    """How the adjustments that applied were combined (`adjustments sum|largest`) and held
+    within the table's bounds: value = min(at_most, max(at_least, base + points))."""
+
+    how: Literal["sum", "largest"]
+    points: Rate  # the adjustments combined
+    unclamped: Rate  # base + points, before the bounds
+    at_least: Rate | None
+    at_most: Rate | None
+    rule: str  # where the table says so
+    source: Citation
 
 
 class RatioFigures(TypedDict):
     base: str  # a Rate, or the schedule's description when the step's form is "bands"
     alias: RatioAlias | None
     adjustments: list[RatioAdjustment]
+    base_derivation: NotRequired[Derivation]  # the base, where it reads the claim's facts
+    combination: NotRequired[RatioCombination]  # a table that declares `adjustments`
 
 
 RatioForm = Literal["rate", "bands"]
@@ -268,6 +295,7 @@ class CapFigures(TypedDict):
     pools: list[str]  # the paid pools the cap counts
     paid: Money
     left: Money
+    derivation: NotRequired[Derivation]  # the cap, where it is a figure of the claim's facts
 
 
 class CapStep(TypedDict):

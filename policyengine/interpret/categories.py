@@ -96,4 +96,4 @@ def _describe(run: Run, value: Value) -> str:
     """As the ratio step states a ratio: a rate, or a banded ratio's schedule in words."""
     if isinstance(value, BandsVal):
         return value.describe()
-    return ratio_text(value.at_level(run.facts["level"]))
+    return ratio_text(run.level(value))

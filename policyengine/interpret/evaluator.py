@@ -26,10 +26,11 @@ from policyengine.interpret.lines import (
     decision,
     line_step,
 )
+from policyengine.interpret.ratios import derivation, rate_parts, ratio
 from policyengine.interpret.rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
 from policyengine.semantics.domain import matches
-from policyengine.semantics.facts import FACTS, FactContext, claim_facts
+from policyengine.semantics.facts import FACTS, FactContext, atom_facts, claim_facts
 from policyengine.semantics.matching import (
     ratio_text,
 )
@@ -38,7 +39,7 @@ from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
-    from policyengine.contract.trace import Citation, FundFigures, Step
+    from policyengine.contract.trace import CapStep, Citation, DeductibleStep, FundFigures, Step
 
 ZERO = Decimal(0)
 
@@ -60,6 +61,7 @@ class Run:
         self.facts = claim_facts(
             claim, FactContext(policy.conditions, default_tier=policy.default_tier)
         )
+        self.atoms = atom_facts(claim)  # the whole-number facts figures may compute with
 
     def step(self, step: Step) -> None:
         if self.steps is not None:
@@ -77,7 +79,7 @@ class Run:
 
     def value(self, row: RowIR) -> Value:
         self.use(row)
-        return self.policy.value(row.expr, self.day)
+        return self.policy.value(row.expr, self.day, self.atoms)
 
     def use(self, row: RowIR) -> None:
         self.notes.update(row.notes)
@@ -93,13 +95,15 @@ class Run:
         return row
 
     def level(self, value: Value) -> Decimal:
-        assert isinstance(value, Val)
+        if not isinstance(value, Val):  # a figure of a fact the claim lacks (check prevents)
+            raise RuleFailure(f"claim {self.claim.id}: a figure reads a fact the claim lacks")
         return value.at_level(self.facts["level"]) if value.amounts else ZERO
 
     def money_figure(self, value: Value) -> Decimal:
-        """A deductible, cap or limit figure, in fen like all money the settlement uses (the
-        checker refuses a finer one, T004; rounded here so no unchecked IR settles apart)."""
-        return fen(self.level(value))
+        """A deductible, cap or limit figure, in the policy's unit like all money the
+        settlement uses: a constant is whole fen (or jiao) already (the checker refuses a finer
+        one, T004), a figure of the claim's facts is rounded half-up to it."""
+        return to_unit(self.level(value), self.policy.money_unit)
 
     # ------------------------------------------------------------ settlement
     def settle(self) -> ResultDict:
@@ -258,22 +262,23 @@ class Run:
         if table.period == "year":
             met = self.claim.history.deductible_met.get(visit, ZERO)
         value = min(covered, max(ZERO, amount - met))
-        self.step(
-            {
-                "step": "deductible",
-                "pool": visit,
-                "period": deductible_period(table.period),
-                "rule": row.location,
-                "source": row.origin.as_json(),
-                "figures": {
-                    "amount": money(amount),
-                    "met": money(met),
-                    "admission": self.facts["admission"],
-                },
-                "value": money(value),
-                "provisional": self.step_notes(row),
-            }
-        )
+        step: DeductibleStep = {
+            "step": "deductible",
+            "pool": visit,
+            "period": deductible_period(table.period),
+            "rule": row.location,
+            "source": row.origin.as_json(),
+            "figures": {
+                "amount": money(amount),
+                "met": money(met),
+                "admission": self.facts["admission"],
+            },
+            "value": money(value),
+            "provisional": self.step_notes(row),
+        }
+        if self.steps is not None and (found := derivation(self, row, amount)) is not None:
+            step["figures"]["derivation"] = found
+        self.step(step)
         return value
 
     def ratio_table(self, visit: str) -> tuple[TableIR | None, TableIR | None]:
@@ -287,48 +292,13 @@ class Run:
     def rate_for(
         self, table: TableIR | None, facts: dict[str, Any]
     ) -> tuple[RowIR, list[RowIR], Value, Value]:
-        """The row, the adjustments that apply, the base and the final ratio for `facts`."""
-        row = self.lookup(table, facts) if table is not None else None
-        if row is None:
-            raise RuleFailure(
-                f"no ratio applies to {facts['visit']} visits of this person "
-                f"(scheme {facts['scheme']}) on {self.day}"
-            )
-        assert table is not None
-        base = self.value(row)
-        adjustments = [r for r in table.adjust if r.active(self.day) and matches(r.conds, facts)]
-        points = sum((self.level(self.value(r)) for r in adjustments), ZERO)
-        final: Value = base
-        if isinstance(base, Val):
-            final = Val("ratio", (self.level(base) + points,))
+        """The row, the adjustments that apply, the base and the final ratio for `facts`
+        (adjustments combined and held as the table says: interpret/ratios.py)."""
+        row, adjustments, _points, base, final, _combination = rate_parts(self, table, facts)
         return row, adjustments, base, final
 
     def ratio(self, visit: str) -> Value:
-        table, alias = self.ratio_table(visit)
-        row, adjustments, base, final = self.rate_for(table, self.facts)
-        self.step(
-            {
-                "step": "ratio",
-                "form": "bands" if isinstance(final, BandsVal) else "rate",
-                "rule": row.location,
-                "source": row.origin.as_json(),
-                "figures": {
-                    "base": describe_ratio(base, self.facts["level"]),
-                    "alias": alias.alias_step() if alias else None,
-                    "adjustments": [
-                        {
-                            "rule": r.location,
-                            "points": ratio_text(self.level(self.value(r))),
-                            "source": r.origin.as_json(),
-                        }
-                        for r in adjustments
-                    ],
-                },
-                "value": describe_ratio(final, self.facts["level"]),
-                "provisional": self.step_notes(row, *adjustments),
-            }
-        )
-        return final
+        return ratio(self, visit)
 
     def fund(self, visit: str, covered: Decimal, deductible: Decimal) -> Decimal:
         ratio = self.ratio(visit)
@@ -363,21 +333,22 @@ class Run:
         paid = sum((self.paid(p) for p in table.pools), ZERO)
         left = max(ZERO, cap - paid)
         result = min(fund, left)
-        self.step(
-            {
-                "step": "cap",
-                "rule": row.location,
-                "source": row.origin.as_json(),
-                "figures": {
-                    "cap": money(cap),
-                    "pools": list(table.pools),
-                    "paid": money(paid),
-                    "left": money(left),
-                },
-                "value": money(result),
-                "provisional": self.step_notes(row),
-            }
-        )
+        step: CapStep = {
+            "step": "cap",
+            "rule": row.location,
+            "source": row.origin.as_json(),
+            "figures": {
+                "cap": money(cap),
+                "pools": list(table.pools),
+                "paid": money(paid),
+                "left": money(left),
+            },
+            "value": money(result),
+            "provisional": self.step_notes(row),
+        }
+        if self.steps is not None and (found := derivation(self, row, cap)) is not None:
+            step["figures"]["derivation"] = found
+        self.step(step)
         return result
 
     def limit(self, visit: str, fund: Decimal) -> Decimal:
@@ -441,12 +412,6 @@ class Run:
             notes.update(row.notes)
             notes.update(self.policy.let_notes(row.refs, self.day))
         return [str(n) for n in sorted(notes, key=Note.sort_key)]
-
-
-def describe_ratio(value: Value, level: int) -> str:
-    if isinstance(value, BandsVal):
-        return value.describe()
-    return ratio_text(value.at_level(level))
 
 
 def adjudicate(

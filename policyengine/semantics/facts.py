@@ -328,3 +328,93 @@ def declared_words(tiers: tuple[str, ...], default_tier: str | None) -> dict[str
 def claim_facts(claim: Claim, context: FactContext) -> dict[str, Any]:
     """Every per-claim fact of `claim`, as the interpreter matches `when`s against them."""
     return {name: f.read(claim, context) for name, f in FACTS.items() if f.table is None}
+
+
+# ------------------------------------------------------------------ facts in figures
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A whole-number fact of the claim a figure may compute with (`age × 0.2 pt + 75%`):
+    its name in rule files, its range (the checker's interval arithmetic), how each back end
+    reads it, and — for a fact that not every claim has — the `when` that makes sure it has."""
+
+    name: str
+    bounds: tuple[int, int]
+    read: Callable[[Claim], int | None]  # the interpreter's reading
+    var: str  # the generated function's local that holds it (a Fact's where they agree)
+    source: str  # the compiled code's, over `person`, `visit`, `history` (like Fact.source)
+    requires: tuple[str, tuple[str, ...]] | None = None  # (when key, the values that give it)
+    meaning: str = ""
+
+
+def _referring_level(claim: Claim) -> int | None:
+    referral = claim.visit.referral
+    return referral.from_.level if referral is not None else None
+
+
+# The order is the generated code's tuple of facts (`fx`) that compiled figures read.
+ATOMS: Final = MappingProxyType(
+    {
+        atom.name: atom
+        for atom in (
+            Atom(
+                "age",
+                (0, 150),
+                lambda c: age_on(c.person.birth_date, c.visit.date),
+                "age",
+                "_age_on(person.birth_date, visit.date)",
+                meaning="age in whole years on the visit date",
+            ),
+            Atom(
+                "level",
+                (min(LEVELS), max(LEVELS)),
+                lambda c: c.visit.hospital.level,
+                "level",
+                "visit.hospital.level",
+                meaning="the hospital's level",
+            ),
+            Atom(
+                "referring_level",
+                (min(LEVELS), max(LEVELS)),
+                _referring_level,
+                "rlevel",
+                "visit.referral.from_.level if visit.referral is not None else None",
+                requires=("referral", ("within_alliance", "outside_alliance")),
+                meaning="the level of the hospital that referred the patient",
+            ),
+            Atom(
+                "enrolled_years",
+                (0, MAX_ENROLLED_YEARS),
+                lambda c: c.person.enrolled_years or 0,
+                "enrolled",
+                "person.enrolled_years or 0",
+                meaning="whole years of continuous enrolment",
+            ),
+            Atom(
+                "admission_rank",
+                (1, MAX_ADMISSIONS + 1),
+                lambda c: c.history.admissions + 1,
+                "arank",
+                "history.admissions + 1",
+                meaning="the rank in the year of this admission (history.admissions + 1)",
+            ),
+        )
+    }
+)
+
+
+def atom_facts(claim: Claim) -> dict[str, int]:
+    """The whole-number facts a figure may read, as the interpreter reads them (a fact the
+    claim does not have is left out: the checker makes sure no figure then reads it)."""
+    out = {}
+    for name, atom in ATOMS.items():
+        found = atom.read(claim)
+        if found is not None:
+            out[name] = found
+    return out
+
+
+# The generated code's tuple of these facts, in ATOMS order: compiled figures read `fx[i]`.
+FACTS_TUPLE: Final = "fx"
+ATOM_INDEX: Final = MappingProxyType({name: index for index, name in enumerate(ATOMS)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from policyengine.semantics import formula as f
 from policyengine.semantics.vocabulary import UNIT_WORDS
 
 HUNDRED = Decimal(100)
@@ -70,8 +71,50 @@ class BandsVal:
         return "; ".join(parts)
 
 
-Value = Val | BandsVal
+@dataclass(frozen=True)
+class Formula:
+    """A figure that depends on the claim (formula.py): its unit and its arithmetic over the
+    claim's whole-number facts, the constant parts folded."""
+
+    unit: str
+    node: f.Node
+
+    @property
+    def atoms(self) -> frozenset[str]:
+        return f.atoms(self.node)
+
+    def describe(self) -> str:
+        return f"{render(self.node)} ({unit_word(self.unit)})"
+
+
+Value = Val | BandsVal | Formula
 NONE = Val("none", ())
+
+
+def lift(value: Val | Formula) -> f.Node:
+    """A value as a node of a formula: a `by level` figure reads the claim's level."""
+    if isinstance(value, Formula):
+        return value.node
+    if value.by_level:
+        a, b, c = (f.Const(amount) for amount in value.amounts)
+        return f.Pick((a, b, c), f.Atom("level"))
+    return f.Const(value.amounts[0])
+
+
+def render(node: f.Node) -> str:
+    """A formula's node as text (constants in base units: 0.02 for 2 pt)."""
+    if isinstance(node, f.Const):
+        return _plain(node.value)
+    if isinstance(node, f.Atom):
+        return node.name
+    if isinstance(node, f.Op):
+        return f"({render(node.left)} {node.op} {render(node.right)})"
+    if isinstance(node, f.Call):
+        return f"{node.fn}({', '.join(render(a) for a in node.args)})"
+    if isinstance(node, f.Neg):
+        return f"-{render(node.arg)}"
+    options = " / ".join(render(o) for o in node.options)
+    return f"at_level({options}, {render(node.index)})"
 
 
 def format_amount(unit: str, amount: Decimal) -> str:
