@@ -37,6 +37,7 @@ from policyengine.parse import check_limits, parse
 from policyengine.span import SourceText, Span
 from policyengine.tools.fmt_sheet import (
     INLINE,
+    UNARY_MINUS,
     FormatError,
     Gap,
     Sheet,
@@ -69,10 +70,11 @@ _HEADER_ORDER = {
 # added to the grammar stops fmt (FormatError) until its layout is decided here, and
 # tests/test_fmt.py checks the grammar's rules against this list.
 _FLOWING_NAMES = """
-    action alias applies_when atom audit band band_open base binop by_level cap ceiling complete
-    cond cond_value condition_decl conds days deductible derived effective expr from_only
-    from_until fund_ceiling icd_term icd_terms icd_with let_decl limit moments_decl name_list
-    none param payment_cap percent period points policy_stmt pools pre_self_pay programme qualified
+    action adjustments alias applies_when at_least at_most atom audit band band_open base
+    binop by_level call cap ceiling complete cond cond_value condition_decl conds cumulative
+    days deductible derived effective expr factor from_only from_until fund_ceiling icd_term
+    icd_terms icd_with let_decl limit moments_decl name_list neg none param payment_cap
+    percent period points policy_stmt pools pre_self_pay programme qualified
     qualified_list quantity ratio ref row_body rule rule_overrides second_layer self_burden
     source_field start table_stmt term threshold tier until_only value wan_yuan yuan
 """
@@ -123,6 +125,10 @@ def format_text(text: str, display: str = "<stdin>") -> Formatted:
 
 def layout(text: str, tree: Tree[Token], comments: list[Token]) -> str:
     """The canonical layout of `text`, given its layout tree and comments (parse_layout)."""
+    for sign in tree.find_data("neg"):  # `-10 pt`: a sign glued to its value (fmt_sheet.glued)
+        minus = sign.children[0]
+        if isinstance(minus, Token):
+            minus.type = UNARY_MINUS
     sheet = Sheet(text, tree, comments)
     walker = _Layout(sheet)
     for declaration in tree.children:

@@ -36,6 +36,7 @@ class Gap(NamedTuple):
 
 
 INLINE = Gap("inline")
+UNARY_MINUS = "UNARY_MINUS"  # the token type fmt gives a sign (`-10 pt`), glued to its value
 
 
 @dataclass
@@ -137,9 +138,12 @@ class Sheet:
 
 
 def glued(previous: Token | None, token: Token) -> bool:
-    """No space between the two words."""
+    """No space between the two words: `max(` (a call's name and its parenthesis: only a
+    function's name is a NAME before `(`), `-10 pt` (a sign, typed UNARY_MINUS by fmt)."""
     if previous is None:
         return False
     if token in (",", ")", ":", "%", ".") or token.type == "RANGE_SEP":
         return True
-    return previous in ("(", ".") or previous.type == "RANGE_SEP"
+    if token == "(" and previous.type == "NAME":
+        return True
+    return previous in ("(", ".") or previous.type in ("RANGE_SEP", UNARY_MINUS)
