@@ -145,7 +145,11 @@ class TreeReader:
 
     def bands(self, tree: Tree[Token]) -> n.Bands:
         statements = []
+        cumulative = False
         for stmt in self.trees(tree):
+            if stmt.data == "cumulative":
+                cumulative = True
+                continue
             span = self.span(stmt)
             exprs = [self.value_expr(t, span) for t in self.trees(stmt) if t.data in EXPRESSIONS]
             provenance = self.optional_provenance(stmt)
@@ -158,7 +162,7 @@ class TreeReader:
                 statements.append(n.BandStmt("band", exprs[0], None, exprs[1], provenance, span))
             else:
                 statements.append(n.BandStmt(kind, exprs[0], None, None, provenance, span))
-        return n.Bands(tuple(statements), self.span(tree))
+        return n.Bands(tuple(statements), self.span(tree), cumulative)
 
     def value_expr(self, tree: Tree[Token], fallback: Span, depth: int = 0) -> n.Expr:
         span = self.span(tree, fallback)

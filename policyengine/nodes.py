@@ -156,6 +156,7 @@ class BandStmt:
 class Bands:
     statements: tuple[BandStmt, ...]
     span: Span
+    cumulative: bool = False  # `bands cumulative`: on the year's pooled amount (a ratio's)
 
 
 Value = Expr | Bands

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from policyengine.catalogue import CatalogueItem
 from policyengine.errors import NotInForce, RuleFailure
 from policyengine.runtime_figures import (
+    Cumulative,
     derivation,
     div,
     floor,
@@ -79,6 +80,7 @@ __all__ = [
     "Band",
     "BandsVal",
     "CatalogueItem",
+    "Cumulative",
     "LineRow",
     "NotInForce",
     "RuleFailure",
@@ -337,8 +339,15 @@ def deductible_step(
 
 
 def fund_step(
-    covered: Decimal, deductible: Decimal, value: Decimal, entering: Decimal | None = None
+    covered: Decimal,
+    deductible: Decimal,
+    value: Decimal,
+    entering: Decimal | None = None,
+    pooled: Decimal | None = None,
 ) -> FundStep:
+    """`entering`: what a fund ceiling left of covered − deductible; `pooled`: the year's
+    amount entering the fund before this claim, where the ratio is banded on it
+    (`bands cumulative`)."""
     step: FundStep = {
         "step": "fund",
         "figures": {"covered": money(covered), "deductible": money(deductible)},
@@ -346,6 +355,8 @@ def fund_step(
     }
     if entering is not None:  # a fund ceiling left this much of covered − deductible
         step["figures"]["entering"] = money(entering)
+    if pooled is not None:
+        step["figures"]["pooled"] = money(pooled)
     return step
 
 

@@ -106,3 +106,16 @@ def ratio_step(
         figures["combination"]["unclamped"] = ratio_text(unclamped)
     step["value"] = ratio_text(rate)
     return rate, step
+
+
+class Cumulative:
+    """A ratio's `bands cumulative` schedule: banded on the year's amount entering the fund,
+    so this claim's part x after the year's pooled amount P is F(P + x) − F(P)."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, total: Callable[[Decimal], Decimal]) -> None:
+        self.total = total  # F: the schedule's payment on an amount
+
+    def __call__(self, x: Decimal, pooled: Decimal) -> Decimal:
+        return self.total(pooled + x) - self.total(pooled)

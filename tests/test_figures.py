@@ -151,6 +151,12 @@ def test_the_trace_states_each_derivation_and_combination(traced: list[ResultDic
     assert kinds == {"deductible", "cap"}
     assert any(d["facts"].get("admission_rank") for d in derived)
     assert any("referring_level" in d["facts"] for d in derived)
+    # `bands cumulative`: the fund step states the year's pooled amount it was banded on,
+    # and only there
+    pooled = [s["figures"].get("pooled") for s in steps if s["step"] == "fund"]
+    assert "900.00" in pooled and "1500.00" in pooled
+    assert "0.00" in pooled  # a first claim of the year: banded from zero
+    assert pooled.count(None) > pooled.count("900.00")
 
 
 def test_the_new_parts_of_the_trace_are_what_the_types_and_schemas_declare(

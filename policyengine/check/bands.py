@@ -15,6 +15,19 @@ ZERO, ONE = Decimal(0), Decimal(1)
 def check_bands(ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, span: n.Span) -> None:
     if kind == "ratio" and (bands.threshold is not None or bands.payment_cap is not None):
         ctx.diags.error("T002", "ratio bands take only `band` and `ceiling` statements", span)
+    what = kind.replace("_", " ")
+    if kind != "ratio" and bands.cumulative:
+        ctx.diags.error(
+            "T002",
+            f"only a ratio's bands are `cumulative`: a {what}'s bands are on the year's amount",
+            span,
+        )
+    if kind != "ratio" and bands.by_level:
+        ctx.diags.error(
+            "T002",
+            f"a {what}'s band rates are the same at every hospital level: not `by level`",
+            span,
+        )
     if not bands.bands:
         ctx.diags.error("N005", "a `bands` block needs at least one `band`", span)
         return
@@ -30,7 +43,7 @@ def check_bands(ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, sp
         )
     for index, band in enumerate(bands.bands):
         band_span = statements[index].span if index < len(statements) else span
-        if not ZERO <= band.rate <= ONE:
+        if not all(ZERO <= rate <= ONE for rate in band.level_rates or (band.rate,)):
             ctx.diags.error("T003", "a band's rate must lie within 0%–100%", band_span)
         if band.high is not None and band.high <= band.low:
             ctx.diags.error("T003", "a band must end above where it starts", band_span)
@@ -46,3 +59,18 @@ def check_bands(ctx: CheckContext, kind: str, bands: BandsVal, expr: n.Value, sp
                     "each band starts where the last ended",
                     statements[index + 1].span if index + 1 < len(statements) else span,
                 )
+
+
+def check_cumulative_categories(ctx: CheckContext, decl: n.TableDecl) -> None:
+    """A ratio table whose rows test a line's `category` pays each category on its own part
+    of this claim: it cannot also band on the year's pooled amount (`bands cumulative`)."""
+    if decl.kind != "ratio" or not any(c.key == "category" for r in decl.rows for c in r.conds):
+        return
+    for row in decl.rows:
+        if isinstance(row.value, n.Bands) and row.value.cumulative:
+            ctx.diags.error(
+                "T002",
+                "a ratio whose rows test `category` cannot be `bands cumulative`",
+                row.value.span,
+                hint="band the categories' ratio on this claim's amount: `bands { … }`",
+            )

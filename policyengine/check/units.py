@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from policyengine import nodes as n
-from policyengine.check.bands import check_bands
+from policyengine.check.bands import check_bands, check_cumulative_categories
 from policyengine.check.context import CheckContext
 from policyengine.check.formulas import missing_fact, value_range
 from policyengine.check.sizes import TooLarge, check_sizes, check_terms
@@ -66,6 +66,7 @@ def run(ctx: CheckContext) -> None:
     for _layer, decl in ctx.all_decls():
         if isinstance(decl, n.TableDecl):
             bounds = _check_combination(ctx, decl)
+            check_cumulative_categories(ctx, decl)
             for row in decl.rows:
                 expected = "points" if row.is_adjust else TABLE_UNITS[decl.kind]
                 # a cap `per visit|day` may vary by the hospital's level; a yearly one not

@@ -65,6 +65,7 @@ from policyengine.runtime import floor as _floor
 from policyengine.runtime import level_index as _level_index
 from policyengine.runtime import ratio_of as _ratio_of
 from policyengine.runtime import ratio_step as _ratio_step
+from policyengine.runtime import Cumulative as _Cumulative
 """
 
 
@@ -98,7 +99,9 @@ class ModuleBuilder:
         name = f"_F{len(self.bands)}"
         self.bands[key] = name
         w = self.bands_code
-        with w.block(f"def {name}(x):"):
+        # a cumulative schedule is F(P + x) − F(P) on the year's pooled amount P (run time)
+        total = f"{name}t" if bands.cumulative else name
+        with w.block(f"def {total}(x):"):
             w.comment(bands.describe())
             if bands.ceiling is not None:
                 with w.block(f"if x > {literal(bands.ceiling)}:"):
@@ -114,6 +117,9 @@ class ModuleBuilder:
                         w(f"total += ((x if x < {high} else {high}) - {low}) * {rate}")
             w("return total")
         w()
+        if bands.cumulative:
+            w(f"{name} = _Cumulative({total})")
+            w()
         return Raw(name)
 
     def selfpay_default(self, vc: VersionCompiler) -> SelfpayDefault:

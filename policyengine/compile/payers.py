@@ -41,13 +41,43 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
         return
     w("base = covered - ded")
     ceiling = fund_limits.fund_ceiling(vc, w, visit)
-    categories.fund(vc, w, vc.category_lookup, failure("ratio", visit))
+    cumulative = _cumulative(vc, visit)
+    if cumulative:  # the check keeps per-category rows out of such a table
+        _cumulative_fund(vc, w, visit)
+    else:
+        categories.fund(vc, w, vc.category_lookup, failure("ratio", visit))
     if vc.trace:
-        w(f"tr.append(_fund_step(covered, ded, computed{', entering' if ceiling else ''}))")
+        args = (", entering" if ceiling else ", None") + (", pooled" if cumulative else "")
+        w(f"tr.append(_fund_step(covered, ded, computed{args}))")
     _cap(vc, w, visit)
     fund_limits.period_caps(vc, w, visit)
     _limit(vc, w, visit)
     _second_layer(vc, w, visit)
+
+
+def _cumulative(vc: VersionCompiler, visit: str) -> bool:
+    """Whether a row of the visit type's ratio (or the ratio it is paid `as`) in force at
+    this version is `bands cumulative`: only then does the code read history.pooled."""
+    table = vc.policy.ratios.get(visit)
+    if table is not None and table.alias is not None:
+        table = vc.policy.ratios.get(table.alias)
+    if table is None:
+        return False
+    values = [vc.policy.value(r.expr, vc.day) for r in table.rows if r.active(vc.day)]
+    return any(isinstance(v, BandsVal) and v.cumulative for v in values)
+
+
+def _cumulative_fund(vc: VersionCompiler, w: Code, visit: str) -> None:
+    """The fund where the ratio may be banded on the year's pooled amount of the visit type
+    (runtime.Cumulative: F(P + x) − F(P)); the trace's fund step then shows P."""
+    w("pooled = None")
+    with w.block("if rate.__class__ is _D:"):
+        w(f"computed = {vc.rounded('base * rate')}")
+    with w.block("elif rate.__class__ is _Cumulative:"):
+        w(f"pooled = history.pooled.get({visit!r}, _Z)")
+        w(f"computed = {vc.rounded('rate(base, pooled)')}")
+    with w.block("else:"):
+        w(f"computed = {vc.rounded('rate(base)')}")
 
 
 def _row_meta(vc: VersionCompiler, row: RowIR) -> tuple[Any, ...]:

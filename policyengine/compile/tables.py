@@ -68,7 +68,7 @@ def level_of(value: Value, level: int | None) -> Any:
     """The value for a class of claims at `level`: a Decimal, a `bands` schedule, None for
     `none` — or, for a figure that reads other facts of the claim, a Formula."""
     if isinstance(value, BandsVal):
-        return value
+        return value.at_level(level or 1)
     if isinstance(value, Formula):
         node = partial(value.node, {"level": level} if level is not None else {})
         return node.value if isinstance(node, Const) else Formula(value.unit, node)
@@ -80,7 +80,7 @@ def level_of(value: Value, level: int | None) -> Any:
 def needs_level(policy: PolicyIR, rows: list[RowIR], day: dt.date) -> bool:
     for row in rows:
         value = policy.value(row.expr, day)
-        if isinstance(value, Val) and value.by_level:
+        if isinstance(value, Val | BandsVal) and value.by_level:
             return True
         if isinstance(value, Formula) and "level" in value.atoms:
             return True

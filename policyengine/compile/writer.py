@@ -88,15 +88,17 @@ def literal(value: Any) -> str:
         keys = sorted(value, key=_sort_key)
         return "{" + ", ".join(f"{literal(k)}: {literal(value[k])}" for k in keys) + "}"
     if isinstance(value, BandsVal):
-        bands = ", ".join(
-            f"_Band({literal(b.low)}, {literal(b.high)}, {literal(b.rate)})" for b in value.bands
-        )
+        bands = ", ".join(literal(b) for b in value.bands)
+        cumulative = ", cumulative=True" if value.cumulative else ""
         return (
             f"_Bands({literal(value.threshold)}, ({bands},), "
-            f"{literal(value.ceiling)}, {literal(value.payment_cap)})"
+            f"{literal(value.ceiling)}, {literal(value.payment_cap)}{cumulative})"
         )
     if isinstance(value, Band):
-        return f"_Band({literal(value.low)}, {literal(value.high)}, {literal(value.rate)})"
+        by_level = f", {literal(value.level_rates)}" if value.level_rates is not None else ""
+        return (
+            f"_Band({literal(value.low)}, {literal(value.high)}, {literal(value.rate)}{by_level})"
+        )
     raise TypeError(f"no literal for {type(value).__name__}")
 
 

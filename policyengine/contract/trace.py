@@ -280,6 +280,9 @@ class FundFigures(TypedDict):
     covered: Money
     deductible: Money
     entering: NotRequired[Money]  # covered − deductible as a fund ceiling leaves it
+    # where the ratio is `bands cumulative`: the year's amount entering the fund before this
+    # claim (history.pooled of the visit type), on which the bands are counted
+    pooled: NotRequired[Money]
 
 
 class FundStep(TypedDict):

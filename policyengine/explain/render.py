@@ -306,6 +306,8 @@ class Builder:
         if self.steps.category_ratios is not None:  # each category at its own ratio
             ratio = self.word("category_ratios")
         section.add(f"{number}. {self.word('fund')} {base} × {ratio} = {step['value']}", 0, "bold")
+        if "pooled" in figures:  # `bands cumulative`: F(pooled + x) − F(pooled)
+            section.add(f"{self.word('pooled_bands')} {figures['pooled']}", 1)
 
     def step_cap(self, section: Section, number: int, step: CapStep) -> None:
         figures = step["figures"]

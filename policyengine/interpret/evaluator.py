@@ -307,16 +307,21 @@ class Run:
         if entering is not None:
             base = entering
         computed = categories.fund(self, visit, base, covered)
+        pooled = None
         if computed is None:  # one ratio for the claim
-            computed = to_unit(
-                banded_total(ratio, base)
-                if isinstance(ratio, BandsVal)
-                else base * self.level(ratio),
-                self.policy.money_unit,
-            )
+            if not isinstance(ratio, BandsVal):
+                paid = base * self.level(ratio)
+            elif ratio.cumulative:  # banded on the year's amount entering the fund
+                pooled = self.claim.history.pooled.get(visit, ZERO)
+                paid = banded_total(ratio, pooled + base) - banded_total(ratio, pooled)
+            else:
+                paid = banded_total(ratio, base)
+            computed = to_unit(paid, self.policy.money_unit)
         figures: FundFigures = {"covered": money(covered), "deductible": money(deductible)}
         if entering is not None:
             figures["entering"] = money(entering)
+        if pooled is not None:
+            figures["pooled"] = money(pooled)
         self.step({"step": "fund", "figures": figures, "value": money(computed)})
         fund = fund_limits.period_caps(self, visit, self.cap(visit, computed))
         return self.limit(visit, fund)

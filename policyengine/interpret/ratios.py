@@ -66,6 +66,8 @@ def rate_parts(
         final = Val("ratio", (rate,))
         if table.combination is not None:
             run.notes.update(table.combination.notes)
+    elif isinstance(base, BandsVal):  # its rates at the claim's hospital level
+        final = base.at_level(run.facts["level"])
     return row, adjustments, points, base, final, combination
 
 
@@ -157,6 +159,6 @@ def _combination_step(
 
 def describe_ratio(value: Value, level: int) -> str:
     if isinstance(value, BandsVal):
-        return value.describe()
+        return value.at_level(level).describe()
     assert isinstance(value, Val)
     return ratio_text(value.at_level(level))

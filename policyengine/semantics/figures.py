@@ -228,13 +228,14 @@ def _bands(expr: n.Bands, resolve: Resolver, facts: Facts | None, unit: MoneyUni
             assert low is not None and stmt.rate is not None
             high = _money(stmt.high, resolve, facts, unit) if stmt.high is not None else None
             rate = evaluate(stmt.rate, resolve, facts, unit)
-            if not isinstance(rate, Val) or rate.unit != "ratio" or rate.by_level:
+            if not isinstance(rate, Val) or rate.unit != "ratio":
                 got = unit_word(rate.unit)
                 if isinstance(rate, Formula):
                     got = "a figure of the claim's facts"
                 raise UnitError(f"a band's rate must be a ratio (%), not {got}", stmt.span)
-            bands.append(Band(low, high, rate.amounts[0]))
-    return BandsVal(threshold, tuple(bands), ceiling, payment_cap)
+            by_level = rate.amounts if rate.by_level else None
+            bands.append(Band(low, high, rate.amounts[0], by_level))
+    return BandsVal(threshold, tuple(bands), ceiling, payment_cap, cumulative=expr.cumulative)
 
 
 def _money(expr: n.Expr, resolve: Resolver, facts: Facts | None, unit: MoneyUnit) -> Decimal:

@@ -44,7 +44,8 @@ class Val:
 class Band:
     low: Decimal
     high: Decimal | None
-    rate: Decimal
+    rate: Decimal  # the rate at level 1 where it varies by level
+    level_rates: tuple[Decimal, ...] | None = None  # `at by level a / b / c` (a ratio's)
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,33 @@ class BandsVal:
     ceiling: Decimal | None
     payment_cap: Decimal | None
     unit: str = "bands"
+    # `bands cumulative`: banded on the year's amount entering the fund, history.pooled of the
+    # visit type (P), this claim's part being F(P + x) − F(P)
+    cumulative: bool = False
+
+    @property
+    def by_level(self) -> bool:
+        return any(band.level_rates is not None for band in self.bands)
+
+    def at_level(self, level: int) -> BandsVal:
+        """The schedule at a hospital level: each rate that varies by level taken there."""
+        if not self.by_level:
+            return self
+        bands = tuple(
+            Band(b.low, b.high, b.level_rates[level - 1]) if b.level_rates else b
+            for b in self.bands
+        )
+        return BandsVal(
+            self.threshold, bands, self.ceiling, self.payment_cap, self.unit, self.cumulative
+        )
 
     def describe(self) -> str:
-        parts = []
+        parts = ["cumulative"] if self.cumulative else []
         for band in self.bands:
             high = format_amount("money", band.high) if band.high is not None else "∞"
-            parts.append(
-                f"{format_amount('money', band.low)}–{high} {format_amount('ratio', band.rate)}"
-            )
+            rates = band.level_rates or (band.rate,)
+            rate = " / ".join(format_amount("ratio", r) for r in rates)
+            parts.append(f"{format_amount('money', band.low)}–{high} {rate}")
         if self.ceiling is not None:
             parts.append(f"ceiling {format_amount('money', self.ceiling)}")
         if self.payment_cap is not None:
