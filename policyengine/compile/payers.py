@@ -47,7 +47,7 @@ def visit_payers(vc: VersionCompiler, w: Code, visit: str) -> None:
     else:
         categories.fund(vc, w, vc.category_lookup, failure("ratio", visit))
     if vc.trace:
-        args = (", entering" if ceiling else ", None") + (", pooled" if cumulative else "")
+        args = (", entering" if ceiling else "") + (", pooled=pooled" if cumulative else "")
         w(f"tr.append(_fund_step(covered, ded, computed{args}))")
     _cap(vc, w, visit)
     fund_limits.period_caps(vc, w, visit)
