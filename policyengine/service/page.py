@@ -240,6 +240,16 @@ async def explain_posted(request: Request) -> Response:
     )
 
 
+async def _library_of(request: Request, region: str) -> tuple[Generation, sources.SourceLibrary]:
+    """The current policies and `region`'s documents and rule files (404 if none)."""
+    service = state_of(request)
+    generation = service.policies.current
+    if region not in generation.engine.regions:
+        raise ServiceProblem(404, "not_found", f"no policy {region}")
+    library = await anyio.to_thread.run_sync(source_library, service, generation, region)
+    return generation, library
+
+
 @router.get("/source")
 async def source_page(
     request: Request,
@@ -249,11 +259,7 @@ async def source_page(
     quote: Annotated[str | None, Query(max_length=2000)] = None,
     lang: Lang = "zh",
 ) -> Response:
-    service = state_of(request)
-    generation = service.policies.current
-    if region not in generation.engine.regions:
-        raise ServiceProblem(404, "not_found", f"no policy {region}")
-    library = await anyio.to_thread.run_sync(source_library, service, generation, region)
+    generation, library = await _library_of(request, region)
     document = library.documents.get(doc)
     if document is None:
         raise ServiceProblem(404, "not_found", f"no document {doc} in {region}")
@@ -275,11 +281,7 @@ async def rule_page(
     line: Annotated[int, Query(ge=1, le=1_000_000)],
     lang: Lang = "zh",
 ) -> Response:
-    service = state_of(request)
-    generation = service.policies.current
-    if region not in generation.engine.regions:
-        raise ServiceProblem(404, "not_found", f"no policy {region}")
-    library = await anyio.to_thread.run_sync(source_library, service, generation, region)
+    generation, library = await _library_of(request, region)
     text = library.rule_files.get(file)
     if text is None:
         raise ServiceProblem(404, "not_found", f"no rule file {file} in {region}")
