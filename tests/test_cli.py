@@ -99,7 +99,7 @@ def test_check_bundled_is_clean_and_lists_provisional_figures() -> None:
     assert done.returncode == 0
     assert done.stdout.splitlines()[:5] == [
         "chengdu: ok — versions from 2014-01-01, 2019-01-01, 2020-01-01; "
-        "35 provisional figures and rules (--provisional lists them)",
+        "36 provisional figures and rules (--provisional lists them)",
         "national: ok — versions from 2014-01-01; 1 provisional figure or rule "
         "(--provisional lists them)",
         "quanzhou: ok — versions from 2014-01-01, 2020-01-24, 2021-11-25, 2023-01-08; "
