@@ -151,6 +151,10 @@ def quantities_in(value: n.Value | None) -> tuple[n.Quantity, ...]:
         return (value,)
     if isinstance(value, n.BinOp):
         return quantities_in(value.left) + quantities_in(value.right)
+    if isinstance(value, n.Neg):  # `-10 pt` states 10 pt: the quote says 降低10个百分点
+        return quantities_in(value.arg)
+    if isinstance(value, n.Call):  # `level − 1` of at_level, `100 元` of max(100 元, …)
+        return tuple(q for arg in value.args for q in quantities_in(arg))
     if isinstance(value, n.ByLevel):
         return tuple(q for item in value.items for q in quantities_in(item))
     if isinstance(value, n.Bands):

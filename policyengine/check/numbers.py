@@ -1,14 +1,15 @@
 """Pass `numbers`: every cited figure is a number its quote states (C007).
 
 A `cite` vouches for the literal figures written in the value it follows: each literal of a
-`by level`, a sum or a product, the bounds and rates of a `bands` block (save a statement
-with its own provenance), a rule parameter without its own citation. Each must equal a
-number of the quote after the units are made one (quoted.py): 35万元 is `350000 元` and
-`35 万元`, 10个百分点 is `10 pt`, 7日 is `7 days`. A figure that follows from the quote's
-numbers without being one of them — a month counted as 30 days, a level the clause leaves
-out — needs `derived "…"` after the quote, a note that says how and states the figure
-(`derived "3个月按90天计"`); `check` lists these. A `derived` note with nothing to explain
-is C009. Figures a `let` brings by name are checked at the `let`, under its own citation.
+`by level`, a sum or a product, a function's arguments or a negation, the bounds and rates
+of a `bands` block (save a statement with its own provenance), a rule parameter without its
+own citation. Each must equal a number of the quote after the units are made one
+(quoted.py): 35万元 is `350000 元` and `35 万元`, 10个百分点 is `10 pt`, 7日 is `7 days`.
+A figure that follows from the quote's numbers without being one of them — a month counted
+as 30 days, a level the clause leaves out — needs `derived "…"` after the quote, a note that
+says how and states the figure (`derived "3个月按90天计"`); `check` lists these. A `derived`
+note with nothing to explain is C009. Figures a `let` brings by name are checked at the
+`let`, under its own citation.
 """
 
 from __future__ import annotations
