@@ -396,9 +396,12 @@ def settle(c: Any, before: bool = False) -> dict[str, Any]:  # noqa: PLR0915 - o
             used_notes.update(
                 notes(
                     *OUT_NOTES[status],
-                    "tianjin/benefits.policy:85"
-                    if scheme == "employee"
-                    else "tianjin/benefits.policy:91",
+                    # the cap row in force and the one its provisional dates replaced
+                    *(
+                        ("tianjin/benefits.policy:82", "tianjin/benefits.policy:85")
+                        if scheme == "employee"
+                        else ("tianjin/benefits.policy:88", "tianjin/benefits.policy:91")
+                    ),
                 )
             )
         else:  # inpatient
@@ -439,7 +442,8 @@ def _inpatient_notes(scheme: str, status: str | None, later: bool) -> list[str]:
         ratio = (
             "tianjin/benefits.policy:59" if status == "working" else "tianjin/benefits.policy:61"
         )
-        return notes(deductible, "tianjin/benefits.policy:24", ratio, "tianjin/benefits.policy:102")
+        caps = ("tianjin/benefits.policy:99", "tianjin/benefits.policy:102")  # both dated
+        return notes(deductible, "tianjin/benefits.policy:24", ratio, *caps)
     deductible = "tianjin/benefits.policy:35" if later else "tianjin/benefits.policy:33"
     return notes(
         deductible,

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine import nodes as n
 from policyengine.catalogue import CatalogueItem
+from policyengine.contract.notes import note_text
 from policyengine.semantics.facts import declared_words
 from policyengine.semantics.figures import evaluate
-from policyengine.semantics.values import Value
+from policyengine.semantics.values import Formula, Val, Value, format_amount
 
 if TYPE_CHECKING:
-    from policyengine.contract.trace import Citation, RatioAlias
+    from policyengine.contract.trace import Citation, Composition, FigurePart, RatioAlias
     from policyengine.semantics.vocabulary import MoneyUnit, Provenance
 
 
@@ -63,7 +64,7 @@ class Note:
         return (file, int(line) if line.isdigit() else 0, self.subject)
 
     def __str__(self) -> str:
-        return f"{self.location} {self.subject} (provisional: {self.reason})"
+        return note_text(self.location, self.subject, self.reason)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class LetVersion:
     origin: Origin
     location: str
     notes: tuple[Note, ...]
+    written: str = ""  # the value as the rule file writes it (check/lower.show_value)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,10 @@ class RowIR:
     location: str
     notes: tuple[Note, ...]  # the row's own provisional notes (value and dates)
     refs: tuple[str, ...]  # let names the value uses
-    written: str = ""  # the value as the rule file writes it (a derivation's expression)
+    written: str = ""  # the value as the rule file writes it (check/lower.show_value)
+    # the note on the row's dates (`dates provisional`), if any (also in `notes`): a row that
+    # matches a claim but is not in force on its date still shaped the result by its dates
+    date_notes: tuple[Note, ...] = ()
 
     def active(self, day: dt.date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
@@ -314,6 +319,44 @@ class PolicyIR:
                     pending.append(version.expr)
         return frozenset(found)
 
+    def composition(self, row: RowIR, day: dt.date, level: int | None) -> Composition:
+        """How `row`'s figure is composed on `day` (trace.Composition): the figures it names,
+        depth first, each once, with its own rule and source and what it comes to at the
+        claim's hospital `level`. The level is given only where some figure differs by
+        level, so both back ends (which know the level only then) write the same."""
+        used: list[tuple[LetVersion, Value, int]] = []
+        pending = [(name, 1) for name in reversed(row.refs)]
+        seen: set[str] = set()
+        while pending:
+            name, depth = pending.pop()
+            version = self.let_at(name, day)
+            if name in seen or version is None:
+                continue
+            seen.add(name)
+            used.append((version, self.value(version.expr, day), depth))
+            pending.extend((ref, depth + 1) for ref in reversed(refs_of(version.expr)))
+        value = self.value(row.expr, day)
+        by_level = _by_level(value) or any(_by_level(v) for _version, v, _depth in used)
+        shown_level = (level or 1) if by_level else None
+        parts: list[FigurePart] = [
+            {
+                "name": version.name,
+                "title": version.title,
+                "rule": version.location,
+                "source": version.origin.as_json(),
+                "written": version.written,
+                "value": _at_level(part_value, shown_level),
+                "depth": depth,
+            }
+            for version, part_value, depth in used
+        ]
+        return {
+            "written": row.written,
+            "level": shown_level,
+            "value": _at_level(value, shown_level),
+            "parts": parts,
+        }
+
     def let_notes(self, refs: tuple[str, ...], day: dt.date) -> tuple[Note, ...]:
         """Provisional notes of the figures a value uses, as in force on `day`, transitively."""
         out: list[Note] = []
@@ -329,6 +372,20 @@ class PolicyIR:
                 out.extend(version.notes)
                 pending.extend(ref.name for ref in n.refs_in(version.expr))
         return tuple(out)
+
+
+def _by_level(value: Value) -> bool:
+    return isinstance(value, Val) and value.by_level
+
+
+def _at_level(value: Value, level: int | None) -> str:
+    """A figure as the rule file words it (`60%`, `800 元`), at `level` if it has one; empty
+    for a figure of the claim's facts (the step's `derivation` gives what it came to)."""
+    if isinstance(value, Formula):
+        return ""
+    if isinstance(value, Val) and value.amounts:
+        return format_amount(value.unit, value.at_level(level or 1))
+    return value.describe()
 
 
 def _in_range(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         AuditTableStep,
         CapStep,
         Citation,
+        Composition,
         CriticalIllnessStep,
         DeductiblePeriod,
         DeductibleStep,
@@ -278,13 +279,16 @@ def policy_step(version: str, as_of: str, rule: str, source: Citation) -> Policy
     }
 
 
-def audit_table_step(rule: str, source: Citation, table: str, value: str) -> AuditTableStep:
+def audit_table_step(
+    rule: str, source: Citation, table: str, value: str, provisional: tuple[str, ...]
+) -> AuditTableStep:
     return {
         "step": "audit_table",
         "rule": rule,
         "source": source.copy(),
         "table": table,
         "value": value,
+        "provisional": list(provisional),
     }
 
 
@@ -321,6 +325,7 @@ def deductible_step(
     admission: Admission | None,
     value: Decimal,
     provisional: tuple[str, ...],
+    composition: Composition,
     derivation: Derivation | None = None,
 ) -> DeductibleStep:
     step: DeductibleStep = {
@@ -331,6 +336,7 @@ def deductible_step(
         "source": source.copy(),
         "figures": {"amount": money(amount), "met": money(met), "admission": admission},
         "value": money(value),
+        "composition": copy(composition),
         "provisional": list(provisional),
     }
     if derivation is not None:
@@ -369,6 +375,7 @@ def cap_step(
     left: Decimal,
     value: Decimal,
     provisional: tuple[str, ...],
+    composition: Composition,
     derivation: Derivation | None = None,
 ) -> CapStep:
     step: CapStep = {
@@ -382,6 +389,7 @@ def cap_step(
             "left": money(left),
         },
         "value": money(value),
+        "composition": copy(composition),
         "provisional": list(provisional),
     }
     if derivation is not None:
@@ -423,16 +431,21 @@ def limit_step(
     }
 
 
+CancelledRow = tuple[str, str, "Citation", tuple[int, ...]]
+"""A cancelling limit row: (condition, location, source, note ids)."""
+
+
 def cancelled_limit_step(
-    rule: str, source: Citation, rows: tuple[str, ...], provisional: tuple[str, ...], value: Decimal
+    rows: list[CancelledRow], notes: tuple[str, ...], value: Decimal
 ) -> LimitStep:
-    """Limits cancelled (`none`): the cancelling rows. Keys in the order this step was
-    always written (it began as a sorted compile-time constant)."""
+    """Limits cancelled (`none`): the cancelling rows that apply to the person; `notes` are
+    the policy's provisional notes, by id. Keys in the order this step was always written
+    (it began as a sorted compile-time constant)."""
     return {
-        "figures": {"limit": None, "rows": list(rows)},
-        "provisional": list(provisional),
-        "rule": rule,
-        "source": source.copy(),
+        "figures": {"limit": None, "rows": [row[1] for row in rows]},
+        "provisional": [notes[i] for i in sorted({i for row in rows for i in row[3]})],
+        "rule": rows[0][1],
+        "source": rows[0][2].copy(),
         "step": "limit",
         "value": money(value),
     }
@@ -450,6 +463,7 @@ def critical_illness_step(
     payment_cap_left: Decimal | None,
     value: Decimal,
     provisional: tuple[str, ...],
+    composition: Composition,
     pre_self_pay: Decimal | None = None,
 ) -> CriticalIllnessStep:
     step: CriticalIllnessStep = {
@@ -467,6 +481,7 @@ def critical_illness_step(
             "payment_cap_left": money(payment_cap_left) if payment_cap_left is not None else None,
         },
         "value": money(value),
+        "composition": copy(composition),
         "provisional": list(provisional),
     }
     if pre_self_pay is not None:

@@ -158,7 +158,8 @@ def quanzhou_claim(items: list[dict[str, Any]], **changes: Any) -> dict[str, Any
                 {
                     "condition": "hypertension",
                     "programme": "special_outpatient",
-                    "since": "2020-01-01",
+                    # made after the 2021-11-25 reform: QZ2021 三(五) asks its doctor's title
+                    "since": "2022-01-10",
                     "doctor_title": "attending",
                 }
             ],

@@ -46,6 +46,7 @@ from tests.strategies import TEST_REGIONS, policy_dir
 from tests.support import POLICIES, claim
 
 TEST_POLICIES = POLICIES.parent / "tests" / "policies"
+EXAMPLE_CLAIMS = Path(__file__).resolve().parents[1] / "examples"
 
 # (region, year): Tianjin's 2018 and 2024 rule sets, Quanzhou's year of the 2021 reform
 # (per-condition limits cancelled from 2021-11-25) and 2024
@@ -163,8 +164,18 @@ def test_the_published_json_schemas_accept_what_the_engine_writes(
         data = orjson.loads(orjson.dumps(result))  # as a program reads the JSON
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in result_schema.iter_errors(data)]
         assert not errors, (result["claim_id"], errors[:3])
-    document = stored.trace_document({"id": year[0][0].id}, year[0][1])
-    assert not list(trace_schema.iter_errors(orjson.loads(orjson.dumps(document))))
+    # a real trace document (explain --format json): its claim is checked against the claim
+    # contract's schema too, and a claim that breaks it is refused at its path
+    engine = Engine.load()
+    for name in ("claim.json", "claim-inpatient.json"):
+        claim = json.loads((EXAMPLE_CLAIMS / name).read_text(encoding="utf-8"))
+        result = engine.settle(claim, trace=True)
+        words = engine.policy(result["policy"]["region"]).words()
+        document = orjson.loads(orjson.dumps(stored.trace_document(claim, result, words)))
+        assert not [e.message for e in trace_schema.iter_errors(document)], name
+        document["claim"]["visit"]["type"] = "BOGUS"
+        refused = [list(e.absolute_path) for e in trace_schema.iter_errors(document)]
+        assert ["claim", "visit", "type"] in refused, refused
 
 
 def test_the_json_schemas_refuse_a_step_that_breaks_its_declaration(

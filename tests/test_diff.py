@@ -529,6 +529,29 @@ def test_generated_claims_reconcile_and_every_part_is_named(report: dict[str, An
     assert sum(b["count"] for b in persons["bands"]) == persons["changed"]
 
 
+def test_the_report_in_chinese(report: dict[str, Any]) -> None:
+    # `diff --lang zh`: every heading, column and sentence of the table and markdown in
+    # Chinese (diff/words.py); rules, clauses and figures as they are
+    english = ("Totals", "Change by", "Largest", "claims", "persons", "attributed", "fund")
+    table = render_table(report, width=140, lang="zh")
+    markdown = render_markdown(report, "zh")
+    for shown in (table, markdown):
+        for heading in ("合计", "按规则", "按条款", "变化最大的理赔", "归因:统筹基金"):
+            assert heading in shown
+        assert "各部分之和恰等于合计的变化" in shown and RESIDENT_RATIO_ROW in shown
+        plain = shown.replace(RESIDENT_RATIO_ROW, "").replace(report["input"], "")
+        assert not [word for word in english if word in plain], plain
+    assert "| 规则 | 步骤 | 理赔 | 统筹基金 | 大病保险 | 个人负担 |" in markdown
+    for english_word, chinese in words_zh().items():
+        assert chinese and english_word != chinese
+
+
+def words_zh() -> dict[str, str]:
+    from policyengine.diff.words import ZH
+
+    return ZH
+
+
 def test_table_markdown_json_and_chart(report: dict[str, Any]) -> None:
     table = render_table(report, width=140)
     for heading in ("Totals", "Change by rule", "Change by clause", "Largest changes"):

@@ -16,7 +16,7 @@ from policyengine.cli.main import main
 from policyengine.engine import Engine
 from policyengine.explain import document as stored
 from policyengine.explain import render as explain
-from tests.support import EXAMPLES
+from tests.support import EXAMPLES, POLICIES
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {"outpatient": "claim.json", "inpatient": "claim-inpatient.json"}
@@ -198,3 +198,61 @@ def test_a_condition_is_named_by_its_title_in_chinese() -> None:
     english = explain.Builder({}, {"findings": [], "trace": []}, "en", words)  # type: ignore[typeddict-item]
     assert (english.region("r"), english.condition("hypertension")) == ("R", "hypertension")
     assert stored.words_of({"policy": {"name": "r"}}) is None
+
+
+def _line_of(path: Path, text: str) -> str:
+    """`city/file.policy:N` of the line holding `text` (so the tests follow the rule files)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # words compared apart from spacing: fmt aligns the rows of a table
+    (number,) = [i for i, line in enumerate(lines, 1) if text in " ".join(line.split())]
+    return f"{path.parent.name}/{path.name}:{number}"
+
+
+@pytest.mark.parametrize("backend", ["compiled", "interpreted"])
+def test_a_cancelled_limit_names_the_row_of_the_persons_own_condition(backend: str) -> None:
+    """After 2021-11-25 Quanzhou's per-condition limits are `none`: for a person certified for
+    diabetes alone the step names the diabetes row — not the hypertension one — and only its
+    provisional dates are listed."""
+    benefits = POLICIES / "quanzhou" / "benefits.policy"
+    diabetes = _line_of(benefits, "when certified diabetes => none")
+    hypertension = _line_of(benefits, "when certified hypertension => none")
+    claim = {
+        "id": "QZ-D1",
+        "region": "quanzhou",
+        "person": {
+            "id": "P9", "scheme": "employee", "status": "working", "birth_date": "1962-04-10",
+            "sex": "male",
+            "certifications": [
+                {"condition": "diabetes", "programme": "special_outpatient", "since": "2022-03-01",
+                 "doctor_title": "chief"}
+            ],
+        },
+        "visit": {
+            "type": "special_outpatient", "date": "2023-06-15", "diagnoses": ["E11.900"],
+            "hospital": {"id": "H-QZ-02", "level": 2, "kind": "general"},
+            "doctor": {"id": "D-201", "title": "attending"},
+        },
+        "items": [
+            {"line": 1, "code": "XC08CAA001A001010001001", "kind": "drug", "quantity": "2000",
+             "unit_price": "0.50", "amount": "1000.00", "days_supply": 30}
+        ],
+    }  # fmt: skip
+    result = Engine.load(backend=backend).settle(claim, trace=True)  # type: ignore[arg-type]
+    limit = next(s for s in result["trace"] if s["step"] == "limit")
+    assert limit["figures"] == {"limit": None, "rows": [diabetes]}
+    assert limit["rule"] == diabetes
+    assert [n.split()[0] for n in limit["provisional"]] == [diabetes]
+    assert not any(note.startswith(hypertension + " ") for note in result["provisional"])
+    text = explain.render_text(explain.build(claim, result, "zh"), width=100, color=False)
+    assert f"规则 {diabetes}" in text and hypertension not in text
+
+
+def test_markdown_keeps_the_plus_of_an_adjustment(documents: dict[str, dict]) -> None:
+    """`- + 5 pt` is a nested list in markdown (the "+" is lost): the item's text is escaped."""
+    from markdown_it import MarkdownIt
+
+    document = documents["inpatient"]
+    source = explain.render_markdown(explain.build(document["claim"], document["result"], "zh"))
+    html = MarkdownIt("commonmark").render(source)
+    assert "<li>+ 5 pt" in html
+    assert "<ul>\n<li>\n<ul>" not in html  # no list item that is only a nested list

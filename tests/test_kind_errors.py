@@ -305,7 +305,7 @@ def test_test_names_files_from_the_policy_root_and_counts_only_the_city(tmp_path
     assert done.returncode == 1
     failure = next(line for line in done.stdout.splitlines() if "FAIL" in line)
     assert failure.split()[1].startswith("tianjin/tests/outpatient.yaml:")
-    assert "produced by tianjin/benefits.policy:8" in done.stdout
+    assert "produced by deductible tianjin/benefits.policy:8" in done.stdout
     assert "layer national (not counted):" in done.stdout
     report = json.loads(run("test", "tianjin", "--format", "json", cwd=tmp_path).stdout)[0]
     assert report["failed"][0]["location"].startswith("tianjin/tests/outpatient.yaml:")

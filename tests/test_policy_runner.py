@@ -63,9 +63,11 @@ cases:
     assert code == 1
     assert "tianjin: 1/2 cases passed" in out
     assert "totals.deductible: expected '700.00', got '800.00'" in out
-    assert "produced by tianjin/benefits.policy:8" in out
+    assert "produced by deductible tianjin/benefits.policy:8: its figure differs" in out
     assert "totals.payers.fund: expected '165.00', got '110.00'" in out
-    assert "produced by ratio tianjin/benefits.policy:43\n" in out  # the cap did not bind
+    # the fund follows from the deductible, the earlier step the case contradicts
+    assert "produced by deductible tianjin/benefits.policy:8: the deductible, an earlier" in out
+    assert "produced by ratio" not in out
     assert "(below 90%)" in out and "never exercised:" in out
 
 

@@ -275,8 +275,11 @@ class Oracle:
                 add("restricted_use", None, "exclude")
             if vtype == "special_outpatient" and self.day >= QZ_REFORM:
                 matching = self.certs("special_outpatient", {"hypertension", "diabetes"})
+                # a certification made before the reform stands whoever made it
+                # (facts/quanzhou.md: QZ2021 三(五) does not revoke earlier ones)
                 if matching and not any(
-                    TITLE_RANK.get(c.doctor_title or "", -1) >= 2 for c in matching
+                    TITLE_RANK.get(c.doctor_title or "", -1) >= 2 or c.since < QZ_REFORM
+                    for c in matching
                 ):
                     add("prescriber_qualification", None, "reject")
 

@@ -12,6 +12,7 @@ from policyengine.check.dates import ONE_DAY
 from policyengine.check.header import WORDS, month_day
 from policyengine.check.tables import beats
 from policyengine.check.units import check_param
+from policyengine.contract.notes import dates_subject
 from policyengine.diagnostics import Diagnostics
 from policyengine.ir import (
     Combination,
@@ -74,9 +75,7 @@ class Lowering:
         start, end = self.mark(decl.dates)
         subject = f"{decl.name} = {show_value(decl.value)}"
         notes = self.note(decl.provenance, decl.span, subject)
-        notes += self.note(
-            decl.date_provenance, decl.span, f"{decl.name} effective {_range(decl.dates)}"
-        )
+        notes += self.note(decl.date_provenance, decl.span, _dated(decl.name, decl.dates))
         notes += self.band_notes(decl.value, decl.name)
         return LetVersion(
             decl.name,
@@ -87,6 +86,7 @@ class Lowering:
             self.ctx.origin(decl.provenance),
             decl.span.location,
             notes,
+            show_value(decl.value),
         )
 
     def band_notes(self, value: n.Value, subject: str) -> tuple[Note, ...]:
@@ -106,10 +106,10 @@ class Lowering:
             conds = self.ctx.conds.get(id(row), ())
             when = describe(conds)
             subject = f"{table} ({when}) {show_value(row.value)}"
-            notes = self.note(row.provenance, row.span, subject)
-            notes += self.note(
-                row.date_provenance, row.span, f"{table} ({when}) effective {_range(row.dates)}"
+            date_notes = self.note(
+                row.date_provenance, row.span, _dated(f"{table} ({when})", row.dates)
             )
+            notes = self.note(row.provenance, row.span, subject) + date_notes
             notes += self.band_notes(row.value, table)
             lowered.append(
                 RowIR(
@@ -127,6 +127,7 @@ class Lowering:
                     notes=notes,
                     refs=refs_of(row.value),
                     written=show_value(row.value),
+                    date_notes=date_notes,
                 )
             )
         return tuple(lowered)
@@ -184,9 +185,7 @@ class Lowering:
         start, end = self.mark(decl.dates)
         origin = self.ctx.origin(decl.provenance)
         notes = self.note(decl.provenance, decl.span, f"rule {decl.name} ({decl.kind})")
-        notes += self.note(
-            decl.date_provenance, decl.span, f"rule {decl.name} effective {_range(decl.dates)}"
-        )
+        notes += self.note(decl.date_provenance, decl.span, _dated(f"rule {decl.name}", decl.dates))
         params = {}
         for param in decl.params:
             values = check_param(self.ctx_silent(), param, spec.params[param.name])
@@ -322,12 +321,11 @@ def _args(setting: n.Setting | None) -> tuple[str, ...]:
     return setting.args if setting else ()
 
 
-def _range(dates: n.Dates | None) -> str:
+def _dated(subject: str, dates: n.Dates | None) -> str:
+    """The subject of a note on dates (contract/notes.py words it)."""
     if dates is None:
-        return "always"
-    if dates.start and dates.end:
-        return f"{dates.start} – {dates.end}"
-    return f"from {dates.start}" if dates.start else f"until {dates.end}"
+        return dates_subject(subject, None, None)
+    return dates_subject(subject, dates.start, dates.end)
 
 
 def show_value(value: n.Value, within: int = 0) -> str:

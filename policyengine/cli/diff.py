@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from policyengine.cli.output import EXIT_INPUT, EXIT_OK, report_error
+from policyengine.diff.words import LANGS
 from policyengine.semantics.vocabulary import MOMENTS
 
 
@@ -56,6 +57,9 @@ def register(add: Any) -> None:
     diff.add_argument("--region", help="region for claims that do not name one")
     diff.add_argument("--moment", choices=MOMENTS, default="during")
     diff.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    diff.add_argument(
+        "--lang", choices=LANGS, default="en", help="the words of the table and markdown report"
+    )
     diff.add_argument(
         "--chart", type=Path, help="write an SVG histogram of the per-person change here"
     )
@@ -150,12 +154,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
     elif args.format == "markdown":
-        text = render_markdown(report)
+        text = render_markdown(report, args.lang)
     else:
         to_terminal = args.output is None and sys.stdout.isatty()
         width = args.width or (shutil.get_terminal_size().columns if to_terminal else 120)
         color = to_terminal and not os.environ.get("NO_COLOR")
-        text = render_table(report, width=width, color=color)
+        text = render_table(report, width=width, color=color, lang=args.lang)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         policyengine test                       # every bundled policy
         policyengine test policies/tianjin --watch   # again on every save
         policyengine test --backend interpreted # on the reference interpreter
+        policyengine test policies/tianjin --update  # rewrite failing expectations; review the diff
         """,
     )
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="policy directories")
@@ -168,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-k", dest="keyword", help="only cases whose name contains this")
     test.add_argument(
         "--watch", action="store_true", help="run again each time a file of the policy changes"
+    )
+    test.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite the expectations of failing cases with what the engine gives, keeping "
+        "comments, and print the diff to review (refused when CI is set)",
     )
     test.add_argument(
         "--backend",

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from policyengine.cli.output import EXIT_FINDINGS, EXIT_OK
+from policyengine.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, report_error
 from policyengine.engine import bundled_policies
-from policyengine.policytest.runner import PolicyReport, producing_rule, run_policies
+from policyengine.policytest.blame import blame
+from policyengine.policytest.cases import Mismatch, Outcome
+from policyengine.policytest.runner import PolicyReport, run_policies
+from policyengine.policytest.update import update_files
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.update:
+        return _update(args)
     if args.watch:
         from policyengine.cli.watch import watch, watched_directories
 
@@ -48,13 +54,13 @@ def _print_text(reports: list[PolicyReport], minimum: float | None) -> None:
                 f"  [red]FAIL[/] {escape(outcome.case.location)}  {escape(outcome.case.name)}"
             )
             for mismatch in outcome.mismatches:
-                rule = producing_rule(outcome.result, mismatch.path)
+                blamed = blame(outcome.result, mismatch, outcome.mismatches)
                 console.print(
                     f"    {escape(mismatch.path)}: expected {escape(repr(mismatch.expected))}, "
                     f"got {escape(repr(mismatch.got))}"
                 )
-                if rule:
-                    console.print(f"      produced by {escape(rule)}")
+                if blamed:
+                    console.print(f"      produced by {escape(blamed.text())}")
         cov = report.coverage
         clauses = cov.clauses()
         reached = clauses & cov.clauses_used
@@ -99,7 +105,7 @@ def _print_json(reports: list[PolicyReport]) -> None:
                             "path": m.path,
                             "expected": m.expected,
                             "got": m.got,
-                            "rule": producing_rule(o.result, m.path),
+                            **_blamed(o, m),
                         }
                         for m in o.mismatches
                     ],
@@ -124,3 +130,37 @@ def _print_json(reports: list[PolicyReport]) -> None:
         for r in reports
     ]
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _blamed(outcome: Outcome, mismatch: Mismatch) -> dict[str, object]:
+    """The JSON report's blame of a mismatch: `rule` (the step's row) and `blame`."""
+    found = blame(outcome.result, mismatch, outcome.mismatches)
+    if found is None:
+        return {"rule": None, "blame": None}
+    return {
+        "rule": found.rules[0],
+        "blame": {"step": found.step, "rules": list(found.rules), "why": found.why},
+    }
+
+
+def _update(args: argparse.Namespace) -> int:
+    """Rewrite the failing expectations in place and print the diff for review; never in
+    CI, where a failing case must stay a failure."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        return report_error(
+            "--update rewrites case files: refused where CI is set",
+            "run it on your own copy, review the diff, and commit the cases you accept",
+            EXIT_INPUT,
+        )
+    reports = run_policies(args.paths or [bundled_policies()], args.keyword, args.backend)
+    updates = update_files(o for r in reports for o in r.failed)
+    for update in updates:
+        sys.stdout.write(update.diff())
+        if update.after != update.before:
+            update.path.write_text(update.after, encoding="utf-8")
+    left = [entry for update in updates for entry in update.left]
+    for entry in left:
+        print(f"not updated (edit by hand): {entry}")
+    changed = sum(1 for u in updates if u.after != u.before)
+    print(f"updated {changed} case file(s); review the diff above before committing")
+    return EXIT_FINDINGS if left else EXIT_OK

@@ -135,7 +135,8 @@ class ModuleBuilder:
             if row is None:
                 return None
             value, _meta = vc.figure(row, facts.get("level"))  # a line's step has no derivation
-            return (value, vc.note_ids(*vc.row_notes(row)), row.location, row.origin.as_json())
+            notes = vc.row_notes(row, dated=vc.dated(table, facts))
+            return (value, vc.note_ids(*notes), row.location, row.origin.as_json())
 
         resolved = resolve(self.policy, list(table.rows), vc.day, payload)
         name = self.table_const(resolved)

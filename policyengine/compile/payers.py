@@ -13,7 +13,7 @@ from policyengine.compile import categories, fund_limits
 from policyengine.compile.ratios import ratio
 from policyengine.compile.tables import Resolved
 from policyengine.compile.writer import Code, Raw
-from policyengine.ir import Note, RowIR
+from policyengine.ir import Note, RowIR, TableIR
 from policyengine.semantics.facts import FACTS
 from policyengine.semantics.matching import schedule
 from policyengine.semantics.money import fen, to_unit
@@ -21,6 +21,7 @@ from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
+    from policyengine.contract.trace import Composition
 
 # Money figures (deductibles, caps, limits, payment caps) are folded in as fen(): two places,
 # as the run time's formatting expects, rounded as the interpreter rounds them. The checker
@@ -80,14 +81,23 @@ def _cumulative_fund(vc: VersionCompiler, w: Code, visit: str) -> None:
         w(f"computed = {vc.rounded('rate(base)')}")
 
 
-def _row_meta(vc: VersionCompiler, row: RowIR) -> tuple[Any, ...]:
-    """(note ids, location, source, step notes) of a row at this version."""
+def _row_meta(
+    vc: VersionCompiler, row: RowIR, table: TableIR, facts: dict[str, Any]
+) -> tuple[Any, ...]:
+    """(note ids, location, source, step notes) of a row at this version, for a class of
+    claims (`facts`): the dates of the table's rows it passed over count too."""
+    dated = vc.dated(table, facts)
     return (
-        vc.note_ids(*vc.row_notes(row)),
+        vc.note_ids(*vc.row_notes(row, dated=dated)),
         row.location,
         row.origin.as_json(),
-        tuple(vc.step_notes(row)),
+        tuple(vc.step_notes(row, dated=dated)),
     )
+
+
+def _composition(vc: VersionCompiler, row: RowIR, facts: dict[str, Any]) -> Composition | None:
+    """How the row's figure is composed, for the traced variant's step (ir.composition)."""
+    return vc.policy.composition(row, vc.day, facts.get("level")) if vc.trace else None
 
 
 def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
@@ -102,7 +112,7 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
         amount, meta = vc.figure(row, facts.get("level"))
         if meta is None:
             amount = to_unit(amount, unit) if amount is not None else vc.zero
-        return (amount, *_row_meta(vc, row), meta)
+        return (amount, *_row_meta(vc, row, table, facts), meta, _composition(vc, row, facts))
 
     unit = vc.policy.money_unit
     resolved, name = vc.table_var(table, table.rows, payload, (visit,))
@@ -122,7 +132,7 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
         extra = ", _derivation(hd[5], fx, amount) if hd[5] is not None else None" if derived else ""
         w(
             f"tr.append(_deductible_step({visit!r}, {table.period!r}, hd[2], hd[3], amount, met, "
-            f"admission, ded, hd[4]{extra}))"
+            f"admission, ded, hd[4], hd[6]{extra}))"
         )
     return True
 
@@ -149,7 +159,7 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
         cap, meta = vc.figure(row, facts.get("level"))
         if meta is None:
             cap = to_unit(cap, vc.policy.money_unit) if cap is not None else None
-        return (cap, *_row_meta(vc, row), meta)
+        return (cap, *_row_meta(vc, row, table, facts), meta, _composition(vc, row, facts))
 
     resolved, name = vc.table_var(table, table.rows, payload, table.pools)
     w(f"hc = {vc.lookup(resolved, name)}")
@@ -170,7 +180,7 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
             extra = ", _derivation(hc[5], fx, cap) if hc[5] is not None else None"
             w(
                 f"tr.append(_cap_step(hc[2], hc[3], cap, {vc.const(tuple(table.pools))}, paid, "
-                f"left, fund, hc[4]{extra if derived else ''}))"
+                f"left, fund, hc[4], hc[6]{extra if derived else ''}))"
             )
 
 
@@ -184,9 +194,21 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         value = vc.policy.value(row.expr, vc.day)
         if isinstance(value, Val) and value.amounts:
             numeric.append((row, fen(value.amounts[0])))
+    # rows out of force with provisional dates for the person's conditions (domain.dated_out)
+    dated = tuple(
+        (row.certified_condition, vc.note_ids(*row.date_notes))
+        for row in table.rows
+        if row.date_notes and not row.active(vc.day)
+    )
+    if not numeric and not rows and not dated:
+        return
+    certified = _certified(vc, w, table)
+    if dated:
+        with w.block(f"for entry in {vc.const(dated)}:"), w.block(f"if entry[0] in {certified}:"):
+            w("N.update(entry[1])")
     if not numeric:
         if rows:  # the limits are cancelled (`none`): say so, citing the cancellation
-            _cancelled_limit(vc, w, rows)
+            _cancelled_limit(vc, w, rows, certified)
         return
     entries = tuple(
         (
@@ -199,15 +221,9 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         for row, amount in numeric
     )
     pool = table.pools[0] if table.pools else visit
-    certified = FACTS["certified"]  # the certifications of this table's programme
-    vc.need(*certified.uses)
-    w(f"{certified.var} = {certified.source.replace('PROGRAMME', repr(table.programme))}")
     w("lim = _Z")
     w("used = []")
-    with (
-        w.block(f"for entry in {vc.const(entries)}:"),
-        w.block(f"if entry[0] in {certified.var}:"),
-    ):
+    with w.block(f"for entry in {vc.const(entries)}:"), w.block(f"if entry[0] in {certified}:"):
         w("lim += entry[1]")
         w("used.append(entry)")
         w("N.update(entry[2])")
@@ -225,18 +241,33 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         )
 
 
-def _cancelled_limit(vc: VersionCompiler, w: Code, rows: list[RowIR]) -> None:
-    notes = vc.note_ids(*vc.row_notes(*rows))
-    if notes:
-        w(f"N.update({vc.const(notes)})")
-    if vc.trace:
-        source = vc.const(rows[0].origin.as_json())
-        locations = vc.const(tuple(r.location for r in rows))
-        notes_text = vc.const(tuple(vc.step_notes(*rows)))
-        w(
-            f"tr.append(_cancelled_limit_step({rows[0].location!r}, {source}, {locations}, "
-            f"{notes_text}, fund))"
+def _cancelled_limit(vc: VersionCompiler, w: Code, rows: list[RowIR], certified: str) -> None:
+    """The limits are cancelled (`none`): the step cites the cancelling rows of the person's
+    certified conditions (every row for a person certified for none of them)."""
+    entries = tuple(
+        (
+            row.certified_condition,
+            row.location,
+            row.origin.as_json(),
+            vc.note_ids(*vc.row_notes(row)),
         )
+        for row in rows
+    )
+    every = vc.const(entries)
+    w(f"crows = [e for e in {every} if e[0] in {certified}] or list({every})")
+    with w.block("for entry in crows:"):
+        w("N.update(entry[3])")
+    if vc.trace:
+        w("tr.append(_cancelled_limit_step(crows, _NOTES, fund))")
+
+
+def _certified(vc: VersionCompiler, w: Code, table: TableIR) -> str:
+    """Emit the conditions the person is certified for in the table's programme; their
+    local's name."""
+    certified = FACTS["certified"]  # the certifications of this table's programme
+    vc.need(*certified.uses)
+    w(f"{certified.var} = {certified.source.replace('PROGRAMME', repr(table.programme))}")
+    return certified.var
 
 
 def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
@@ -248,17 +279,26 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
         if row is None:
             return None
         bands = vc.policy.value(row.expr, vc.day)
-        notes = (*vc.row_notes(row), *table.base_notes)  # and `base includes pre_self_pay`'s
+        # the row's notes, its table's dates' and `base includes pre_self_pay`'s
+        notes = (*vc.row_notes(row, dated=vc.dated(table, facts)), *table.base_notes)
         meta = (
             vc.note_ids(*notes),
             row.location,
             row.origin.as_json(),
             tuple(str(n) for n in sorted(set(notes), key=Note.sort_key)),
         )
+        composition = _composition(vc, row, facts)
         if not isinstance(bands, BandsVal):
-            return (None, None, *meta, None, None)
+            return (None, None, *meta, None, None, composition)
         cap = fen(bands.payment_cap) if bands.payment_cap is not None else None
-        return (vc.module.bands_function(bands), cap, *meta, bands.describe(), schedule(bands))
+        return (
+            vc.module.bands_function(bands),
+            cap,
+            *meta,
+            bands.describe(),
+            schedule(bands),
+            composition,
+        )
 
     resolved, name = vc.table_var(table, table.rows, payload, table.self_burden)
     w(f"hs = {vc.lookup(resolved, name)}")
@@ -285,7 +325,7 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
                 w(
                     "tr.append(_critical_illness_step(hs[3], hs[4], sb, s, hs[6], hs[7], "
                     "history.paid.get('critical_illness', _Z), computed, cap_left, ci, hs[5], "
-                    f"{pre}))"
+                    f"hs[8], {pre}))"
                 )
 
 

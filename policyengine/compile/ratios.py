@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.compile.tables import resolve
 from policyengine.compile.writer import Code, Raw
-from policyengine.ir import RowIR, TableIR
+from policyengine.ir import Note, RowIR, TableIR
 from policyengine.semantics.domain import matches
 from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.values import BandsVal, Val
@@ -39,7 +39,12 @@ def ratio(vc: VersionCompiler, w: Code, visit: str, failure: str) -> bool:
     bounds = _bounds(vc, table)
     entries = _Entries(vc, table, alias, adjust, bounds)
     resolved = resolve(
-        vc.policy, list(table.rows), vc.day, entries.payload, visits=(visit,), extra_rows=adjust
+        vc.policy,
+        list(table.rows),
+        vc.day,
+        entries.payload,
+        visits=(visit,),
+        extra_rows=list(table.adjust),  # those out of force with provisional dates too (notes)
     )
     name = vc.module.table_const(resolved)
     vc.category_lookup = None
@@ -104,7 +109,9 @@ class _Entries:
         base, base_meta = vc.figure(row, level)
         applying = [r for r in self.adjust if matches(r.conds, facts)]
         parts = [vc.figure(r, level) for r in applying]
-        notes = vc.row_notes(row, *applying) + (self.alias.alias_notes if self.alias else ())
+        dated = vc.dated(self.table, facts)
+        notes = vc.row_notes(row, *applying, dated=dated)
+        notes += self.alias.alias_notes if self.alias else ()
         notes += combination.notes if combination is not None else ()
         metas = (base_meta, tuple(meta for _figure, meta in parts))
         dynamic = base_meta is not None or any(meta is not None for meta in metas[1])
@@ -121,7 +128,7 @@ class _Entries:
             added = max(points) if largest else sum(points, ZERO)
             unclamped = base + added
             rate = final = self.held(unclamped)
-        step = self.step(row, base, applying, points, final, added, unclamped)
+        step = self.step(row, base, applying, points, final, added, unclamped, (level, dated))
         spec = None
         if rate is None:
             how = combination.rule if combination is not None else None
@@ -145,10 +152,13 @@ class _Entries:
         final: Any,
         added: Decimal | None,
         unclamped: Decimal | None,
+        claims: tuple[int | None, tuple[Note, ...]],
     ) -> RatioStep:
         """The step, a constant of the generated module copied into each trace (its keys
         come out sorted, as compile/writer.literal writes every dict); where a figure reads
-        the claim's facts, a template whose figures the run time fills (text left empty)."""
+        the claim's facts, a template whose figures the run time fills (text left empty).
+        `claims`: the class's hospital level and the provisional dates its lookup passed."""
+        level, dated = claims
         adjustments: list[RatioAdjustment] = [
             {"rule": r.location, "points": _text(p), "source": r.origin.as_json()}
             for r, p in zip(applying, points, strict=True)
@@ -164,7 +174,8 @@ class _Entries:
                 "adjustments": adjustments,
             },
             "value": _text(final),
-            "provisional": self.vc.step_notes(row, *applying),
+            "composition": self.vc.policy.composition(row, self.vc.day, level),
+            "provisional": self.vc.step_notes(row, *applying, dated=dated),
         }
         combination = self.table.combination
         if combination is not None and not isinstance(base, BandsVal):

@@ -98,6 +98,9 @@ def _prescriber(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     rank = TITLE_RANK[minimum]
     w(f"certs = {_certified_list(vc, rule)}")
     test = f"any(ct.doctor_title is not None and _RANK[ct.doctor_title] >= {rank} for ct in certs)"
+    if rule.names("certified") == ("from_effective",) and rule.start is not None:
+        # a certification made before the rule took effect stands, whoever made it
+        test = f"({test} or any(ct.since < {vc.const(rule.start)} for ct in certs))"
     with w.block(f"if certs and not {test}:"):
         w(f"rs = [_fm.certifier_title({minimum!r})]")
         _claim_emit(vc, w, rule)
@@ -259,13 +262,12 @@ def _excess_supply(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
     limit_var = vc.rule_table_var(rule, "max_days")
     if limit_var is None:
         return
-    with w.block(
-        f"if ek == 'drug' and it.days_supply is not None and {limit_var} is not None "
-        f"and it.days_supply > {limit_var}[0]:"
-    ):
-        w(f"rs = [_fm.too_many_days(it.days_supply, {limit_var}[0])]")
+    with w.block(f"if ek == 'drug' and it.days_supply is not None and {limit_var} is not None:"):
+        # the line is checked against the row: its figure and dates shape the result
         w(f"N.update({limit_var}[1])")
-        line_emit(vc, w, rule)
+        with w.block(f"if it.days_supply > {limit_var}[0]:"):
+            w(f"rs = [_fm.too_many_days(it.days_supply, {limit_var}[0])]")
+            line_emit(vc, w, rule)
 
 
 def _duplicate_service(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:

@@ -17,6 +17,7 @@ from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
 from policyengine.compile.writer import Code, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
+from policyengine.semantics.domain import dated_out
 from policyengine.semantics.facts import ATOMS, FACTS, FACTS_TUPLE
 from policyengine.semantics.formula import Const
 from policyengine.semantics.matching import ratio_text
@@ -107,15 +108,23 @@ class VersionCompiler:
     def note_ids(self, *notes: Note) -> tuple[int, ...]:
         return self.module.note_ids(notes)
 
-    def row_notes(self, *rows: RowIR) -> tuple[Note, ...]:
+    def row_notes(self, *rows: RowIR, dated: tuple[Note, ...] = ()) -> tuple[Note, ...]:
+        """The rows' provisional notes and their figures'; `dated`: those of the dates the
+        lookup passed over (`dated`)."""
         notes: list[Note] = []
         for row in rows:
             notes.extend(row.notes)
             notes.extend(self.policy.let_notes(row.refs, self.day))
-        return tuple(notes)
+        return (*notes, *dated)
 
-    def step_notes(self, *rows: RowIR) -> list[str]:
-        return [str(n) for n in sorted(set(self.row_notes(*rows)), key=Note.sort_key)]
+    def step_notes(self, *rows: RowIR, dated: tuple[Note, ...] = ()) -> list[str]:
+        notes = set(self.row_notes(*rows, dated=dated))
+        return [str(n) for n in sorted(notes, key=Note.sort_key)]
+
+    def dated(self, table: TableIR, facts: dict[str, Any]) -> tuple[Note, ...]:
+        """The provisional dates of the rows of `table` that match a class of claims but are
+        not in force at this version (semantics/domain.dated_out)."""
+        return dated_out((*table.rows, *table.adjust), self.day, facts)
 
     def table_var(
         self, table: TableIR, rows: tuple[RowIR, ...], payload: Any, visits: tuple[str, ...] | None
@@ -144,12 +153,14 @@ class VersionCompiler:
             figure = level_of(value, facts.get("level"))
             if figure is None:  # `none`: nothing limited
                 return None
+            dated = self.dated(table, facts)
             return (
                 int(figure) if whole else figure,
-                self.note_ids(*self.row_notes(row)),
+                self.note_ids(*self.row_notes(row, dated=dated)),
                 row.location,
                 row.origin.as_json(),
                 value.describe(),
+                tuple(self.step_notes(row, dated=dated)),
             )
 
         resolved, name = self.table_var(table, table.rows, payload, None)
@@ -218,7 +229,10 @@ class VersionCompiler:
             w(f"{var} = {source}")
             if self.trace:
                 with w.block(f"if {guard}{var} is not None:"):
-                    w(f"tr.append(_audit_table_step({var}[2], {var}[3], {table_name!r}, {var}[4]))")
+                    w(
+                        f"tr.append(_audit_table_step({var}[2], {var}[3], {table_name!r}, "
+                        f"{var}[4], {var}[5]))"
+                    )
         for var, init in self.loop_state.items():
             w(f"{var} = {init}")
         if self.track_drugs:

@@ -100,6 +100,10 @@ def resolve(
     active = [r for r in rows if r.active(day)]
     everything = active + [r for r in extra_rows if r.active(day)]
     extra = ("level",) if needs_level(policy, everything, day) else ()
+    # rows out of force with provisional dates: the classes tell apart the claims they match,
+    # whose results those dates shaped (domain.dated_out; the payload lists their notes)
+    dated = [r for r in (*rows, *extra_rows) if r.date_notes and not r.active(day)]
+    everything += dated
     classes = cases(
         [r.conds for r in everything], extra_keys=extra, visits=visits, declared=policy.declared
     )

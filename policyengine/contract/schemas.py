@@ -36,6 +36,13 @@ def trace_schema() -> dict[str, Any]:
     result["properties"]["trace"] = steps
     result["required"] = [*result["required"], "trace"]
     result["description"] = "the result, its `trace` holding the steps"
+    # the claim as the claim contract has it (`policyengine schema claim`), beside the
+    # result's declarations: one set of definitions, none named twice
+    claim = Claim.model_json_schema(mode="validation")
+    for name, definition in claim.pop("$defs", {}).items():
+        if definitions.setdefault(name, definition) != definition:
+            raise ValueError(f"the claim and the result both define {name!r}")
+    definitions["Claim"] = claim | {"description": "the claim as adjudicated"}
     return {
         "$schema": DRAFT,
         "$id": "https://policyengine.local/schema/trace/1",
@@ -44,7 +51,7 @@ def trace_schema() -> dict[str, Any]:
         "properties": {
             "schema": {"const": TRACE_SCHEMA},
             "generator": {"type": "string", "description": "the engine that wrote it"},
-            "claim": {"type": "object", "description": "the claim as adjudicated"},
+            "claim": {"$ref": "#/$defs/Claim"},
             "result": result,
             "policy": {
                 "type": "object",

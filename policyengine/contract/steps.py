@@ -147,7 +147,7 @@ def _once(before: _Single | None, step: _Single) -> _Single:
 
 def step_rules(step: Step) -> Iterator[str]:
     """Every rule location (`file:line`) a step names: its own, the 乙类 proportion's, a
-    ratio's alias and adjustments, a limit's rows."""
+    ratio's alias and adjustments, a limit's rows, the figures its row is composed of."""
     if step["step"] == "line":
         if step["selfpay_rule"]:
             yield step["selfpay_rule"]
@@ -167,10 +167,13 @@ def step_rules(step: Step) -> Iterator[str]:
             yield figures["combination"]["rule"]
     elif step["step"] == "limit":
         yield from step["figures"]["rows"]
+    if step["step"] in ("deductible", "ratio", "cap", "critical_illness"):
+        yield from (part["rule"] for part in step["composition"]["parts"])
 
 
 def step_sources(step: Step) -> Iterator[Citation]:
-    """Every source a step cites: its own, the 乙类 proportion's, a ratio's adjustments'."""
+    """Every source a step cites: its own, the 乙类 proportion's, a ratio's adjustments', the
+    figures' its row is composed of."""
     if step["step"] == "line":
         if step["selfpay_source"]:
             yield step["selfpay_source"]
@@ -185,3 +188,5 @@ def step_sources(step: Step) -> Iterator[Citation]:
         yield from (adjustment["source"] for adjustment in step["figures"]["adjustments"])
         if "combination" in step["figures"]:
             yield step["figures"]["combination"]["source"]
+    if step["step"] in ("deductible", "ratio", "cap", "critical_illness"):
+        yield from (part["source"] for part in step["composition"]["parts"])

@@ -81,6 +81,31 @@ class Citation(TypedDict, total=False):
 # ------------------------------------------------------------------ the steps
 
 
+class FigurePart(TypedDict):
+    """A named figure (`let`) a step's figure is built from: at `depth` 1 the row names it,
+    at 2 a figure of depth 1 does, and so on. Each has its own rule, its own source, and
+    what it came to for this claim (at its hospital level where it differs by level)."""
+
+    name: str
+    title: str
+    rule: str
+    source: Citation
+    written: str  # as the rule file writes it: `by level 80% / 70% / 60%`
+    value: str  # for this claim, in rule-file words: `60%`, `800 元`, `10 pt`
+    depth: int
+
+
+class Composition(TypedDict):
+    """How a step's figure is composed from its row: the row's value as written, the hospital
+    level a `by level` was picked at (None where no figure differs by level), what the row
+    came to, and the named figures it is composed of (none for a plain figure)."""
+
+    written: str
+    level: int | None
+    value: str
+    parts: list[FigurePart]
+
+
 class PolicyStep(TypedDict):
     """The rule set applied: the version in force on `as_of`."""
 
@@ -99,6 +124,7 @@ class AuditTableStep(TypedDict):
     source: Citation
     table: str
     value: str  # the row's figure as the rule file words it
+    provisional: list[str]  # the row's provisional notes, its dates' too (contract/notes.py)
 
 
 LineStep = TypedDict(
@@ -175,6 +201,7 @@ class DeductibleStep(TypedDict):
     source: Citation
     figures: DeductibleFigures
     value: Money
+    composition: Composition  # how the row's figure is composed of named figures
     provisional: list[str]
 
 
@@ -228,6 +255,7 @@ class RatioStep(TypedDict):
     source: Citation
     figures: RatioFigures
     value: str
+    composition: Composition  # how the row's figure is composed of named figures
     provisional: list[str]
 
 
@@ -307,6 +335,7 @@ class CapStep(TypedDict):
     source: Citation
     figures: CapFigures
     value: Money  # the fund after the cap
+    composition: Composition  # how the row's figure is composed of named figures
     provisional: list[str]
 
 
@@ -392,6 +421,7 @@ class CriticalIllnessStep(TypedDict):
     source: Citation
     figures: CriticalIllnessFigures
     value: Money
+    composition: Composition  # how the row's figure is composed of named figures
     provisional: list[str]
 
 

@@ -4,10 +4,15 @@ diff_chart.py)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from policyengine.diff.words import words
 from policyengine.explain.escape import markdown, visible
+
+Words = Callable[[str], str]
+_EN = words("en")
 
 MEASURE_WORDS = {
     "fund": "fund",
@@ -50,70 +55,92 @@ def percent(row: dict[str, Any]) -> str:
     return f"{'+' if value > 0 else ''}{value}%"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+def plural(count: int, word: str, w: Words = _EN) -> str:
+    return w(f"{{count}} {word}{'' if count == 1 else 's'}").format(count=f"{count:,}")
 
 
-def headline(report: dict[str, Any]) -> list[str]:
+def headline(report: dict[str, Any], w: Words = _EN) -> list[tuple[str, str]]:
+    """The report's first lines, as (what, said)."""
     claims, persons = report["claims"], report["persons"]
     settled = claims["settled"]
     errors = claims["errors"]
-    lines = [
-        f"base     {report['base']['label']}",
-        f"amended  {report['amended']['label']}",
-        f"claims   {claims['total']:,} in {report['input']} "
-        f"(settled {settled['base']:,} base / {settled['amended']:,} amended"
-        + (f"; errors {errors['base']:,} / {errors['amended']:,}" if any(errors.values()) else "")
-        + ")",
-        f"changed  {plural(claims['changed'], 'claim')} ({claims['increased']:,} up, "
-        f"{claims['decreased']:,} down in fund + critical illness); "
-        f"{persons['changed']:,} of {persons['total']:,} persons",
+    failed = ""
+    if any(errors.values()):
+        failed = w("; errors {base} / {amended}").format(
+            base=f"{errors['base']:,}", amended=f"{errors['amended']:,}"
+        )
+    counted = w("{total} in {input} (settled {base} base / {amended} amended{errors})").format(
+        total=f"{claims['total']:,}",
+        input=report["input"],
+        base=f"{settled['base']:,}",
+        amended=f"{settled['amended']:,}",
+        errors=failed,
+    )
+    template = (
+        "{claims} ({up} up, {down} down in fund + critical illness); {persons} of {all} persons"
+    )
+    changed = w(template).format(
+        claims=plural(claims["changed"], "claim", w),
+        up=f"{claims['increased']:,}",
+        down=f"{claims['decreased']:,}",
+        persons=f"{persons['changed']:,}",
+        all=f"{persons['total']:,}",
+    )
+    return [
+        (w("base"), str(report["base"]["label"])),
+        (w("amended"), str(report["amended"]["label"])),
+        (w("claims"), counted),
+        (w("change"), changed),
     ]
-    return lines
 
 
-def check_line(report: dict[str, Any]) -> str:
+def check_line(report: dict[str, Any], w: Words = _EN) -> str:
     attribution = report["attribution"]
     total = attribution["total"]
-    text = (
-        f"attributed: fund {amount(total['fund'], True)}, critical illness "
-        f"{amount(total['critical_illness'], True)}, patients {amount(total['patient'], True)} — "
+    text = w("attributed: fund {fund}, critical illness {ci}, patients {patient} — ").format(
+        fund=amount(total["fund"], True),
+        ci=amount(total["critical_illness"], True),
+        patient=amount(total["patient"], True),
     )
-    text += (
+    text += w(
         "the parts sum exactly to the change in the totals"
         if attribution["reconciled"]
         else "the parts do NOT sum to the change in the totals"
     )
     skipped = attribution["not_decomposed"]["claims"]
     if skipped:
-        text += (
-            f"; {skipped:,} claim(s) not decomposed step by step (whole change given to the "
-            "first differing step)"
-        )
+        text += w(
+            "; {count} claim(s) not decomposed step by step (whole change given to the first "
+            "differing step)"
+        ).format(count=f"{skipped:,}")
     return text
 
 
-def _clause_cell(row: dict[str, Any]) -> str:
-    return str(row["label"])
+def _clause_cell(row: dict[str, Any], w: Words = _EN) -> str:
+    return w(str(row["label"]))  # a clause's own words, or the engine's for the ledger
 
 
-def short(row: dict[str, Any]) -> str:
+def short(row: dict[str, Any], w: Words = _EN) -> str:
     """A target in few words: its rule, else `ledger: cap paid`, else its label."""
     if row["rule"]:
         return str(row["rule"])
     if row["kind"] == "ledger":
-        return f"ledger: {STEP_SHORT.get(row['step'], row['step'])}"
+        return f"{w('ledger')}: {step_word(row['step'], w)}"
     return str(row["label"])
 
 
-def rule_cell(row: dict[str, Any]) -> str:
+def step_word(step: str, w: Words = _EN) -> str:
+    return w(STEP_SHORT.get(step, step))
+
+
+def rule_cell(row: dict[str, Any], w: Words = _EN) -> str:
     if row["kind"] == "ledger":
-        return "ledger — carried over from earlier claims of the year"
+        return w("ledger — carried over from earlier claims of the year")
     return str(row["label"])
 
 
-def _because(entry: dict[str, Any]) -> str:
-    return "; ".join(f"{short(p)} {amount(p['payers'], True)}" for p in entry["because"])
+def _because(entry: dict[str, Any], w: Words = _EN) -> str:
+    return "; ".join(f"{short(p, w)} {amount(p['payers'], True)}" for p in entry["because"])
 
 
 def _payers(payments: dict[str, str] | None) -> str | None:
@@ -125,7 +152,9 @@ def _payers(payments: dict[str, str] | None) -> str | None:
 # ------------------------------------------------------------------ table (rich)
 
 
-def render_table(report: dict[str, Any], width: int | None = None, color: bool = False) -> str:
+def render_table(
+    report: dict[str, Any], width: int | None = None, color: bool = False, lang: str = "en"
+) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -140,18 +169,21 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         soft_wrap=False,
         file=io.StringIO(),
     )
+    w = words(lang)
     console.print("[bold]policyengine diff[/]")
-    for line in headline(report):
-        console.print("  " + line, markup=False)
+    lines = headline(report, w)
+    wide = max(len(what) for what, _said in lines) + 2
+    for what, said in lines:
+        console.print(f"  {what:<{wide}}{said}", markup=False)
 
-    totals = Table(title="Totals", box=box.SIMPLE_HEAD, title_justify="left")
-    for name, justify in (("", "left"), ("base", "right"), ("amended", "right")):
+    totals = Table(title=w("Totals"), box=box.SIMPLE_HEAD, title_justify="left")
+    for name, justify in (("", "left"), (w("base"), "right"), (w("amended"), "right")):
         totals.add_column(name, justify=justify)  # type: ignore[arg-type]
-    totals.add_column("change", justify="right")
+    totals.add_column(w("change"), justify="right")
     totals.add_column("%", justify="right")
     for row in report["totals"]:
         totals.add_row(
-            MEASURE_WORDS[row["measure"]],
+            w(MEASURE_WORDS[row["measure"]]),
             amount(row["base"]),
             amount(row["amended"]),
             amount(row["change"], True),
@@ -159,16 +191,16 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         )
     console.print(totals)
 
-    _attribution_tables(console, report)
-    _distribution_tables(console, report)
+    _attribution_tables(console, report, w)
+    _distribution_tables(console, report, w)
 
-    largest = Table(title="Largest changes", box=box.SIMPLE_HEAD, title_justify="left")
-    largest.add_column("line", justify="right")
-    largest.add_column("claim")
-    largest.add_column("payers before", justify="right")
-    largest.add_column("after", justify="right")
-    largest.add_column("change", justify="right")
-    largest.add_column("mostly from", overflow="fold", ratio=2)
+    largest = Table(title=w("Largest changes"), box=box.SIMPLE_HEAD, title_justify="left")
+    largest.add_column(w("line"), justify="right")
+    largest.add_column(w("claim"))
+    largest.add_column(w("payers before"), justify="right")
+    largest.add_column(w("after"), justify="right")
+    largest.add_column(w("change"), justify="right")
+    largest.add_column(w("mostly from"), overflow="fold", ratio=2)
     for entry in report["largest"]:
         largest.add_row(
             str(entry["line"]),
@@ -176,44 +208,46 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
             amount(_payers(entry["base"])),
             amount(_payers(entry["amended"])),
             amount(entry["change"]["payers"], True),
-            _because(entry),
+            _because(entry, w),
         )
     console.print(largest)
-    console.print(check_line(report), markup=False)
+    console.print(check_line(report, w), markup=False)
+    template = "line {line} {claim}: failed under the {version} version only ({error}: {message})"
     for error in report["one_version_errors"][:5]:
-        console.print(
-            visible(
-                f"  line {error['line']} {error['claim_id']}: failed under the "
-                f"{error['failed_under']} version only ({error['error']}: {error['message']})"
-            ),
-            markup=False,
+        said = w(template).format(
+            line=error["line"],
+            claim=error["claim_id"],
+            version=w(error["failed_under"]),
+            error=error["error"],
+            message=error["message"],
         )
+        console.print(visible("  " + said), markup=False)
     text = console.export_text(styles=color)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def _attribution_tables(console: Any, report: dict[str, Any]) -> None:
+def _attribution_tables(console: Any, report: dict[str, Any], w: Words) -> None:
     from rich import box
     from rich.table import Table
 
     attribution = report["attribution"]
     rules = Table(
-        title="Change by rule (each step's change, to the rule of that step)",
+        title=w("Change by rule (each step's change, to the rule of that step)"),
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
     longest = max((len(r["rule"] or "") for r in attribution["by_rule"]), default=0)
-    rules.add_column("rule", overflow="fold", ratio=3, min_width=min(longest, 30))
-    rules.add_column("step")
-    rules.add_column("claims", justify="right")
-    rules.add_column("fund", justify="right")
-    rules.add_column("crit. illness", justify="right")
-    rules.add_column("patients", justify="right")
+    rules.add_column(w("rule"), overflow="fold", ratio=3, min_width=min(longest, 30))
+    rules.add_column(w("step"))
+    rules.add_column(w("claims"), justify="right")
+    rules.add_column(w("fund"), justify="right")
+    rules.add_column(w("crit. illness"), justify="right")
+    rules.add_column(w("patients"), justify="right")
     for row in attribution["by_rule"]:
         change = row["change"]
         rules.add_row(
-            rule_cell(row),
-            STEP_SHORT.get(row["step"], row["step"]),
+            rule_cell(row, w),
+            step_word(row["step"], w),
             f"{row['claims']:,}",
             amount(change["fund"], True),
             amount(change["critical_illness"], True),
@@ -221,20 +255,20 @@ def _attribution_tables(console: Any, report: dict[str, Any]) -> None:
         )
     total = attribution["total"]
     rules.add_row(
-        "total", "", "", amount(total["fund"], True), amount(total["critical_illness"], True),
+        w("total"), "", "", amount(total["fund"], True), amount(total["critical_illness"], True),
         amount(total["patient"], True), style="bold",
     )  # fmt: skip
     console.print(rules)
 
-    clauses = Table(title="Change by clause", box=box.SIMPLE_HEAD, title_justify="left")
-    clauses.add_column("clause", overflow="fold", ratio=3)
-    clauses.add_column("rules", no_wrap=True)
-    clauses.add_column("claims", justify="right")
-    clauses.add_column("payers", justify="right")
-    clauses.add_column("patients", justify="right")
+    clauses = Table(title=w("Change by clause"), box=box.SIMPLE_HEAD, title_justify="left")
+    clauses.add_column(w("clause"), overflow="fold", ratio=3)
+    clauses.add_column(w("rules"), no_wrap=True)
+    clauses.add_column(w("claims"), justify="right")
+    clauses.add_column(w("payers"), justify="right")
+    clauses.add_column(w("patients"), justify="right")
     for row in attribution["by_clause"]:
         clauses.add_row(
-            _clause_cell(row),
+            _clause_cell(row, w),
             "\n".join(row["rules"]) or "—",
             f"{row['claims']:,}",
             amount(row["change"]["payers"], True),
@@ -243,26 +277,35 @@ def _attribution_tables(console: Any, report: dict[str, Any]) -> None:
     console.print(clauses)
 
 
-def _distribution_tables(console: Any, report: dict[str, Any]) -> None:
+def _distribution_tables(console: Any, report: dict[str, Any], w: Words) -> None:
     from rich import box
     from rich.table import Table
 
     for who in ("persons", "claims"):
         spread = report["distribution"][who]
+        per = w("Per {who}").format(who=w(who[:-1]))
         console.print(
-            f"[italic]Per {who[:-1]}[/], fund + critical illness: "
-            f"{spread['changed']:,} changed; min {amount(spread['min'], True)}, median "
-            f"{amount(spread['median'], True)}, mean {amount(spread['mean'], True)}, max "
-            f"{amount(spread['max'], True)}"
+            f"[italic]{per}[/], "
+            + w(
+                "fund + critical illness: {changed} changed; min {min}, median {median}, "
+                "mean {mean}, max {max}"
+            ).format(**_spread(spread)),
         )
         bands = Table(box=box.SIMPLE_HEAD)
-        bands.add_column("change", justify="right")
-        bands.add_column(who, justify="right")
-        bands.add_column("sum", justify="right")
+        bands.add_column(w("change"), justify="right")
+        bands.add_column(w(who), justify="right")
+        bands.add_column(w("sum"), justify="right")
         for band in spread["bands"]:
             if band["count"]:
                 bands.add_row(band["label"], f"{band['count']:,}", amount(band["change"], True))
         console.print(bands)
+
+
+def _spread(spread: dict[str, Any]) -> dict[str, str]:
+    return {
+        "changed": f"{spread['changed']:,}",
+        **{k: amount(spread[k], True) for k in ("min", "median", "mean", "max")},
+    }
 
 
 # ------------------------------------------------------------------ markdown
@@ -277,17 +320,16 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list
     return [_md(header), "|" + "|".join(rule) + "|", *(_md(r) for r in rows)]
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    out = ["# Policy change impact", ""]
-    out += [
-        f"- {line.split(maxsplit=1)[0]}: {line.split(maxsplit=1)[1]}" for line in headline(report)
-    ]
-    out += ["", "## Totals", ""]
+def render_markdown(report: dict[str, Any], lang: str = "en") -> str:
+    w = words(lang)
+    out = [f"# {w('Policy change impact')}", ""]
+    out += [f"- {what}: {said}" for what, said in headline(report, w)]
+    out += ["", f"## {w('Totals')}", ""]
     out += _md_table(
-        ["", "base", "amended", "change", "%"],
+        ["", w("base"), w("amended"), w("change"), "%"],
         [
             [
-                MEASURE_WORDS[r["measure"]],
+                w(MEASURE_WORDS[r["measure"]]),
                 amount(r["base"]),
                 amount(r["amended"]),
                 amount(r["change"], True),
@@ -298,11 +340,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         {1, 2, 3, 4},
     )
     attribution = report["attribution"]
-    out += ["", "## Change by rule", ""]
+    out += ["", f"## {w('Change by rule')}", ""]
     rows = [
         [
-            f"`{r['rule']}` {r['label'][len(r['rule']) + 1 :]}" if r["rule"] else rule_cell(r),
-            STEP_SHORT.get(r["step"], r["step"]),
+            f"`{r['rule']}` {r['label'][len(r['rule']) + 1 :]}" if r["rule"] else rule_cell(r, w),
+            step_word(r["step"], w),
             f"{r['claims']:,}",
             amount(r["change"]["fund"], True),
             amount(r["change"]["critical_illness"], True),
@@ -313,7 +355,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     total = attribution["total"]
     rows.append(
         [
-            "**total**",
+            f"**{w('total')}**",
             "",
             "",
             f"**{amount(total['fund'], True)}**",
@@ -321,15 +363,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"**{amount(total['patient'], True)}**",
         ]
     )
+    header = ["rule", "step", "claims", "fund", "critical illness", "patients"]
+    out += _md_table([w(h) for h in header], rows, {2, 3, 4, 5})
+    out += ["", f"## {w('Change by clause')}", ""]
     out += _md_table(
-        ["rule", "step", "claims", "fund", "critical illness", "patients"], rows, {2, 3, 4, 5}
-    )
-    out += ["", "## Change by clause", ""]
-    out += _md_table(
-        ["clause", "rules", "claims", "payers", "patients"],
+        [w(h) for h in ("clause", "rules", "claims", "payers", "patients")],
         [
             [
-                _clause_cell(r),
+                _clause_cell(r, w),
                 ", ".join(f"`{x}`" for x in r["rules"]) or "—",
                 f"{r['claims']:,}",
                 amount(r["change"]["payers"], True),
@@ -343,15 +384,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         spread = report["distribution"][who]
         out += [
             "",
-            f"## Change per {who[:-1]} (payers: fund + critical illness)",
+            "## " + w("Change per {who} (payers: fund + critical illness)").format(who=w(who[:-1])),
             "",
-            f"{spread['changed']:,} changed; min {amount(spread['min'], True)}, median "
-            f"{amount(spread['median'], True)}, mean {amount(spread['mean'], True)}, max "
-            f"{amount(spread['max'], True)}.",
+            w("{changed} changed; min {min}, median {median}, mean {mean}, max {max}.").format(
+                **_spread(spread)
+            ),
             "",
         ]
         out += _md_table(
-            ["change", who, "sum"],
+            [w("change"), w(who), w("sum")],
             [
                 [b["label"], f"{b['count']:,}", amount(b["change"], True)]
                 for b in spread["bands"]
@@ -359,9 +400,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             ],
             {0, 1, 2},
         )
-    out += ["", "## Largest changes", ""]
+    out += ["", f"## {w('Largest changes')}", ""]
     out += _md_table(
-        ["line", "claim", "payers before", "after", "change", "mostly from"],
+        [w(h) for h in ("line", "claim", "payers before", "after", "change", "mostly from")],
         [
             [
                 str(e["line"]),
@@ -369,11 +410,11 @@ def render_markdown(report: dict[str, Any]) -> str:
                 amount(_payers(e["base"])),
                 amount(_payers(e["amended"])),
                 amount(e["change"]["payers"], True),
-                _because(e),
+                _because(e, w),
             ]
             for e in report["largest"]
         ],
         {0, 2, 3, 4},
     )
-    out += ["", check_line(report) + "."]
+    out += ["", check_line(report, w) + ("。" if lang == "zh" else ".")]
     return "\n".join(out) + "\n"

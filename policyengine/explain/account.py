@@ -1,20 +1,29 @@
-"""The account `explain` builds (its sections of lines), and the words of the steps of
-contract version 2's settlement constructs: an extra pre-self-pay share (异地就医), a ceiling
-on the cost entering the fund, caps per visit and per day. render.py builds the rest."""
+"""The account `explain` builds (its sections of lines), and the wording its steps share: a
+citation, a provisional note in the reader's language, how a composed figure was built, and
+the words of the steps of contract version 2's settlement constructs (an extra pre-self-pay
+share, a ceiling on the cost entering the fund, caps per visit and per day, ratios by
+category). render.py builds the sections from the trace; html.py links what each line cites."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
+
+from policyengine.contract.notes import read_note
 
 if TYPE_CHECKING:
     from policyengine.contract.trace import (
         CategoryRatiosStep,
         Citation,
+        Composition,
+        Derivation,
         ExtraPreSelfPayStep,
         FundCeilingStep,
         PeriodCapStep,
+        PolicyWords,
+        RatioCombination,
     )
 
 
@@ -51,6 +60,116 @@ class Doc:
     header: str
     decision: str
     sections: list[Section]
+
+
+class Wording:
+    """What every part of an account says alike; `w` are the engine's words in `lang`,
+    `policy_words` the policy's own names (LoadedPolicy.words())."""
+
+    w: dict[str, str]
+    lang: str
+    policy_words: PolicyWords | None
+
+    def word(self, key: str) -> str:
+        return self.w.get(key, key)
+
+    def region(self, name: str) -> str:
+        """The region as its policy names it: the `policy` title in Chinese, the policy's
+        name in English; the bare name when the policy's words are not at hand."""
+        words = self.policy_words
+        if words is None or words["name"] != name:
+            return name
+        return words["title"] if self.lang == "zh" else name.capitalize()
+
+    def condition(self, name: str) -> str:
+        """A condition as its policy titles it (in Chinese), else by its name."""
+        if self.lang != "zh" or self.policy_words is None:
+            return name
+        return self.policy_words["conditions"].get(name, name)
+
+    def source(self, source: Citation | None) -> str:
+        if not source:
+            return ""
+        if source["provenance"] == "provisional":
+            return f"⚠ {self.word('provisional')}: {source.get('note', '')}"
+        text = " ".join(p for p in (source.get("doc", ""), source.get("clause", "")) if p)
+        if source.get("quote"):
+            text += f"「{source.get('quote')}」"
+        if source.get("derived"):  # a figure the quote implies: how it follows
+            text += f" ({self.word('derived')}: {source.get('derived')})"
+        if source["provenance"] == "secondary":
+            text = f"{self.word('secondary')}: {text}"
+        return text
+
+    def cite(
+        self, section: Section, rule: str | None, source: Citation | None, indent: int
+    ) -> None:
+        if rule:
+            section.add(f"{self.word('rule')} {rule}", indent, "dim", rule=rule)
+        cited = self.source(source)
+        if cited:
+            style = "yellow" if cited.startswith("⚠") else "dim"
+            section.add(cited, indent, style, source=source)
+
+    def flags(
+        self, section: Section, notes: list[str] | None, indent: int, own: str | None = None
+    ) -> None:
+        """A step's provisional figures, without their reasons (listed once at the end);
+        the step's own row is skipped when its source line already says it is provisional."""
+        for note in notes or ():
+            parts = read_note(note)
+            if own is not None and parts and parts.location == own and not parts.on_dates:
+                continue
+            section.add(f"⚠ {self.word('provisional')} {self.note(note, reason=False)}", indent)
+            section.lines[-1].style = "yellow"
+
+    def note(self, text: str, *, reason: bool = True) -> str:
+        """A provisional note (contract/notes.py) in the reader's language: where, what (in
+        rule-file words), the dates it is on, and — with `reason` — why it is provisional."""
+        parts = read_note(text)
+        if parts is None:
+            return text
+        subject = parts.subject
+        if parts.on_dates:
+            subject += " " + self.dates(parts.start, parts.end)
+        out = f"{parts.location} {subject}"
+        return f"{out} ({self.word('provisional')}: {parts.reason})" if reason else out
+
+    def dates(self, start: str | None, end: str | None) -> str:
+        if start and end:
+            return self.word("dates_between").format(start, end)
+        if start:
+            return self.word("dates_from").format(start)
+        if end:
+            return self.word("dates_until").format(end)
+        return self.word("dates_always")
+
+    def composition(
+        self, section: Section, composition: Composition, indent: int, *, written: bool = True
+    ) -> None:
+        """How a row's figure is composed: the row as written (`written`; a schedule's own
+        lines say it), with the hospital level a `by level` was picked at, then each figure
+        it names, with its own rule and source. A plain figure shows nothing more."""
+        level = composition["level"]
+        if not composition["parts"] and level is None:
+            return
+        if written and composition["value"]:  # a figure of the facts: its derivation says
+            picked = ""
+            if level is not None:
+                shown = f"{self.word('level')}{level}{self.word('level_suffix')}"
+                picked = f" ({self.word('picked_at')} {shown})"
+            section.add(f"= {composition['written']} → {composition['value']}{picked}", indent)
+        for part in composition["parts"]:
+            depth = indent + part["depth"] - (0 if written else 1)
+            value, as_written = part["value"], part["written"]
+            # a figure of the claim's facts has no value of its own here: it is shown as written
+            shown = value if value == as_written else f"{value} = {as_written}".lstrip(" =")
+            section.add(f"{part['name']}({part['title']}) {shown}", depth)
+            self.cite(section, part["rule"], part["source"], depth + 1)
+
+    def history(self, section: Section, indent: int) -> None:
+        """Where a year's figure (paid, met, self-burden) comes from."""
+        section.add(self.word("from_history"), indent, "dim")
 
 
 class Writer(Protocol):
@@ -132,3 +251,28 @@ def category_ratios(b: Writer, section: Section, number: int, step: CategoryRati
     # the rows' own notes are shown with each row; the figures they use, here
     rules = tuple(part["rule"] + " " for part in step["categories"])
     b.flags(section, [n for n in step["provisional"] if not n.startswith(rules)], 1)
+
+
+def derivation(
+    section: Section, found: Derivation, indent: int, shown: Callable[[str], str]
+) -> None:
+    """A figure computed from the claim's facts: its expression, the facts it read with this
+    claim's values, and what it came to (`shown` words the value: a percent, points, money)."""
+    facts = ", ".join(f"{name} = {value}" for name, value in sorted(found["facts"].items()))
+    section.add(f"= {found['expression']} ({facts}) → {shown(found['value'])}", indent)
+
+
+def combination(b: Writer, section: Section, found: RatioCombination, indent: int) -> None:
+    """How the adjustments combined (summed or the largest taken) and the bounds that held
+    the ratio: base + points = unclamped, then at least / at most."""
+    points = f"{(Decimal(found['points']) * 100).normalize():f} pt"
+    text = f"{b.word('combined_' + found['how'])} {points} → {percent(found['unclamped'])}"
+    bounds = [
+        f"{b.word(key)} {percent(value)}"
+        for key, value in (("at_least", found["at_least"]), ("at_most", found["at_most"]))
+        if value is not None
+    ]
+    if bounds:
+        text += f"; {', '.join(bounds)}"
+    section.add(text, indent)
+    b.cite(section, found["rule"], found["source"], indent + 1)

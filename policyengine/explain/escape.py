@@ -8,7 +8,8 @@ escape sequences in a claim `id` reached the terminal. Every rendering of an exp
   bidirectional overrides and isolates are written as escapes (`\\r`, `\\x1b`, `\\u202e`),
   so a text is one line that reads as what it holds;
 - `markdown(text)`: `visible`, then the characters markdown would read as markup (and raw
-  HTML) backslash-escaped;
+  HTML) backslash-escaped; `markdown_item(text)` also escapes what would make the start of
+  a list item's text a block of its own (`- + 5 pt` is a nested list; `- \\+ 5 pt` is "+ 5 pt");
 - `html(text)`: `visible`, then HTML-escaped, quotes included.
 """
 
@@ -40,6 +41,22 @@ def visible(text: str) -> str:
 
 def markdown(text: str) -> str:
     return _MARKDOWN.sub(lambda match: "\\" + match.group(), visible(text))
+
+
+# what, at the start of a list item's text, opens another block: a bullet (+ - *), a heading,
+# a quotation, a thematic break or an ordered item (`1.` `1)`)
+_BLOCK_START = re.compile(r"^(?:[+*#>=-]|[0-9]{1,9}(?=[.)]))")
+
+
+def markdown_item(text: str) -> str:
+    escaped = markdown(text)
+    match = _BLOCK_START.match(escaped)
+    if match is None:
+        return escaped
+    end = match.end()
+    if match.group().isdigit():  # `1.` → `1\.`
+        return f"{escaped[:end]}\\{escaped[end:]}"
+    return f"\\{escaped}"
 
 
 def html(text: str) -> str:

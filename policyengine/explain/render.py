@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from policyengine.contract.steps import read_steps
 from policyengine.contract.trace import PolicyWords
 from policyengine.explain import account
-from policyengine.explain.account import Doc, Section
-from policyengine.explain.escape import markdown, visible
+from policyengine.explain.account import Doc, Section, Wording
+from policyengine.explain.escape import markdown, markdown_item, visible
 from policyengine.explain.words import WORDS, kind_word
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from policyengine.contract.trace import (
         AuditTableStep,
         CapStep,
-        Citation,
         CriticalIllnessStep,
         DeductibleStep,
         FundStep,
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------ building the account
 
 
-class Builder:
+class Builder(Wording):
     def __init__(
         self, claim: dict[str, Any], result: ResultDict, lang: str, words: PolicyWords | None
     ) -> None:
@@ -51,58 +50,6 @@ class Builder:
         self.steps = read_steps(result)
         self.findings: dict[str, FindingDict] = {f["id"]: f for f in result["findings"]}
 
-    def word(self, key: str) -> str:
-        return self.w.get(key, key)
-
-    def region(self, name: str) -> str:
-        """The region as its policy names it: the `policy` title in Chinese, the policy's
-        name in English; the bare name when the policy's words are not at hand."""
-        words = self.policy_words
-        if words is None or words["name"] != name:
-            return name
-        return words["title"] if self.lang == "zh" else name.capitalize()
-
-    def condition(self, name: str) -> str:
-        """A condition as its policy titles it (in Chinese), else by its name."""
-        if self.lang != "zh" or self.policy_words is None:
-            return name
-        return self.policy_words["conditions"].get(name, name)
-
-    def source(self, source: Citation | None) -> str:
-        if not source:
-            return ""
-        if source["provenance"] == "provisional":
-            return f"⚠ {self.word('provisional')}: {source.get('note', '')}"
-        text = " ".join(p for p in (source.get("doc", ""), source.get("clause", "")) if p)
-        if source.get("quote"):
-            text += f"「{source.get('quote')}」"
-        if source.get("derived"):  # a figure the quote implies: how it follows
-            text += f" ({self.word('derived')}: {source.get('derived')})"
-        if source["provenance"] == "secondary":
-            text = f"{self.word('secondary')}: {text}"
-        return text
-
-    def cite(
-        self, section: Section, rule: str | None, source: Citation | None, indent: int
-    ) -> None:
-        if rule:
-            section.add(f"{self.word('rule')} {rule}", indent, "dim", rule=rule)
-        cited = self.source(source)
-        if cited:
-            style = "yellow" if cited.startswith("⚠") else "dim"
-            section.add(cited, indent, style, source=source)
-
-    def flags(
-        self, section: Section, notes: list[str] | None, indent: int, own: str | None = None
-    ) -> None:
-        """A step's provisional figures, without their reasons (listed once at the end);
-        the step's own row is skipped when its source line already says it is provisional."""
-        for note in notes or ():
-            figure = note.split(" (provisional: ")[0]
-            if own is not None and figure.startswith(own + " ") and "effective" not in figure:
-                continue
-            section.add(f"⚠ {self.word('provisional')} {figure}", indent, "yellow")
-
     def line_no(self, number: object) -> str:
         return self.word("line_template").format(number)
 
@@ -112,7 +59,7 @@ class Builder:
         if provisional:
             notes = Section(self.word("provisional_title"))
             for note in provisional:
-                notes.add(f"⚠ {note}", 0, "yellow")
+                notes.add(f"⚠ {self.note(note)}", 0, "yellow")
             sections.append(notes)
         return Doc(self.header(), self.decision(), [s for s in sections if s.lines])
 
@@ -279,6 +226,11 @@ class Builder:
             "bold",
         )
         self.cite(section, step["rule"], step["source"], 1)
+        if "derivation" in figures:  # an amount computed from the claim's facts
+            account.derivation(section, figures["derivation"], 1, str)
+        self.composition(section, step["composition"], 1)
+        if step["period"] == "year":
+            self.history(section, 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_ratio(self, section: Section, number: int, step: RatioStep) -> None:
@@ -292,9 +244,16 @@ class Builder:
             self.cite(section, alias["rule"], alias["source"], 2)
         section.add(f"{self.word('base')} {shown(figures['base'])}", 1)
         self.cite(section, step["rule"], step["source"], 2)
+        if "base_derivation" in figures:  # a base computed from the claim's facts
+            account.derivation(section, figures["base_derivation"], 2, _percent)
+        self.composition(section, step["composition"], 2)
         for adjustment in figures["adjustments"]:
             section.add(f"+ {_points(adjustment['points'])}", 1)
             self.cite(section, adjustment["rule"], adjustment["source"], 2)
+            if "derivation" in adjustment:  # points computed from the claim's facts
+                account.derivation(section, adjustment["derivation"], 2, _points)
+        if "combination" in figures:
+            account.combination(self, section, figures["combination"], 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_fund(self, section: Section, number: int, step: FundStep) -> None:
@@ -319,6 +278,10 @@ class Builder:
             "bold",
         )
         self.cite(section, step["rule"], step["source"], 1)
+        if "derivation" in figures:  # a cap computed from the claim's facts
+            account.derivation(section, figures["derivation"], 1, str)
+        self.composition(section, step["composition"], 1)
+        self.history(section, 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
     def step_limit(self, section: Section, number: int, step: LimitStep) -> None:
@@ -340,6 +303,7 @@ class Builder:
                 0,
                 "bold",
             )
+            self.history(section, 1)
         self.cite(section, step["rule"], step["source"], 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
@@ -357,6 +321,7 @@ class Builder:
             section.add(
                 f"{self.word('of_which')}{self.word('pre_self_pay')} {figures['pre_self_pay']}", 1
             )
+        self.history(section, 2)
         section.add(f"{self.word('bands')}: {figures['bands']}", 1)
         for band in figures.get("by_band", []):
             high = band["to"] if band["to"] is not None else "∞"
@@ -365,8 +330,13 @@ class Builder:
                 f"{band['paid']}",
                 2,
             )
+        self.composition(section, step["composition"], 2, written=False)
         if figures["payment_cap_left"] is not None:
-            section.add(f"{self.word('payment_cap_left')} {figures['payment_cap_left']}", 1)
+            section.add(
+                f"{self.word('payment_cap_left')} {figures['payment_cap_left']} "
+                f"({self.word('computed')} {figures['computed']})",
+                1,
+            )
         self.cite(section, step["rule"], step["source"], 1)
         self.flags(section, step["provisional"], 1, step["rule"])
 
@@ -452,9 +422,10 @@ def render_markdown(doc: Doc) -> str:
     for section in doc.sections:
         out += [f"#### {markdown(section.title)}", ""]
         for line in section.lines:
-            text = markdown(line.text)
             if line.style == "bold" and line.indent == 0:
-                text = f"**{text}**"
+                text = f"**{markdown(line.text)}**"
+            else:  # a line beginning `+ 5 pt` stays text, not a nested list
+                text = markdown_item(line.text)
             out.append(f"{'  ' * line.indent}- {text}")
         out.append("")
     return "\n".join(out)

@@ -94,6 +94,7 @@ def second_layer(run: Run, visit: str, self_burden: Decimal, pre_self_pay: Decim
             "source": row.origin.as_json(),
             "figures": figures,
             "value": money(result),
+            "composition": run.composition(row),
             "provisional": run.step_notes(row, extra=table.base_notes),
         }
     )

@@ -29,7 +29,7 @@ from policyengine.interpret.lines import (
 from policyengine.interpret.ratios import derivation, rate_parts, ratio
 from policyengine.interpret.rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
-from policyengine.semantics.domain import matches
+from policyengine.semantics.domain import dated_out, matches
 from policyengine.semantics.facts import FACTS, FactContext, atom_facts, claim_facts
 from policyengine.semantics.matching import (
     ratio_text,
@@ -39,7 +39,14 @@ from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
-    from policyengine.contract.trace import CapStep, Citation, DeductibleStep, FundFigures, Step
+    from policyengine.contract.trace import (
+        CapStep,
+        Citation,
+        Composition,
+        DeductibleStep,
+        FundFigures,
+        Step,
+    )
 
 ZERO = Decimal(0)
 
@@ -57,6 +64,8 @@ class Run:
         self.extras: list[ExtraShare] = []  # named pre-self-pay tables applying (extra.py)
         # each category's covered (the catalogue's `category`; None: none), for ratios by it
         self.by_category: dict[str | None, Decimal] = {}
+        # row id → the provisional dates of the rows its lookup passed over (domain.dated_out)
+        self.dated: dict[int, tuple[Note, ...]] = {}
         # the claim's facts as semantics/facts.py reads them for the interpreter
         self.facts = claim_facts(
             claim, FactContext(policy.conditions, default_tier=policy.default_tier)
@@ -75,15 +84,25 @@ class Run:
         if len(live) > 1:
             where = ", ".join(r.location for r in live)
             raise RuleFailure(f"{table.key}: rows {where} all apply to claim {self.claim.id}")
-        return live[0] if live else None
+        if not live:
+            return None
+        self.dated[live[0].id] = dated_out((*table.rows, *table.adjust), self.day, facts)
+        return live[0]
 
     def value(self, row: RowIR) -> Value:
         self.use(row)
         return self.policy.value(row.expr, self.day, self.atoms)
 
     def use(self, row: RowIR) -> None:
-        self.notes.update(row.notes)
-        self.notes.update(self.policy.let_notes(row.refs, self.day))
+        self.notes.update(self.row_notes(row))
+
+    def row_notes(self, row: RowIR) -> tuple[Note, ...]:
+        """A row's provisional notes, its figures' and those of the dates its lookup passed."""
+        return (
+            *row.notes,
+            *self.policy.let_notes(row.refs, self.day),
+            *self.dated.get(row.id, ()),
+        )
 
     def required(self, table: TableIR | None, what: str) -> RowIR:
         row = self.lookup(table) if table is not None else None
@@ -177,6 +196,7 @@ class Run:
                         "source": row.origin.as_json(),
                         "table": name,
                         "value": value.describe(),
+                        "provisional": self.step_notes(row),
                     }
                 )
 
@@ -274,6 +294,7 @@ class Run:
                 "admission": self.facts["admission"],
             },
             "value": money(value),
+            "composition": self.composition(row),
             "provisional": self.step_notes(row),
         }
         if self.steps is not None and (found := derivation(self, row, amount)) is not None:
@@ -349,6 +370,7 @@ class Run:
                 "left": money(left),
             },
             "value": money(result),
+            "composition": self.composition(row),
             "provisional": self.step_notes(row),
         }
         if self.steps is not None and (found := derivation(self, row, cap)) is not None:
@@ -362,23 +384,15 @@ class Run:
             return fund
         live = [r for r in table.rows if r.active(self.day)]
         numeric = [r for r in live if self.policy.value(r.expr, self.day).unit != "none"]
-        if not numeric:
-            if live:  # the limits are cancelled (`none`): say so, citing the cancellation
-                for row in live:
-                    self.use(row)
-                self.step(
-                    {
-                        "step": "limit",
-                        "rule": live[0].location,
-                        "source": live[0].origin.as_json(),
-                        "figures": {"limit": None, "rows": [r.location for r in live]},
-                        "value": money(fund),
-                        "provisional": self.step_notes(*live),
-                    }
-                )
-            return fund
         context = FactContext(self.policy.conditions, table.programme)
         certified = FACTS["certified"].read(self.claim, context)
+        self.notes.update(dated_out(table.rows, self.day, {"certified": certified}))
+        if not numeric:
+            if live:  # the limits are cancelled (`none`): say so, citing the cancellation
+                # the person's own conditions' rows; all of them for a person certified for none
+                rows = [r for r in live if matches(r.conds, {"certified": certified})] or live
+                self.cancelled_limit(rows, fund)
+            return fund
         used = [r for r in numeric if matches(r.conds, {"certified": certified})]
         limit = sum((self.money_figure(self.value(r)) for r in used), ZERO)
         pool = table.pools[0] if table.pools else visit
@@ -406,6 +420,24 @@ class Run:
         )
         return result
 
+    def cancelled_limit(self, rows: list[RowIR], fund: Decimal) -> None:
+        for row in rows:
+            self.use(row)
+        self.step(
+            {
+                "step": "limit",
+                "rule": rows[0].location,
+                "source": rows[0].origin.as_json(),
+                "figures": {"limit": None, "rows": [r.location for r in rows]},
+                "value": money(fund),
+                "provisional": self.step_notes(*rows),
+            }
+        )
+
+    def composition(self, row: RowIR) -> Composition:
+        """How the row's figure is composed of named figures (ir.composition)."""
+        return self.policy.composition(row, self.day, self.facts["level"])
+
     def paid(self, pool: str) -> Decimal:
         return self.claim.history.paid.get(pool, ZERO)
 
@@ -414,8 +446,7 @@ class Run:
             return []
         notes: set[Note] = set(extra)
         for row in rows:
-            notes.update(row.notes)
-            notes.update(self.policy.let_notes(row.refs, self.day))
+            notes.update(self.row_notes(row))
         return [str(n) for n in sorted(notes, key=Note.sort_key)]
 
 

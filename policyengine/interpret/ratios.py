@@ -88,6 +88,7 @@ def ratio(run: Run, visit: str) -> Value:
             ],
         },
         "value": describe_ratio(final, run.facts["level"]),
+        "composition": run.composition(row),
         "provisional": run.step_notes(row, *adjustments),
     }
     if isinstance(base, Val):

@@ -96,6 +96,10 @@ def _prescriber(run: Run, rule: RuleIR) -> list[fm.Reason]:
     certs = _matching_certifications(run, rule)
     if not certs or any(title_at_least(c.doctor_title, minimum) for c in certs):
         return []
+    # `certified from_effective`: a certification made before the rule took effect stands
+    start = rule.start if rule.names("certified") == ("from_effective",) else None
+    if start is not None and any(c.since < start for c in certs):
+        return []
     return [fm.certifier_title(minimum)]
 
 
@@ -260,9 +264,9 @@ def _excess_supply(
     if found is None:
         return []
     limit, row = int(found[0]), found[1]
+    run.use(row)  # the line was checked against the row: its figure and dates shaped the result
     if item.days_supply <= limit:
         return []
-    run.use(row)
     return [fm.too_many_days(item.days_supply, limit)]
 
 

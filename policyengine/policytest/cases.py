@@ -18,6 +18,7 @@ onto the defaults (mappings merge, lists replace), then adjudicated and compared
           lines: [{line: 1, excluded: "0.00"}]
           findings: [{kind: duplicate_dispensing, action: reject, line: 2}]
           provisional_count: 3
+          provisional_rules: [tianjin/benefits.policy:8]   # the notes' rules, as a set
         # or, for a claim the engine must refuse:
         expect: {error: not_in_force}      # contract | not_in_force | rule_failure | unknown_region
         expect: {error: contract, error_paths: [person.tier]}   # and the JSON paths it names
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.contract.claims import ClaimRejected
+from policyengine.contract.notes import read_note
 from policyengine.errors import NotInForce, PolicyNotFound, RuleFailure
 from policyengine.policytest.caseyaml import (
     LINE,
@@ -212,6 +214,10 @@ def compare(expected: Any, got: Any, path: str, out: list[Mismatch]) -> None:
                 count = len(got.get("provisional", []))
                 if count != value:
                     out.append(Mismatch("provisional_count", value, count))
+            elif key == "provisional_rules":
+                rules = provisional_rules(got)
+                if not isinstance(value, list) or sorted(map(str, value)) != rules:
+                    out.append(Mismatch("provisional_rules", value, rules))
             else:
                 compare(value, got.get(key), key, out)
         return
@@ -231,6 +237,12 @@ def compare(expected: Any, got: Any, path: str, out: list[Mismatch]) -> None:
             compare(want, have, f"{path}[{index}]", out)
     elif _normal(expected) != _normal(got):
         out.append(Mismatch(path, expected, got))
+
+
+def provisional_rules(result: ResultDict) -> list[str]:
+    """The rules (file:line) whose provisional figures or dates shaped a result, sorted."""
+    found = {note.location for text in result["provisional"] if (note := read_note(text))}
+    return sorted(found)
 
 
 def _compare_records(expected: list[Any], got: Any, path: str, out: list[Mismatch]) -> None:

@@ -116,27 +116,6 @@ def run_directory(engine: Engine, directory: Path, keyword: str | None = None) -
     return PolicyReport(policy, outcomes, coverage)
 
 
-def producing_rule(result: ResultDict | None, path: str) -> str | None:
-    """The rule(s) behind a result field, read from the trace: for the fund, the ratio row
-    and any cap or limit that actually bound it."""
-    if result is None or "trace" not in result or path.startswith("findings"):
-        return None
-    steps = read_steps(result)
-    if path == "totals.payers.fund" and steps.ratio is not None:
-        rules = [f"ratio {steps.ratio['rule']}"]
-        computed = steps.fund["value"] if steps.fund is not None else None
-        for name, step in (("cap", steps.cap), ("limit", steps.limit)):
-            if step is not None and computed is not None and step["value"] != computed:
-                rules.append(f"{name} {step['rule']} (binding)")
-                computed = step["value"]
-        return "; ".join(rules)
-    if path == "totals.deductible" and steps.deductible is not None:
-        return steps.deductible["rule"]
-    if path == "totals.payers.critical_illness" and steps.critical_illness is not None:
-        return steps.critical_illness["rule"]
-    return None
-
-
 def run_policies(
     roots: Iterable[Path], keyword: str | None = None, backend: Backend = "compiled"
 ) -> list[PolicyReport]:

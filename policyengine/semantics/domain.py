@@ -9,11 +9,12 @@ overlapping rows, gaps and incomplete tables exhaustively.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from policyengine.ir import CondIR
+from policyengine.ir import CondIR, Note, RowIR
 from policyengine.semantics.facts import FACTS, SET_FACTS
 
 Facts = Mapping[str, Any]
@@ -23,6 +24,18 @@ MAX_CASES = 50_000
 
 def matches(conds: Iterable[CondIR], facts: Facts) -> bool:
     return all(cond_matches(cond, facts.get(cond.key)) for cond in conds)
+
+
+def dated_out(rows: Iterable[RowIR], day: dt.date, facts: Facts) -> tuple[Note, ...]:
+    """The notes on the provisional dates of the rows that match the claim but are not in
+    force on `day`: those dates decided that the row does not apply, so they shaped the
+    result as much as the dates of the row that does (the epidemic period's 90 days)."""
+    return tuple(
+        note
+        for row in rows
+        if row.date_notes and not row.active(day) and matches(row.conds, facts)
+        for note in row.date_notes
+    )
 
 
 def cond_matches(cond: CondIR, value: Any) -> bool:

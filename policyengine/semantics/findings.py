@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from policyengine.semantics.money import money
-from policyengine.semantics.vocabulary import FINDING_KINDS, SCHEME_ZH, SEX_ZH, TITLE_ZH
+from policyengine.semantics.vocabulary import (
+    CATALOGUE_FLAGS,
+    FINDING_KINDS,
+    SCHEME_ZH,
+    SEX_ZH,
+    TITLE_ZH,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -70,8 +76,19 @@ def local_item() -> Reason:
     return ("地方增补品种,已调出本地目录", "local (non-national) item removed from the catalogue")
 
 
+# A catalogue flag's list by name (vocabulary.CatalogueFlag): `only_flagged two_disease`
+# limits a visit type to the items of the 两病 list.
+FLAG_LISTS: dict[str, Reason] = {
+    "selected": ("集中带量采购中选药品目录", "centrally procured (集采) drugs"),
+    "negotiated": ("国家谈判药品目录", "nationally negotiated drugs"),
+    "two_disease": ("两病用药目录", "two-disease (两病) medicines"),
+}
+assert set(FLAG_LISTS) == set(CATALOGUE_FLAGS), "each catalogue flag names its list"
+
+
 def unflagged(flag: str) -> Reason:
-    return (f"不在{flag}用药范围内", f"not in the {flag} list")
+    zh, en = FLAG_LISTS[flag]
+    return (f"不在{zh}内", f"not in the list of {en}")
 
 
 def indication(prefixes: tuple[str, ...]) -> Reason:

@@ -171,6 +171,7 @@ DESIGNATED_CHECKS: Final = ("level", "title", "indication")
 AMOUNT_PERIODS: Final = ("line", "visit")
 # What a quantity_limit (限数量) sums an item's quantity over: this claim, or the person's day.
 QUANTITY_PERIODS: Final = ("visit", "day")
+CERTIFIED_FROM: Final = ("any_date", "from_effective")
 
 FindingKind = Literal[
     "not_covered",
@@ -243,6 +244,9 @@ FINDING_KINDS: Final[MappingProxyType[str, KindSpec]] = MappingProxyType(
             _params(
                 conditions=ParamSpec("conditions", required=True, figure=True),
                 min_title=ParamSpec("title", TITLES, required=True, figure=True),
+                # `certified from_effective`: the title is asked of certifications made from
+                # the rule's effective date on; one made before stays valid whoever made it
+                certified=ParamSpec("names", CERTIFIED_FROM),
             ),
             needs_programme=True,
         ),
