@@ -60,7 +60,7 @@ def postgres_cluster() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="policyengine-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     subprocess.run(
         _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "postgres",
@@ -83,7 +83,7 @@ def postgres_cluster() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -138,14 +138,22 @@ def screenshot_on_failure(driver: object, name: str) -> Iterator[None]:
 @contextlib.contextmanager
 def serve(*arguments: str, workers: int = 1, cwd: Path = ROOT) -> Iterator[str]:
     """`policyengine serve` on a free loopback port; yields its base URL once ready."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "policyengine", "serve", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--log-level", "warning", *arguments,
     ]  # fmt: skip
+    with started(command, f"http://127.0.0.1:{port}", cwd) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def started(command: list[str], base: str, cwd: Path = ROOT) -> Iterator[str]:
+    """A server process in its own session, once `{base}/readyz` answers 200; stopped
+    (the whole process group) at the end."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=log, start_new_session=True)
-        yield from _running(process, log, f"http://127.0.0.1:{port}")
+        yield from _running(process, log, base)
 
 
 def _running(process: subprocess.Popen[bytes], log: Any, base: str) -> Iterator[str]:
@@ -156,12 +164,12 @@ def _running(process: subprocess.Popen[bytes], log: Any, base: str) -> Iterator[
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                raise RuntimeError(f"serve exited {process.returncode}: {log.read().decode()}")
+                raise RuntimeError(f"server exited {process.returncode}: {log.read().decode()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("serve did not become ready in 60 s")
+                raise RuntimeError(f"{process.args!r} did not become ready in 60 s")
             time.sleep(0.1)
         yield base
     finally:

@@ -84,20 +84,25 @@ def run(args: argparse.Namespace) -> int:
     metrics = tempfile.mkdtemp(prefix="policyengine-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
     try:
-        uvicorn.run(
-            "policyengine.service.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            timeout_keep_alive=10,
-            timeout_graceful_shutdown=30,
-            server_header=False,
-        )
+        uvicorn.run("policyengine.service.app:create_app", factory=True, **uvicorn_settings(args))
     finally:
         shutil.rmtree(metrics, ignore_errors=True)
     return 0
+
+
+def uvicorn_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """How uvicorn serves the application: the one home of these settings, which the
+    service benchmark's HTTP floor (benchmarks/floor.py) serves its constant answer under.
+    uvicorn picks uvloop and httptools (its `standard` extra) when they are installed."""
+    return {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "timeout_keep_alive": 10,
+        "timeout_graceful_shutdown": 30,
+        "server_header": False,
+    }
 
 
 def _prepare(config: ServiceConfig) -> None:
