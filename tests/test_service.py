@@ -177,6 +177,35 @@ def test_an_internal_error_is_json_without_a_traceback(monkeypatch: pytest.Monke
     assert answer.headers["x-request-id"] == "abc-123"
 
 
+def test_the_fast_path_answers_as_the_route_does(small: TestClient) -> None:
+    """`POST /v1/adjudicate` without parameters is answered before FastAPI (app.py); with
+    `?format=json` (the default, spelled out) the FastAPI route answers: the same status,
+    body, headers and metrics for a settled claim, a refused one and one over a limit."""
+    many = claim(items=[{**claim()["items"][0], "line": n} for n in range(1, 5)])
+    bodies = (json.dumps(claim()).encode(), b"{}", b"[1", json.dumps(many).encode(), CLAIM)
+    counted = _adjudications(small)
+    statuses = set()
+    for body in bodies:
+        fast = small.post("/v1/adjudicate", content=body)
+        routed = small.post("/v1/adjudicate?format=json", content=body)
+        assert (fast.status_code, fast.content) == (routed.status_code, routed.content)
+        assert _headers(fast) == _headers(routed)
+        statuses.add(fast.status_code)
+    assert statuses == {200, 413, 422}
+    # every request counted under the route's template, whichever path answered it
+    assert _adjudications(small) == counted + 2 * len(bodies)
+
+
+def _headers(answer: Any) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k not in ("x-request-id", "date")}
+
+
+def _adjudications(client: TestClient) -> float:
+    prefix = 'policyengine_requests_total{endpoint="/v1/adjudicate",method="POST"'
+    lines = client.get("/metrics").text.splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith(prefix))
+
+
 # ------------------------------------------------------------------ limits
 
 

@@ -70,7 +70,7 @@ async def commit(
     assert isinstance(settled, Settlement)
     if not settled.replayed:
         result = settled.result
-        service.metrics.decisions.labels(result["policy"]["region"], result["decision"]).inc()
+        service.metrics.decided(result["policy"]["region"], result["decision"])
     return json_response(settled.as_json(trace=trace), 200, settlement_headers(settled))
 
 

@@ -56,7 +56,7 @@ async def _analysis(request: Request) -> Response:
     except nhsa.NhsaRejected as rejected:
         return _rejected(rejected.errors)
     for result in results:
-        service.metrics.decisions.labels(result["policy"]["region"], result["decision"]).inc()
+        service.metrics.decided(result["policy"]["region"], result["decision"])
     headers = {}
     if len(results) == 1:
         policy = results[0]["policy"]

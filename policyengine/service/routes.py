@@ -16,7 +16,6 @@ from starlette.responses import Response
 from policyengine.batch.index import sort_key
 from policyengine.batch.worker import record_text, settle_claims
 from policyengine.contract.claims import ClaimRejected
-from policyengine.engine import dumps
 from policyengine.errors import PolicyEngineError
 from policyengine.ledger import Settled, error_record
 from policyengine.service import documents
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from policyengine.contract.fastclaim import Claim
     from policyengine.service.config import Limits
     from policyengine.service.policies import Generation
+    from policyengine.service.state import ServiceState
 
 router = APIRouter(responses=documents.errors(422))
 NDJSON = "application/x-ndjson"
@@ -66,7 +66,20 @@ async def adjudicate(
         Literal["json", "fhir"], Query(description="the result, or a FHIR R4 ClaimResponse")
     ] = "json",
 ) -> Response:
-    service = state_of(request)
+    return await adjudicated(state_of(request), request, region, as_of, moment, trace, format)
+
+
+async def adjudicated(
+    service: ServiceState,
+    request: Request,
+    region: str | None = None,
+    as_of: dt.date | None = None,
+    moment: str = "during",
+    trace: bool = False,
+    format: str = "json",
+) -> Response:
+    """One claim adjudicated: the route's work, which the application's fast path for a
+    request without parameters (app.py) calls too."""
     limits = service.config.limits
     body = await read_body(request, limits.claim_bytes, limits.read_seconds)
     try:
@@ -83,7 +96,8 @@ async def adjudicate(
 
         document = claim_response(claim, result)
         return Response(orjson.dumps(document), 200, headers, media_type=FHIR_JSON)
-    return Response(dumps(result), 200, headers, media_type=JSON)
+    # orjson's bytes as they are: the same as `engine.dumps`, without a decode and encode
+    return Response(orjson.dumps(result), 200, headers, media_type=JSON)
 
 
 def _fhir_refusal(error: Exception, body: bytes, as_of: dt.date | None) -> Response:
@@ -179,8 +193,7 @@ async def settle_stream(
     )
     for settled in records:
         if settled.result is not None:
-            decision = settled.result["decision"]
-            service.metrics.decisions.labels(settled.result["policy"]["region"], decision).inc()
+            service.metrics.decided(settled.result["policy"]["region"], settled.result["decision"])
     text = "".join(record_text(settled)[0] + "\n" for settled in records)
     return Response(text, 200, media_type=NDJSON)
 

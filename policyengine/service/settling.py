@@ -78,7 +78,7 @@ def settle_one(
     claim = load_claim(body, region=region)
     check_claim_size(claim, service.config.limits)
     result = generation.engine.settle(claim, region=region, as_of=as_of, moment=moment, trace=trace)
-    service.metrics.decisions.labels(result["policy"]["region"], result["decision"]).inc()
+    service.metrics.decided(result["policy"]["region"], result["decision"])
     return generation, claim, result
 
 
