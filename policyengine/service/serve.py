@@ -29,6 +29,7 @@ def register(add: Any) -> None:
         policyengine serve --ledger ledger.db               # keep persons' years in SQLite
         policyengine serve --ledger postgresql://user@db/claims
         policyengine serve --policy my-policies --nhsa-codes local-codes.json
+        policyengine serve --access-log                     # a log line per request
         """,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -53,6 +54,14 @@ def register(add: Any) -> None:
             help=argparse.SUPPRESS,
         )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning"))
+    # off by default: a line written per request costs a tenth of a one-claim request
+    # (docs/service.md, Performance); the request counts and latencies are in /metrics
+    serve.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="a line per request in the log (uvicorn's access log; default off)",
+    )
 
 
 def config_from(args: argparse.Namespace) -> ServiceConfig:
@@ -99,6 +108,7 @@ def uvicorn_settings(args: argparse.Namespace) -> dict[str, Any]:
         "port": args.port,
         "workers": args.workers,
         "log_level": args.log_level,
+        "access_log": args.access_log,
         "timeout_keep_alive": 10,
         "timeout_graceful_shutdown": 30,
         "server_header": False,
