@@ -55,6 +55,7 @@ CODES: Mapping[str, str] = {
     "R003": "conflicting rules",
     "R004": "unknown override target",
     "R005": "a visit type cannot be settled",
+    "R006": "a rule's row for visits its kind does not check",
     "I001": "catalogue file error",
     "I002": "policy layout error",
 }

@@ -472,10 +472,11 @@ def _with_file(root: Path, name: str, text: str, region: str = "tianjin") -> Pat
 
 
 def _audit_table(rows: str) -> str:
-    """tianjin's own `excess_supply` audit with its `max_days` table replaced by `rows`."""
+    """An `excess_supply` audit beside tianjin's own, its `max_days` table `rows`: for two_disease
+    visits, which tianjin's table has no row for (an inpatient row would be R006)."""
     return (
         'audit excess_supply many_rows "超量开药" provisional "压力测试" {\n'
-        "  action warn\n  when visit inpatient\n  max_days {\n" + rows + "  }\n}\n"
+        "  action warn\n  when visit two_disease\n  max_days {\n" + rows + "  }\n}\n"
     )
 
 
@@ -579,7 +580,7 @@ SCENARIOS: dict[str, Callable[[Path], Path]] = {
         _conditions(40)
         + 'audit excess_supply wide "t" provisional "x" {\n  action warn\n'
         + f"  when diagnosis {' or '.join(f'c{i}' for i in range(40))}\n"
-        + '  max_days { always => 7 days provisional "x" }\n}\n',
+        + '  max_days { when visit outpatient => 7 days provisional "x" }\n}\n',
     ),
     "300 versions": lambda root: _with_file(root, "x.policy", _dated_lets(300)),
     "a rule file of 10 MB": lambda root: _with_file(

@@ -7,7 +7,8 @@
     units      money / ratio / points / days / counts where each belongs; sensible ranges
     money      every money figure is whole fen (T004), on every date its figures change
     dates      effective ranges well formed; a figure's versions neither overlap nor gap
-    rules      finding rules complete; rules of a single-instance kind do not conflict
+    rules      finding rules complete; rules of a single-instance kind do not conflict;
+               no row for visits its kind never checks (R006)
     tables     rows overlap (R001), gaps (D002), completeness (R002), ratio bounds (T003)
     settleable every visit type has a deductible and a ratio, or is refused (R005)
 

@@ -3,7 +3,9 @@
 Each rule has a known action, the parameters its kind requires, and a programme where
 its kind needs one. Two rules of a kind where only one may apply (every kind but
 `not_covered` and `restricted_use`, which list independent reasons) must not both apply
-to the same claim on the same day; a rule replacing a layer's rule says `overrides`.
+to the same claim on the same day; a rule replacing a layer's rule says `overrides`. A row
+of a rule's table must not apply to a visit type the kind never checks (R006: an
+`excess_supply` row for inpatient claims, which the claims spec does not check).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from policyengine.check.dates import interval, overlap_start
 from policyengine.check.names import misspelled_keyword
 from policyengine.check.units import check_param
 from policyengine.diagnostics import Related, suggestion
+from policyengine.ir import CondIR
 from policyengine.semantics.domain import cases, describe_case, matches
-from policyengine.semantics.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES
+from policyengine.semantics.facts import FACTS
+from policyengine.semantics.vocabulary import ACTIONS, FINDING_KINDS, PROGRAMMES, VISITS
 
 # Rules of a single-instance kind are compared pairwise over the classes of claims their
 # `when`s distinguish: a bundled policy has at most 3 of a kind, and a few dozen classes.
@@ -79,6 +83,60 @@ def _check_rule(ctx: CheckContext, rule: n.RuleDecl) -> None:
             )
     _check_scope(ctx, rule)
     _check_period(ctx, rule)
+    _check_unchecked_visits(ctx, rule)
+
+
+# The facts that decide a claim's visit type: `visit`, and those that exist only for some
+# visit types (`admission`, `admission_rank`: inpatient). The others are independent of it.
+_VISIT_KEYS = frozenset(
+    key
+    for key, fact in FACTS.items()
+    if key == "visit" or (fact.only_when is not None and fact.only_when[0] == "visit")
+)
+
+
+def _check_unchecked_visits(ctx: CheckContext, rule: n.RuleDecl) -> None:
+    """A row of the rule's tables that applies, with the rule's `when`, to a visit type the
+    kind never checks: refused, so that no such claim's lines are flagged (R006)."""
+    unchecked = FINDING_KINDS[rule.kind].unchecked_visits
+    if not unchecked or any(id(w) in ctx.unresolved for w in rule.when):
+        return
+    alternatives = [_visit_conds(ctx.conds.get(id(w), ())) for w in rule.when] or [()]
+    for table in rule.tables:
+        for row in table.rows:
+            if id(row) in ctx.unresolved:
+                continue
+            own = _visit_conds(ctx.conds.get(id(row), ()))
+            visits = sorted(
+                {
+                    case["visit"]
+                    for case in cases([own, *alternatives], extra_keys=("visit",))
+                    if case["visit"] in unchecked
+                    and matches(own, case)
+                    and any(matches(a, case) for a in alternatives)
+                }
+            )
+            if visits:
+                ctx.diags.error(
+                    "R006",
+                    f"this row of `{table.name}` of rule `{rule.name}` applies to "
+                    f"{' and '.join(visits)} visits, which `{rule.kind}` does not check",
+                    row.span,
+                    hint=_unchecked_hint(rule.kind),
+                )
+
+
+def _visit_conds(conds: tuple[CondIR, ...]) -> tuple[CondIR, ...]:
+    return tuple(cond for cond in conds if cond.key in _VISIT_KEYS)
+
+
+def _unchecked_hint(kind: str) -> str:
+    spec = FINDING_KINDS[kind]
+    checked = [visit for visit in VISITS if visit not in spec.unchecked_visits]
+    return (
+        f"{spec.en} is not checked on {' or '.join(spec.unchecked_visits)} claims: limit the "
+        f"row or the rule to the visits it checks (`when visit {' or '.join(checked)}`)"
+    )
 
 
 def _check_period(ctx: CheckContext, rule: n.RuleDecl) -> None:

@@ -157,6 +157,9 @@ class KindSpec:
     # Additive kinds list independent reasons (several rules apply side by side);
     # for the others one rule applies per claim, so two that overlap conflict.
     additive: bool = False
+    # Visit types the kind never checks (claims spec §4: inpatient supply is no excess): a
+    # row of its tables that can apply to one is refused (R006) rather than flag lines.
+    unchecked_visits: tuple[str, ...] = ()
 
 
 def _params(**specs: ParamSpec) -> MappingProxyType[str, ParamSpec]:
@@ -221,7 +224,11 @@ FINDING_KINDS: Final[MappingProxyType[str, KindSpec]] = MappingProxyType(
             _params(tolerance=ParamSpec("days", required=True, figure=True)),
         ),
         "excess_supply": KindSpec(
-            "超量开药", "excess supply", "line", tables=MappingProxyType({"max_days": "days"})
+            "超量开药",
+            "excess supply",
+            "line",
+            tables=MappingProxyType({"max_days": "days"}),
+            unchecked_visits=("inpatient",),
         ),
         "contraindication": KindSpec(
             "超禁忌症使用",
