@@ -187,7 +187,7 @@ class Builder(TreeReader):
         for stmt in self.trees(tree):
             if stmt.data in ("row", "adjust"):
                 rows.append(self.row(stmt, is_adjust=stmt.data == "adjust"))
-            elif stmt.data in ("complete", "pools", "self_burden"):
+            elif stmt.data in ("complete", "pools", "self_burden", "items"):
                 list_tree = stmt.children[0]
                 assert isinstance(list_tree, Tree)
                 settings.append(

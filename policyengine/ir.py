@@ -165,6 +165,8 @@ class TableIR:
     # ratio tables: how adjustments that apply together combine (`adjustments sum|largest`;
     # None: at most one applies), the bounds the ratio is held within, where that is said
     combination: Combination | None = None
+    # `pre_self_pay ceiling`: the kinds of items it bounds (`items drug`; empty: every kind)
+    items: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -252,6 +254,9 @@ class PolicyIR:
     # named pre-self-pay tables other than `default` (异地就医先行自付 …), in declaration
     # order: each takes its share of every line in scope after the 乙类 pre-self-pay
     extra_pre_self_pay: tuple[TableIR, ...] = ()
+    # `pre_self_pay ceiling`: the most a 乙类 line's proportion may be, for the claims its rows
+    # match (the catalogue's own proportion included)
+    pre_self_pay_ceiling: TableIR | None = None
     # ceilings on the cost entering the fund (`fund_ceiling`), each over its pools
     fund_ceilings: tuple[TableIR, ...] = ()
 

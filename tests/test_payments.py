@@ -208,3 +208,44 @@ def test_a_catalogue_category_is_a_word_in_an_optional_column() -> None:
         ",".join(COLUMNS) + "\nS1,诊查,exam,service,A" + "," * 17, "d.csv", Diagnostics()
     )
     assert without["S1"].category == ""
+
+
+def test_a_ceiling_holds_the_lines_proportion_and_names_its_row(engine: Engine) -> None:
+    """A special-outpatient claim (../outpatient.policy: `pre_self_pay ceiling`, drugs at most
+    15%): the drug listed at 20% is held at 15% and its line names the ceiling's row and
+    note; the drug listed at 5% keeps the catalogue's; a 乙类 material is not bounded."""
+    rules = (PAYMENTS / "outpatient.policy").read_text("utf-8").splitlines()
+    ceiling = next(i for i, line in enumerate(rules, 2) if line.startswith("pre_self_pay ceil"))
+    items = [
+        ("D003", "drug", "200.00", "0.15", f"payments/outpatient.policy:{ceiling + 1}"),
+        ("D004", "drug", "100.00", "0.05", "payments/catalogue.csv:"),
+        ("M003", "material", "100.00", "0.2", "payments/catalogue.csv:"),
+    ]
+    claim = {
+        **INPATIENT,
+        "visit": {**INPATIENT["visit"], "type": "special_outpatient"},
+        "items": [
+            {"line": n, "code": c, "kind": k, "quantity": "1", "unit_price": a, "amount": a}
+            for n, (c, k, a, _p, _r) in enumerate(items, 1)
+        ],
+    }
+    del claim["visit"]["admitted"]
+    result = engine.settle(claim, trace=True)
+    lines = read_steps(result).lines
+    for step, (_code, _kind, _amount, proportion, rule) in zip(lines, items, strict=True):
+        assert Decimal(step["selfpay"] or "") == Decimal(proportion)
+        assert (step["selfpay_rule"] or "").startswith(rule)
+    assert lines[0]["selfpay_source"] is not None
+    assert lines[0]["selfpay_source"]["provenance"] == "provisional"
+    assert any("门特乙类药品自付比例不超过15%" in note for note in result["provisional"])
+    assert [line["pre_self_pay"] for line in result["lines"]] == ["30.00", "5.00", "20.00"]
+
+
+def test_a_ceiling_no_catalogue_proportion_exceeds_is_listed_apart() -> None:
+    """Weihai's ceiling (10% for severe mental disorder) holds no drug of the bundled
+    catalogue: `policyengine test` lists its row as unreachable, not as missed."""
+    from policyengine.compile.module import UNREACHABLE_CEILING
+
+    policy = Engine.load().policy("weihai")
+    entries = [e for e in policy.inventory if "pre_self_pay ceiling" in e["what"]]
+    assert [e.get("unreachable") for e in entries] == [UNREACHABLE_CEILING]

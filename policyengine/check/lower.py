@@ -162,6 +162,7 @@ class Lowering:
             base_includes_pre_self_pay=base is not None and base.args[0] == "includes",
             base_notes=base_notes,
             combination=self.combination(key, decl.combination),
+            items=_args(decl.setting("items")),
         )
 
     def combination(self, key: str, written: n.Combination | None) -> Combination | None:
@@ -305,8 +306,11 @@ def lower(ctx: CheckContext, content_hash: str) -> PolicyIR:
         money_unit=money_unit(header.get("money_rounding", "fen")),
         fund_ceilings=tuple(t for (kind, _), t in tables.items() if kind == "fund_ceiling"),
         extra_pre_self_pay=tuple(
-            t for (kind, name), t in tables.items() if kind == "pre_self_pay" and name != "default"
+            t
+            for (kind, name), t in tables.items()
+            if kind == "pre_self_pay" and name not in ("default", "ceiling")
         ),
+        pre_self_pay_ceiling=tables.get(("pre_self_pay", "ceiling")),
     )
 
 

@@ -20,6 +20,7 @@ from policyengine.semantics.facts import FACTS
 from policyengine.semantics.vocabulary import (
     CAP_PERIODS,
     FINDING_KINDS,
+    ITEM_KINDS,
     MOMENTS,
     PAID_POOLS,
     PERIODS,
@@ -47,6 +48,7 @@ _SETTING_WORDS = {
     "self_burden": "self_burden",
     "alias": "as",
     "base": "base includes|excludes pre_self_pay",
+    "items": "items",
 }
 # `base includes|excludes pre_self_pay`: whether the second layer's self-burden counts it
 BASE_WORDS = ("includes", "excludes")
@@ -242,6 +244,8 @@ def _check_table(ctx: CheckContext, decl: n.TableDecl) -> None:
         )
     _check_period(ctx, decl)
     allowed = TABLE_SETTINGS[decl.kind]
+    if decl.kind == "pre_self_pay" and decl.name != "ceiling":
+        allowed = allowed - {"items"}  # only a ceiling is kept to some kinds of items
     for setting in decl.settings:
         if setting.name not in allowed:
             words = ", ".join(_SETTING_WORDS[s] for s in sorted(allowed))
@@ -303,9 +307,11 @@ def _check_setting_values(ctx: CheckContext, setting: n.Setting) -> None:
         "programme": PROGRAMMES,
         "self_burden": VISITS,
         "base": BASE_WORDS,
+        "items": ITEM_KINDS,
     }.get(setting.name)
     if choices is not None:
-        what = "`base` word" if setting.name == "base" else _SETTING_WORDS[setting.name]
+        special = {"base": "`base` word", "items": "item kind"}
+        what = special.get(setting.name, _SETTING_WORDS[setting.name])
         check_words(ctx, setting.args, tuple(choices), what, setting.span)
 
 

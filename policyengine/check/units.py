@@ -41,6 +41,7 @@ _CONSTANT_WHY = {
     "cap per visit": "is a constant of its row (not computed per claim yet)",
     "fund_ceiling": "is a constant of its row (not computed per claim yet)",
     "named pre_self_pay": "is a constant of its row (not computed per claim yet)",
+    "pre_self_pay ceiling": "is a constant of its row (not computed per claim yet)",
 }
 
 
@@ -71,7 +72,9 @@ def run(ctx: CheckContext) -> None:
                 expected = "points" if row.is_adjust else TABLE_UNITS[decl.kind]
                 # a cap `per visit|day` may vary by the hospital's level; a yearly one not
                 kind = "cap per visit" if decl.kind == "cap" and decl.period else decl.kind
-                if decl.kind == "pre_self_pay" and decl.name != "default":
+                if decl.kind == "pre_self_pay" and decl.name == "ceiling":
+                    kind = "pre_self_pay ceiling"  # a bound, or `none` for none
+                elif decl.kind == "pre_self_pay" and decl.name != "default":
                     kind = "named pre_self_pay"  # an extra share: its rate is a constant
                 _check_row(ctx, kind, row, expected, bounds)
         elif isinstance(decl, n.RuleDecl):
@@ -178,7 +181,8 @@ def _check_row(
         check_bands(ctx, kind, value, row.value, span)
         return
     varies = value.by_level if isinstance(value, Val) else "level" in value.atoms
-    if varies and kind in ("cap", "limit", "pre_self_pay", "named pre_self_pay", "fund_ceiling"):
+    yearly = ("cap", "limit", "pre_self_pay", "named pre_self_pay", "pre_self_pay ceiling")
+    if varies and kind in (*yearly, "fund_ceiling"):
         ctx.diags.error("T002", f"a {kind} is yearly: it cannot vary `by level`", span)
     if isinstance(value, Formula) and not _formula_allowed(ctx, kind, row, value, span):
         return

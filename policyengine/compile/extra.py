@@ -81,3 +81,41 @@ def steps(vc: VersionCompiler, w: Code, extras: list[Extra]) -> None:
                 f"{var}[2], {var}[3], "
                 f"{var}[0], {extra.lines}, {var}[4]))"
             )
+
+
+def ceiling_lookup(vc: VersionCompiler, w: Code) -> str | None:
+    """The `pre_self_pay ceiling` row of the claim, looked up before the lines: the local
+    holding its payload (bound or None for `none`, note ids, location, source), or None
+    where the policy has no such table in force."""
+    table = vc.policy.pre_self_pay_ceiling
+    if table is None:
+        return None
+
+    def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
+        if row is None:
+            return None
+        bound = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
+        notes = vc.row_notes(row, dated=vc.dated(table, facts))
+        return (bound, vc.note_ids(*notes), row.location, row.origin.as_json())
+
+    resolved, name = vc.table_var(table, table.rows, payload, None)
+    if not resolved.entries:
+        return None
+    w(f"hcl = {vc.lookup(resolved, name)}")
+    return "hcl"
+
+
+def ceiling_bound(vc: VersionCompiler, w: Code, var: str | None) -> None:
+    """In a 乙类 line, after its proportion `prop` (the catalogue's or the default's): the
+    ceiling's row, where one applies, holds it at most at its bound (the trace's `sp` then
+    names that row)."""
+    if var is None:
+        return
+    table = vc.policy.pre_self_pay_ceiling
+    kinds = f" and e.kind in {vc.const(frozenset(table.items))}" if table and table.items else ""
+    with w.block(f"if {var} is not None{kinds}:"):
+        w(f"N.update({var}[1])")
+        with w.block(f"if {var}[0] is not None and prop > {var}[0]:"):
+            w(f"prop = {var}[0]")
+            if vc.trace:
+                w(f"sp = (_ratio_text(prop), {var}[2], _copy({var}[3]))")

@@ -16,7 +16,7 @@ from policyengine.compile.writer import Code, Constants, Raw, literal
 from policyengine.contract.trace import Citation
 from policyengine.ir import Note, PolicyIR, RowIR
 from policyengine.semantics.domain import describe
-from policyengine.semantics.values import BandsVal
+from policyengine.semantics.values import BandsVal, Val
 
 if TYPE_CHECKING:
     from policyengine.compile.settle import VersionCompiler
@@ -312,6 +312,7 @@ def inventory(policy: PolicyIR) -> tuple[InventoryEntry, ...]:
         *([policy.second_layer] if policy.second_layer else []),
         *([policy.pre_self_pay] if policy.pre_self_pay else []),
         *policy.extra_pre_self_pay,
+        *([policy.pre_self_pay_ceiling] if policy.pre_self_pay_ceiling else []),
         *policy.fund_ceilings,
     ]
     for rule in policy.rules:
@@ -324,6 +325,8 @@ def inventory(policy: PolicyIR) -> tuple[InventoryEntry, ...]:
             add("row", row.location, f"{row.table} ({describe(row.conds)})", row.origin.as_json())
             if table is unreachable:
                 out[-1]["unreachable"] = UNREACHABLE_PRE_SELF_PAY
+            elif table is policy.pre_self_pay_ceiling and not _ceiling_binds(policy, row):
+                out[-1]["unreachable"] = UNREACHABLE_CEILING
     for versions in policy.lets.values():
         for version in versions:
             add("figure", version.location, version.name, version.origin.as_json())
@@ -331,6 +334,31 @@ def inventory(policy: PolicyIR) -> tuple[InventoryEntry, ...]:
 
 
 UNREACHABLE_PRE_SELF_PAY = "the catalogue gives its own 自付比例 for every 乙类 item"
+
+
+UNREACHABLE_CEILING = "no 乙类 proportion of the catalogue or the default is above its bound"
+
+
+def _ceiling_binds(policy: PolicyIR, row: RowIR) -> bool:
+    """Whether a `pre_self_pay ceiling` row can hold some 乙类 line's proportion: only a
+    proportion above its bound shows it in a trace (a `none` row bounds nothing)."""
+    kinds = policy.pre_self_pay_ceiling.items if policy.pre_self_pay_ceiling else ()
+    bounded = [
+        e
+        for e in policy.catalogue.values()
+        if e.cls == "B"
+        and e.kind in (kinds or (e.kind,))
+        and e.local_region in ("", policy.name)  # another region's local item is not covered
+    ]
+    proportions = {e.selfpay_prop for e in bounded if e.selfpay_prop}
+    if policy.pre_self_pay is not None and any(e.selfpay_prop is None for e in bounded):
+        for default in policy.pre_self_pay.rows:
+            value = policy.value(default.expr, default.start or policy.start)
+            proportions.update(value.amounts if isinstance(value, Val) else ())
+    bound = policy.value(row.expr, row.start or policy.start)
+    if not isinstance(bound, Val) or not bound.amounts:
+        return False
+    return any(p > bound.amounts[0] for p in proportions)
 
 
 def _pre_self_pay_reachable(policy: PolicyIR) -> bool:

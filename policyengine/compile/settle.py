@@ -269,6 +269,7 @@ class VersionCompiler:
         w("covered = _Z")
         default = self.module.selfpay_default(self)
         extras = extra.lookups(self, w)
+        ceiling = extra.ceiling_lookup(self, w)
         by_category = categories.in_use(self)
         if by_category:
             w("cc = {}")
@@ -303,6 +304,7 @@ class VersionCompiler:
                             w(line)
                         if self.trace:
                             w(f"sp = {default.trace_source}")
+                    extra.ceiling_bound(self, w, ceiling)
                     w("pre = _fen((amount - over) * prop)")
                 w("cov = amount - over - pre")
                 extra.shares(self, w, extras)

@@ -257,11 +257,23 @@ class Run:
         return split, basis
 
     def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None]:
-        """The 乙类 proportion: the catalogue's, else the policy's default row."""
+        """The 乙类 proportion: the catalogue's, else the policy's default row; held at most
+        at the `pre_self_pay ceiling` row that applies to the claim, if any."""
+        found: tuple[Decimal, str, Citation | None]
         if entry.selfpay_prop is not None:
-            return entry.selfpay_prop, entry.location, None
-        row = self.required(self.policy.pre_self_pay, "pre-self-pay default")
-        return self.level(self.value(row)), row.location, row.origin.as_json()
+            found = entry.selfpay_prop, entry.location, None
+        else:
+            row = self.required(self.policy.pre_self_pay, "pre-self-pay default")
+            found = self.level(self.value(row)), row.location, row.origin.as_json()
+        table = self.policy.pre_self_pay_ceiling
+        if table is None or (table.items and entry.kind not in table.items):
+            return found
+        ceiling = self.lookup(table)
+        if ceiling is not None:
+            bound = self.value(ceiling)
+            if isinstance(bound, Val) and bound.amounts and found[0] > bound.amounts[0]:
+                return bound.amounts[0], ceiling.location, ceiling.origin.as_json()
+        return found
 
     # ------------------------------------------------------------ payers
     def payers(self, covered: Decimal, pre_self_pay: Decimal) -> tuple[Decimal, Decimal, Decimal]:

@@ -119,7 +119,7 @@ TABLES: Final = MappingProxyType(
         "cap": TableSpec("money", frozenset({"complete", "pools"})),
         "limit": TableSpec("money", frozenset({"pools", "programme"})),
         "second_layer": TableSpec("bands", frozenset({"complete", "self_burden", "base"})),
-        "pre_self_pay": TableSpec("ratio", frozenset({"complete"})),
+        "pre_self_pay": TableSpec("ratio", frozenset({"complete", "items"})),
         "fund_ceiling": TableSpec("money", frozenset({"complete", "pools"})),
     }
 )

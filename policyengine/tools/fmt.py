@@ -73,7 +73,7 @@ _FLOWING_NAMES = """
     action adjustments alias applies_when at_least at_most atom audit band band_open base
     binop by_level call cap ceiling complete cond cond_value condition_decl conds cumulative
     days deductible derived effective expr factor from_only from_until fund_ceiling icd_term
-    icd_terms icd_with let_decl limit moments_decl name_list neg none param payment_cap
+    icd_terms icd_with items let_decl limit moments_decl name_list neg none param payment_cap
     percent period points policy_stmt pools pre_self_pay programme qualified
     qualified_list quantity ratio ref row_body rule rule_overrides second_layer self_burden
     source_field start table_stmt term threshold tier until_only value wan_yuan yuan
