@@ -12,7 +12,7 @@ import pytest
 from policyengine.cli.main import main
 from tests.support import POLICIES
 
-MIN_COVERAGE = {"tianjin": 100, "quanzhou": 100}
+MIN_COVERAGE = {"tianjin": 100, "quanzhou": 100, "weihai": 100, "chengdu": 100}
 
 # A Tianjin outpatient claim without items, as a case file's `defaults`.
 DEFAULTS = """
@@ -102,3 +102,21 @@ def test_the_default_pre_self_pay_is_unreachable_until_the_catalogue_omits_a_pro
     assert main(["test", str(tmp_path / "tianjin"), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)[0]["coverage"]
     assert report["unreachable"] == [] and report["missed"] == [] and report["percent"] == 100
+
+
+TEST_POLICIES = POLICIES.parent / "tests" / "policies"
+
+
+@pytest.mark.parametrize("backend", ["compiled", "interpreted"])
+@pytest.mark.parametrize(
+    "construct", sorted(p.name for p in TEST_POLICIES.iterdir() if (p / "tests").is_dir())
+)
+def test_the_construct_policies_cases_reach_every_row(
+    construct: str, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The policies of tests/policies exist to exercise the language's constructs: their
+    hand-worked cases pass on both back ends and reach every rule and row (100%), so a
+    construct added without a case, or a row no case reaches, fails here."""
+    path = str(TEST_POLICIES / construct)
+    code = main(["test", path, "--min-coverage", "100", "--backend", backend])
+    assert code == 0, capsys.readouterr().out
