@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # imported where used: the scenario processes start faster wi
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-REGIONS = ("tianjin", "quanzhou")
+REGIONS = ("tianjin", "quanzhou", "weihai", "chengdu")
 
 
 # ------------------------------------------------------------------ policy copies

@@ -43,6 +43,9 @@ CONSTRUCTS = ROOT / "tests" / "policies" / "constructs"
 AUDITS = ROOT / "tests" / "policies" / "audits"
 
 REGIONS = ("tianjin", "quanzhou")
+# The cities bundled later (issue 16): their generated claims go through the differential
+# tests (both back ends alike); the property oracles follow Tianjin's and Quanzhou's rules.
+NEW_CITIES = ("weihai", "chengdu")
 # The test policies of the language's constructs (tests/policies/): claims of contract version 2.
 TEST_REGIONS = ("constructs", "yearjiao", "audits", "payments", "figures")
 
@@ -81,6 +84,8 @@ D = dt.date
 START = {
     "tianjin": D(2014, 1, 1),
     "quanzhou": D(2014, 1, 1),
+    "weihai": D(2014, 1, 1),
+    "chengdu": D(2014, 1, 1),
     "constructs": D(2014, 1, 1),
     "yearjiao": D(2014, 1, 1),
     "audits": D(2014, 1, 1),
@@ -91,6 +96,8 @@ START = {
 VERSIONS = {
     "tianjin": (D(2014, 1, 1), D(2014, 7, 1), D(2019, 1, 1), D(2023, 1, 1)),
     "quanzhou": (D(2014, 1, 1), D(2020, 1, 24), D(2021, 11, 25), D(2023, 1, 8)),
+    "weihai": (D(2014, 1, 1), D(2019, 1, 1)),
+    "chengdu": (D(2014, 1, 1), D(2019, 1, 1), D(2020, 1, 1)),
     "constructs": (D(2014, 1, 1),),
     "yearjiao": (D(2014, 1, 1),),
     "audits": (D(2014, 1, 1),),
@@ -100,6 +107,8 @@ VERSIONS = {
 EDGES = {
     "tianjin": (*VERSIONS["tianjin"], D(2018, 12, 31), D(2022, 12, 31)),
     "quanzhou": (*VERSIONS["quanzhou"], D(2021, 11, 24), D(2023, 1, 7)),
+    "weihai": (*VERSIONS["weihai"], D(2018, 12, 31)),
+    "chengdu": (*VERSIONS["chengdu"], D(2018, 12, 31), D(2019, 12, 31)),
     "constructs": (*VERSIONS["constructs"], D(2024, 1, 1), D(2023, 12, 31)),
     "yearjiao": (*VERSIONS["yearjiao"], D(2024, 10, 1), D(2024, 9, 30)),
     "audits": (*VERSIONS["audits"], D(2024, 3, 5)),
@@ -117,6 +126,22 @@ TUMOUR_DX = ("C34.1", "C34.900", "C00.0", "C97", "C98", "D00.0", "C50.9")  # C00
 TRANSPLANT_DX = ("Z94.0", "Z94", "Z95.1")  # Z94
 CONTRA_DX = ("K25.0", "K26", "K27.9", "K28")  # 布洛芬 contraindicated with K25–K27
 OTHER_DX = ("J18.9", "R50.9", "M54.5", "A09")
+# Weihai's conditions (严重精神障碍 F20/F22/F25/F31, 脑瘫 G80, 孤独症 F84, 智力残疾 F70–F79) and
+# codes beside them
+WEIHAI_DX = (
+    "F20.0",
+    "F22",
+    "F25.1",
+    "F31.9",
+    "F21",
+    "F32.0",
+    "G80.9",
+    "G81",
+    "F84.0",
+    "F70",
+    "F79.9",
+    "F80",
+)
 LOWER_DX = (
     "i10",
     "e11.900",
@@ -137,6 +162,7 @@ DIAGNOSES = (
     + TRANSPLANT_DX
     + CONTRA_DX
     + OTHER_DX
+    + WEIHAI_DX
     + LOWER_DX
 )
 # Diagnoses that make each condition (for certifications that match the visit).
@@ -204,12 +230,12 @@ CATALOGUE = _catalogue()
 CATALOGUE_CODES = tuple(CATALOGUE)
 # The catalogue a region's claims draw from: the national one, or a test policy's own.
 CATALOGUES = {
-    **dict.fromkeys(REGIONS, CATALOGUE),
+    **dict.fromkeys(REGIONS + NEW_CITIES, CATALOGUE),
     "constructs": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "yearjiao": _catalogue(CONSTRUCTS / "catalogue.csv"),
     "audits": _catalogue(AUDITS / "catalogue.csv"),
-    "payments": _catalogue(CONSTRUCTS / "catalogue.csv"),
-    "figures": _catalogue(CONSTRUCTS / "catalogue.csv"),
+    "payments": _catalogue(ROOT / "tests" / "policies" / "payments" / "catalogue.csv"),
+    "figures": _catalogue(ROOT / "tests" / "policies" / "figures" / "catalogue.csv"),
 }
 # Codes the catalogue does not hold: some share the 10-character generic prefix of a
 # catalogue drug, one is a catalogue code in lower case, the rest are unrelated.
@@ -288,9 +314,7 @@ def chance(draw: st.DrawFn, one_in: int) -> bool:
 _BOOL = st.booleans()
 _EDGE_OFFSET = st.integers(-3, 3)
 _BEFORE_START = st.integers(-400, -1)
-_ANY_DATE = {
-    region: st.dates(min_value=START[region], max_value=LATEST) for region in REGIONS + TEST_REGIONS
-}
+_ANY_DATE = {region: st.dates(min_value=START[region], max_value=LATEST) for region in START}
 
 
 # ------------------------------------------------------------------ dates
@@ -768,7 +792,7 @@ def claims(
 
 PLACES = ("local", "in_province", "out_of_province")
 DEPARTMENTS = ("psychiatry", "cardiology", "oncology", "neurology")
-DECLARED_TIERS = {"constructs": ("high", "low", "student")}
+DECLARED_TIERS = {"constructs": ("high", "low", "student"), "chengdu": ("high", "low", "student")}
 BENEFIT_YEARS = {"yearjiao": (10, 1)}  # (month, day); the others run calendar years
 ENROLLED_YEARS = (0, 1, 4, 5, 9, 10, 11, 15, 20, 30, 40)
 POOLED_FIGURES = (0, 1000, 5000, 10000, 20000, 50000, 100000, 200000)

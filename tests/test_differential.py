@@ -25,7 +25,15 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import REGIONS, TEST_REGIONS, as_of_dates, claims, json_text, policy_dir
+from strategies import (
+    NEW_CITIES,
+    REGIONS,
+    TEST_REGIONS,
+    as_of_dates,
+    claims,
+    json_text,
+    policy_dir,
+)
 
 from policyengine.check import check
 from policyengine.compile import compile_policy
@@ -47,7 +55,8 @@ def _policy(region: str) -> Any:
     return result.policy
 
 
-ALL_REGIONS = REGIONS + TEST_REGIONS  # the bundled cities and the test policies of constructs
+# the bundled cities and the test policies of constructs
+ALL_REGIONS = REGIONS + NEW_CITIES + TEST_REGIONS
 POLICIES = {region: _policy(region) for region in ALL_REGIONS}
 COMPILED = {region: compile_policy(policy) for region, policy in POLICIES.items()}
 SETTLE = {region: compiled.namespace()["settle"] for region, compiled in COMPILED.items()}
