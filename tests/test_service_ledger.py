@@ -242,6 +242,36 @@ def test_a_year_is_the_policys_benefit_year(store: LedgerStore) -> None:
     assert store.year("yearjiao", "P-1", 2023).history["benefit_year_start"] == "2023-10-01"  # type: ignore[index]
 
 
+def test_a_cap_per_day_counts_what_the_stored_year_paid_that_day(store: LedgerStore) -> None:
+    """tests/policies/payments: special outpatient at most 300.00 a visit at level 1 and
+    500.00 a day. Three claims of 1000.00 committed one by one: 300.00, then the day's 200.00
+    left, then on the next day 300.00 again — as batch settles them (the stored ledger keeps
+    what each day paid, not only the year's sums)."""
+    engine = Engine.load(ROOT / "tests" / "policies" / "payments")
+    days = ("2024-04-08", "2024-04-08", "2024-04-09")
+    claims = [day_claim(f"PD-{n}", day) for n, day in enumerate(days)]
+    committed = [store.commit(engine, json.dumps(c).encode()) for c in claims]
+    funds = [s.result["totals"]["payers"]["fund"] for s in committed]
+    assert funds == ["300.00", "200.00", "300.00"]
+    batch = settle_claims(
+        engine, list(enumerate(claims)), region=None, as_of=None, moment="during", trace=False
+    )
+    assert [without_trace(dict(s.result)) for s in committed] == [b.result for b in batch]
+
+
+def day_claim(claim_id: str, day: str) -> dict[str, Any]:
+    item = {"line": 1, "code": "S001", "kind": "service", "quantity": "1",
+            "unit_price": "1000.00", "amount": "1000.00"}  # fmt: skip
+    return claim(
+        id=claim_id,
+        region="payments",
+        person={"id": "P-9", "scheme": "resident", "birth_date": "1955-05-02", "sex": "female"},
+        items=[item],
+    ) | {"visit": {"type": "special_outpatient", "date": day, "hospital": {"id": "H1",
+         "level": 1, "kind": "general"}, "doctor": {"id": "D1", "title": "attending"},
+         "diagnoses": ["I10"]}}  # fmt: skip
+
+
 def year_claim(claim_id: str, day: str) -> dict[str, Any]:
     item = {"line": 1, "code": "S001", "kind": "service", "quantity": "1",
             "unit_price": "200.00", "amount": "200.00"}  # fmt: skip

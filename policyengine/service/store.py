@@ -214,6 +214,11 @@ class LedgerStore:
                 opening = Ledger.from_json(person.opening, rules)
                 for contribution in standing:
                     opening.absorb(Ledger.from_json(contribution))
+                day = claim.visit.date  # what the fund paid earlier that day (caps per day)
+                opening.today = day
+                opening.paid_today = self.tables.paid_on(
+                    connection, chosen, claim.person.id, year, day
+                )
                 settled = claim._replace(history=opening.history(claim.visit.date))
                 opening_json = person.opening
             else:  # the first claim standing in its year opens the ledger, as in batch

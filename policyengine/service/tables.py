@@ -12,7 +12,9 @@ JSON columns hold text (orjson), the same in both databases.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import orjson
 from sqlalchemy import (
@@ -182,6 +184,37 @@ def contributions(
         .order_by(settlements.c.sequence)
     )
     return [orjson.loads(text) for (text,) in connection.execute(query)]
+
+
+def paid_on(
+    connection: Connection, region: str, person_id: str, year: int, day: dt.date
+) -> dict[str, Decimal]:
+    """What the fund paid on `day`, per visit type, by the standing claims of the year
+    (history.paid_today, for caps `per day`): the ledger's JSON keeps the year's sums only."""
+    query = select(settlements.c.claim, settlements.c.result).where(
+        and_(
+            settlements.c.region == region,
+            settlements.c.person_id == person_id,
+            settlements.c.year == year,
+            settlements.c.status == "settled",
+        )
+    )
+    paid: dict[str, Decimal] = {}
+    for claim_text, result_text in connection.execute(query):
+        visit: StoredVisit = orjson.loads(claim_text)["visit"]
+        if visit["date"] != day.isoformat():
+            continue
+        result: ResultDict = orjson.loads(result_text)
+        fund = Decimal(result["totals"]["payers"]["fund"])
+        paid[visit["type"]] = paid.get(visit["type"], Decimal(0)) + fund
+    return paid
+
+
+class StoredVisit(TypedDict):
+    """What `paid_on` reads of a stored claim's visit (the claim contract's names)."""
+
+    type: str
+    date: str
 
 
 def settlements_of(
