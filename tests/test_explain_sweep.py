@@ -1,4 +1,4 @@
-"""`explain` on everything a year can bring: every claim of a generated year of both cities
+"""`explain` on everything a year can bring: every claim of a generated year of each city
 (each person's year settled with its ledger, as batch settles it), every visit type, both
 languages, all three formats — without an error, and each account naming every rule its
 trace names. Quanzhou's year is the 2021 reform's, whose special-outpatient limits are
@@ -26,9 +26,16 @@ from policyengine.ledger import settle_person
 from policyengine.semantics.vocabulary import VISITS
 from policyengine.tools.generate import generate
 
-YEARS = (("tianjin", 2018), ("tianjin", 2024), ("quanzhou", 2021), ("quanzhou", 2024))
+YEARS = (
+    ("tianjin", 2018),
+    ("tianjin", 2024),
+    ("quanzhou", 2021),
+    ("quanzhou", 2024),
+    ("weihai", 2024),
+    ("chengdu", 2024),
+)
 PERSONS = max(8, int(os.environ.get("POLICYENGINE_FUZZ_EXAMPLES", "100")) // 20)
-SEED = 12  # a seed whose 8 persons per year reach every visit type of both cities
+SEED = 12  # a seed whose 8 persons per year reach every visit type of Tianjin and Quanzhou
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +69,14 @@ def test_the_sweep_reaches_every_visit_type_of_both_cities(settled: list[Any]) -
         if (limit := read_steps(result).limit) is not None and limit["figures"]["limit"] is None
     ]
     assert cancelled, "no claim met the cancelled special-outpatient limits"
+    # Chengdu's employees of 50 and over: the age uplift read from the claim's facts, the
+    # adjustments summed at most 100% (the trace's derivation and combination, rendered)
+    combined = [
+        ratio
+        for _raw, result in settled
+        if (ratio := read_steps(result).ratio) is not None and "combination" in ratio["figures"]
+    ]
+    assert any("derivation" in a for r in combined for a in r["figures"]["adjustments"])
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
