@@ -564,7 +564,7 @@ def test_table_markdown_json_and_chart(report: dict[str, Any]) -> None:
     assert f"`{RESIDENT_RATIO_ROW}`" in markdown
     schema = diff_schema()
     assert schema["$id"].endswith("/diff/1") and "attribution" in schema["required"]
-    assert validate(json.loads(json.dumps(report))).schema_ == "policyengine.diff/1"
+    assert validate(json.loads(json.dumps(report)))["schema"] == "policyengine.diff/1"
     broken = json.loads(json.dumps(report))
     broken["totals"][0]["change"] = "12"
     with pytest.raises(ValueError, match="pattern"):

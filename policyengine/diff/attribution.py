@@ -1,6 +1,6 @@
 """Attribution of one claim's change between two rule sets, step by step (docs/diff.md).
 
-The components of each version's settlement (diff_components.py) are substituted from
+The components of each version's settlement (diff/components.py) are substituted from
 the base version to the amended one, one at a time, in settlement order: the lines, the
 deductible amount, the deductible met, the ratio, its adjustments, the cap, the cap's
 paid, the limit, the limit's paid, the second-layer schedule, S and the second layer's
@@ -29,6 +29,7 @@ from policyengine.diff.components import (
     LineState,
     NotRecomputable,
     Settlement,
+    Side,
     State,
     Target,
     recompute,
@@ -53,7 +54,7 @@ class _Walk:
         self.outcome = recompute(state)
         self.parts: list[tuple[Target, Change]] = []
 
-    def to(self, target: Target, **changes: Any) -> None:
+    def to(self, target: Target, **changes: Any) -> None:  # State's fields, each its own type
         if all(getattr(self.state, name) == value for name, value in changes.items()):
             return
         new = dataclasses.replace(self.state, **changes)
@@ -161,9 +162,8 @@ def _line_steps(a: LineState, b: LineState) -> Iterable[tuple[Target, LineState]
         detail = f"payment standard (price cap) of {b.code}"
         yield Target("rule", "lines", None, None, None, detail), line
     if a.selfpay != b.selfpay or line.buckets() != b.buckets():
-        cite, version = (
-            (b.selfpay_cite, "amended") if b.selfpay_cite.rule else (a.selfpay_cite, "base")
-        )
+        version: Side = "amended" if b.selfpay_cite.rule else "base"
+        cite = b.selfpay_cite if b.selfpay_cite.rule else a.selfpay_cite
         yield cite.target("lines", version, f"pre-self-pay proportion of {b.code}"), b
 
 

@@ -3,14 +3,25 @@ written by hand (no plotting dependency)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape
 
 from policyengine.diff.render import amount
 
+if TYPE_CHECKING:
+    from policyengine.diff.schema import DiffReport, Spread
 
-def chart_bars(spread: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    count: int
+    negative: bool  # a fall in what the payers pay (drawn red)
+
+
+def chart_bars(spread: Spread) -> tuple[Literal["bands", "linear"], list[Bar]]:
     """The chart's bars: the linear histogram, or — when one bin holds most persons and the
     changes span more than two orders of magnitude — the table's bands (by decade)."""
     bins = spread["histogram"]
@@ -23,28 +34,27 @@ def chart_bars(spread: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         used = [i for i, b in enumerate(bands) if b["count"]]
         chosen = bands[used[0] : used[-1] + 1]
         return "bands", [
-            {
-                "label": b["label"],
-                "count": b["count"],
-                "negative": b["to"] is not None and Decimal(b["to"]) <= 0 and b["from"] != "0.00",
-            }
+            Bar(
+                b["label"],
+                b["count"],
+                negative=b["to"] is not None and Decimal(b["to"]) <= 0 and b["from"] != "0.00",
+            )
             for b in chosen
         ]
     return "linear", [
-        {
-            "label": f"{amount(b['from'])} to {amount(b['to'])}",
-            "from": b["from"],
-            "to": b["to"],
-            "count": b["count"],
-            "negative": Decimal(b["to"]) <= 0,
-        }
+        Bar(
+            f"{amount(b['from'])} to {amount(b['to'])}",
+            b["count"],
+            negative=Decimal(b["to"]) <= 0,
+        )
         for b in bins
     ]
 
 
-def render_svg(report: dict[str, Any]) -> str:
+def render_svg(report: DiffReport) -> str:
     """A histogram of the per-person change paid by the fund and the second layer."""
-    mode, bars = chart_bars(report["distribution"]["persons"])
+    persons_spread = report["distribution"]["persons"]
+    mode, bars = chart_bars(persons_spread)
     width, height = 760, 440
     left, right, top, bottom = 70, 20, 56, 104
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -66,7 +76,7 @@ def render_svg(report: dict[str, Any]) -> str:
             f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no person changed</text>'
         )
         return "\n".join([*parts, "</svg>"]) + "\n"
-    ticks = _count_ticks(max(b["count"] for b in bars))
+    ticks = _count_ticks(max(b.count for b in bars))
     top_count = ticks[-1]
     bar_w = plot_w / len(bars)
     base_y = top + plot_h
@@ -77,13 +87,13 @@ def render_svg(report: dict[str, Any]) -> str:
         )
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:,}</text>')
     for index, bar in enumerate(bars):
-        h = plot_h * bar["count"] / top_count
+        h = plot_h * bar.count / top_count
         x = left + index * bar_w
-        fill = "#c0504d" if bar["negative"] else "#4f81bd"
+        fill = "#c0504d" if bar.negative else "#4f81bd"
         parts.append(
             f'<rect x="{x + 1:.1f}" y="{base_y - h:.1f}" width="{max(bar_w - 2, 1):.1f}" '
-            f'height="{h:.1f}" fill="{fill}"><title>{escape(bar["label"])}: '
-            f"{bar['count']:,} persons</title></rect>"
+            f'height="{h:.1f}" fill="{fill}"><title>{escape(bar.label)}: '
+            f"{bar.count:,} persons</title></rect>"
         )
         if mode == "bands":
             centre = x + bar_w / 2
@@ -91,20 +101,21 @@ def render_svg(report: dict[str, Any]) -> str:
             # narrow bars: labels slanted so that they do not run into each other
             slant = (
                 f' text-anchor="end" transform="rotate(-30 {centre:.1f} {label_y})"'
-                if bar_w < 6 * len(bar["label"])
+                if bar_w < 6 * len(bar.label)
                 else ' text-anchor="middle"'
             )
             parts.append(
                 f'<text x="{centre:.1f}" y="{label_y}"{slant} font-size="10">'
-                f"{escape(bar['label'])}</text>"
+                f"{escape(bar.label)}</text>"
             )
             parts.append(
                 f'<text x="{centre:.1f}" y="{base_y - h - 4:.1f}" text-anchor="middle" '
-                f'font-size="10">{bar["count"]:,}</text>'
+                f'font-size="10">{bar.count:,}</text>'
             )
     if mode == "linear":
         step = max(1, len(bars) // 8)
-        edges = [b["from"] for b in bars] + [bars[-1]["to"]]
+        bins = persons_spread["histogram"]  # the bars, one a bin
+        edges = [b["from"] for b in bins] + [bins[-1]["to"]]
         for index in range(0, len(edges), step):
             x = left + index * bar_w
             parts.append(

@@ -4,7 +4,7 @@ The same claims are settled under two versions — a baseline and amended rules,
 policy at two dates — each person's claims in date order with the year's ledger
 (ledger.settle_person, as batch does), separately under each version so that the
 histories evolve under each rule set. Every claim's change is then split over the rules
-that differ (diff_attribution.py); the report (diff_report.py) totals the change per payer,
+that differ (diff/attribution.py); the report (diff/report.py) totals the change per payer,
 counts and ranks the changed claims and persons, and aggregates the attribution by rule
 and by clause. docs/diff.md describes the method and its limits.
 """
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from policyengine.batch.index import read_claim, scan, tasks
 from policyengine.batch.local import BatchOptions
@@ -42,6 +42,7 @@ from policyengine.prepared import LedgerRules
 if TYPE_CHECKING:
     from policyengine.contract.fastclaim import Claim
     from policyengine.contract.results import ErrorRecordDict, ResultDict
+    from policyengine.diff.schema import DiffReport, ErrorExample, NoteExample
 
 SIDES = ("base", "amended")
 TOTAL_KEYS = ("billed", "denied", "covered", "deductible", "fund", "critical_illness", "patient")
@@ -57,8 +58,16 @@ class DiffOptions:
     largest: int = 10
 
 
+class Progress(Protocol):
+    """What a diff says of its progress: cli/progress.py's bar, or Quiet."""
+
+    def indexed(self, claims: int, size: int, /) -> None: ...
+    def start_settling(self, claims: int, /) -> None: ...
+    def advance_claims(self, count: int, /) -> None: ...
+
+
 class Quiet:
-    """Progress that says nothing (the CLI passes cli_batch.Progress)."""
+    """Progress that says nothing (the CLI passes cli/progress.py's bar)."""
 
     def indexed(self, _claims: int, _size: int) -> None: ...
     def start_settling(self, _claims: int) -> None: ...
@@ -118,6 +127,30 @@ class Side:
 
 
 @dataclass
+class TargetTotal:
+    """A target's part of the change over all claims, and how many claims it moved."""
+
+    change: Change = ZERO_CHANGE
+    claims: int = 0
+
+
+@dataclass(frozen=True)
+class ChangedClaim:
+    """One of the largest changes: the claim, each side's totals, and its three largest parts."""
+
+    line: int  # the claim's line in the input, from 1
+    claim_id: str
+    totals: dict[str, dict[str, Decimal]]  # side → _totals (a side that failed is absent)
+    change: Change
+    because: list[tuple[Target, Change]]
+
+
+# a changed claim ranked by |payers|, |patient|, then input order (the index is unique: the
+# claim itself is never compared)
+Ranked = tuple[Decimal, Decimal, int, ChangedClaim]
+
+
+@dataclass
 class Tally:
     """Everything the report needs, accumulated claim by claim."""
 
@@ -132,12 +165,12 @@ class Tally:
     persons: int = 0
     person_changes: list[Decimal] = field(default_factory=list)  # payers, changed persons
     persons_changed: int = 0
-    largest: list[tuple[Any, ...]] = field(default_factory=list)  # a bounded heap
-    by_target: dict[Target, list[Any]] = field(default_factory=dict)  # [Change, claims]
+    largest: list[Ranked] = field(default_factory=list)  # a bounded heap
+    by_target: dict[Target, TargetTotal] = field(default_factory=dict)
     by_clause_claims: Counter[str] = field(default_factory=Counter)
     not_decomposed: int = 0
-    notes: list[dict[str, Any]] = field(default_factory=list)
-    error_examples: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[NoteExample] = field(default_factory=list)
+    error_examples: list[ErrorExample] = field(default_factory=list)
 
 
 def _totals(result: ResultDict) -> dict[str, Decimal]:
@@ -284,9 +317,9 @@ class Differ:
         for target, part in attribution.parts:
             parts[target] = parts.get(target, ZERO_CHANGE) + part
         for target, part in parts.items():
-            entry = tally.by_target.setdefault(target, [ZERO_CHANGE, 0])
-            entry[0] = entry[0] + part
-            entry[1] += 1
+            entry = tally.by_target.setdefault(target, TargetTotal())
+            entry.change = entry.change + part
+            entry.claims += 1
         for key in {clause_key(target) for target in parts}:
             tally.by_clause_claims[key] += 1
         if attribution.note is not None:
@@ -304,17 +337,11 @@ class Differ:
             tally.changed["decreased"] += 1
         tally.claim_changes.append(change.payers)
         top = sorted(parts.items(), key=lambda p: -abs(p[1].payers))[:3]
-        ranked: tuple[Any, ...] = (
+        ranked: Ranked = (
             abs(change.payers),
             abs(change.patient),
             -index,
-            {
-                "line": index + 1,
-                "claim_id": result["claim_id"],
-                "totals": totals,
-                "change": change,
-                "because": [(target, part) for target, part in top],
-            },
+            ChangedClaim(index + 1, result["claim_id"], totals, change, top),
         )
         if len(tally.largest) < self.options.largest:
             heapq.heappush(tally.largest, ranked)
@@ -325,7 +352,7 @@ class Differ:
 # ------------------------------------------------------------------ driver
 
 
-def persons(input_path: Path, progress: Any) -> Iterator[list[tuple[int, bytes | Oversized]]]:
+def persons(input_path: Path, progress: Progress) -> Iterator[list[tuple[int, bytes | Oversized]]]:
     """Each person's claims as (input index, raw line), persons in id order — the same
     external index as batch (flat memory however large the file)."""
     with tempfile.TemporaryDirectory(prefix="policyengine-diff-") as work:
@@ -347,9 +374,9 @@ def run_diff(
     base: Version,
     amended: Version,
     options: DiffOptions,
-    progress: Any = None,
-) -> dict[str, Any]:
-    """Settle the input under both versions and return the report (diff_report.py)."""
+    progress: Progress | None = None,
+) -> DiffReport:
+    """Settle the input under both versions and return the report (diff/report.py)."""
     from policyengine.diff.report import build_report
 
     progress = progress or Quiet()

@@ -5,7 +5,7 @@ of its split, the deductible amount and the amount already met, the ratio (base 
 adjustments), the cap and the year's paid against it, the per-condition limit and its
 paid, the second-layer schedule, the year's self-burden S and the second layer's paid.
 `read` collects them into a State; `recompute` applies the spec's formulas
-(../spec/claims.md §2, steps 6–9) to a State. diff_attribution.py substitutes the
+(../spec/claims.md §2, steps 6–9) to a State. diff/attribution.py substitutes the
 components of one version by the other's, one at a time.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
@@ -37,7 +37,11 @@ if TYPE_CHECKING:
     )
 
 ZERO = Decimal(0)
-LEDGER = "ledger"
+LEDGER: Final = "ledger"
+# where a change goes: a rule (or catalogue row), the ledger, a claim settled under one version
+# only, or a change no step explains
+TargetKind = Literal["rule", "ledger", "one_version", "unexplained"]
+Side = Literal["base", "amended"]  # the two versions compared
 
 
 @dataclass(frozen=True)
@@ -76,16 +80,19 @@ ZERO_CHANGE = Change()
 class Target:
     """Where a step's change goes: a rule of one version, or the ledger, or a whole claim."""
 
-    kind: str  # "rule", "ledger", "one_version", "unexplained"
+    kind: TargetKind
     step: str  # lines, deductible, deductible_met, ratio, ratio_adjustment, cap, cap_paid, …
     rule: str | None = None  # file:line of the rule or row
-    version: str | None = None  # whose files `rule` refers to: "amended" or "base"
+    version: Side | None = None  # whose files `rule` refers to
     source: str | None = None  # the cited source as canonical JSON (hashable)
     detail: str | None = None  # e.g. the finding kind, the catalogue code
 
     @property
-    def source_json(self) -> dict[str, Any] | None:
-        return orjson.loads(self.source) if self.source is not None else None
+    def source_json(self) -> Citation | None:
+        if self.source is None:
+            return None
+        cited: Citation = orjson.loads(self.source)  # written by source_key from a Citation
+        return cited
 
 
 def source_key(source: Citation | None) -> str | None:
@@ -99,7 +106,7 @@ class Cite:
     rule: str | None
     source: str | None
 
-    def target(self, step: str, version: str, detail: str | None = None) -> Target:
+    def target(self, step: str, version: Side, detail: str | None = None) -> Target:
         return Target("rule", step, self.rule, version, self.source, detail)
 
 

@@ -1,20 +1,35 @@
 """Rendering a diff report: a rich table for people, markdown for a report (the chart:
-diff_chart.py)."""
+diff/chart.py)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from policyengine.diff.words import words
 from policyengine.explain.escape import markdown, visible
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from policyengine.diff.schema import (
+        Because,
+        ClauseRow,
+        DiffReport,
+        Largest,
+        Measure,
+        Payments,
+        RuleRow,
+        Spread,
+        TotalRow,
+    )
+
 Words = Callable[[str], str]
 _EN = words("en")
 
-MEASURE_WORDS = {
+MEASURE_WORDS: dict[Measure, str] = {
     "fund": "fund",
     "critical_illness": "critical illness",
     "payers": "payers (fund + critical illness)",
@@ -45,7 +60,7 @@ def amount(text: str | None, signed: bool = False) -> str:
     return f"+{shown}" if signed and value > 0 else shown
 
 
-def percent(row: dict[str, Any]) -> str:
+def percent(row: TotalRow) -> str:
     text = row["change_percent"]
     if text is None:
         return "—"
@@ -59,7 +74,7 @@ def plural(count: int, word: str, w: Words = _EN) -> str:
     return w(f"{{count}} {word}{'' if count == 1 else 's'}").format(count=f"{count:,}")
 
 
-def headline(report: dict[str, Any], w: Words = _EN) -> list[tuple[str, str]]:
+def headline(report: DiffReport, w: Words = _EN) -> list[tuple[str, str]]:
     """The report's first lines, as (what, said)."""
     claims, persons = report["claims"], report["persons"]
     settled = claims["settled"]
@@ -94,7 +109,7 @@ def headline(report: dict[str, Any], w: Words = _EN) -> list[tuple[str, str]]:
     ]
 
 
-def check_line(report: dict[str, Any], w: Words = _EN) -> str:
+def check_line(report: DiffReport, w: Words = _EN) -> str:
     attribution = report["attribution"]
     total = attribution["total"]
     text = w("attributed: fund {fund}, critical illness {ci}, patients {patient} — ").format(
@@ -116,11 +131,11 @@ def check_line(report: dict[str, Any], w: Words = _EN) -> str:
     return text
 
 
-def _clause_cell(row: dict[str, Any], w: Words = _EN) -> str:
+def _clause_cell(row: ClauseRow, w: Words = _EN) -> str:
     return w(str(row["label"]))  # a clause's own words, or the engine's for the ledger
 
 
-def short(row: dict[str, Any], w: Words = _EN) -> str:
+def short(row: RuleRow | Because, w: Words = _EN) -> str:
     """A target in few words: its rule, else `ledger: cap paid`, else its label."""
     if row["rule"]:
         return str(row["rule"])
@@ -133,17 +148,17 @@ def step_word(step: str, w: Words = _EN) -> str:
     return w(STEP_SHORT.get(step, step))
 
 
-def rule_cell(row: dict[str, Any], w: Words = _EN) -> str:
+def rule_cell(row: RuleRow, w: Words = _EN) -> str:
     if row["kind"] == "ledger":
         return w("ledger — carried over from earlier claims of the year")
     return str(row["label"])
 
 
-def _because(entry: dict[str, Any], w: Words = _EN) -> str:
+def _because(entry: Largest, w: Words = _EN) -> str:
     return "; ".join(f"{short(p, w)} {amount(p['payers'], True)}" for p in entry["because"])
 
 
-def _payers(payments: dict[str, str] | None) -> str | None:
+def _payers(payments: Payments | None) -> str | None:
     if payments is None:
         return None
     return str(Decimal(payments["fund"]) + Decimal(payments["critical_illness"]))
@@ -153,7 +168,7 @@ def _payers(payments: dict[str, str] | None) -> str | None:
 
 
 def render_table(
-    report: dict[str, Any], width: int | None = None, color: bool = False, lang: str = "en"
+    report: DiffReport, width: int | None = None, color: bool = False, lang: str = "en"
 ) -> str:
     from rich import box
     from rich.console import Console
@@ -226,7 +241,7 @@ def render_table(
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def _attribution_tables(console: Any, report: dict[str, Any], w: Words) -> None:
+def _attribution_tables(console: Console, report: DiffReport, w: Words) -> None:
     from rich import box
     from rich.table import Table
 
@@ -266,18 +281,18 @@ def _attribution_tables(console: Any, report: dict[str, Any], w: Words) -> None:
     clauses.add_column(w("claims"), justify="right")
     clauses.add_column(w("payers"), justify="right")
     clauses.add_column(w("patients"), justify="right")
-    for row in attribution["by_clause"]:
+    for clause in attribution["by_clause"]:
         clauses.add_row(
-            _clause_cell(row, w),
-            "\n".join(row["rules"]) or "—",
-            f"{row['claims']:,}",
-            amount(row["change"]["payers"], True),
-            amount(row["change"]["patient"], True),
+            _clause_cell(clause, w),
+            "\n".join(clause["rules"]) or "—",
+            f"{clause['claims']:,}",
+            amount(clause["change"]["payers"], True),
+            amount(clause["change"]["patient"], True),
         )
     console.print(clauses)
 
 
-def _distribution_tables(console: Any, report: dict[str, Any], w: Words) -> None:
+def _distribution_tables(console: Console, report: DiffReport, w: Words) -> None:
     from rich import box
     from rich.table import Table
 
@@ -301,10 +316,14 @@ def _distribution_tables(console: Any, report: dict[str, Any], w: Words) -> None
         console.print(bands)
 
 
-def _spread(spread: dict[str, Any]) -> dict[str, str]:
+def _spread(spread: Spread) -> dict[str, str]:
+    """The template fields of a spread's sentence."""
     return {
         "changed": f"{spread['changed']:,}",
-        **{k: amount(spread[k], True) for k in ("min", "median", "mean", "max")},
+        "min": amount(spread["min"], True),
+        "median": amount(spread["median"], True),
+        "mean": amount(spread["mean"], True),
+        "max": amount(spread["max"], True),
     }
 
 
@@ -320,7 +339,7 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list
     return [_md(header), "|" + "|".join(rule) + "|", *(_md(r) for r in rows)]
 
 
-def render_markdown(report: dict[str, Any], lang: str = "en") -> str:
+def render_markdown(report: DiffReport, lang: str = "en") -> str:
     w = words(lang)
     out = [f"# {w('Policy change impact')}", ""]
     out += [f"- {what}: {said}" for what, said in headline(report, w)]

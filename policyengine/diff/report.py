@@ -1,24 +1,40 @@
-"""The report of `policyengine diff`, built from the tally (its schema: diff_schema.py)."""
+"""The report of `policyengine diff`, built from the tally (its declared shape and JSON
+Schema: diff/schema.py)."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from policyengine._version import __version__
 from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target, clause_key
-from policyengine.diff.schema import DIFF_SCHEMA
+from policyengine.diff.schema import (
+    DIFF_SCHEMA,
+    AttributionSection,
+    Band,
+    Bin,
+    ChangeAmounts,
+    ClauseRow,
+    DiffReport,
+    Largest,
+    Measure,
+    Payments,
+    RuleRow,
+    Spread,
+    TotalRow,
+)
 from policyengine.semantics.money import FEN
 from policyengine.semantics.money import money as money_text
 
 if TYPE_CHECKING:
-    from policyengine.diff.compare import DiffOptions, Tally
+    from policyengine.contract.trace import Citation
+    from policyengine.diff.compare import ChangedClaim, DiffOptions, Tally
     from policyengine.diff.source import Version
     from policyengine.engine import Engine
 
-MEASURES = ("fund", "critical_illness", "payers", "patient", "denied")
+MEASURES: tuple[Measure, ...] = ("fund", "critical_illness", "payers", "patient", "denied")
 BAND_EDGES = (-10000, -1000, -100, -10, 0, 10, 100, 1000, 10000)
 HISTOGRAM_BINS = 20
 
@@ -47,7 +63,7 @@ def money(amount: Decimal) -> str:
     return "0.00" if text == "-0.00" else text
 
 
-def change_json(change: Change) -> dict[str, str]:
+def change_json(change: Change) -> ChangeAmounts:
     return {
         "fund": money(change.fund),
         "critical_illness": money(change.critical_illness),
@@ -57,8 +73,8 @@ def change_json(change: Change) -> dict[str, str]:
     }
 
 
-def _totals(tally: Tally) -> list[dict[str, Any]]:
-    rows = []
+def _totals(tally: Tally) -> list[TotalRow]:
+    rows: list[TotalRow] = []
     for measure in MEASURES:
         sides = []
         for side in ("base", "amended"):
@@ -81,9 +97,9 @@ def _totals(tally: Tally) -> list[dict[str, Any]]:
     return rows
 
 
-def _bands(values: list[Decimal]) -> list[dict[str, Any]]:
+def _bands(values: list[Decimal]) -> list[Band]:
     edges = [Decimal(e) for e in BAND_EDGES]
-    bands: list[dict[str, Any]] = []
+    bands: list[Band] = []
 
     def add(label: str, low: Decimal | None, high: Decimal | None, chosen: list[Decimal]) -> None:
         bands.append(
@@ -119,7 +135,7 @@ def nice_width(span: Decimal, bins: int) -> Decimal:
     return Decimal(10).scaleb(exponent)  # pragma: no cover
 
 
-def histogram(values: list[Decimal], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+def histogram(values: list[Decimal], bins: int = HISTOGRAM_BINS) -> list[Bin]:
     if not values:
         return []
     low, high = min(values), max(values)
@@ -135,7 +151,7 @@ def histogram(values: list[Decimal], bins: int = HISTOGRAM_BINS) -> list[dict[st
     ]
 
 
-def _spread(values: list[Decimal]) -> dict[str, Any]:
+def _spread(values: list[Decimal]) -> Spread:
     ordered = sorted(values)
     middle = None
     if ordered:
@@ -187,7 +203,7 @@ class Labels:
         return " ".join(parts)
 
 
-def clause_label(source: dict[str, Any] | None, kind: str, detail: str | None) -> str:
+def clause_label(source: Citation | None, kind: str, detail: str | None) -> str:
     if kind == LEDGER:
         return LEDGER_WORDS
     if kind == "one_version":
@@ -212,15 +228,30 @@ def _order(change: Change) -> tuple[Decimal, Decimal]:
     return (-abs(change.payers), -abs(change.patient))
 
 
-def _attribution(tally: Tally, labels: Labels) -> dict[str, Any]:
-    by_rule = []
-    clauses: dict[str, dict[str, Any]] = {}
+def _clause_row(source: Citation | None, label: str, claims: int) -> ClauseRow:
+    """A clause's row before its rules and change are added up."""
+    return {
+        "label": label,
+        "doc": source.get("doc") if source else None,
+        "clause": source.get("clause") if source else None,
+        "quote": source.get("quote") if source else None,
+        "provenance": source.get("provenance") if source else None,
+        "note": source.get("note") if source else None,
+        "rules": [],
+        "claims": claims,
+        "change": change_json(ZERO_CHANGE),
+    }
+
+
+def _attribution(tally: Tally, labels: Labels, expected: Change) -> AttributionSection:
+    """The change by rule and by clause; `expected` is the change in the totals, which the
+    parts must sum to exactly."""
+    by_rule: list[RuleRow] = []
+    clauses: dict[str, ClauseRow] = {}
+    clause_changes: dict[str, Change] = {}
     total = ZERO_CHANGE
-    for target, (change, claims) in sorted(
-        tally.by_target.items(), key=lambda item: _order(item[1][0])
-    ):
-        total = total + change
-        label = labels.label(target)
+    for target, part in sorted(tally.by_target.items(), key=lambda item: _order(item[1].change)):
+        total = total + part.change
         source = target.source_json
         by_rule.append(
             {
@@ -231,41 +262,31 @@ def _attribution(tally: Tally, labels: Labels) -> dict[str, Any]:
                 "what": labels.what_of(target),
                 "detail": target.detail,
                 "source": source,
-                "label": label,
-                "claims": claims,
-                "change": change,
+                "label": labels.label(target),
+                "claims": part.claims,
+                "change": change_json(part.change),
             }
         )
         key = clause_key(target)
-        group = clauses.setdefault(
-            key,
-            {
-                "label": clause_label(source, target.kind, target.detail),
-                "doc": (source or {}).get("doc"),
-                "clause": (source or {}).get("clause"),
-                "quote": (source or {}).get("quote"),
-                "provenance": (source or {}).get("provenance"),
-                "note": (source or {}).get("note"),
-                "rules": [],
-                "claims": tally.by_clause_claims[key],
-                "change": ZERO_CHANGE,
-            },
-        )
-        group["change"] = group["change"] + change
+        label = clause_label(source, target.kind, target.detail)
+        group = clauses.setdefault(key, _clause_row(source, label, tally.by_clause_claims[key]))
+        clause_changes[key] = clause_changes.get(key, ZERO_CHANGE) + part.change
         if target.rule is not None and target.rule not in group["rules"]:
             group["rules"].append(target.rule)
-    by_clause = sorted(clauses.values(), key=lambda g: _order(g["change"]))
-    for row in (*by_rule, *by_clause):
-        row["change"] = change_json(row["change"])
+    for key, change in clause_changes.items():
+        clauses[key]["change"] = change_json(change)
     return {
         "by_rule": by_rule,
-        "by_clause": by_clause,
-        "total": total,
+        "by_clause": [
+            clauses[key] for key in sorted(clauses, key=lambda k: _order(clause_changes[k]))
+        ],
+        "total": change_json(total),
         "not_decomposed": {"claims": tally.not_decomposed, "examples": tally.notes},
+        "reconciled": total == expected,
     }
 
 
-def _payments(totals: dict[str, Decimal] | None) -> dict[str, str] | None:
+def _payments(totals: dict[str, Decimal] | None) -> Payments | None:
     if totals is None:
         return None
     return {
@@ -275,11 +296,28 @@ def _payments(totals: dict[str, Decimal] | None) -> dict[str, str] | None:
     }
 
 
-def build_report(
-    tally: Tally, base: Version, amended: Version, options: DiffOptions
-) -> dict[str, Any]:
+def _largest(entry: ChangedClaim, labels: Labels) -> Largest:
+    return {
+        "line": entry.line,
+        "claim_id": entry.claim_id,
+        "base": _payments(entry.totals.get("base")),
+        "amended": _payments(entry.totals.get("amended")),
+        "change": change_json(entry.change),
+        "because": [
+            {
+                "label": labels.label(t),
+                "kind": t.kind,
+                "step": t.step,
+                "rule": t.rule,
+                "payers": money(part.payers),
+            }
+            for t, part in entry.because
+        ],
+    }
+
+
+def build_report(tally: Tally, base: Version, amended: Version, options: DiffOptions) -> DiffReport:
     labels = Labels(base, amended)
-    attribution = _attribution(tally, labels)
     totals = {side: tally.totals[side] for side in ("base", "amended")}
     expected = Change(
         *(
@@ -287,29 +325,6 @@ def build_report(
             for key in ("fund", "critical_illness", "patient", "denied")
         )
     )
-    attribution["reconciled"] = attribution["total"] == expected
-    attribution["total"] = change_json(attribution["total"])
-    largest = []
-    for *_key, entry in sorted(tally.largest, reverse=True):
-        largest.append(
-            {
-                "line": entry["line"],
-                "claim_id": entry["claim_id"],
-                "base": _payments(entry["totals"].get("base")),
-                "amended": _payments(entry["totals"].get("amended")),
-                "change": change_json(entry["change"]),
-                "because": [
-                    {
-                        "label": labels.label(t),
-                        "kind": t.kind,
-                        "step": t.step,
-                        "rule": t.rule,
-                        "payers": money(part.payers),
-                    }
-                    for t, part in entry["because"]
-                ],
-            }
-        )
     persons_up = sum(1 for v in tally.person_changes if v > 0)
     persons_down = sum(1 for v in tally.person_changes if v < 0)
     return {
@@ -320,8 +335,8 @@ def build_report(
         "amended": amended.describe(),
         "claims": {
             "total": tally.claims,
-            "settled": {side: tally.settled[side] for side in ("base", "amended")},
-            "errors": {side: tally.errors[side] for side in ("base", "amended")},
+            "settled": {"base": tally.settled["base"], "amended": tally.settled["amended"]},
+            "errors": {"base": tally.errors["base"], "amended": tally.errors["amended"]},
             "changed": tally.changed["changed"],
             "increased": tally.changed["increased"],
             "decreased": tally.changed["decreased"],
@@ -338,8 +353,10 @@ def build_report(
             "claims": _spread(tally.claim_changes),
             "persons": _spread(tally.person_changes),
         },
-        "largest": largest,
-        "attribution": attribution,
+        "largest": [
+            _largest(entry, labels) for *_key, entry in sorted(tally.largest, reverse=True)
+        ],
+        "attribution": _attribution(tally, labels, expected),
         "one_version_errors": tally.error_examples,
     }
 

@@ -11,11 +11,14 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from policyengine.engine import Engine
 from policyengine.errors import PolicyEngineError, PolicyNotFound
 from policyengine.layout import policy_files
+
+if TYPE_CHECKING:
+    from policyengine.diff.schema import DescribedVersion
 
 
 class BaseNotFound(PolicyEngineError):
@@ -42,7 +45,7 @@ class Version:
         where = f"{self.policy}" if self.ref is None else f"{self.policy} at {self.ref}"
         return where + (f", as of {self.as_of}" if self.as_of else "")
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> DescribedVersion:
         return {"policy": self.policy, "ref": self.ref, "as_of": self.as_of, "label": self.label}
 
 
@@ -64,7 +67,12 @@ def base_version(
     return Version(load(directory, cache=False), as_of, relative, ref=base)
 
 
-def _git(args: list[str], cwd: Path, *, binary: bool = False) -> Any:
+@overload
+def _git(args: list[str], cwd: Path, *, binary: Literal[False] = False) -> str | None: ...
+@overload
+def _git(args: list[str], cwd: Path, *, binary: Literal[True]) -> bytes | None: ...
+def _git(args: list[str], cwd: Path, *, binary: bool = False) -> str | bytes | None:
+    """git's output (text, or bytes when `binary`), None when git fails."""
     try:
         done = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, check=False, text=not binary
@@ -73,7 +81,8 @@ def _git(args: list[str], cwd: Path, *, binary: bool = False) -> Any:
         raise BaseNotFound("--base is not a directory, and git is not installed") from None
     if done.returncode != 0:
         return None
-    return done.stdout
+    output: str | bytes = done.stdout
+    return output
 
 
 def _top(policy: Path) -> Path:
