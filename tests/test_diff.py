@@ -209,6 +209,33 @@ def total(report: dict[str, Any], measure: str) -> dict[str, str]:
     return next(row for row in report["totals"] if row["measure"] == measure)
 
 
+# the engine's English words, none of which the Chinese report may show
+ENGLISH = (
+    *("Totals", "Change by", "Largest", "claims", "persons", "attributed", "fund", "ledger"),
+    *("as of", " at ", " to ", "above", "below", "unchanged", "version", "applies"),
+    *("citation", "settled", "entry", "standard", "proportion", "provisional", "secondary"),
+    *("unexplained", "line buckets", "cap", "deductible"),
+)
+
+
+def english_in_chinese(report: dict[str, Any]) -> list[str]:
+    """The engine's English words left in the Chinese table and markdown of `report`, once the
+    policy's own names are taken out: the rules' locations, what the rule files call them and
+    the findings they make, the claims file, the policy directories and refs, and the engine's
+    error messages (English everywhere)."""
+    own = [report["input"]]
+    for side in ("base", "amended"):
+        own += [report[side]["policy"], report[side]["ref"] or report[side]["policy"]]
+    for row in report["attribution"]["by_rule"]:
+        own += [row["rule"] or "", row["what"] if row["what"] != "catalogue entry" else ""]
+        own += [row["detail"] if row["detail"] and " " not in row["detail"] else ""]
+    own += [e["message"] for e in report["one_version_errors"]]
+    shown = render_table(report, width=140, lang="zh") + render_markdown(report, "zh")
+    for name in sorted(filter(None, own), key=len, reverse=True):
+        shown = shown.replace(name, "")
+    return [word for word in ENGLISH if word in shown]
+
+
 # ------------------------------------------------------------------ one figure, two figures
 
 
@@ -322,6 +349,7 @@ def test_a_denied_line_goes_to_its_audit_rule_and_its_dispensing_history_to_the_
     ledger = by_rule["ledger:lines"]
     assert ledger["change"]["fund"] == "55.00" and ledger["change"]["denied"] == "-100.00"
     assert set(by_rule) == {"tianjin/audit.policy:11", "ledger:lines"}
+    assert english_in_chinese(report) == []
     assert total(report, "fund")["change"] == "0.00"
 
 
@@ -353,6 +381,12 @@ def test_catalogue_changes_go_to_the_entry_line_by_line(tmp_path: Path) -> None:
     price = by_rule["payment standard (price cap) of 001103000010000"]
     assert price["change"]["fund"] == "-110.00" and price["change"]["patient"] == "110.00"
     assert len(by_rule) == 2 and total(report, "fund")["change"] == "-126.50"
+    assert english_in_chinese(report) == []
+    markdown = render_markdown(report, "zh")
+    assert (
+        "001103000010000 的支付标准(限价)" in markdown
+        and "002102000010000 的先行自付比例" in markdown
+    )
 
 
 def test_a_banded_ratio_is_not_decomposed_and_says_so(tmp_path: Path) -> None:
@@ -444,6 +478,8 @@ def test_claims_settled_under_one_version_only_are_their_own_part(tmp_path: Path
     assert report["claims"]["errors"] == {"base": 1, "amended": 0}
     (error,) = report["one_version_errors"]
     assert (error["claim_id"], error["failed_under"], error["error"]) == ("Q", "base", "NotInForce")
+    assert english_in_chinese(report) == []
+    assert "仅在修改后版本下结算" in render_table(report, width=140, lang="zh")
 
 
 # ------------------------------------------------------------------ the command
@@ -471,6 +507,8 @@ def test_a_git_ref_base_is_exported_without_touching_the_working_tree(
     assert code == 0
     validate(report)
     assert report["base"]["ref"] == "HEAD" and report["base"]["policy"] == "tianjin"
+    assert english_in_chinese(report) == []
+    assert "tianjin(git 版本 HEAD)" in render_markdown(report, "zh")
     assert rows(report) == {
         DEDUCTIBLE_ROW: {
             "fund": "55.00",
@@ -542,6 +580,8 @@ def test_the_report_in_chinese(report: dict[str, Any]) -> None:
         plain = shown.replace(RESIDENT_RATIO_ROW, "").replace(report["input"], "")
         assert not [word for word in english if word in plain], plain
     assert "| 规则 | 步骤 | 理赔 | 统筹基金 | 大病保险 | 个人负担 |" in markdown
+    assert english_in_chinese(report) == []
+    assert "policies/tianjin,按 2019-01-01 施行的规则" in markdown and " 至 " in markdown
     for english_word, chinese in words_zh().items():
         assert chinese and english_word != chinese
 

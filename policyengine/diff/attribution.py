@@ -34,6 +34,7 @@ from policyengine.diff.components import (
     Target,
     recompute,
 )
+from policyengine.diff.words import PRICE_CAP_OF, SELFPAY_OF
 
 # ------------------------------------------------------------------ attribution
 
@@ -159,12 +160,12 @@ def _line_steps(a: LineState, b: LineState) -> Iterable[tuple[Target, LineState]
     line = a
     if a.price_cap != b.price_cap:
         line = line.priced(b.price_cap, line.selfpay)
-        detail = f"payment standard (price cap) of {b.code}"
+        detail = PRICE_CAP_OF.format(code=b.code)
         yield Target("rule", "lines", None, None, None, detail), line
     if a.selfpay != b.selfpay or line.buckets() != b.buckets():
         version: Side = "amended" if b.selfpay_cite.rule else "base"
         cite = b.selfpay_cite if b.selfpay_cite.rule else a.selfpay_cite
-        yield cite.target("lines", version, f"pre-self-pay proportion of {b.code}"), b
+        yield cite.target("lines", version, SELFPAY_OF.format(code=b.code)), b
 
 
 ACTION_OF = {"denied": "reject", "excluded": "exclude"}

@@ -35,6 +35,7 @@ from policyengine.diff.components import (
     read,
 )
 from policyengine.diff.source import Version
+from policyengine.diff.words import ONE_VERSION_ONLY
 from policyengine.engine import MONEY_CONTEXT
 from policyengine.ledger import settle_person
 from policyengine.prepared import LedgerRules
@@ -288,7 +289,7 @@ class Differ:
             change, only, error = -_as_change(totals["base"]), "base", amended.error
         assert error is not None
         kind = error["error"]
-        target = Target("one_version", "claim", detail=f"settled under the {only} version only")
+        target = Target("one_version", "claim", detail=ONE_VERSION_ONLY.format(version=only))
         result = amended.result or base.result
         assert result is not None
         self._record(index, result, change, Attribution([(target, change)]), totals)

@@ -4,19 +4,27 @@ diff/chart.py)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from policyengine.diff.words import words
+from policyengine.diff.words import (
+    Words,
+    band_label,
+    clause_label,
+    target_label,
+    version_label,
+    words,
+)
 from policyengine.explain.escape import markdown, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from policyengine.diff.schema import (
+        Band,
         Because,
         ClauseRow,
+        DescribedVersion,
         DiffReport,
         Largest,
         Measure,
@@ -26,7 +34,6 @@ if TYPE_CHECKING:
         TotalRow,
     )
 
-Words = Callable[[str], str]
 _EN = words("en")
 
 MEASURE_WORDS: dict[Measure, str] = {
@@ -102,8 +109,8 @@ def headline(report: DiffReport, w: Words = _EN) -> list[tuple[str, str]]:
         all=f"{persons['total']:,}",
     )
     return [
-        (w("base"), str(report["base"]["label"])),
-        (w("amended"), str(report["amended"]["label"])),
+        (w("base"), _version(report["base"], w)),
+        (w("amended"), _version(report["amended"], w)),
         (w("claims"), counted),
         (w("change"), changed),
     ]
@@ -132,7 +139,7 @@ def check_line(report: DiffReport, w: Words = _EN) -> str:
 
 
 def _clause_cell(row: ClauseRow, w: Words = _EN) -> str:
-    return w(str(row["label"]))  # a clause's own words, or the engine's for the ledger
+    return w(row["label"])  # a clause's own words, or the engine's for the ledger
 
 
 def short(row: RuleRow | Because, w: Words = _EN) -> str:
@@ -141,7 +148,7 @@ def short(row: RuleRow | Because, w: Words = _EN) -> str:
         return str(row["rule"])
     if row["kind"] == "ledger":
         return f"{w('ledger')}: {step_word(row['step'], w)}"
-    return str(row["label"])
+    return w(row["label"])
 
 
 def step_word(step: str, w: Words = _EN) -> str:
@@ -151,7 +158,7 @@ def step_word(step: str, w: Words = _EN) -> str:
 def rule_cell(row: RuleRow, w: Words = _EN) -> str:
     if row["kind"] == "ledger":
         return w("ledger — carried over from earlier claims of the year")
-    return str(row["label"])
+    return w(row["label"])
 
 
 def _because(entry: Largest, w: Words = _EN) -> str:
@@ -162,6 +169,36 @@ def _payers(payments: Payments | None) -> str | None:
     if payments is None:
         return None
     return str(Decimal(payments["fund"]) + Decimal(payments["critical_illness"]))
+
+
+def report_words(report: DiffReport, lang: str) -> Words:
+    """The words of `lang`, and the report's labels (English in the JSON) composed again in
+    them, from the fields they were composed of (diff/words.py)."""
+    w = words(lang)
+    labels: dict[str, str] = {}
+    for row in report["attribution"]["by_rule"]:
+        fields = (row["kind"], row["step"], row["rule"], row["what"], row["detail"], row["version"])
+        labels[row["label"]] = target_label(*fields, w)
+        clause = (row["source"], row["kind"], row["detail"])
+        labels[clause_label(*clause)] = clause_label(*clause, w)
+    return lambda text: labels[text] if text in labels else w(text)
+
+
+def _version(version: DescribedVersion, w: Words) -> str:
+    return version_label(version["policy"], version["ref"], version["as_of"], w)
+
+
+def _band(band: Band, w: Words) -> str:
+    return band_label(_edge(band["from"]), _edge(band["to"]), w)
+
+
+def _edge(text: str | None) -> Decimal | None:
+    """A band's edge as the label shows it: `1,000`, not `1,000.00`."""
+    if text is None:
+        return None
+    value = Decimal(text)
+    whole = value.to_integral_value()  # exponent 0: `1000`, not `1000.00`
+    return whole if whole == value else value
 
 
 # ------------------------------------------------------------------ table (rich)
@@ -184,7 +221,7 @@ def render_table(
         soft_wrap=False,
         file=io.StringIO(),
     )
-    w = words(lang)
+    w = report_words(report, lang)
     console.print("[bold]policyengine diff[/]")
     lines = headline(report, w)
     wide = max(len(what) for what, _said in lines) + 2
@@ -312,7 +349,7 @@ def _distribution_tables(console: Console, report: DiffReport, w: Words) -> None
         bands.add_column(w("sum"), justify="right")
         for band in spread["bands"]:
             if band["count"]:
-                bands.add_row(band["label"], f"{band['count']:,}", amount(band["change"], True))
+                bands.add_row(_band(band, w), f"{band['count']:,}", amount(band["change"], True))
         console.print(bands)
 
 
@@ -340,7 +377,7 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list
 
 
 def render_markdown(report: DiffReport, lang: str = "en") -> str:
-    w = words(lang)
+    w = report_words(report, lang)
     out = [f"# {w('Policy change impact')}", ""]
     out += [f"- {what}: {said}" for what, said in headline(report, w)]
     out += ["", f"## {w('Totals')}", ""]
@@ -362,7 +399,9 @@ def render_markdown(report: DiffReport, lang: str = "en") -> str:
     out += ["", f"## {w('Change by rule')}", ""]
     rows = [
         [
-            f"`{r['rule']}` {r['label'][len(r['rule']) + 1 :]}" if r["rule"] else rule_cell(r, w),
+            f"`{r['rule']}` {w(r['label'])[len(r['rule']) + 1 :]}"
+            if r["rule"]
+            else rule_cell(r, w),
             step_word(r["step"], w),
             f"{r['claims']:,}",
             amount(r["change"]["fund"], True),
@@ -413,7 +452,7 @@ def render_markdown(report: DiffReport, lang: str = "en") -> str:
         out += _md_table(
             [w("change"), w(who), w("sum")],
             [
-                [b["label"], f"{b['count']:,}", amount(b["change"], True)]
+                [_band(b, w), f"{b['count']:,}", amount(b["change"], True)]
                 for b in spread["bands"]
                 if b["count"]
             ],

@@ -9,7 +9,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from policyengine._version import __version__
-from policyengine.diff.components import LEDGER, ZERO, ZERO_CHANGE, Change, Target, clause_key
+from policyengine.diff.components import ZERO, ZERO_CHANGE, Change, Target, clause_key
 from policyengine.diff.schema import (
     DIFF_SCHEMA,
     AttributionSection,
@@ -25,6 +25,7 @@ from policyengine.diff.schema import (
     Spread,
     TotalRow,
 )
+from policyengine.diff.words import CATALOGUE_ENTRY, band_label, clause_label, target_label
 from policyengine.semantics.money import FEN
 from policyengine.semantics.money import money as money_text
 
@@ -37,23 +38,6 @@ if TYPE_CHECKING:
 MEASURES: tuple[Measure, ...] = ("fund", "critical_illness", "payers", "patient", "denied")
 BAND_EDGES = (-10000, -1000, -100, -10, 0, 10, 100, 1000, 10000)
 HISTOGRAM_BINS = 20
-
-STEP_WORDS = {
-    "lines": "line buckets",
-    "deductible": "deductible",
-    "deductible_met": "deductible already met",
-    "ratio": "ratio",
-    "ratio_adjustment": "ratio adjustment",
-    "cap": "annual cap",
-    "cap_paid": "paid against the annual cap",
-    "limit": "per-condition limit",
-    "limit_paid": "paid against the per-condition limit",
-    "second_layer": "second-layer schedule",
-    "second_layer_history": "self-burden S and second-layer paid",
-    "claim": "whole claim",
-}
-LEDGER_WORDS = "carried over from earlier claims of the year (ledger)"
-
 
 # ------------------------------------------------------------------ building
 
@@ -101,10 +85,10 @@ def _bands(values: list[Decimal]) -> list[Band]:
     edges = [Decimal(e) for e in BAND_EDGES]
     bands: list[Band] = []
 
-    def add(label: str, low: Decimal | None, high: Decimal | None, chosen: list[Decimal]) -> None:
+    def add(low: Decimal | None, high: Decimal | None, chosen: list[Decimal]) -> None:
         bands.append(
             {
-                "label": label,
+                "label": band_label(low, high),
                 "from": money(low) if low is not None else None,
                 "to": money(high) if high is not None else None,
                 "count": len(chosen),
@@ -112,15 +96,15 @@ def _bands(values: list[Decimal]) -> list[Band]:
             }
         )
 
-    add(f"below {edges[0]:,}", None, edges[0], [v for v in values if v < edges[0]])
+    add(None, edges[0], [v for v in values if v < edges[0]])
     for low, high in itertools.pairwise(edges):
         if high <= 0:
-            add(f"{low:,} to {high:,}", low, high, [v for v in values if low <= v < high])
+            add(low, high, [v for v in values if low <= v < high])
         if high == 0:
-            add("0 (payers unchanged)", ZERO, ZERO, [v for v in values if v == 0])
+            add(ZERO, ZERO, [v for v in values if v == 0])
         if low >= 0:
-            add(f"{low:,} to {high:,}", low, high, [v for v in values if low < v <= high])
-    add(f"above {edges[-1]:,}", edges[-1], None, [v for v in values if v > edges[-1]])
+            add(low, high, [v for v in values if low < v <= high])
+    add(edges[-1], None, [v for v in values if v > edges[-1]])
     return bands
 
 
@@ -182,46 +166,14 @@ class Labels:
             kind, _, name = found.partition(" ")
             found = kind if name == kind else found  # `excess_supply excess_supply`
         if found is None and ".csv:" in target.rule:
-            return "catalogue entry"
+            return CATALOGUE_ENTRY
         return found
 
     def label(self, target: Target) -> str:
-        if target.kind == LEDGER:
-            return f"{LEDGER_WORDS}: {STEP_WORDS.get(target.step, target.step)}"
-        if target.kind == "one_version":
-            return target.detail or "settled under one version only"
-        if target.kind == "unexplained":
-            return f"unexplained change of the {STEP_WORDS.get(target.step, target.step)}"
-        parts = [target.rule or STEP_WORDS.get(target.step, target.step)]
         what = self.what_of(target)
-        if what:
-            parts.append(what)
-        if target.detail and target.detail not in (what or ""):
-            parts.append(f"[{target.detail}]")
-        if target.version == "base":
-            parts.append("(base version; no longer applies)")
-        return " ".join(parts)
-
-
-def clause_label(source: Citation | None, kind: str, detail: str | None) -> str:
-    if kind == LEDGER:
-        return LEDGER_WORDS
-    if kind == "one_version":
-        return "claims settled under one version only"
-    if kind == "unexplained":
-        return "unexplained"
-    if source is None:
-        return f"no citation ({detail})" if detail else "no citation"
-    if source.get("provenance") == "provisional":
-        return f"provisional: {source.get('note', '')}"
-    text = str(source.get("doc", ""))
-    if source.get("clause"):
-        text += f" {source['clause']}"
-    if source.get("quote"):
-        text += f"「{source['quote']}」"
-    if source.get("provenance") == "secondary":
-        text += " (secondary)"
-    return text
+        return target_label(
+            target.kind, target.step, target.rule, what, target.detail, target.version
+        )
 
 
 def _order(change: Change) -> tuple[Decimal, Decimal]:

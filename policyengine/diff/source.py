@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal, overload
 
+from policyengine.diff.words import version_label
 from policyengine.engine import Engine
 from policyengine.errors import PolicyEngineError, PolicyNotFound
 from policyengine.layout import policy_files
@@ -42,8 +43,7 @@ class Version:
 
     @property
     def label(self) -> str:
-        where = f"{self.policy}" if self.ref is None else f"{self.policy} at {self.ref}"
-        return where + (f", as of {self.as_of}" if self.as_of else "")
+        return version_label(self.policy, self.ref, self.as_of)
 
     def describe(self) -> DescribedVersion:
         return {"policy": self.policy, "ref": self.ref, "as_of": self.as_of, "label": self.label}

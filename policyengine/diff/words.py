@@ -1,12 +1,23 @@
-"""The words of a diff report, in English and Chinese (`policyengine diff --lang`).
+"""The words of a diff report, in English and Chinese (`policyengine diff --lang`), and how
+the report's labels are composed of them.
 
 A word or template is looked up by its English text, so the renderers read as English and
 a missing Chinese entry shows the English (tests/test_diff.py checks every one is there).
+The JSON report holds its labels in English (diff/report.py composes them with the functions
+below); the renderers compose them again, from the same fields, in the words of `--lang`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policyengine.contract.trace import Citation
+
+Words = Callable[[str], str]
 
 ZH: dict[str, str] = {
     # measures and steps
@@ -27,6 +38,37 @@ ZH: dict[str, str] = {
     "2nd layer": "大病保险",
     "2nd-layer S": "大病累计负担",
     "whole claim": "整单",
+    # the steps in labels (STEP_WORDS)
+    "line buckets": "明细分项",
+    "deductible already met": "起付线已累计",
+    "ratio adjustment": "支付比例调整",
+    "annual cap": "年度最高支付限额",
+    "paid against the annual cap": "年度限额已支付",
+    "per-condition limit": "病种限额",
+    "paid against the per-condition limit": "病种限额已支付",
+    "second-layer schedule": "大病保险分段",
+    "self-burden S and second-layer paid": "大病累计个人负担与已支付",
+    # versions, bands, targets and clauses (the labels below)
+    "{policy} at {ref}": "{policy}(git 版本 {ref})",
+    "{version}, as of {as_of}": "{version},按 {as_of} 施行的规则",
+    "below {edge}": "{edge} 以下",
+    "above {edge}": "{edge} 以上",
+    "{low} to {high}": "{low} 至 {high}",
+    "0 (payers unchanged)": "0(基金支付不变)",
+    "{ledger}: {step}": "{ledger}:{step}",
+    "settled under one version only": "仅在一个版本下结算",
+    "unexplained change of the {step}": "{step}的无法解释的变化",
+    "(base version; no longer applies)": "(修改前版本,已不再适用)",
+    "catalogue entry": "目录条目",
+    "payment standard (price cap) of {code}": "{code} 的支付标准(限价)",
+    "pre-self-pay proportion of {code}": "{code} 的先行自付比例",
+    "settled under the {version} version only": "仅在{version}版本下结算",
+    "claims settled under one version only": "仅在一个版本下结算的理赔",
+    "unexplained": "无法解释",
+    "no citation": "无出处",
+    "no citation ({detail})": "无出处({detail})",
+    "provisional: {note}": "暂定:{note}",
+    " (secondary)": "(二手来源)",
     # headline and tables
     "base": "修改前",
     "amended": "修改后",
@@ -91,8 +133,130 @@ ZH: dict[str, str] = {
 LANGS = ("en", "zh")
 
 
-def words(lang: str) -> Callable[[str], str]:
+def words(lang: str) -> Words:
     """The word for an English word or template in `lang` (English where none is given)."""
     if lang == "zh":
         return lambda text: ZH.get(text, text)
-    return lambda text: text
+    return _english
+
+
+def _english(text: str) -> str:
+    return text
+
+
+# ------------------------------------------------------------------ labels
+
+STEP_WORDS = {
+    "lines": "line buckets",
+    "deductible": "deductible",
+    "deductible_met": "deductible already met",
+    "ratio": "ratio",
+    "ratio_adjustment": "ratio adjustment",
+    "cap": "annual cap",
+    "cap_paid": "paid against the annual cap",
+    "limit": "per-condition limit",
+    "limit_paid": "paid against the per-condition limit",
+    "second_layer": "second-layer schedule",
+    "second_layer_history": "self-burden S and second-layer paid",
+    "claim": "whole claim",
+}
+LEDGER_WORDS = "carried over from earlier claims of the year (ledger)"
+CATALOGUE_ENTRY = "catalogue entry"  # what a catalogue row is, where the inventory has none
+
+# the details the attribution gives a change (Target.detail): each a template, so that the
+# renderers can word a detail of the JSON report again (detail_words)
+PRICE_CAP_OF = "payment standard (price cap) of {code}"
+SELFPAY_OF = "pre-self-pay proportion of {code}"
+ONE_VERSION_ONLY = "settled under the {version} version only"
+_DETAILS = tuple(
+    (template, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(template))))
+    for template in (PRICE_CAP_OF, SELFPAY_OF, ONE_VERSION_ONLY)
+)
+
+
+def detail_words(detail: str, w: Words = _english) -> str:
+    """A target's detail in the words `w`: one of the templates above, else as it is (a
+    finding's kind, named as the rule files name it)."""
+    for template, pattern in _DETAILS:
+        found = pattern.fullmatch(detail)
+        if found is not None:
+            fields = found.groupdict()
+            if "version" in fields:
+                fields["version"] = w(fields["version"])
+            return w(template).format(**fields)
+    return detail
+
+
+def version_label(policy: str, ref: str | None, as_of: str | None, w: Words = _english) -> str:
+    """A version as the report names it: `policies/tianjin at HEAD~3, as of 2019-01-01`."""
+    where = policy if ref is None else w("{policy} at {ref}").format(policy=policy, ref=ref)
+    return w("{version}, as of {as_of}").format(version=where, as_of=as_of) if as_of else where
+
+
+def band_label(low: Decimal | None, high: Decimal | None, w: Words = _english) -> str:
+    """A band of the distribution: `below -10,000`, `10 to 100`, `0 (payers unchanged)`."""
+    if low is None:
+        return w("below {edge}").format(edge=f"{high:,}")
+    if high is None:
+        return w("above {edge}").format(edge=f"{low:,}")
+    if low == high:
+        return w("0 (payers unchanged)")
+    return w("{low} to {high}").format(low=f"{low:,}", high=f"{high:,}")
+
+
+def step_label(step: str, w: Words = _english) -> str:
+    return w(STEP_WORDS.get(step, step))
+
+
+def target_label(
+    kind: str,
+    step: str,
+    rule: str | None,
+    what: str | None,
+    detail: str | None,
+    version: str | None,
+    w: Words = _english,
+) -> str:
+    """Where a change went (a rule row of the attribution, a part of a large change):
+    `tianjin/benefits.policy:8 deductible outpatient (scheme employee)`."""
+    if kind == "ledger":
+        return w("{ledger}: {step}").format(ledger=w(LEDGER_WORDS), step=step_label(step, w))
+    if kind == "one_version":
+        return detail_words(detail, w) if detail else w("settled under one version only")
+    if kind == "unexplained":
+        return w("unexplained change of the {step}").format(step=step_label(step, w))
+    parts = [rule or step_label(step, w)]
+    if what:
+        parts.append(w(what) if what == CATALOGUE_ENTRY else what)
+    if detail and detail not in (what or ""):
+        parts.append(f"[{detail_words(detail, w)}]")
+    if version == "base":
+        parts.append(w("(base version; no longer applies)"))
+    return " ".join(parts)
+
+
+def clause_label(
+    source: Citation | None, kind: str, detail: str | None, w: Words = _english
+) -> str:
+    """The clause a change went to: the document, its clause and quote — or the engine's
+    words where there is none (the ledger, a claim settled under one version only)."""
+    if kind == "ledger":
+        return w(LEDGER_WORDS)
+    if kind == "one_version":
+        return w("claims settled under one version only")
+    if kind == "unexplained":
+        return w("unexplained")
+    if source is None:
+        if detail:
+            return w("no citation ({detail})").format(detail=detail_words(detail, w))
+        return w("no citation")
+    if source.get("provenance") == "provisional":
+        return w("provisional: {note}").format(note=source.get("note", ""))
+    text = str(source.get("doc", ""))
+    if source.get("clause"):
+        text += f" {source['clause']}"
+    if source.get("quote"):
+        text += f"「{source['quote']}」"
+    if source.get("provenance") == "secondary":
+        text += w(" (secondary)")
+    return text
