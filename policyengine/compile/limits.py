@@ -65,10 +65,7 @@ def _amount_limit(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             total = _state(vc, rule, "amt", "0")
             w(f"{total} = {total} + it.amount")
             w(f"t = {total}")
-        with w.block(f"if t > {limit}[0]:"):
-            w(f"rs = [_fm.amount_over(t, {limit}[0], {per!r})]")
-            w(f"N.update({limit}[1])")
-            line_emit(vc, w, rule)
+        _over_row(vc, w, rule, limit, "t", f"_fm.amount_over(t, {limit}[0], {per!r})")
 
 
 def _frequency_limit(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -88,10 +85,7 @@ def _frequency_limit(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
             )
         w("n += 1")
         w(f"{counts}[code] = n")
-        with w.block(f"if n > {limit}[0]:"):
-            w(f"rs = [_fm.too_frequent(n, {limit}[0], {days})]")
-            w(f"N.update({limit}[1])")
-            line_emit(vc, w, rule)
+        _over_row(vc, w, rule, limit, "n", f"_fm.too_frequent(n, {limit}[0], {days})")
 
 
 def _course_length(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
@@ -104,10 +98,26 @@ def _course_length(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
         w(f"g = code[:{GENERIC_PREFIX_LENGTH}]")
         w(f"d = {totals}.get(g, 0) + (it.days_supply or 0)")
         w(f"{totals}[g] = d")
-        with w.block(f"if it.days_supply is not None and d > {limit}[0]:"):
-            w(f"rs = [_fm.course_too_long(d, {limit}[0])]")
-            w(f"N.update({limit}[1])")
-            line_emit(vc, w, rule)
+        over = f"_fm.course_too_long(d, {limit}[0])"
+        _over_row(vc, w, rule, limit, "d", over, when="it.days_supply is not None")
+
+
+def _over_row(
+    vc: VersionCompiler,
+    w: Code,
+    rule: RuleIR,
+    limit: str,
+    figure: str,
+    finding: str,
+    when: str | None = None,
+) -> None:
+    """The line's finding when `figure` exceeds the rule table's row (`limit` holds the
+    row's figure and its notes, which then count as used)."""
+    test = f"{figure} > {limit}[0]" if when is None else f"{when} and {figure} > {limit}[0]"
+    with w.block(f"if {test}:"):
+        w(f"rs = [{finding}]")
+        w(f"N.update({limit}[1])")
+        line_emit(vc, w, rule)
 
 
 def _department_restricted(vc: VersionCompiler, w: Code, rule: RuleIR) -> None:
