@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         CategoryPart,
         CategoryRatiosStep,
         Citation,
+        Derivation,
         ExtraPreSelfPayLine,
         ExtraPreSelfPayStep,
         FundCeilingStep,
@@ -64,8 +65,10 @@ def fund_ceiling_step(
     amount: Decimal,
     value: Decimal,
     provisional: tuple[str, ...],
+    derivation: Derivation | None = None,
 ) -> FundCeilingStep:
-    return {
+    """`derivation`: the ceiling's, where it is a figure of the claim's facts."""
+    step: FundCeilingStep = {
         "step": "fund_ceiling",
         "rule": rule,
         "source": source.copy(),
@@ -79,6 +82,9 @@ def fund_ceiling_step(
         "value": money(value),
         "provisional": list(provisional),
     }
+    if derivation is not None:
+        step["figures"]["derivation"] = derivation
+    return step
 
 
 def period_cap_step(
@@ -91,8 +97,10 @@ def period_cap_step(
     left: Decimal,
     value: Decimal,
     provisional: tuple[str, ...],
+    derivation: Derivation | None = None,
 ) -> PeriodCapStep:
-    return {
+    """`derivation`: the cap's, where it is a figure of the claim's facts."""
+    step: PeriodCapStep = {
         "step": "period_cap",
         "period": period,
         "rule": rule,
@@ -106,6 +114,9 @@ def period_cap_step(
         "value": money(value),
         "provisional": list(provisional),
     }
+    if derivation is not None:
+        step["figures"]["derivation"] = derivation
+    return step
 
 
 def band_payments(schedule: Schedule, before: Decimal, this: Decimal) -> list[BandPayment]:

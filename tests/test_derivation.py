@@ -193,3 +193,45 @@ def test_figures_of_the_claims_facts_show_the_facts_read_and_the_combination(
             assert combination["rule"] in shown
             # the expression is not shown twice with the formula's internal form
             assert "at_level(" not in shown
+
+
+def test_a_fund_ceiling_and_caps_per_visit_and_day_show_the_facts_they_read() -> None:
+    """A person of 75 enrolled 2 years at a level-3 hospital (tests/policies/figures): the
+    special-outpatient fund ceiling reads the age, the two-disease cap per visit the level
+    and the age, the cap per day the enrolment — each step states its derivation, alike on
+    both back ends, and explain shows it in both languages."""
+    import yaml
+
+    cases = yaml.safe_load((FIGURES / "figures" / "tests" / "outpatient.yaml").read_text("utf-8"))
+    claim: dict[str, Any] = copy.deepcopy(cases["defaults"])
+    claim["person"].update(birth_date="1948-06-01", enrolled_years=2)
+    claim["visit"]["hospital"] = {"id": "H3", "level": 3, "kind": "general"}
+    special = copy.deepcopy(claim)
+    special["visit"]["type"] = "special_outpatient"
+    two_disease = copy.deepcopy(claim)
+    two_disease["visit"]["type"] = "two_disease"
+    two_disease["history"] = {"paid_today": {"two_disease": "200.00"}}
+    drug = {"line": 1, "code": "D001", "kind": "drug", "quantity": "100", "unit_price": "20.00"}
+    two_disease["items"] = [{**drug, "amount": "2000.00", "days_supply": 30}]
+    both = Engine.load(FIGURES), Engine.load(FIGURES, backend="interpreted")
+
+    ceiling = settled(both, special)
+    found = read_steps(ceiling).fund_ceiling
+    assert found is not None
+    assert found["figures"]["derivation"]["facts"] == {"age": 75}
+    assert found["figures"]["ceiling"] == found["figures"]["derivation"]["value"] == "7000.00"
+    capped = settled(both, two_disease)
+    visit_cap, day_cap = read_steps(capped).period_caps
+    assert visit_cap["figures"]["derivation"]["facts"] == {"age": 75, "level": 3}
+    assert visit_cap["figures"]["cap"] == "350.00"
+    assert day_cap["figures"]["derivation"]["facts"] == {"enrolled_years": 2}
+    assert (day_cap["figures"]["cap"], day_cap["value"]) == ("340.00", "140.00")
+    for lang in ("en", "zh"):
+        for raw, result, shown in (
+            (special, ceiling, "(age = 75) → 7000.00"),
+            (two_disease, capped, "(age = 75, level = 3) → 350.00"),
+            (two_disease, capped, "(enrolled_years = 2) → 340.00"),
+        ):
+            doc = explain.build(raw, result, lang)
+            for text in (explain.render_text(doc, 200, False), explain.render_markdown(doc)):
+                assert shown in text

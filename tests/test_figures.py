@@ -148,7 +148,11 @@ def test_the_trace_states_each_derivation_and_combination(traced: list[ResultDic
     assert held, "a case where the bound holds the ratio"
     derived = [s["figures"]["derivation"] for s in steps if "derivation" in s.get("figures", {})]
     kinds = {s["step"] for s in steps if "derivation" in s.get("figures", {})}
-    assert kinds == {"deductible", "cap"}
+    assert kinds == {"deductible", "cap", "fund_ceiling", "period_cap"}
+    periods = {
+        s["period"] for s in steps if s["step"] == "period_cap" and "derivation" in s["figures"]
+    }
+    assert periods == {"visit", "day"}
     assert any(d["facts"].get("admission_rank") for d in derived)
     assert any("referring_level" in d["facts"] for d in derived)
     # `bands cumulative`: the fund step states the year's pooled amount it was banded on,

@@ -13,7 +13,7 @@ from decimal import Decimal
 from policyengine import nodes as n
 from policyengine.check.bands import check_bands, check_cumulative_categories
 from policyengine.check.context import CheckContext
-from policyengine.check.formulas import missing_fact, value_range
+from policyengine.check.formulas import YEARLY_SUMS, formula_allowed, value_range
 from policyengine.check.sizes import TooLarge, check_sizes, check_terms
 from policyengine.diagnostics import suggestion
 from policyengine.semantics.figures import RangeError, ReportedByNames, UnitError, evaluate
@@ -30,19 +30,6 @@ from policyengine.semantics.vocabulary import (
 ONE = Decimal(1)
 ZERO = Decimal(0)
 MAX_MONEY = Decimal(10) ** 10
-# The tables whose figures may read the claim's facts (`age`, `level`, …): each is looked up
-# for one claim. A limit or a second layer's schedule is the year's, the same for every claim.
-FORMULA_TABLES = frozenset({"deductible", "ratio", "cap", "pre_self_pay"})
-
-
-# Why a table outside FORMULA_TABLES takes no figure of the claim's facts, where it is not
-# that the figure is the year's (a limit, a second layer's schedule, a rule's parameter).
-_CONSTANT_WHY = {
-    "cap per visit": "is a constant of its row (not computed per claim yet)",
-    "fund_ceiling": "is a constant of its row (not computed per claim yet)",
-    "named pre_self_pay": "is a constant of its row (not computed per claim yet)",
-    "pre_self_pay ceiling": "is a constant of its row (not computed per claim yet)",
-}
 
 
 class _Cycle(Exception):
@@ -71,7 +58,7 @@ def run(ctx: CheckContext) -> None:
             for row in decl.rows:
                 expected = "points" if row.is_adjust else TABLE_UNITS[decl.kind]
                 # a cap `per visit|day` may vary by the hospital's level; a yearly one not
-                kind = "cap per visit" if decl.kind == "cap" and decl.period else decl.kind
+                kind = f"cap per {decl.period}" if decl.kind == "cap" and decl.period else decl.kind
                 if decl.kind == "pre_self_pay" and decl.name == "ceiling":
                     kind = "pre_self_pay ceiling"  # a bound, or `none` for none
                 elif decl.kind == "pre_self_pay" and decl.name != "default":
@@ -180,43 +167,22 @@ def _check_row(
     if isinstance(value, BandsVal):
         check_bands(ctx, kind, value, row.value, span)
         return
-    varies = value.by_level if isinstance(value, Val) else "level" in value.atoms
+    # (a yearly cap's or fund ceiling's figure reading `level`: formula_allowed says why not)
+    varies = (
+        value.by_level
+        if isinstance(value, Val)
+        else kind not in YEARLY_SUMS and ("level" in value.atoms)
+    )
     yearly = ("cap", "limit", "pre_self_pay", "named pre_self_pay", "pre_self_pay ceiling")
     if varies and kind in (*yearly, "fund_ceiling"):
         ctx.diags.error("T002", f"a {kind} is yearly: it cannot vary `by level`", span)
-    if isinstance(value, Formula) and not _formula_allowed(ctx, kind, row, value, span):
+    conds = ctx.conds.get(id(row), ())
+    if isinstance(value, Formula) and not formula_allowed(ctx, kind, value, conds, span):
         return
     if isinstance(value, Formula) or any(b is not None for b in bounds):
         _check_held_range(ctx, value, row, span, bounds if not row.is_adjust else (None, None))
         return
     _check_range(ctx, value, row.value)
-
-
-def _formula_allowed(
-    ctx: CheckContext, kind: str, row: n.Row, value: Formula, span: n.Span
-) -> bool:
-    """A figure of the claim's facts is a row of a table looked up per claim, whose `when`
-    makes sure the claim has every fact it reads."""
-    if kind not in FORMULA_TABLES:
-        facts = ", ".join(f"`{a}`" for a in sorted(value.atoms))
-        ctx.diags.error(
-            "T002",
-            f"a {kind} figure {_CONSTANT_WHY.get(kind, 'is the same for every claim')}: "
-            f"it cannot read {facts}",
-            span,
-            hint="state the figure, or give the classes of claims their own rows with `when`",
-        )
-        return False
-    missing = missing_fact(ctx, value, ctx.conds.get(id(row), ()))
-    if missing is not None:
-        ctx.diags.error(
-            "N005",
-            f"this figure reads a fact some claims this row matches do not have: {missing}",
-            span,
-            hint="test it in the row's `when`",
-        )
-        return False
-    return True
 
 
 def _check_held_range(
@@ -246,7 +212,7 @@ def _check_held_range(
     for amount in (low, high):
         problem = _range_problem(value.unit, amount)
         if problem and low != high:
-            problem = problem.split(",")[0].split(" not ")[0].rstrip(", ")
+            problem = problem.split(", not ")[0]  # the range found says what it is
             problem += (
                 f": for the claims this row matches it ranges over "
                 f"{format_amount(value.unit, low)} … {format_amount(value.unit, high)}"

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from policyengine.compile.tables import level_of
 from policyengine.ir import Note, RowIR, TableIR
-from policyengine.semantics.money import fen
+from policyengine.semantics.money import to_unit
 from policyengine.semantics.vocabulary import CAP_PERIODS
 
 if TYPE_CHECKING:
@@ -23,43 +22,57 @@ def _failure(what: str, visit: str) -> str:
     )
 
 
-def _lookup(vc: VersionCompiler, w: Code, table: TableIR, var: str, what: str, visit: str) -> bool:
-    """`var` = the row's (money or None, note ids, location, source, step notes)."""
+def _lookup(
+    vc: VersionCompiler, w: Code, table: TableIR, var: str, figure: str, what: str, visit: str
+) -> str | None:
+    """`var` = the row's (money, None or a function of the claim's facts, note ids, location,
+    source, step notes, derivation meta), and `figure` its figure for this claim. Returns the
+    derivation's argument to the step builder (empty where no row reads the claim's facts),
+    or None where no row is in force at this version."""
 
     def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
         if row is None:
             return None
-        amount = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
+        amount, meta = vc.figure(row, facts.get("level"))
+        if meta is None:
+            amount = to_unit(amount, vc.policy.money_unit) if amount is not None else None
         notes = vc.row_notes(row)
         return (
-            fen(amount) if amount is not None else None,
+            amount,
             vc.note_ids(*notes),
             row.location,
             row.origin.as_json(),
             tuple(str(n) for n in sorted(set(notes), key=Note.sort_key)),
+            meta,
         )
 
     resolved, name = vc.table_var(table, table.rows, payload, table.pools)
     if not resolved.entries:  # no row in force at this version
-        return False
+        return None
     w(f"{var} = {vc.lookup(resolved, name)}")
     with w.block(f"if {var} is None:"):
         w(_failure(what, visit))
     w(f"N.update({var}[1])")
-    return True
+    w(f"{figure} = {var}[0]")
+    if not vc.evaluate_figure(w, resolved, figure):
+        return ""
+    return f", _derivation({var}[5], fx, {figure}) if {var}[5] is not None else None"
 
 
 def fund_ceiling(vc: VersionCompiler, w: Code, visit: str) -> bool:
     """After `base = covered − ded`: base limited to the ceiling less the year's pooled amounts
     of its pools. True where the policy has one (the fund step then states `entering`)."""
     table = vc.policy.fund_ceiling_of(visit)
-    if table is None or not _lookup(vc, w, table, "hf", "fund ceiling", visit):
+    if table is None:
+        return False
+    derived = _lookup(vc, w, table, "hf", "ceiling", "fund ceiling", visit)
+    if derived is None:
         return False
     if vc.trace:
         w("entering = None")
-    with w.block("if hf[0] is not None:"):
+    with w.block("if ceiling is not None:"):
         w("pooled = " + " + ".join(f"history.pooled.get({p!r}, _Z)" for p in table.pools))
-        w("left = hf[0] - pooled")
+        w("left = ceiling - pooled")
         with w.block("if left < 0:"):
             w("left = _Z")
         w("amount = base")
@@ -68,8 +81,8 @@ def fund_ceiling(vc: VersionCompiler, w: Code, visit: str) -> bool:
         if vc.trace:
             w("entering = base")
             w(
-                f"tr.append(_fund_ceiling_step(hf[2], hf[3], hf[0], {vc.const(table.pools)}, "
-                "pooled, left, amount, base, hf[4]))"
+                f"tr.append(_fund_ceiling_step(hf[2], hf[3], ceiling, {vc.const(table.pools)}, "
+                f"pooled, left, amount, base, hf[4]{derived}))"
             )
     return True
 
@@ -80,21 +93,24 @@ def period_caps(vc: VersionCompiler, w: Code, visit: str) -> None:
     for period in CAP_PERIODS:
         table = vc.policy.cap_of(visit, period)
         var = f"hc_{period}"
-        if table is None or not _lookup(vc, w, table, var, f"cap per {period}", visit):
+        if table is None:
             continue
-        with w.block(f"if {var}[0] is not None:"):
+        derived = _lookup(vc, w, table, var, "period_cap", f"cap per {period}", visit)
+        if derived is None:
+            continue
+        with w.block("if period_cap is not None:"):
             if period == "day":
                 pools = (f"history.paid_today.get({p!r}, _Z)" for p in table.pools)
                 w("paid = " + " + ".join(pools))
             else:
                 w("paid = _Z")
-            w(f"left = {var}[0] - paid")
+            w("left = period_cap - paid")
             with w.block("if left < 0:"):
                 w("left = _Z")
             with w.block("if left < fund:"):
                 w("fund = left")
             if vc.trace:
                 w(
-                    f"tr.append(_period_cap_step({period!r}, {var}[2], {var}[3], {var}[0], "
-                    f"{vc.const(table.pools)}, paid, left, fund, {var}[4]))"
+                    f"tr.append(_period_cap_step({period!r}, {var}[2], {var}[3], period_cap, "
+                    f"{vc.const(table.pools)}, paid, left, fund, {var}[4]{derived}))"
                 )

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.compile import categories, fund_limits
 from policyengine.compile.ratios import ratio
-from policyengine.compile.tables import Resolved
 from policyengine.compile.writer import Code, Raw
 from policyengine.ir import Note, RowIR, TableIR
 from policyengine.semantics.facts import FACTS
@@ -120,7 +119,7 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
     with w.block("if hd is None:"):
         w(failure("deductible", visit))
     w("amount = hd[0]")
-    derived = _evaluate_figure(w, resolved, "amount")
+    derived = vc.evaluate_figure(w, resolved, "amount")
     w(f"met = history.deductible_met.get({visit!r}, _Z)" if table.period == "year" else "met = _Z")
     w("left = amount - met")
     with w.block("if left < 0:"):
@@ -134,16 +133,6 @@ def _deductible(vc: VersionCompiler, w: Code, visit: str) -> bool:
             f"tr.append(_deductible_step({visit!r}, {table.period!r}, hd[2], hd[3], amount, met, "
             f"admission, ded, hd[4], hd[6]{extra}))"
         )
-    return True
-
-
-def _evaluate_figure(w: Code, resolved: Resolved, var: str) -> bool:
-    """Where a table's entries hold functions of the claim's facts (figures that read them),
-    the code computing the figure for this claim; whether there are any."""
-    if not any(isinstance(e[0], Raw) for e in resolved.entries.values()):
-        return False
-    with w.block(f"if {var} is not None and {var}.__class__ is not _D:"):
-        w(f"{var} = {var}(fx)")
     return True
 
 
@@ -168,7 +157,7 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
     w("N.update(hc[1])")
     w("fund = computed")
     w("cap = hc[0]")
-    derived = _evaluate_figure(w, resolved, "cap")
+    derived = vc.evaluate_figure(w, resolved, "cap")
     with w.block("if cap is not None:"):
         w("paid = " + " + ".join(f"history.paid.get({p!r}, _Z)" for p in table.pools))
         w("left = cap - paid")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.compile import categories, extra
 from policyengine.compile import rules as emit_rules
 from policyengine.compile.tables import Resolved, level_of, resolve
-from policyengine.compile.writer import Code, literal
+from policyengine.compile.writer import Code, Raw, literal
 from policyengine.ir import Note, RowIR, RuleIR, TableIR
 from policyengine.semantics.domain import dated_out
 from policyengine.semantics.facts import ATOMS, FACTS, FACTS_TUPLE
@@ -99,6 +99,16 @@ class VersionCompiler:
         formula = folded if isinstance(folded, Formula) else Formula(value.unit, Const(folded))
         function = self.module.formulas.function(formula)
         return function, (row.written, tuple(sorted(read)), value.unit == "money")
+
+    @staticmethod
+    def evaluate_figure(w: Code, resolved: Resolved, var: str) -> bool:
+        """Where a table's entries hold (first) functions of the claim's facts (`figure`), the
+        code computing `var`, the looked-up figure, for this claim; whether there are any."""
+        if not any(isinstance(e[0], Raw) for e in resolved.entries.values()):
+            return False
+        with w.block(f"if {var} is not None and {var}.__class__ is not _D:"):
+            w(f"{var} = {var}(fx)")
+        return True
 
     def rounded(self, expr: str) -> str:
         """Source rounding the payment `expr` to the policy's unit (money.to_unit)."""

@@ -265,6 +265,7 @@ class FundCeilingFigures(TypedDict):
     pooled: Money  # their amounts so far this year (history.pooled)
     left: Money
     amount: Money  # this claim's covered − deductible
+    derivation: NotRequired[Derivation]  # the ceiling, where it is a figure of the claim's facts
 
 
 class FundCeilingStep(TypedDict):
@@ -344,6 +345,7 @@ class PeriodCapFigures(TypedDict):
     pools: list[str]
     paid: Money  # per day: the fund paid on the visit date before (history.paid_today)
     left: Money
+    derivation: NotRequired[Derivation]  # the cap, where it is a figure of the claim's facts
 
 
 class PeriodCapStep(TypedDict):

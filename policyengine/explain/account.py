@@ -222,6 +222,8 @@ def fund_ceiling(b: Writer, section: Section, number: int, step: FundCeilingStep
         "bold",
     )
     b.cite(section, step["rule"], step["source"], 1)
+    if "derivation" in figures:  # a ceiling computed from the claim's facts
+        derivation(section, figures["derivation"], 1, str)
     b.flags(section, step["provisional"], 1, step["rule"])
 
 
@@ -232,6 +234,8 @@ def period_cap(b: Writer, section: Section, number: int, step: PeriodCapStep) ->
         text += f" − {b.word('paid_today')} {figures['paid']} = {figures['left']}"
     section.add(f"{text} → {b.word('fund')} {step['value']}", 0, "bold")
     b.cite(section, step["rule"], step["source"], 1)
+    if "derivation" in figures:  # a cap computed from the claim's facts
+        derivation(section, figures["derivation"], 1, str)
     b.flags(section, step["provisional"], 1, step["rule"])
 
 

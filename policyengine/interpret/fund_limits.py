@@ -1,17 +1,20 @@
 """The reference interpreter's limits of issue 16 around the fund's payment: a ceiling on the
-cost entering the fund (`fund_ceiling`) and caps `per visit` / `per day` on the fund. Read
-row by row from the IR, independently of compile/limits.py."""
+cost entering the fund (`fund_ceiling`) and caps `per visit` / `per day` on the fund — each a
+figure, or one computed from the claim's facts (its step then states the derivation). Read
+row by row from the IR, independently of compile/fund_limits.py."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from policyengine.interpret.ratios import derivation
 from policyengine.semantics.money import money
 from policyengine.semantics.values import Val
 from policyengine.semantics.vocabulary import CAP_PERIODS
 
 if TYPE_CHECKING:
+    from policyengine.contract.trace import FundCeilingStep, PeriodCapStep
     from policyengine.interpret.evaluator import Run
 
 ZERO = Decimal(0)
@@ -31,22 +34,23 @@ def fund_ceiling(run: Run, visit: str, amount: Decimal) -> Decimal | None:
     pooled = sum((run.claim.history.pooled.get(p, ZERO) for p in table.pools), ZERO)
     left = max(ZERO, ceiling - pooled)
     entering = min(amount, left)
-    run.step(
-        {
-            "step": "fund_ceiling",
-            "rule": row.location,
-            "source": row.origin.as_json(),
-            "figures": {
-                "ceiling": money(ceiling),
-                "pools": list(table.pools),
-                "pooled": money(pooled),
-                "left": money(left),
-                "amount": money(amount),
-            },
-            "value": money(entering),
-            "provisional": run.step_notes(row),
-        }
-    )
+    step: FundCeilingStep = {
+        "step": "fund_ceiling",
+        "rule": row.location,
+        "source": row.origin.as_json(),
+        "figures": {
+            "ceiling": money(ceiling),
+            "pools": list(table.pools),
+            "pooled": money(pooled),
+            "left": money(left),
+            "amount": money(amount),
+        },
+        "value": money(entering),
+        "provisional": run.step_notes(row),
+    }
+    if (found := derivation(run, row, ceiling)) is not None:  # a figure of the claim's facts
+        step["figures"]["derivation"] = found
+    run.step(step)
     return entering
 
 
@@ -65,20 +69,21 @@ def period_caps(run: Run, visit: str, fund: Decimal) -> Decimal:
         paid = sum((today.get(p, ZERO) for p in table.pools), ZERO) if period == "day" else ZERO
         left = max(ZERO, cap - paid)
         fund = min(fund, left)
-        run.step(
-            {
-                "step": "period_cap",
-                "period": period,
-                "rule": row.location,
-                "source": row.origin.as_json(),
-                "figures": {
-                    "cap": money(cap),
-                    "pools": list(table.pools),
-                    "paid": money(paid),
-                    "left": money(left),
-                },
-                "value": money(fund),
-                "provisional": run.step_notes(row),
-            }
-        )
+        step: PeriodCapStep = {
+            "step": "period_cap",
+            "period": period,
+            "rule": row.location,
+            "source": row.origin.as_json(),
+            "figures": {
+                "cap": money(cap),
+                "pools": list(table.pools),
+                "paid": money(paid),
+                "left": money(left),
+            },
+            "value": money(fund),
+            "provisional": run.step_notes(row),
+        }
+        if (found := derivation(run, row, cap)) is not None:  # a figure of the claim's facts
+            step["figures"]["derivation"] = found
+        run.step(step)
     return fund

@@ -346,6 +346,9 @@ class Atom:
     source: str  # the compiled code's, over `person`, `visit`, `history` (like Fact.source)
     requires: tuple[str, tuple[str, ...]] | None = None  # (when key, the values that give it)
     meaning: str = ""
+    # a fact of this visit (its hospital, referral, rank), not of the person: a yearly figure
+    # (a yearly cap, a fund ceiling), one amount held against the year's sum, cannot read it
+    of_visit: bool = False
 
 
 def _referring_level(claim: Claim) -> int | None:
@@ -373,6 +376,7 @@ ATOMS: Final = MappingProxyType(
                 "level",
                 "visit.hospital.level",
                 meaning="the hospital's level",
+                of_visit=True,
             ),
             Atom(
                 "referring_level",
@@ -382,6 +386,7 @@ ATOMS: Final = MappingProxyType(
                 "visit.referral.from_.level if visit.referral is not None else None",
                 requires=("referral", ("within_alliance", "outside_alliance")),
                 meaning="the level of the hospital that referred the patient",
+                of_visit=True,
             ),
             Atom(
                 "enrolled_years",
@@ -398,6 +403,7 @@ ATOMS: Final = MappingProxyType(
                 "arank",
                 "history.admissions + 1",
                 meaning="the rank in the year of this admission (history.admissions + 1)",
+                of_visit=True,
             ),
         )
     }
