@@ -33,7 +33,7 @@ from policyengine.contract.fastclaim import Claim
 from policyengine.contract.results import Result, ResultDict, ResultProblem, result_from_json
 from policyengine.contract.steps import Steps, TraceError, read_steps
 from policyengine.contract.trace import STEP_KINDS, Admission, DeductiblePeriod, ItemClass
-from policyengine.diff.components import read
+from policyengine.diff.reading import read
 from policyengine.engine import Engine
 from policyengine.explain import document as stored
 from policyengine.explain import render as explain

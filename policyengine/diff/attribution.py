@@ -1,14 +1,16 @@
 """Attribution of one claim's change between two rule sets, step by step (docs/diff.md).
 
 The components of each version's settlement (diff/components.py) are substituted from
-the base version to the amended one, one at a time, in settlement order: the lines, the
-deductible amount, the deductible met, the ratio, its adjustments, the cap, the cap's
-paid, the limit, the limit's paid, the second-layer schedule, S and the second layer's
-paid. After each substitution fund and critical_illness are recomputed; the change of a
-step goes to the rule of that step (its location and cited clause) when a rule figure
-changed, or to the ledger when only the year's history did. The recomputation must
-reproduce both endpoints exactly, so the steps sum to the claim's change; where it cannot
-(a banded ratio), the whole change goes to the first differing step and says so.
+the base version to the amended one, one at a time, in settlement order (PAYER_ORDER after
+the lines): the deductible amount and met, the ratio, its adjustments, how they combine and
+its bounds, the fund ceiling and the year's amount entered, the annual cap and its paid, the
+caps per visit and per day and the day's paid, the limit and its paid, the second-layer
+schedule, its base and S with its paid. After each substitution fund and critical_illness
+are recomputed (diff/recompute.py); the change of a step goes to the rule of that step (its
+location and cited clause) when a rule figure changed, or to the ledger when only the year's
+history did. The recomputation must reproduce both endpoints exactly, so the steps sum to the
+claim's change; where it cannot (a banded ratio, per-category ratios), the whole change goes
+to the first differing step and says so.
 """
 
 from __future__ import annotations
@@ -16,25 +18,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from policyengine.diff.components import (
     LEDGER,
-    PAYER_FIELDS,
     ZERO,
     Change,
     Cite,
     Cites,
+    ExtraShare,
     Finding,
     LineState,
-    NotRecomputable,
     Settlement,
     Side,
     State,
     Target,
-    recompute,
 )
-from policyengine.diff.words import PRICE_CAP_OF, SELFPAY_OF
+from policyengine.diff.recompute import PAYER_FIELDS, NotRecomputable, recompute
+from policyengine.diff.words import CATEGORY_RATIO_OF, EXTRA_SHARE_OF, PRICE_CAP_OF, SELFPAY_OF
 
 # ------------------------------------------------------------------ attribution
 
@@ -75,33 +77,40 @@ def _fill(side: Settlement, other: Settlement) -> State:
     read from the side's own claim history, with the other side's pools, so that the
     rule's part and the ledger's part stay apart."""
     state, theirs, pools = side.state, other.state, other.pools
+    optional = ("fund_ceiling", "cap", "day_cap", "limit", "schedule")
     if not state.payers and theirs.payers:
         state = dataclasses.replace(
             state, payers=True, **{name: getattr(theirs, name) for name in PAYER_FIELDS}
         )
         met = side.history.deductible_met.get(pools.visit, ZERO)
         state = dataclasses.replace(state, deductible_met=met if pools.deductible_yearly else ZERO)
-        missing = {"cap", "limit", "schedule"}
+        missing = set(optional)
     else:
         missing = {
             name
-            for name in ("cap", "limit", "schedule")
+            for name in optional
             if getattr(state, name) is None and getattr(theirs, name) is not None
         }
-    paid = side.history.paid
-    if "cap" in missing:
-        state = dataclasses.replace(
-            state, cap_paid=sum((paid.get(p, ZERO) for p in pools.cap), ZERO)
-        )
-    if "limit" in missing and pools.limit is not None:
-        state = dataclasses.replace(state, limit_paid=paid.get(pools.limit, ZERO))
-    if "schedule" in missing:
-        state = dataclasses.replace(
-            state,
-            self_burden_before=side.history.self_burden.inpatient,
-            critical_paid=paid.get("critical_illness", ZERO),
-        )
+    history = side.history
+    history_inputs: dict[str, dict[str, Any]] = {  # State's fields, each its own type
+        "fund_ceiling": {"pooled": _pooled(history.pooled, pools.fund_ceiling)},
+        "cap": {"cap_paid": _pooled(history.paid, pools.cap)},
+        "day_cap": {"day_paid": _pooled(history.paid_today, pools.day_cap)},
+        "limit": {} if pools.limit is None else {"limit_paid": history.paid.get(pools.limit, ZERO)},
+        "schedule": {
+            "self_burden_before": history.self_burden.inpatient,
+            "critical_paid": history.paid.get("critical_illness", ZERO),
+            # the base comes with the schedule: a new second layer is the schedule's
+            "base_with_pre_self_pay": theirs.base_with_pre_self_pay,
+        },
+    }
+    for name in sorted(missing):
+        state = dataclasses.replace(state, **history_inputs[name])
     return state
+
+
+def _pooled(amounts: dict[str, Decimal], pools: tuple[str, ...]) -> Decimal:
+    return sum((amounts.get(pool, ZERO) for pool in pools), ZERO)
 
 
 def attribute(
@@ -115,8 +124,11 @@ def attribute(
     start = _fill(base, amended)
     end = _fill(amended, base)
     total = amended.outcome.change() - base.outcome.change()
-    if start == end:
-        return Attribution([])
+    if start == end:  # nothing the trace states differs: a change no step explains
+        if not total:
+            return Attribution([])
+        note = "not decomposed: the traces state no differing figure"
+        return Attribution([(Target("unexplained", "claim"), total)], note)
     middle = hybrid_lines if hybrid_lines is not None else end.lines
     try:
         if recompute(start) != base.outcome or recompute(end) != amended.outcome:
@@ -151,21 +163,56 @@ def _put(lines: tuple[LineState, ...], index: int, line: LineState) -> tuple[Lin
 
 def _line_steps(a: LineState, b: LineState) -> Iterable[tuple[Target, LineState]]:
     """A line's change from a to b as (target, line after the step): a finding that now
-    applies or no longer applies; else the payment standard, then the 自付比例."""
+    applies or no longer applies; else the payment standard, then the 自付比例, then the
+    extra pre-self-pay shares — each priced from the line's figures, the last step reaching
+    b exactly. A line its figures do not reproduce is NotRecomputable."""
     if a.buckets() == b.buckets():
         return
     if a.status != b.status or a.status != "priced":
         yield _finding_target(a, b), b
         return
+    if not (a.reproduced() and b.reproduced()):
+        raise NotRecomputable(f"line {b.line}'s figures do not reproduce its buckets")
     line = a
+    for target, price_cap, selfpay, extras in _pricing_steps(a, b):
+        line = line.priced(price_cap, selfpay, extras)
+        yield target, line
+
+
+def _pricing_steps(
+    a: LineState, b: LineState
+) -> Iterable[tuple[Target, Decimal | None, Decimal | None, tuple[ExtraShare, ...]]]:
+    """The figures of a line's pricing that differ, in the order they are applied, each with
+    the figures after it: the payment standard, the 自付比例, the extra shares."""
     if a.price_cap != b.price_cap:
-        line = line.priced(b.price_cap, line.selfpay)
         detail = PRICE_CAP_OF.format(code=b.code)
-        yield Target("rule", "lines", None, None, None, detail), line
-    if a.selfpay != b.selfpay or line.buckets() != b.buckets():
+        yield Target("rule", "lines", None, None, None, detail), b.price_cap, a.selfpay, a.extras
+    if a.selfpay != b.selfpay:
         version: Side = "amended" if b.selfpay_cite.rule else "base"
         cite = b.selfpay_cite if b.selfpay_cite.rule else a.selfpay_cite
-        yield cite.target("lines", version, SELFPAY_OF.format(code=b.code)), b
+        target = cite.target("lines", version, SELFPAY_OF.format(code=b.code))
+        yield target, b.price_cap, b.selfpay, a.extras
+    if a.extras != b.extras:
+        yield _extra_target(a, b), b.price_cap, b.selfpay, b.extras
+
+
+def _extra_target(a: LineState, b: LineState) -> Target:
+    """The extra pre-self-pay share that differs: one new (or changed) in the amended
+    version, else one gone from the base."""
+    for share in b.extras:
+        if share not in a.extras:
+            detail = EXTRA_SHARE_OF.format(table=share.table, code=b.code)
+            return share.cite.target("lines", "amended", detail)
+    share = next(share for share in a.extras if share not in b.extras)
+    return share.cite.target("lines", "base", EXTRA_SHARE_OF.format(table=share.table, code=b.code))
+
+
+def _line_target(a: LineState, b: LineState) -> Target:
+    """The first step of a line's change (its buckets differ), without pricing it."""
+    if a.status != b.status or a.status != "priced":
+        return _finding_target(a, b)
+    first = next(iter(_pricing_steps(a, b)), None)
+    return first[0] if first is not None else Target("unexplained", "lines")
 
 
 ACTION_OF = {"denied": "reject", "excluded": "exclude"}
@@ -186,21 +233,50 @@ def _finding_target(a: LineState, b: LineState) -> Target:
     return Target("unexplained", "lines")
 
 
+def _payer_order(base: Cites, amended: Cites) -> list[tuple[tuple[str, ...], Target]]:
+    """The payer components in settlement order: the State fields substituted together, and
+    where their change goes."""
+    combination = amended.combination, base.combination
+    second = amended.second_layer, base.second_layer
+    return [
+        (("deductible",), _pick("deductible", amended.deductible, base.deductible)),
+        (("deductible_met",), Target(LEDGER, "deductible_met")),
+        (("ratio_base", "ratio_banded"), _pick("ratio", amended.ratio, base.ratio)),
+        (("ratio_pooled",), Target(LEDGER, "ratio_pooled")),
+        (("categories",), _category(base, amended)),
+        (("ratio_adjustments",), _adjustment(base, amended)),
+        (("ratio_how",), _pick("ratio_combination", *combination)),
+        (("ratio_at_least", "ratio_at_most"), _pick("ratio_bounds", *combination)),
+        (("fund_ceiling",), _pick("fund_ceiling", amended.fund_ceiling, base.fund_ceiling)),
+        (("pooled",), Target(LEDGER, "fund_ceiling_pooled")),
+        (("cap",), _pick("cap", amended.cap, base.cap)),
+        (("cap_paid",), Target(LEDGER, "cap_paid")),
+        (("visit_cap",), _pick("cap_per_visit", amended.visit_cap, base.visit_cap)),
+        (("day_cap",), _pick("cap_per_day", amended.day_cap, base.day_cap)),
+        (("day_paid",), Target(LEDGER, "cap_per_day_paid")),
+        (("limit",), _pick("limit", amended.limit, base.limit)),
+        (("limit_paid",), Target(LEDGER, "limit_paid")),
+        (("schedule",), _pick("second_layer", *second)),
+        (("base_with_pre_self_pay",), _pick("second_layer_base", *second)),
+        (("self_burden_before", "critical_paid"), Target(LEDGER, "second_layer_history")),
+    ]
+
+
 def _payers(walk: _Walk, end: State, base: Cites, amended: Cites) -> None:
-    walk.to(_pick("deductible", amended.deductible, base.deductible), deductible=end.deductible)
-    walk.to(Target(LEDGER, "deductible_met"), deductible_met=end.deductible_met)
-    walk.to(_pick("ratio", amended.ratio, base.ratio), ratio_base=end.ratio_base)
-    walk.to(_adjustment(base, amended), ratio_points=end.ratio_points)
-    walk.to(_pick("cap", amended.cap, base.cap), cap=end.cap)
-    walk.to(Target(LEDGER, "cap_paid"), cap_paid=end.cap_paid)
-    walk.to(_pick("limit", amended.limit, base.limit), limit=end.limit)
-    walk.to(Target(LEDGER, "limit_paid"), limit_paid=end.limit_paid)
-    walk.to(_pick("second_layer", amended.second_layer, base.second_layer), schedule=end.schedule)
-    walk.to(
-        Target(LEDGER, "second_layer_history"),
-        self_burden_before=end.self_burden_before,
-        critical_paid=end.critical_paid,
-    )
+    for names, target in _payer_order(base, amended):
+        walk.to(target, **{name: getattr(end, name) for name in names})
+
+
+def _category(base: Cites, amended: Cites) -> Target:
+    """The per-category ratio that differs: one new (or changed) in the amended version, else
+    one gone from the base."""
+    for part in amended.categories:
+        if part not in base.categories:
+            return part[2].target("ratio", "amended", CATEGORY_RATIO_OF.format(category=part[0]))
+    for part in base.categories:
+        if part not in amended.categories:
+            return part[2].target("ratio", "base", CATEGORY_RATIO_OF.format(category=part[0]))
+    return _pick("ratio", amended.ratio, base.ratio)
 
 
 def _adjustment(base: Cites, amended: Cites) -> Target:
@@ -223,22 +299,10 @@ def _first_difference(
     """The first step, in settlement order, whose inputs differ between the versions."""
     for a, h, b in zip(start.lines, middle, end.lines, strict=True):
         if a.buckets() != h.buckets():
-            return next(iter(_line_steps(a, h)))[0]
+            return _line_target(a, h)
         if h.buckets() != b.buckets():
             return Target(LEDGER, "lines")
-    order: list[tuple[tuple[str, ...], Target]] = [
-        (("deductible",), _pick("deductible", amended.deductible, base.deductible)),
-        (("deductible_met",), Target(LEDGER, "deductible_met")),
-        (("ratio_base", "ratio_banded"), _pick("ratio", amended.ratio, base.ratio)),
-        (("ratio_points",), _adjustment(base, amended)),
-        (("cap",), _pick("cap", amended.cap, base.cap)),
-        (("cap_paid",), Target(LEDGER, "cap_paid")),
-        (("limit",), _pick("limit", amended.limit, base.limit)),
-        (("limit_paid",), Target(LEDGER, "limit_paid")),
-        (("schedule",), _pick("second_layer", amended.second_layer, base.second_layer)),
-        (("self_burden_before", "critical_paid"), Target(LEDGER, "second_layer_history")),
-    ]
-    for names, target in order:
+    for names, target in _payer_order(base, amended):
         if any(getattr(start, n) != getattr(end, n) for n in names):
             return target
     # a banded ratio whose description is all that differs: the ratio row's

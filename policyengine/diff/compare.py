@@ -32,8 +32,8 @@ from policyengine.diff.components import (
     LineState,
     Target,
     clause_key,
-    read,
 )
+from policyengine.diff.reading import read
 from policyengine.diff.source import Version
 from policyengine.diff.words import ONE_VERSION_ONLY
 from policyengine.engine import MONEY_CONTEXT

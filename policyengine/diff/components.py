@@ -1,12 +1,15 @@
-"""The components of a settlement, read from its trace, and their recomputation.
+"""The components of a settlement, read from its trace.
 
 A traced result states every figure settlement used: each line's buckets and the basis
-of its split, the deductible amount and the amount already met, the ratio (base and
-adjustments), the cap and the year's paid against it, the per-condition limit and its
-paid, the second-layer schedule, the year's self-burden S and the second layer's paid.
-`read` collects them into a State; `recompute` applies the spec's formulas
-(../spec/claims.md §2, steps 6–9) to a State. diff/attribution.py substitutes the
-components of one version by the other's, one at a time.
+of its split (payment standard, 自付比例, the extra pre-self-pay shares of named tables),
+the deductible amount and the amount already met, the ratio (base, adjustments, how they
+combine and the bounds), the ceiling on the cost entering the fund and the year's amount
+entered, the annual cap and the year's paid against it, the caps per visit and per day (and
+what the day had paid), the per-condition limit and its paid, the second-layer schedule and
+whether its base includes the pre-self-pay, the year's self-burden S and the second layer's
+paid. diff/reading.py's `read` collects them into a State; diff/recompute.py applies the
+spec's formulas (../spec/claims.md §2, steps 6–9) to a State; diff/attribution.py
+substitutes the components of one version by the other's, one at a time.
 """
 
 from __future__ import annotations
@@ -18,23 +21,12 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
-from policyengine.contract.steps import read_steps
 from policyengine.semantics.money import fen
-from policyengine.semantics.values import Band, BandsVal, banded_total
 
 if TYPE_CHECKING:
-    from policyengine.contract.fastclaim import Claim, History, Item
-    from policyengine.contract.results import ResultDict
-    from policyengine.contract.trace import (
-        CapStep,
-        Citation,
-        CriticalIllnessStep,
-        DeductibleStep,
-        LimitStep,
-        LineStep,
-        RatioStep,
-        Schedule,
-    )
+    from policyengine.contract.fastclaim import History
+    from policyengine.contract.trace import Citation
+    from policyengine.semantics.values import BandsVal
 
 ZERO = Decimal(0)
 LEDGER: Final = "ledger"
@@ -125,6 +117,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class ExtraShare:
+    """A named pre-self-pay table's row that took a share of a line (异地就医先行自付 …):
+    `rate` of what the line had left in scope, half-up to the fen."""
+
+    table: str  # the table's title, else its name
+    rate: Decimal
+    cite: Cite
+
+
+@dataclass(frozen=True)
 class LineState:
     line: int
     code: str
@@ -139,6 +141,7 @@ class LineState:
     price_cap: Decimal | None
     selfpay: Decimal | None
     selfpay_cite: Cite
+    extras: tuple[ExtraShare, ...] = ()  # the extra pre-self-pay tables' shares, in order
 
     @property
     def status(self) -> str:
@@ -149,20 +152,35 @@ class LineState:
     def buckets(self) -> tuple[Decimal, ...]:
         return (self.denied, self.excluded, self.over_limit, self.pre_self_pay, self.covered)
 
-    def priced(self, price_cap: Decimal | None, selfpay: Decimal | None) -> LineState:
-        """The line split with this payment standard and 自付比例 (spec §2, buckets 3–5)."""
+    def priced(
+        self,
+        price_cap: Decimal | None,
+        selfpay: Decimal | None,
+        extras: tuple[ExtraShare, ...],
+    ) -> LineState:
+        """The line split with this payment standard, 自付比例 and extra pre-self-pay shares
+        (spec §2, buckets 3–5; each extra share is taken of what the line has left)."""
         over = ZERO
         if price_cap is not None:
             over = max(ZERO, fen(self.amount - price_cap * self.quantity))
         pre = fen((self.amount - over) * selfpay) if selfpay is not None else ZERO
+        covered = self.amount - over - pre
+        for extra in extras:
+            share = fen(covered * extra.rate)
+            pre, covered = pre + share, covered - share
         return dataclasses.replace(
             self,
             over_limit=over,
             pre_self_pay=pre,
-            covered=self.amount - over - pre,
+            covered=covered,
             price_cap=price_cap,
             selfpay=selfpay,
+            extras=extras,
         )
+
+    def reproduced(self) -> bool:
+        """Whether pricing the line from its own figures gives its buckets (a priced line)."""
+        return self.priced(self.price_cap, self.selfpay, self.extras).buckets() == self.buckets()
 
 
 @dataclass(frozen=True)
@@ -176,14 +194,45 @@ class State:
     deductible_met: Decimal = ZERO
     ratio_base: Decimal | None = ZERO  # None: a banded ratio, not recomputable
     ratio_banded: str | None = None  # a banded ratio's description
-    ratio_points: Decimal = ZERO
+    ratio_adjustments: tuple[Decimal, ...] = ()  # the points of the adjustments that applied
+    ratio_how: str | None = None  # `adjustments sum|largest` (None: the table says nothing)
+    ratio_at_least: Decimal | None = None  # the bounds the combined ratio is held within
+    ratio_at_most: Decimal | None = None
+    fund_ceiling: Decimal | None = None  # the most that may enter the fund this year
+    pooled: Decimal = ZERO  # what entered the fund this year before, in the ceiling's pools
     cap: Decimal | None = None
     cap_paid: Decimal = ZERO
+    visit_cap: Decimal | None = None  # a cap per visit
+    day_cap: Decimal | None = None  # a cap per day
+    day_paid: Decimal = ZERO  # what the fund paid earlier that day, in the day cap's pools
     limit: Decimal | None = None
     limit_paid: Decimal = ZERO
     schedule: BandsVal | None = None
+    base_with_pre_self_pay: bool = False  # the second layer's base includes pre-self-pay
     self_burden_before: Decimal = ZERO
     critical_paid: Decimal = ZERO
+    # a `bands cumulative` ratio: the year's amount entered the fund before (history.pooled)
+    ratio_pooled: Decimal | None = None
+    # per-category ratios: each category's (name, rate, rule) — not recomputed
+    categories: tuple[tuple[str | None, str, str], ...] = ()
+    # a construct the recomputation does not model (per-category ratios), saying which
+    unmodelled: str | None = None
+
+    @property
+    def ratio_points(self) -> Decimal:
+        """The adjustments combined: the largest where the table says so, else their sum."""
+        if self.ratio_how == "largest" and self.ratio_adjustments:
+            return max(self.ratio_adjustments)
+        return sum(self.ratio_adjustments, ZERO)
+
+    def ratio(self, base: Decimal) -> Decimal:
+        """base + the combined points, held within the table's bounds."""
+        rate = base + self.ratio_points
+        if self.ratio_at_least is not None:
+            rate = max(rate, self.ratio_at_least)
+        if self.ratio_at_most is not None:
+            rate = min(rate, self.ratio_at_most)
+        return rate
 
 
 @dataclass(frozen=True)
@@ -191,7 +240,13 @@ class Cites:
     deductible: Cite = NO_CITE
     ratio: Cite = NO_CITE
     adjustments: tuple[tuple[Cite, Decimal], ...] = ()
+    combination: Cite = NO_CITE  # the table's `adjustments …` declaration
+    # each category's (name — "" for none —, rate, ratio row)
+    categories: tuple[tuple[str, str, Cite], ...] = ()
+    fund_ceiling: Cite = NO_CITE
     cap: Cite = NO_CITE
+    visit_cap: Cite = NO_CITE
+    day_cap: Cite = NO_CITE
     limit: Cite = NO_CITE
     second_layer: Cite = NO_CITE
 
@@ -202,7 +257,9 @@ class Pools:
 
     visit: str = ""
     deductible_yearly: bool = False
+    fund_ceiling: tuple[str, ...] = ()
     cap: tuple[str, ...] = ()
+    day_cap: tuple[str, ...] = ()
     limit: str | None = None
 
 
@@ -228,178 +285,6 @@ class Outcome:
 
     def change(self) -> Change:
         return Change(self.fund, self.critical_illness, self.patient, self.denied)
-
-
-def _d(text: str) -> Decimal:
-    return Decimal(text)
-
-
-def _opt(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
-
-
-def _cite(step: DeductibleStep | RatioStep | CapStep | CriticalIllnessStep) -> Cite:
-    return Cite(step["rule"], source_key(step["source"]))
-
-
-def read(claim: Claim, result: ResultDict) -> Settlement:
-    """The components of one traced settlement (`claim`: the parsed claim records)."""
-    items = {item.line: item for item in claim.items}
-    findings: dict[int | None, list[Finding]] = {}
-    for f in result["findings"]:
-        findings.setdefault(f["line"], []).append(
-            Finding(f["kind"], f["action"], f["rule"], source_key(f["source"]))
-        )
-    claim_level = tuple(findings.get(None, ()))
-    steps = read_steps(result)
-    lines = tuple(
-        _line(step, items[step["line"]], tuple(findings.get(step["line"], ())) + claim_level)
-        for step in steps.lines
-    )
-    totals = result["totals"]
-    outcome = Outcome(
-        covered=_d(totals["covered"]),
-        denied=_d(totals["denied"]),
-        deductible=_d(totals["deductible"]),
-        fund=_d(totals["payers"]["fund"]),
-        critical_illness=_d(totals["payers"]["critical_illness"]),
-        patient=_d(totals["patient"]),
-    )
-    state = State(billed=_d(totals["billed"]), lines=lines, payers=False)
-    cites = Cites()
-    pools = Pools(visit=claim.visit.type)
-    if steps.deductible is not None:
-        figures = steps.deductible["figures"]
-        state = dataclasses.replace(
-            state, payers=True, deductible=_d(figures["amount"]), deductible_met=_d(figures["met"])
-        )
-        pools = dataclasses.replace(pools, deductible_yearly=steps.deductible["period"] == "year")
-        cites = dataclasses.replace(cites, deductible=_cite(steps.deductible))
-    if steps.ratio is not None:
-        state, cites = _ratio(state, cites, steps.ratio)
-    if steps.cap is not None:
-        cap = steps.cap["figures"]
-        state = dataclasses.replace(state, cap=_d(cap["cap"]), cap_paid=_d(cap["paid"]))
-        pools = dataclasses.replace(pools, cap=tuple(cap["pools"]))
-        cites = dataclasses.replace(cites, cap=_cite(steps.cap))
-    if steps.limit is not None:
-        state, cites, pools = _limit(state, cites, pools, steps.limit)
-    if steps.critical_illness is not None:
-        second = steps.critical_illness["figures"]
-        state = dataclasses.replace(
-            state,
-            schedule=_schedule(second["schedule"]),
-            self_burden_before=_d(second["self_burden_before"]),
-            critical_paid=_d(second["paid"]),
-        )
-        cites = dataclasses.replace(cites, second_layer=_cite(steps.critical_illness))
-    return Settlement(state, cites, outcome, claim.history, pools)
-
-
-def _line(step: LineStep, item: Item, findings: tuple[Finding, ...]) -> LineState:
-    return LineState(
-        line=step["line"],
-        code=item.code,
-        amount=item.amount,
-        quantity=item.quantity,
-        denied=_d(step["denied"]),
-        excluded=_d(step["excluded"]),
-        over_limit=_d(step["over_limit"]),
-        pre_self_pay=_d(step["pre_self_pay"]),
-        covered=_d(step["covered"]),
-        findings=findings,
-        price_cap=_opt(step["price_cap"]),
-        selfpay=_opt(step["selfpay"]),
-        selfpay_cite=Cite(step["selfpay_rule"], source_key(step["selfpay_source"])),
-    )
-
-
-def _ratio(state: State, cites: Cites, step: RatioStep) -> tuple[State, Cites]:
-    """A ratio's base and adjustments; a banded ratio (form "bands") has no base rate, and
-    is carried by its description (it cannot be recomputed from the trace)."""
-    adjustments = tuple(
-        (Cite(a["rule"], source_key(a["source"])), _d(a["points"]))
-        for a in step["figures"]["adjustments"]
-    )
-    banded = step["form"] == "bands"
-    state = dataclasses.replace(
-        state,
-        ratio_base=None if banded else _d(step["figures"]["base"]),
-        ratio_banded=step["value"] if banded else None,
-        ratio_points=sum((points for _cite, points in adjustments), ZERO),
-    )
-    return state, dataclasses.replace(cites, ratio=_cite(step), adjustments=adjustments)
-
-
-def _limit(state: State, cites: Cites, pools: Pools, step: LimitStep) -> tuple[State, Cites, Pools]:
-    figures = step["figures"]
-    rows = figures["rows"]
-    pools = dataclasses.replace(pools, limit=figures.get("pool") or pools.visit)
-    cites = dataclasses.replace(
-        cites, limit=Cite(rows[0] if rows else step["rule"], source_key(step["source"]))
-    )
-    limit, paid = figures["limit"], figures.get("paid")
-    if limit is not None and paid is not None:  # not cancelled (`none`)
-        state = dataclasses.replace(state, limit=_d(limit), limit_paid=_d(paid))
-    return state, cites, pools
-
-
-def _schedule(data: Schedule) -> BandsVal:
-    return BandsVal(
-        threshold=_opt(data["threshold"]),
-        bands=tuple(Band(_d(b["from"]), _opt(b["to"]), _d(b["rate"])) for b in data["bands"]),
-        ceiling=_opt(data["ceiling"]),
-        payment_cap=_opt(data["payment_cap"]),
-    )
-
-
-# ------------------------------------------------------------------ recomputation
-
-
-class NotRecomputable(Exception):
-    """The settlement cannot be recomputed from the trace's figures (a banded ratio)."""
-
-
-PAYER_FIELDS = (
-    "deductible",
-    "deductible_met",
-    "ratio_base",
-    "ratio_banded",
-    "ratio_points",
-    "cap",
-    "cap_paid",
-    "limit",
-    "limit_paid",
-    "schedule",
-    "self_burden_before",
-    "critical_paid",
-)
-
-
-def recompute(state: State) -> Outcome:
-    """Spec §2, steps 6–9, on the state's figures."""
-    covered = sum((line.covered for line in state.lines), ZERO)
-    denied = sum((line.denied for line in state.lines), ZERO)
-    deductible = fund = critical = ZERO
-    if covered:
-        if state.ratio_base is None:
-            raise NotRecomputable("a banded ratio")
-        deductible = min(covered, max(ZERO, state.deductible - state.deductible_met))
-        fund = fen((covered - deductible) * (state.ratio_base + state.ratio_points))
-        if state.cap is not None:
-            fund = min(fund, max(ZERO, state.cap - state.cap_paid))
-        if state.limit is not None:
-            fund = min(fund, max(ZERO, state.limit - state.limit_paid))
-        bands = state.schedule
-        if bands is not None:
-            before = state.self_burden_before
-            critical = fen(
-                banded_total(bands, before + covered - fund) - banded_total(bands, before)
-            )
-            if bands.payment_cap is not None:
-                critical = min(critical, max(ZERO, bands.payment_cap - state.critical_paid))
-    patient = state.billed - denied - fund - critical
-    return Outcome(covered, denied, deductible, fund, critical, patient)
 
 
 def clause_key(target: Target) -> str:

@@ -55,6 +55,15 @@ STEP_SHORT = {
     "limit_paid": "limit paid",
     "second_layer": "2nd layer",
     "second_layer_history": "2nd-layer S",
+    "ratio_pooled": "ratio pooled",
+    "ratio_combination": "ratio comb.",
+    "ratio_bounds": "ratio bounds",
+    "fund_ceiling": "fund ceiling",
+    "fund_ceiling_pooled": "pooled",
+    "cap_per_visit": "cap/visit",
+    "cap_per_day": "cap/day",
+    "cap_per_day_paid": "day paid",
+    "second_layer_base": "2nd-layer base",
     "claim": "whole claim",
 }
 

@@ -48,6 +48,26 @@ ZH: dict[str, str] = {
     "paid against the per-condition limit": "病种限额已支付",
     "second-layer schedule": "大病保险分段",
     "self-burden S and second-layer paid": "大病累计个人负担与已支付",
+    "year's amount entered the fund (banded ratio)": "年度进入统筹累计(分段比例)",
+    "how the ratio's adjustments combine": "支付比例调整的合并方式",
+    "bounds of the ratio": "支付比例的上下限",
+    "ceiling on the cost entering the fund": "进入统筹费用上限",
+    "year's amount entered the fund (ceiling)": "年度进入统筹累计(费用上限)",
+    "cap per visit": "每次就诊最高支付限额",
+    "cap per day": "每日最高支付限额",
+    "paid earlier that day (cap per day)": "当日已支付(每日限额)",
+    "second layer's base (pre-self-pay included or not)": "大病保险个人负担是否含先行自付",
+    "ratio pooled": "进入统筹累计",
+    "ratio comb.": "调整合并",
+    "ratio bounds": "比例上下限",
+    "fund ceiling": "统筹费用上限",
+    "pooled": "进入统筹累计",
+    "cap/visit": "每次限额",
+    "cap/day": "每日限额",
+    "day paid": "当日已付",
+    "2nd-layer base": "大病负担口径",
+    "{table} share of {code}": "{code} 的{table}",
+    "ratio of category {category}": "{category}类的支付比例",
     # versions, bands, targets and clauses (the labels below)
     "{policy} at {ref}": "{policy}(git 版本 {ref})",
     "{version}, as of {as_of}": "{version},按 {as_of} 施行的规则",
@@ -158,6 +178,15 @@ STEP_WORDS = {
     "limit_paid": "paid against the per-condition limit",
     "second_layer": "second-layer schedule",
     "second_layer_history": "self-burden S and second-layer paid",
+    "ratio_pooled": "year's amount entered the fund (banded ratio)",
+    "ratio_combination": "how the ratio's adjustments combine",
+    "ratio_bounds": "bounds of the ratio",
+    "fund_ceiling": "ceiling on the cost entering the fund",
+    "fund_ceiling_pooled": "year's amount entered the fund (ceiling)",
+    "cap_per_visit": "cap per visit",
+    "cap_per_day": "cap per day",
+    "cap_per_day_paid": "paid earlier that day (cap per day)",
+    "second_layer_base": "second layer's base (pre-self-pay included or not)",
     "claim": "whole claim",
 }
 LEDGER_WORDS = "carried over from earlier claims of the year (ledger)"
@@ -168,9 +197,11 @@ CATALOGUE_ENTRY = "catalogue entry"  # what a catalogue row is, where the invent
 PRICE_CAP_OF = "payment standard (price cap) of {code}"
 SELFPAY_OF = "pre-self-pay proportion of {code}"
 ONE_VERSION_ONLY = "settled under the {version} version only"
+EXTRA_SHARE_OF = "{table} share of {code}"  # an extra pre-self-pay table's (异地就医先行自付)
+CATEGORY_RATIO_OF = "ratio of category {category}"  # a per-category ratio row's
 _DETAILS = tuple(
     (template, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(template))))
-    for template in (PRICE_CAP_OF, SELFPAY_OF, ONE_VERSION_ONLY)
+    for template in (PRICE_CAP_OF, SELFPAY_OF, ONE_VERSION_ONLY, EXTRA_SHARE_OF, CATEGORY_RATIO_OF)
 )
 
 
