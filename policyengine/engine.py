@@ -135,7 +135,7 @@ class Engine:
         """Adjudicate one claim. Raises ClaimRejected (with every JSON-path error),
         PolicyNotFound, NotInForce or RuleFailure — never anything else for bad input."""
         data = self.settle(claim, region=region, as_of=as_of, moment=moment, trace=trace)
-        return Result.model_validate(data)
+        return Result.settled(data)
 
     def adjudicate_json(self, text: str | bytes, **options: Any) -> str:
         return dumps(self.settle(text, **options))

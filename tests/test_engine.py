@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import getcontext, localcontext
 from pathlib import Path
@@ -212,3 +213,51 @@ def test_compact_output_is_the_standard_librarys(engine: Engine) -> None:
 
     result = engine.settle(example_claim(), trace=True)
     assert dumps(result) == json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+def _settled_claims() -> list[dict[str, object]]:
+    """Claims with findings, several lines and both visit types (examples/)."""
+    examples = Path(__file__).parent.parent / "examples"
+    lines = (examples / "claims.jsonl").read_text(encoding="utf-8").splitlines()
+    return [example_claim(), *(json.loads(line) for line in lines if line.strip())]
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_adjudicate_is_the_validated_result_without_validating_it(
+    engine: Engine, trace: bool
+) -> None:
+    """adjudicate() builds its Result's parts from the engine's output only when they are
+    read (issue 19.1): whatever is read or done first, the result is the model pydantic
+    validates from the same output — fields, equality, JSON, repr, copies, pickling."""
+    import copy
+    import pickle
+
+    from pydantic import BaseModel
+
+    class Stored(BaseModel):  # a result inside another model, dumped by pydantic-core
+        result: Result
+
+    uses: dict[str, Callable[[Result, Result], bool]] = {
+        "equality": lambda r, v: r == v and v == r,
+        "fields": lambda r, v: (
+            (r.lines, r.totals, r.findings, r.trace, r.policy)
+            == (v.lines, v.totals, v.findings, v.trace, v.policy)
+        ),
+        "json": lambda r, v: r.model_dump_json() == v.model_dump_json(),
+        "to_json": lambda r, v: r.to_json() == v.to_json(),
+        "repr": lambda r, v: repr(r) == repr(v),
+        "iteration": lambda r, v: list(r) == list(v),
+        "copy": lambda r, v: copy.copy(r) == v and copy.deepcopy(r) == v,
+        "pickle": lambda r, v: pickle.loads(pickle.dumps(r)) == v,
+        "nested": lambda r, v: Stored(result=r).model_dump() == Stored(result=v).model_dump(),
+    }
+    for data in _settled_claims():
+        validated = Result.model_validate(engine.settle(data, trace=trace))
+        for use, agrees in uses.items():
+            result = engine.adjudicate(data, trace=trace)
+            assert isinstance(result, Result)
+            assert agrees(result, validated), use
+            assert result.__dict__ == validated.__dict__, use  # complete once it was compared
+    one = engine.adjudicate(example_claim())
+    assert one.decision == "partial" and "lines" not in one.__dict__  # built when first read
+    assert one.lines == Result.model_validate(engine.settle(example_claim())).lines

@@ -4,8 +4,9 @@ models for the API and the JSON Schema.
 The engine builds a result as a plain dict — the fast path — and `ResultDict` with its
 parts (`LineDict`, `TotalsDict`, `FindingDict`, …) is that dict's declared type: mypy
 checks every producer (runtime.finish, the interpreter) and consumer (explain, diff, the
-ledger, batch, the policy tests, the CLI) against it. `Result.model_validate` turns one
-into the typed model the API returns; tests/test_contract_types.py proves the two
+ledger, batch, the policy tests, the CLI) against it. `Result.settled` turns one into the
+typed model the API returns, without validating the engine's own output again (its parts
+are built when first read); tests/test_contract_types.py proves the two
 declarations agree field by field, and the model's `trace` is typed by the TypedDicts of
 contract/trace.py themselves. Money is a string with two decimals.
 """
@@ -13,9 +14,17 @@ contract/trace.py themselves. Money is a string with two decimals.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, NotRequired
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+)
 from typing_extensions import TypedDict
 
 from policyengine.contract.trace import Citation, Money, Step
@@ -178,6 +187,10 @@ class Finding(_Model):
     source: Source
 
 
+# A result as the API returns it. `Result.settled` makes one from the engine's own output
+# without validating it again: its parts are built from that output when first read; it
+# equals, dumps, copies and prints as the validated model does. (A comment, not a docstring:
+# pydantic would publish a docstring in the JSON Schema.)
 class Result(_Model):
     claim_id: str
     policy: PolicyInfo
@@ -190,6 +203,103 @@ class Result(_Model):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=False, by_alias=True)
+
+    @classmethod
+    def settled(cls, data: ResultDict) -> Result:
+        """The typed result of `data`, a result the engine has just built: its scalar fields
+        now, the models of its parts on first access (validating them costs more than
+        settling a claim, and most callers read a few fields)."""
+        result = cls.__new__(cls)
+        fields = {
+            "claim_id": data["claim_id"],
+            "decision": data["decision"],
+            "provisional": list(data["provisional"]),
+        }
+        _set(result, "__dict__", fields)
+        _set(result, "__pydantic_fields_set__", set(data))
+        _set(result, "__pydantic_extra__", None)
+        _set(result, "__pydantic_private__", {_PENDING: data})
+        return result
+
+    def _complete(self) -> None:
+        """Build every field still pending (then nothing tells this result from a validated one)."""
+        private = self.__pydantic_private__
+        if private is not None and _PENDING in private:
+            for name in _LAZY_FIELDS:
+                if name not in self.__dict__:
+                    self._build(name, private[_PENDING])
+
+    def _build(self, name: str, data: ResultDict) -> Any:
+        raw = data.get(name)
+        # pydantic-core's validator itself: the adapter's own call adds a microsecond or two
+        value = None if raw is None else _field_adapter(name).validator.validate_python(raw)
+        fields = self.__dict__
+        fields[name] = value
+        if all(field in fields for field in _LAZY_FIELDS):  # complete: in the fields' order
+            _set(self, "__dict__", {field: fields[field] for field in type(self).model_fields})
+            _set(self, "__pydantic_private__", None)
+        return value
+
+    if not TYPE_CHECKING:  # mypy keeps checking attribute names against the fields
+
+        def __getattr__(self, name: str) -> Any:
+            private = object.__getattribute__(self, "__pydantic_private__")
+            if private is not None and _PENDING in private and name in _LAZY_FIELDS:
+                return self._build(name, private[_PENDING])
+            return super().__getattr__(name)
+
+    # everything pydantic does with the whole model reads __dict__: complete it first (the
+    # serializer too, wherever the result is dumped: on its own or inside another model).
+    # No return annotation: pydantic would publish it as the serialized schema.
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        self._complete()
+        return handler(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._complete()
+        if isinstance(other, Result):
+            other._complete()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        self._complete()
+        return super().__hash__()
+
+    def __iter__(self) -> Any:
+        self._complete()
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        self._complete()
+        return super().__repr_args__()
+
+    def __copy__(self) -> Result:
+        self._complete()
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Result:
+        self._complete()
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._complete()
+        return super().__getstate__()
+
+
+_set = object.__setattr__
+# where a Result.settled keeps the engine's output until every field is built
+_PENDING = "settled"
+_LAZY_FIELDS = ("policy", "totals", "lines", "findings", "trace")
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    """The validator of one of Result's fields on its own."""
+    field = Result.model_fields[name]
+    if field.metadata or field.annotation is None:
+        raise TypeError(f"Result.{name}: a constraint on the field would be lost here")
+    return TypeAdapter(field.annotation)
 
 
 class ContractErrorModel(_Model):
