@@ -45,8 +45,16 @@ from policyengine.contract.records import (
 )
 from policyengine.semantics.money import ZERO, fen, to_places
 
+
+class _Number(str):
+    """A JSON number with a fraction or an exponent, as written (msgspec's float hook): read
+    exactly by `_decimal`, through the same cache as money written as a string."""
+
+    __slots__ = ()
+
+
 CLAIM_STRUCT: Final = derive(models.Claim)
-_DECODER: Final = msgspec.json.Decoder(CLAIM_STRUCT, float_hook=Decimal)
+_DECODER: Final = msgspec.json.Decoder(CLAIM_STRUCT, float_hook=_Number)
 QUANTITY_PLACES: Final = places_of(models.Item, "quantity")
 PRICE_PLACES: Final = places_of(models.Item, "unit_price")
 MONEY_PLACES: Final = places_of(models.Item, "amount")
@@ -141,36 +149,57 @@ _KNOWN: Final[dict[int, dict[str, Decimal]]] = {
     PRICE_PLACES: {},
     MONEY_PLACES: {},
 }
+# Whole numbers written as JSON numbers, by value (apart: a bool is an int equal to 0 or 1,
+# so these are only read once the type is known to be int)
+_KNOWN_WHOLE: Final[dict[int, dict[int, Decimal]]] = {places: {} for places in _KNOWN}
 _KNOWN_LIMIT: Final = 20_000
 _QUANTITIES, _PRICES, _AMOUNTS = (_KNOWN[p] for p in (QUANTITY_PLACES, PRICE_PLACES, MONEY_PLACES))
 _new = tuple.__new__
 
 
 def _decimal(value: Any, places: int) -> Decimal:
-    """Money, a quantity or a price, exactly as models.exact_decimal reads it, or _Doubt."""
-    if type(value) is str:
+    """Money, a quantity or a price, exactly as models.exact_decimal reads it, or _Doubt.
+
+    A JSON number written as a plain decimal (12.50) has the value of the same text as a
+    string, so both share one cache; any other number (1e2) is read without it, since the
+    same text as a string is refused."""
+    kind = type(value)
+    if kind is str or kind is _Number:
         known = _KNOWN[places]
         number = known.get(value)
         if number is None:
+            if kind is _Number and not _plain(value):
+                return _exact(Decimal(value), places)  # a sign or an exponent: _Doubt or exact
             number = _from_text(value, places)
             if len(known) < _KNOWN_LIMIT:
-                known[value] = number
+                known[str(value)] = number
         return number
-    if type(value) is int and value >= 0:
-        return _exact(Decimal(value), places)
-    if type(value) is Decimal and value.is_finite() and not value.is_signed():
+    if kind is int and value >= 0:
+        whole = _KNOWN_WHOLE[places]
+        number = whole.get(value)
+        if number is None:
+            number = _exact(Decimal(value), places)
+            if len(whole) < _KNOWN_LIMIT:
+                whole[value] = number
+        return number
+    if kind is Decimal and value.is_finite() and not value.is_signed():
         return _exact(value, places)
     raise _Doubt  # a float, a bool, a sign, anything else
 
 
-def _from_text(value: str, places: int) -> Decimal:
-    whole, dot, fraction = value.partition(".")
-    if not (
+def _plain(text: str) -> bool:
+    """Digits with at most one point between digits: 12.34, not 1e2, -1 or .5."""
+    whole, dot, fraction = text.partition(".")
+    return (
         len(whole) > 0
-        and value.isascii()
+        and text.isascii()
         and whole.isdigit()
         and (not dot or (len(fraction) > 0 and fraction.isdigit()))
-    ):
+    )
+
+
+def _from_text(value: str, places: int) -> Decimal:
+    if not _plain(value):
         raise _Doubt  # not a plain decimal such as 12.34
     return _exact(Decimal(value), places)
 
