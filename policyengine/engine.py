@@ -177,6 +177,11 @@ def dumps(result: ResultDict | ErrorRecordDict) -> str:
     return orjson.dumps(result).decode()
 
 
+def dumps_bytes(result: ResultDict | ErrorRecordDict) -> bytes:
+    """`dumps` as the UTF-8 bytes a file is written with (no text made to be encoded again)."""
+    return orjson.dumps(result)
+
+
 def _date(value: dt.date | str) -> dt.date:
     if isinstance(value, dt.date):
         return value

@@ -301,3 +301,24 @@ def test_an_interrupted_write_leaves_neither_a_half_file_nor_a_temporary(
     batch_files.write_atomic(marker, b'{"records": 5}')
     assert [p.name for p in tmp_path.iterdir()] == ["000003.json"]
     assert json.loads(marker.read_text())["records"] == 5
+
+
+def test_a_small_batch_is_cut_into_tasks_for_every_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch far below TASK_CLAIMS is cut into about TASKS_PER_BATCH tasks of whole persons
+    (it was one task, which one worker of --jobs 2 settled while the other waited), each
+    claim in exactly one, and the output is the one-job output."""
+    monkeypatch.setattr(batch_index, "MIN_TASK_CLAIMS", 10)
+    path, claims = claims_file(tmp_path)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    run_batch(BatchOptions(input=path, output=one, jobs=1), Quiet())
+    run_batch(BatchOptions(input=path, output=two, jobs=2, keep_work=True), Quiet())
+    assert one.read_bytes() == two.read_bytes()
+    size = batch_index.task_size(len(claims))
+    assert size < batch_index.TASK_CLAIMS
+    parts = sorted((tmp_path / "two.jsonl.work").glob("task-*.jsonl"))
+    lines = [p.read_bytes().splitlines() for p in parts]
+    assert len(parts) > 2 and all(len(part) >= size for part in lines[:-1])
+    numbers = sorted(int(line.partition(b"\t")[0]) for part in lines for line in part)
+    assert numbers == list(range(1, len(claims) + 1))

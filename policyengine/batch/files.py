@@ -158,23 +158,22 @@ def merge(work: Path, count: int, options: BatchOptions) -> None:
     """The task files merged by input line into the output: written to a temporary that is
     renamed into place (removed if anything fails), or streamed to standard output."""
 
-    def lines(path: Path) -> Iterator[tuple[int, str]]:
-        with path.open("r", encoding="utf-8") as handle:
+    def lines(path: Path) -> Iterator[tuple[int, bytes]]:
+        # bytes throughout: a record is copied as the worker wrote it, never decoded
+        with path.open("rb") as handle:
             for line in handle:
-                number, _, record = line.partition("\t")
+                number, _, record = line.partition(b"\t")
                 yield int(number), record
 
     files = [work / f"task-{n:06d}.jsonl" for n in range(count)]
     records = (record for _number, record in heapq.merge(*(lines(f) for f in files)))
     if options.to_stdout:
         out = sys.stdout.buffer
-        for record in records:
-            out.write(record.encode("utf-8"))
+        out.writelines(records)
         out.flush()
         return
     with _writing(options.output) as stream:
-        for record in records:
-            stream.write(record.encode("utf-8"))
+        stream.writelines(records)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,8 @@ RUN_BLOCK = 2_000  # entries per block of a run file, the unit read back while m
 MERGE_FAN_IN = 32  # runs merged at once (more are merged in levels)
 # claims per task (whole persons): the unit of parallel work and of --resume
 TASK_CLAIMS = int(os.environ.get("POLICYENGINE_BATCH_TASK_CLAIMS", "5000"))
+TASKS_PER_BATCH = 16
+MIN_TASK_CLAIMS = 100  # below this a task's own cost (its files, fsync'd) begins to count
 Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
 
 
@@ -215,13 +217,25 @@ def _persons(runs: list[Path]) -> Iterator[list[Entry]]:
         yield group
 
 
-def tasks(runs: list[Path]) -> Iterator[list[list[Entry]]]:
+def task_size(claims: int) -> int:
+    """Claims per task for a batch of `claims`: TASK_CLAIMS at most, and few enough that a
+    batch is cut into TASKS_PER_BATCH tasks where it has the claims for tasks of
+    MIN_TASK_CLAIMS — so that every job of --jobs has work (a batch of 600 claims was one
+    task, which one worker settled while the others waited). A function of the input alone,
+    so that --resume cuts the same tasks whatever --jobs it is given."""
+    return min(TASK_CLAIMS, max(MIN_TASK_CLAIMS, -(-claims // TASKS_PER_BATCH)))
+
+
+def tasks(runs: list[Path], claims: int | None = None) -> Iterator[list[list[Entry]]]:
+    """Tasks of whole persons, each of `claims` (TASK_CLAIMS) claims or a little more (a
+    person's claims are never split)."""
+    claims = TASK_CLAIMS if claims is None else claims
     task: list[list[Entry]] = []
     size = 0
     for group in _persons(runs):
         task.append(group)
         size += len(group)
-        if size >= TASK_CLAIMS:
+        if size >= claims:
             yield task
             task, size = [], 0
     if task:

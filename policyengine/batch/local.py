@@ -34,7 +34,7 @@ from policyengine.batch.files import (
     work_dir,
     write_atomic,
 )
-from policyengine.batch.index import tasks
+from policyengine.batch.index import task_size, tasks
 from policyengine.batch.options import BatchOptions, Summary
 from policyengine.batch.worker import RulesChanged, init_inline, init_worker, settle_task
 from policyengine.engine import Engine
@@ -50,13 +50,12 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
     engine = Engine.load(options.policy)  # compiled once here; workers load it warm
     rules = engine.fingerprint()
     jobs = max(1, options.jobs)
+    init_inline(options, rules, engine)  # before the pool forks: its workers inherit the engine
     executor = (
         ProcessPoolExecutor(jobs, initializer=init_worker, initargs=(options, rules, os.getpid()))
         if jobs > 1
         else None
     )
-    if executor is None:
-        init_inline(options, rules, engine)
     try:
         try:
             work, manifest = prepare(options, rules, progress, executor)
@@ -65,7 +64,8 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
         runs = [work / name for name in manifest["runs"]]
         progress.start_settling(manifest["claims"])
         summary = Summary(blank_lines=manifest["blank_lines"])
-        count = _settle_all(options, work, runs, summary, progress, executor)
+        size = task_size(manifest["claims"])
+        count = _settle_all(options, work, runs, size, summary, progress, executor)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -80,6 +80,7 @@ def _settle_all(
     options: BatchOptions,
     work: Path,
     runs: list[Path],
+    size: int,
     summary: Summary,
     progress: Any,
     executor: ProcessPoolExecutor | None,
@@ -96,7 +97,7 @@ def _settle_all(
         progress.advance_claims(part["records"])
 
     try:
-        for number, task in enumerate(tasks(runs)):
+        for number, task in enumerate(tasks(runs, size)):
             count = number + 1
             finished = done_dir / f"{number:06d}.json"
             if finished.exists() and (work / f"task-{number:06d}.jsonl").exists():

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from policyengine.batch.files import write_atomic
 from policyengine.batch.index import read_claim
 from policyengine.batch.options import BatchOptions, Summary
-from policyengine.engine import Engine, dumps
+from policyengine.engine import Engine, dumps_bytes
 from policyengine.errors import PolicyEngineError
 from policyengine.ledger import Settled, error_record, settle_person
 
@@ -54,7 +54,9 @@ def init_worker(options: BatchOptions, rules: dict[str, str], parent: int) -> No
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     exit_with_parent(parent)
-    init_inline(options, rules)
+    # a forked worker has the batch's engine already (run_batch sets it before the pool
+    # starts): no second load of the compiled policies; a spawned one loads them (warm)
+    init_inline(options, rules, _WORKER.get("engine"))
 
 
 def init_inline(options: BatchOptions, rules: dict[str, str], engine: Engine | None = None) -> None:
@@ -101,7 +103,7 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
             "the rules changed while the batch ran (a worker compiled other rule files than "
             "the batch started with); no output was written"
         )
-    records: list[tuple[int, str]] = []
+    records: list[tuple[int, bytes]] = []
     summary = Summary()
     with options.input.open("rb") as source:
         for group in task:
@@ -110,22 +112,28 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
                 for _person, _date, line_number, offset, length in group
             ]
             for settled in settle_group(engine, options, raw):
-                text, ok = record_text(settled)
+                data, ok = record_json(settled)
                 summary.count(settled.result if ok else None)
-                records.append((settled.index + 1, text))
+                records.append((settled.index + 1, data))
     records.sort()
-    text = "".join(f"{number_}\t{record}\n" for number_, record in records)
-    write_atomic(work / f"task-{number:06d}.jsonl", text.encode("utf-8"))
+    # the records' UTF-8 as orjson wrote it, each behind its input line number
+    data = b"".join(b"%d\t%s\n" % record for record in records)
+    write_atomic(work / f"task-{number:06d}.jsonl", data)
     return summary.as_json()
 
 
 def record_text(settled: Settled) -> tuple[str, bool]:
-    """The claim's output line and whether it is a result: a record that cannot be written
-    (which the contract should have prevented) becomes the claim's error record."""
+    data, ok = record_json(settled)
+    return data.decode("utf-8"), ok
+
+
+def record_json(settled: Settled) -> tuple[bytes, bool]:
+    """The claim's output line (UTF-8 JSON) and whether it is a result: a record that cannot
+    be written (which the contract should have prevented) becomes the claim's error record."""
     record = settled.result if settled.result is not None else settled.error
     assert record is not None
     try:
-        return dumps(record), settled.result is not None
+        return dumps_bytes(record), settled.result is not None
     except (TypeError, ValueError) as error:
         written = settled.result or settled.error
         claim_id = written["claim_id"] if written is not None else None
@@ -135,7 +143,7 @@ def record_text(settled: Settled) -> tuple[str, bool]:
             settled.index,
             kind="internal_error",
         )
-        return dumps(failure), False
+        return dumps_bytes(failure), False
 
 
 def settle_group(
