@@ -3,15 +3,15 @@ one module generated code imports (it re-exports the catalogue record, the error
 finding messages and the matching and money helpers the code uses; tests/test_registries.py
 checks the generated imports).
 
-`finish` numbers findings, formats money, allocates each payer's payment to lines and
-takes the decision (spec §2–3). It is written independently of interpret.py so that the
-differential test compares two implementations, not one.
+`finish` (runtime_result.py, re-exported) formats money, allocates each payer's payment to
+lines and takes the decision (spec §2–3). It is written independently of the interpreter so
+that the differential test compares two implementations, not one.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from policyengine.catalogue import CatalogueItem
 from policyengine.errors import NotInForce, RuleFailure
@@ -24,6 +24,7 @@ from policyengine.runtime_figures import (
     ratio_of,
     ratio_step,
 )
+from policyengine.runtime_result import LineRow, finish
 
 # the builders of contract version 2's steps (re-exported: generated code imports runtime only)
 from policyengine.runtime_steps import (
@@ -47,12 +48,6 @@ from policyengine.semantics.values import Band, BandsVal, banded_total
 from policyengine.semantics.vocabulary import TITLE_RANK
 
 if TYPE_CHECKING:
-    from policyengine.contract.results import (
-        FindingDict,
-        LineDict,
-        PolicyDict,
-        ResultDict,
-    )
     from policyengine.contract.trace import (
         AuditTableStep,
         CapStep,
@@ -67,9 +62,8 @@ if TYPE_CHECKING:
         LineStep,
         PolicyStep,
         Schedule,
-        Step,
     )
-    from policyengine.semantics.vocabulary import Admission, Decision, ItemClass
+    from policyengine.semantics.vocabulary import Admission
 
 # Money in the compiled evaluator always carries exactly two decimal places (claims' money
 # is normalised on entry, policy money at compile time, sums and differences keep the
@@ -111,132 +105,7 @@ __all__ = [
 ]
 
 
-# One line as the generated code settles it (spec §2, buckets 1–5), for `finish`: a tuple of
-# fixed shape, read only by unpacking it into the names below, which mypy checks against
-# this declaration. Not a NamedTuple: building one per line and reading it back cost 4–10%
-# of settling a 10- or 100-line claim (measured: tuple subclasses miss CPython's specialised
-# paths); a plain tuple costs nothing over the list it replaced.
-LineRow: TypeAlias = tuple[
-    int,  # line
-    Decimal,  # billed
-    "ItemClass | None",  # item_class: None outside the catalogue
-    bool,  # denied_line: rejected — counts towards the decision (its billed may be 0.00)
-    Decimal,  # denied
-    Decimal,  # excluded
-    Decimal,  # over_limit
-    Decimal,  # pre_self_pay
-    Decimal,  # covered
-    "list[FindingDict]",  # findings: the line's own
-]
-
-
 _text = str
-
-
-def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal]) -> list[Decimal]:
-    """Pro rata to line `covered`, half-up to the fen, never more than a line's room (its
-    covered less what earlier payers took); the rounding remainder goes to the largest line,
-    and where it does not fit, on to the next largest (spec §2, kept within every line)."""
-    total = sum(covered, ZERO)
-    if not total or not payment:
-        return [ZERO] * len(covered)
-    room = [c - t for c, t in zip(covered, taken, strict=True)]
-    shares = [min(fen(payment * c / total), r) for c, r in zip(covered, room, strict=True)]
-    rest = payment - sum(shares, ZERO)
-    if not rest:
-        return shares
-    # lines are in ascending order, so a stable sort puts the lowest line first among equals
-    for index in sorted(range(len(covered)), key=lambda i: covered[i], reverse=True):
-        if not rest:
-            break
-        add = min(room[index] - shares[index], rest) if rest > 0 else -min(shares[index], -rest)
-        shares[index] += add
-        rest -= add
-    return shares
-
-
-def finish(
-    claim_id: str,
-    policy: PolicyDict,
-    findings: list[FindingDict],
-    lines: list[LineRow],
-    deductible: Decimal,
-    fund: Decimal,
-    critical: Decimal,
-    notes: list[str],
-    trace: list[Step] | None,
-) -> ResultDict:
-    """The result: lines with each payer's share, totals, the decision (spec §2–3)."""
-    covered: list[Decimal] = []
-    billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = covered_sum = ZERO
-    denied_count = 0
-    for _line, billed, _cls, denied_line, denied, excluded, over, pre, cover, _refs in lines:
-        covered.append(cover)
-        denied_count += denied_line
-        billed_sum += billed
-        denied_sum += denied
-        excluded_sum += excluded
-        over_sum += over
-        pre_sum += pre
-        covered_sum += cover
-    fund_shares = _shares(fund, covered, [ZERO] * len(covered))
-    critical_shares = _shares(critical, covered, fund_shares)
-    out_lines: list[LineDict] = []
-    for row, fund_share, critical_share in zip(lines, fund_shares, critical_shares, strict=True):
-        line, billed, cls, _denied_line, denied, excluded, over, pre, cover, refs = row
-        out_lines.append(
-            {
-                "line": line,
-                "billed": _text(billed),
-                "class": cls,
-                "denied": _text(denied),
-                "excluded": _text(excluded),
-                "over_limit": _text(over),
-                "pre_self_pay": _text(pre),
-                "covered": _text(cover),
-                "findings": [f["id"] for f in refs] if refs else [],
-                "payers": {"fund": _text(fund_share), "critical_illness": _text(critical_share)},
-                "patient": _text(billed - denied - fund_share - critical_share),
-            }
-        )
-    patient = billed_sum - denied_sum - fund - critical
-    result: ResultDict = {
-        "claim_id": claim_id,
-        "policy": policy,
-        "decision": _decision(findings, denied_count, len(lines)),
-        "totals": {
-            "billed": _text(billed_sum),
-            "denied": _text(denied_sum),
-            "excluded": _text(excluded_sum),
-            "over_limit": _text(over_sum),
-            "pre_self_pay": _text(pre_sum),
-            "covered": _text(covered_sum),
-            "deductible": _text(deductible),
-            "payers": {"fund": _text(fund), "critical_illness": _text(critical)},
-            "patient": _text(patient),
-        },
-        "lines": out_lines,
-        "findings": findings,
-        "provisional": notes,
-    }
-    if trace is not None:
-        trace.append({"step": "patient", "value": _text(patient)})
-        result["trace"] = trace
-    return result
-
-
-def _decision(findings: list[FindingDict], denied: int, count: int) -> Decision:
-    review = False
-    for finding in findings:
-        action = finding["action"]
-        if finding["line"] is None and action in {"reject", "exclude"}:
-            return "reject"
-        review = review or action == "review"
-    if denied == count:
-        return "reject"
-    if denied:
-        return "partial"
-    return "review" if review else "pay"
 
 
 RANK = dict(TITLE_RANK)  # the titles' ranks (vocabulary), a plain dict for the hot path
