@@ -37,12 +37,14 @@ def extra_pre_self_pay_step(
     rate: Decimal,
     lines: list[tuple[int, Decimal, Decimal]],
     provisional: tuple[str, ...],
+    derivation: Derivation | None = None,
 ) -> ExtraPreSelfPayStep:
-    """A named pre-self-pay table's share of each line: (line, base, share)."""
+    """A named pre-self-pay table's share of each line: (line, base, share); `derivation`:
+    the rate's, where it is a figure of the claim's facts."""
     shares: list[ExtraPreSelfPayLine] = [
         {"line": line, "base": money(base), "value": money(value)} for line, base, value in lines
     ]
-    return {
+    step: ExtraPreSelfPayStep = {
         "step": "extra_pre_self_pay",
         "table": table,
         "title": title,
@@ -53,6 +55,9 @@ def extra_pre_self_pay_step(
         "value": money(sum((value for _line, _base, value in lines), ZERO)),
         "provisional": list(provisional),
     }
+    if derivation is not None:
+        step["derivation"] = derivation
+    return step
 
 
 def fund_ceiling_step(

@@ -195,11 +195,12 @@ def test_figures_of_the_claims_facts_show_the_facts_read_and_the_combination(
             assert "at_level(" not in shown
 
 
-def test_a_fund_ceiling_and_caps_per_visit_and_day_show_the_facts_they_read() -> None:
+def test_a_fund_ceiling_caps_and_a_remote_share_show_the_facts_they_read() -> None:
     """A person of 75 enrolled 2 years at a level-3 hospital (tests/policies/figures): the
     special-outpatient fund ceiling reads the age, the two-disease cap per visit the level
-    and the age, the cap per day the enrolment — each step states its derivation, alike on
-    both back ends, and explain shows it in both languages."""
+    and the age, the cap per day the enrolment, and (at 63) the filed remote outpatient
+    share the age — each step states its derivation, alike on both back ends, and explain
+    shows it in both languages."""
     import yaml
 
     cases = yaml.safe_load((FIGURES / "figures" / "tests" / "outpatient.yaml").read_text("utf-8"))
@@ -226,8 +227,20 @@ def test_a_fund_ceiling_and_caps_per_visit_and_day_show_the_facts_they_read() ->
     assert visit_cap["figures"]["cap"] == "350.00"
     assert day_cap["figures"]["derivation"]["facts"] == {"enrolled_years": 2}
     assert (day_cap["figures"]["cap"], day_cap["value"]) == ("340.00", "140.00")
+    remote = copy.deepcopy(claim)
+    remote["person"]["birth_date"] = "1960-06-01"  # 63: a share of 5%
+    remote["visit"].update(place="out_of_province", filed=True)
+    shared = settled(both, remote)
+    (share,) = read_steps(shared).extra_pre_self_pay
+    assert share["derivation"] == {
+        "expression": "5% × (1 - min(1, floor(age ÷ 70)))",
+        "facts": {"age": 63},
+        "value": "0.05",
+    }
+    assert (share["rate"], share["value"]) == ("0.05", "60.00")
     for lang in ("en", "zh"):
         for raw, result, shown in (
+            (remote, shared, "(age = 63) → 5%"),
             (special, ceiling, "(age = 75) → 7000.00"),
             (two_disease, capped, "(age = 75, level = 3) → 350.00"),
             (two_disease, capped, "(enrolled_years = 2) → 340.00"),

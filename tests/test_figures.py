@@ -149,6 +149,10 @@ def test_the_trace_states_each_derivation_and_combination(traced: list[ResultDic
     derived = [s["figures"]["derivation"] for s in steps if "derivation" in s.get("figures", {})]
     kinds = {s["step"] for s in steps if "derivation" in s.get("figures", {})}
     assert kinds == {"deductible", "cap", "fund_ceiling", "period_cap"}
+    # a remote share's rate: by age where it reads it; a `by level` one states none
+    extra = [s.get("derivation") for s in steps if s["step"] == "extra_pre_self_pay"]
+    assert {tuple(d["facts"]) for d in extra if d is not None} == {("age",)}
+    assert None in extra
     periods = {
         s["period"] for s in steps if s["step"] == "period_cap" and "derivation" in s["figures"]
     }

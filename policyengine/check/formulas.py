@@ -17,10 +17,20 @@ from policyengine.semantics.facts import ATOMS
 from policyengine.semantics.values import Formula, Val
 
 # The tables whose figures may read the claim's facts (`age`, `level`, …): each is looked up
-# for one claim (the units pass's kinds: a cap is yearly, `cap per visit`, `cap per day`).
-# A limit or a second layer's schedule is the year's, the same for every claim.
+# for one claim (the units pass's kinds: a cap is yearly, `cap per visit`, `cap per day`; a
+# `pre_self_pay` table is the default, a `named pre_self_pay` one an extra share such as
+# 异地就医先行自付). A limit or a second layer's schedule is the year's, the same for every claim.
 FORMULA_TABLES = frozenset(
-    {"deductible", "ratio", "cap", "cap per visit", "cap per day", "fund_ceiling", "pre_self_pay"}
+    {
+        "deductible",
+        "ratio",
+        "cap",
+        "cap per visit",
+        "cap per day",
+        "fund_ceiling",
+        "pre_self_pay",
+        "named pre_self_pay",
+    }
 )
 # Of those, the yearly amounts held against a sum of the year's claims (what the pools paid,
 # what entered the fund): they may read the person's facts (`age`, `enrolled_years`), never
@@ -32,7 +42,6 @@ YEARLY_SUMS = {"cap": "what its pools paid", "fund_ceiling": "what entered its p
 # Why a table outside FORMULA_TABLES takes no figure of the claim's facts, where it is not
 # that the figure is the year's (a limit, a second layer's schedule, a rule's parameter).
 _CONSTANT_WHY = {
-    "named pre_self_pay": "is a constant of its row (not computed per claim yet)",
     "pre_self_pay ceiling": "is a constant of its row (not computed per claim yet)",
 }
 

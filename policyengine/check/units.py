@@ -62,7 +62,7 @@ def run(ctx: CheckContext) -> None:
                 if decl.kind == "pre_self_pay" and decl.name == "ceiling":
                     kind = "pre_self_pay ceiling"  # a bound, or `none` for none
                 elif decl.kind == "pre_self_pay" and decl.name != "default":
-                    kind = "named pre_self_pay"  # an extra share: its rate is a constant
+                    kind = "named pre_self_pay"  # an extra share, this claim's (异地就医)
                 _check_row(ctx, kind, row, expected, bounds)
         elif isinstance(decl, n.RuleDecl):
             _check_rule(ctx, decl)
@@ -173,7 +173,7 @@ def _check_row(
         if isinstance(value, Val)
         else kind not in YEARLY_SUMS and ("level" in value.atoms)
     )
-    yearly = ("cap", "limit", "pre_self_pay", "named pre_self_pay", "pre_self_pay ceiling")
+    yearly = ("cap", "limit", "pre_self_pay", "pre_self_pay ceiling")
     if varies and kind in (*yearly, "fund_ceiling"):
         ctx.diags.error("T002", f"a {kind} is yearly: it cannot vary `by level`", span)
     conds = ctx.conds.get(id(row), ())

@@ -24,8 +24,10 @@ class Extra:
     """One named table as the function reads it: its lookup's local and its lines' list."""
 
     table: TableIR
-    var: str  # the row's payload (rate, note ids, location, source, step notes) or None
+    var: str  # the row's payload (rate, note ids, location, source, step notes, meta) or None
+    rate: str  # the row's rate for this claim (computed where it reads the claim's facts)
     lines: str  # the trace's (line, base, share) list
+    derived: str  # the step builder's derivation argument ("" where no row reads a fact)
 
 
 def lookups(vc: VersionCompiler, w: Code) -> list[Extra]:
@@ -36,22 +38,34 @@ def lookups(vc: VersionCompiler, w: Code) -> list[Extra]:
         def payload(row: RowIR | None, facts: dict[str, Any]) -> Any:
             if row is None:
                 return None
-            rate = level_of(vc.policy.value(row.expr, vc.day), facts.get("level"))
+            rate, meta = vc.figure(row, facts.get("level"))
             return (
                 rate,
                 vc.note_ids(*vc.row_notes(row)),
                 row.location,
                 row.origin.as_json(),
                 tuple(vc.step_notes(row)),
+                meta,
             )
 
         resolved, name = vc.table_var(table, table.rows, payload, None)
         if not resolved.entries:
             continue
-        extra = Extra(table, f"hx{index}", f"xl{index}")
-        w(f"{extra.var} = {vc.lookup(resolved, name)}")
-        with w.block(f"if {extra.var} is not None:"):
-            w(f"N.update({extra.var}[1])")
+        var, rate = f"hx{index}", f"xr{index}"
+        w(f"{var} = {vc.lookup(resolved, name)}")
+        with w.block(f"if {var} is not None:"):
+            w(f"N.update({var}[1])")
+            w(f"{rate} = {var}[0]")
+            derived = vc.evaluate_figure(w, resolved, rate)
+        extra = Extra(
+            table,
+            var,
+            rate,
+            f"xl{index}",
+            f", _derivation({var}[5], fx, {rate}) if {var}[5] is not None else None"
+            if derived
+            else "",
+        )
         if vc.trace:
             w(f"{extra.lines} = []")
         out.append(extra)
@@ -62,7 +76,7 @@ def shares(vc: VersionCompiler, w: Code, extras: list[Extra]) -> None:
     """In the line loop, after `cov` (amount − over − 乙类 pre): each table's share."""
     for extra in extras:
         with w.block(f"if {extra.var} is not None:"):
-            w(f"x = _fen(cov * {extra.var}[0])")
+            w(f"x = _fen(cov * {extra.rate})")
             if vc.trace:
                 w(f"{extra.lines}.append((it.line, cov, x))")
             w("pre += x")
@@ -79,7 +93,7 @@ def steps(vc: VersionCompiler, w: Code, extras: list[Extra]) -> None:
             w(
                 f"tr.append(_extra_pre_self_pay_step({extra.table.name!r}, {extra.table.title!r}, "
                 f"{var}[2], {var}[3], "
-                f"{var}[0], {extra.lines}, {var}[4]))"
+                f"{extra.rate}, {extra.lines}, {var}[4]{extra.derived}))"
             )
 
 

@@ -174,6 +174,7 @@ class ExtraPreSelfPayStep(TypedDict):
     lines: list[ExtraPreSelfPayLine]
     value: Money  # the claim's total share
     provisional: list[str]
+    derivation: NotRequired[Derivation]  # the rate, where it is a figure of the claim's facts
 
 
 class Derivation(TypedDict):

@@ -208,6 +208,8 @@ def extra_pre_self_pay(b: Writer, section: Section, number: int, step: ExtraPreS
     for share in step["lines"]:
         section.add(f"{b.line_no(share['line'])}: {share['base']} × {rate} = {share['value']}", 1)
     b.cite(section, step["rule"], step["source"], 1)
+    if "derivation" in step:  # a rate computed from the claim's facts
+        derivation(section, step["derivation"], 1, percent)
     b.flags(section, step["provisional"], 1, step["rule"])
 
 

@@ -2,7 +2,8 @@
 than `default` (异地就医先行自付 …). For each table whose row applies to the claim, every
 line in scope gives `covered × rate`, half-up to the fen, of what it has left, in the
 tables' declaration order; the shares are reported inside the lines' `pre_self_pay` and
-each table's in a step of its own, after the lines."""
+each table's in a step of its own, after the lines (with the rate's derivation where the
+rate is a figure of the claim's facts)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from policyengine.interpret.ratios import derivation
 from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.money import fen, money
 
 if TYPE_CHECKING:
-    from policyengine.contract.trace import ExtraPreSelfPayLine, ExtraPreSelfPayStep
+    from policyengine.contract.trace import Derivation, ExtraPreSelfPayLine, ExtraPreSelfPayStep
     from policyengine.interpret.evaluator import Run
     from policyengine.ir import RowIR, TableIR
 
@@ -26,6 +28,7 @@ class ExtraShare:
     table: TableIR
     row: RowIR
     rate: Decimal
+    derivation: Derivation | None  # the rate's, where it reads the claim's facts (traced)
     lines: list[ExtraPreSelfPayLine] = field(default_factory=list)
     total: Decimal = Decimal(0)
 
@@ -36,7 +39,7 @@ class ExtraShare:
         return value
 
     def step(self, provisional: list[str]) -> ExtraPreSelfPayStep:
-        return {
+        step: ExtraPreSelfPayStep = {
             "step": "extra_pre_self_pay",
             "table": self.table.name,
             "title": self.table.title,
@@ -47,6 +50,9 @@ class ExtraShare:
             "value": money(self.total),
             "provisional": provisional,
         }
+        if self.derivation is not None:
+            step["derivation"] = self.derivation
+        return step
 
 
 def extra_shares(run: Run) -> list[ExtraShare]:
@@ -55,5 +61,6 @@ def extra_shares(run: Run) -> list[ExtraShare]:
     for table in run.policy.extra_pre_self_pay:
         row = run.lookup(table)
         if row is not None:
-            out.append(ExtraShare(table, row, run.level(run.value(row))))
+            rate = run.level(run.value(row))
+            out.append(ExtraShare(table, row, rate, derivation(run, row, rate)))
     return out
