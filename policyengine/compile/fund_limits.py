@@ -72,12 +72,8 @@ def fund_ceiling(vc: VersionCompiler, w: Code, visit: str) -> bool:
         w("entering = None")
     with w.block("if ceiling is not None:"):
         w("pooled = " + " + ".join(f"history.pooled.get({p!r}, _Z)" for p in table.pools))
-        w("left = ceiling - pooled")
-        with w.block("if left < 0:"):
-            w("left = _Z")
         w("amount = base")
-        with w.block("if left < base:"):
-            w("base = left")
+        hold(w, "left", "ceiling - pooled", "base")
         if vc.trace:
             w("entering = base")
             w(
@@ -104,13 +100,19 @@ def period_caps(vc: VersionCompiler, w: Code, visit: str) -> None:
                 w("paid = " + " + ".join(pools))
             else:
                 w("paid = _Z")
-            w("left = period_cap - paid")
-            with w.block("if left < 0:"):
-                w("left = _Z")
-            with w.block("if left < fund:"):
-                w("fund = left")
+            hold(w, "left", "period_cap - paid", "fund")
             if vc.trace:
                 w(
                     f"tr.append(_period_cap_step({period!r}, {var}[2], {var}[3], period_cap, "
                     f"{vc.const(table.pools)}, paid, left, fund, {var}[4]{derived}))"
                 )
+
+
+def hold(w: Code, left: str, room: str, target: str) -> None:
+    """Emit what is left of an amount (`left = room`, not below 0) and hold `target` to it:
+    the shape of every cap, limit and ceiling the fund or the second layer is held to."""
+    w(f"{left} = {room}")
+    with w.block(f"if {left} < 0:"):
+        w(f"{left} = _Z")
+    with w.block(f"if {left} < {target}:"):
+        w(f"{target} = {left}")

@@ -160,11 +160,7 @@ def _cap(vc: VersionCompiler, w: Code, visit: str) -> None:
     derived = vc.evaluate_figure(w, resolved, "cap")
     with w.block("if cap is not None:"):
         w("paid = " + " + ".join(f"history.paid.get({p!r}, _Z)" for p in table.pools))
-        w("left = cap - paid")
-        with w.block("if left < 0:"):
-            w("left = _Z")
-        with w.block("if left < fund:"):
-            w("fund = left")
+        fund_limits.hold(w, "left", "cap - paid", "fund")
         if vc.trace:
             extra = ", _derivation(hc[5], fx, cap) if hc[5] is not None else None"
             w(
@@ -217,11 +213,7 @@ def _limit(vc: VersionCompiler, w: Code, visit: str) -> None:
         w("used.append(entry)")
         w("N.update(entry[2])")
     w(f"paid = history.paid.get({pool!r}, _Z)")
-    w("left = lim - paid")
-    with w.block("if left < 0:"):
-        w("left = _Z")
-    with w.block("if left < fund:"):
-        w("fund = left")
+    fund_limits.hold(w, "left", "lim - paid", "fund")
     if vc.trace:
         first = vc.const(entries[0][4])
         w(
@@ -305,11 +297,8 @@ def _second_layer(vc: VersionCompiler, w: Code, visit: str) -> None:
             w("computed = ci")
             w("cap_left = None")
             with w.block("if hs[1] is not None:"):
-                w("cap_left = hs[1] - history.paid.get('critical_illness', _Z)")
-                with w.block("if cap_left < 0:"):
-                    w("cap_left = _Z")
-                with w.block("if cap_left < ci:"):
-                    w("ci = cap_left")
+                room = "hs[1] - history.paid.get('critical_illness', _Z)"
+                fund_limits.hold(w, "cap_left", room, "ci")
             if vc.trace:
                 w(
                     "tr.append(_critical_illness_step(hs[3], hs[4], sb, s, hs[6], hs[7], "
