@@ -127,3 +127,18 @@ def first_difference(a: Any, b: Any, path: str) -> str:
         if len(a) != len(b):
             return f"{path}: {len(a)} items ≠ {len(b)} items"
     return f"{path}: {a!r} ≠ {b!r}"
+
+
+def city_directory(root: Path, header: str, rules: str, document: str) -> Path:
+    """A small policy `city` under `root` beside the bundled national layer: its header,
+    `rules` as city/rules.policy and `document` as its one held source (sources/doc.md);
+    the directory, to check."""
+    import shutil
+
+    shutil.copytree(POLICIES / "national", root / "national", dirs_exist_ok=True)
+    directory = root / "city"
+    (directory / "sources").mkdir(parents=True, exist_ok=True)
+    (directory / "sources" / "doc.md").write_text(document, encoding="utf-8")
+    (directory / "policy.policy").write_text(header, encoding="utf-8")
+    (directory / "rules.policy").write_text(rules, encoding="utf-8")
+    return directory

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from policyengine.check import CheckResult, check
 from policyengine.check.quoted import numbers_in
 from policyengine.diagnostics import Diagnostic, render
 from policyengine.explain import render as explain
+from tests.support import city_directory
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"
@@ -67,13 +67,7 @@ def city(tmp_path: Path) -> Check:
     check the city."""
 
     def run(rules: str, document: str = DOCUMENT) -> CheckResult:
-        shutil.copytree(POLICIES / "national", tmp_path / "national", dirs_exist_ok=True)
-        directory = tmp_path / "city"
-        (directory / "sources").mkdir(parents=True, exist_ok=True)
-        (directory / "sources" / "doc.md").write_text(document, encoding="utf-8")
-        (directory / "policy.policy").write_text(HEADER, encoding="utf-8")
-        (directory / "rules.policy").write_text(rules, encoding="utf-8")
-        return check(directory)
+        return check(city_directory(tmp_path, HEADER, rules, document))
 
     return run
 

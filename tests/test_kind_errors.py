@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from policyengine.check import CheckResult, check
-from tests.support import POLICIES
+from tests.support import POLICIES, city_directory
 
 HEADER = """\
 policy city "测试市" {
@@ -48,13 +48,7 @@ Check = Callable[[str], CheckResult]
 @pytest.fixture
 def city(tmp_path: Path) -> Check:
     def run(rules: str) -> CheckResult:
-        shutil.copytree(POLICIES / "national", tmp_path / "national", dirs_exist_ok=True)
-        directory = tmp_path / "city"
-        (directory / "sources").mkdir(parents=True, exist_ok=True)
-        (directory / "sources" / "doc.md").write_text(DOCUMENT, encoding="utf-8")
-        (directory / "policy.policy").write_text(HEADER, encoding="utf-8")
-        (directory / "rules.policy").write_text(rules, encoding="utf-8")
-        return check(directory)
+        return check(city_directory(tmp_path, HEADER, rules, DOCUMENT))
 
     return run
 
