@@ -298,3 +298,25 @@ def test_a_number_and_a_string_share_the_cache_only_where_they_agree(
             assert as_plain(fast) == as_plain(load_claim_slow(parse_json(as_number)))
             refused = "E" in number
             assert (fastclaim.fast_claim_from_json(as_string) is None) == refused
+
+
+def test_an_items_cached_figures_are_found_only_by_values_of_their_types(
+    valid: list[dict[str, Any]],
+) -> None:
+    """An item's quantity, unit price and amount are kept, once checked, by their values as
+    written (issue 19); `true` and Decimal("1.0") equal the whole number 1 in Python, so an
+    entry holding a whole number is found only by values of the same types."""
+    claim = copy.deepcopy(valid[0])
+    item = claim["items"][0]
+    item["quantity"], item["unit_price"], item["amount"] = 1, "3.00", "3.00"
+    assert fastclaim.fast_claim(claim) is not None  # kept with the whole number 1
+    assert fastclaim.fast_claim_from_json(json.dumps(claim)) is not None
+    item["quantity"] = True
+    assert fastclaim.fast_claim(claim) is None
+    assert fastclaim.fast_claim_from_json(json.dumps(claim)) is None
+    assert pydantic_outcome(claim) is None
+    item["quantity"] = Decimal("1.0")
+    fast = fastclaim.fast_claim(claim)
+    assert fast is not None
+    assert str(fast.items[0].quantity) == "1.0"  # the digits as written, as pydantic keeps them
+    assert as_plain(fast) == as_plain(load_claim_slow(claim))

@@ -62,6 +62,8 @@ MAX_DIGITS: Final = models.MAX_DIGITS_BEFORE_POINT
 # how many keys each object has when its optional fields are absent (the key count below)
 _REQUIRED: Final = {model.__name__: required_count(model) for model in models.CONTRACT_MODELS}
 _ITEM_KEYS: Final = _REQUIRED["Item"]
+_PERSON_FIELDS: Final = len(models.Person.model_fields)
+_VISIT_FIELDS: Final = len(models.Visit.model_fields)
 
 
 class _Doubt(Exception):
@@ -75,16 +77,17 @@ _FAILED = (_Doubt, msgspec.ValidationError, msgspec.DecodeError, InvalidOperatio
 def fast_claim_from_json(text: str | bytes) -> Claim | None:
     """The claim in `text` if it is plainly valid, else None (then parse exactly and validate).
 
-    A parser keeps one value of a repeated key, so the keys are counted: the `":` in the text
-    must number exactly the keys the structs were given (an unknown key, a `":` inside a
-    string or a repeated key all leave the fast path, where a repeat is an error)."""
+    A parser keeps one value of a repeated key, so the keys are counted: every key is
+    followed by a colon, so the colons in the text must number exactly the keys the structs
+    were given (an unknown key, a colon inside a string or a repeated key all leave the fast
+    path, where a repeat is an error). A one-character count is the fastest scan of the
+    text there is (bytes: 2.7× faster than counting `":`)."""
     keys = [0]
     try:
         claim = _claim(_DECODER.decode(text), keys)
     except _FAILED:
         return None
-    marker = b'":' if isinstance(text, bytes) else '":'
-    if text.count(marker) != keys[0]:  # type: ignore[arg-type]
+    if text.count(b":" if isinstance(text, bytes) else ":") != keys[0]:  # type: ignore[arg-type]
         return None
     return claim
 
@@ -219,21 +222,24 @@ def _money_map(value: Any, keys: list[int]) -> dict[str, Decimal]:
     if value is UNSET or value is None:
         return {}
     keys[0] += len(value)
-    return {key: _decimal(amount, MONEY_PLACES) for key, amount in value.items()}
+    out = {}
+    for key, amount in value.items():  # a loop: a comprehension makes a function each call
+        out[key] = _AMOUNTS.get(amount) or _decimal(amount, MONEY_PLACES)
+    return out
 
 
 # ------------------------------------------------------------------ records
+# Records are built with tuple.__new__ (a NamedTuple's own __new__ is a Python function) and
+# absent fields read inline: this is the hot path of every claim.
+
+_HISTORY_FIELDS: Final = len(models.History.model_fields)
+_SELF_BURDEN_FIELDS: Final = len(models.SelfBurden.model_fields)
+_astuple: Final = msgspec.structs.astuple
 
 
-def _given(value: Any, default: Any = None) -> Any:
-    return default if value is UNSET or value is None else value
-
-
-def _present(raw: Any, fields: tuple[str, ...]) -> int:
-    return sum(getattr(raw, name) is not UNSET for name in fields)
-
-
-_HISTORY_FIELDS: Final = tuple(models.History.model_fields)
+def _present(raw: Any, fields: int) -> int:
+    """How many of a struct's `fields` the JSON object gave (a null counts: it was given)."""
+    return fields - _astuple(raw).count(UNSET)
 
 
 def _claim(raw: Any, keys: list[int]) -> Claim:
@@ -241,111 +247,145 @@ def _claim(raw: Any, keys: list[int]) -> Claim:
     visit = _visit(raw.visit, keys)
     if person.birth_date > visit.date:
         raise _Doubt
-    items = tuple([_item(item, keys) for item in raw.items])
+    items = _items(raw.items, keys)
     if not items or len({item.line for item in items}) != len(items):
         raise _Doubt
-    history = raw.history
-    keys[0] += _REQUIRED["Claim"] + (raw.region is not UNSET) + (history is not UNSET)
-    return Claim(
-        raw.id,
-        _given(raw.region),
-        person,
-        visit,
-        items,
-        EMPTY_HISTORY if history is UNSET or history is None else _history(history, keys),
+    history, region = raw.history, raw.region
+    keys[0] += _REQUIRED["Claim"] + (region is not UNSET) + (history is not UNSET)
+    return _new(
+        Claim,
+        (
+            raw.id,
+            None if region is UNSET else region,
+            person,
+            visit,
+            items,
+            EMPTY_HISTORY if history is UNSET or history is None else _history(history, keys),
+        ),
     )
 
 
 def _person(raw: Any, keys: list[int]) -> Person:
-    status = _given(raw.status)
+    status, groups, certifications = raw.status, raw.groups, raw.certifications
+    if status is UNSET:
+        status = None
     if status is None and raw.scheme == "employee":
         raise _Doubt
-    certifications = _given(raw.certifications, ())
-    keys[0] += (
-        _REQUIRED["Person"]
-        + _REQUIRED["Certification"] * len(certifications)
-        + (raw.status is not UNSET)
-        + (raw.groups is not UNSET)
-        + (raw.certifications is not UNSET)
-        + (raw.tier is not UNSET)
-        + (raw.enrolled_years is not UNSET)
-    )
-    return Person(
-        raw.id,
-        raw.scheme,
-        status,
-        raw.birth_date,
-        raw.sex,
-        _given(raw.groups, ()),
-        tuple([_certification(c, keys) for c in certifications]),
-        _given(raw.tier),
-        _given(raw.enrolled_years),
+    if certifications is UNSET or certifications is None:
+        certifications = ()
+    keys[0] += _present(raw, _PERSON_FIELDS) + _REQUIRED["Certification"] * len(certifications)
+    tier, years = raw.tier, raw.enrolled_years
+    return _new(
+        Person,
+        (
+            raw.id,
+            raw.scheme,
+            status,
+            raw.birth_date,
+            raw.sex,
+            () if groups is UNSET or groups is None else groups,
+            tuple([_certification(c, keys) for c in certifications]),
+            None if tier is UNSET else tier,
+            None if years is UNSET else years,
+        ),
     )
 
 
 def _certification(raw: Any, keys: list[int]) -> Certification:
-    keys[0] += (raw.doctor_title is not UNSET) + (raw.hospital_id is not UNSET)
-    return Certification(
-        raw.condition, raw.programme, raw.since, _given(raw.doctor_title), _given(raw.hospital_id)
+    title, hospital = raw.doctor_title, raw.hospital_id
+    keys[0] += (title is not UNSET) + (hospital is not UNSET)
+    return _new(
+        Certification,
+        (
+            raw.condition,
+            raw.programme,
+            raw.since,
+            None if title is UNSET else title,
+            None if hospital is UNSET else hospital,
+        ),
     )
 
 
 def _visit(raw: Any, keys: list[int]) -> Visit:
-    admitted = _given(raw.admitted)
-    if raw.type == "inpatient" and admitted is not None and admitted > raw.date:
+    admitted = raw.admitted
+    if admitted is UNSET:
+        admitted = None
+    elif admitted is not None and raw.type == "inpatient" and admitted > raw.date:
         raise _Doubt
-    hospital, doctor, referral = raw.hospital, raw.doctor, _given(raw.referral)
-    keys[0] += (
-        _REQUIRED["Visit"]
-        + _REQUIRED["Hospital"]
-        + _REQUIRED["Doctor"]
-        + (raw.admitted is not UNSET)
-        + (raw.place is not UNSET)
-        + (raw.filed is not UNSET)
-        + (raw.referral is not UNSET)
-        + (raw.department is not UNSET)
-    )
-    if referral is not None:
+    hospital, doctor, referral = raw.hospital, raw.doctor, raw.referral
+    keys[0] += _present(raw, _VISIT_FIELDS) + _REQUIRED["Hospital"] + _REQUIRED["Doctor"]
+    if referral is UNSET or referral is None:
+        referral = None
+    else:
         keys[0] += _REQUIRED["Referral"] + _REQUIRED["ReferringHospital"]
         sender = referral.from_
-        hospital_from = Hospital(sender.id, sender.level, sender.kind)
-        referral = Referral(hospital_from, referral.within_alliance)
-    return Visit(
-        raw.type,
-        raw.date,
-        admitted,
-        Hospital(hospital.id, hospital.level, hospital.kind),
-        Doctor(doctor.id, doctor.title),
-        raw.diagnoses,
-        _given(raw.place, "local"),
-        _given(raw.filed, True),
-        referral,
-        _given(raw.department),
-    )
-
-
-def _item(raw: Any, keys: list[int]) -> Item:
-    # the hot loop of validation: cached texts first, a record built by tuple.__new__
-    quantity = _QUANTITIES.get(raw.quantity) or _decimal(raw.quantity, QUANTITY_PLACES)
-    price = _PRICES.get(raw.unit_price) or _decimal(raw.unit_price, PRICE_PLACES)
-    amount = _AMOUNTS.get(raw.amount) or _decimal(raw.amount, MONEY_PLACES)
-    if not quantity or fen(quantity * price) != amount:
-        raise _Doubt
-    name, days = raw.name, raw.days_supply
-    keys[0] += _ITEM_KEYS + (name is not UNSET) + (days is not UNSET)
+        hospital_from = _new(Hospital, (sender.id, sender.level, sender.kind))
+        referral = _new(Referral, (hospital_from, referral.within_alliance))
+    place, filed, department = raw.place, raw.filed, raw.department
     return _new(
-        Item,
+        Visit,
         (
-            raw.line,
-            raw.code,
-            None if name is UNSET else name,
-            raw.kind,
-            quantity,
-            price,
-            amount,
-            None if days is UNSET else days,
+            raw.type,
+            raw.date,
+            admitted,
+            _new(Hospital, (hospital.id, hospital.level, hospital.kind)),
+            _new(Doctor, (doctor.id, doctor.title)),
+            raw.diagnoses,
+            "local" if place is UNSET or place is None else place,
+            True if filed is UNSET or filed is None else filed,
+            referral,
+            None if department is UNSET else department,
         ),
     )
+
+
+# An item's (quantity, unit_price, amount) as written, with their exact values once checked
+# (`amount = quantity × unit_price`): a claim file repeats few such triples. The fourth
+# value is None when the three are texts; else their types, which a later triple must have
+# too (True == 1 and Decimal(1) == 1 would otherwise find a whole number's entry).
+_Figures = tuple[Decimal, Decimal, Decimal, "tuple[type, ...] | None"]
+_FIGURES: Final[dict[tuple[Any, Any, Any], _Figures]] = {}
+
+
+def _items(raws: Any, keys: list[int]) -> tuple[Item, ...]:
+    out = []
+    given = _ITEM_KEYS * len(raws)
+    for raw in raws:
+        written = raw.quantity, raw.unit_price, raw.amount
+        figures = _FIGURES.get(written)
+        if figures is None or (figures[3] is not None and figures[3] != tuple(map(type, written))):
+            figures = _figures(written)
+        quantity, price, amount, _types = figures
+        name, days = raw.name, raw.days_supply
+        if name is UNSET:
+            name = None
+        else:
+            given += 1
+        if days is UNSET:
+            days = None
+        else:
+            given += 1
+        out.append(_new(Item, (raw.line, raw.code, name, raw.kind, quantity, price, amount, days)))
+    keys[0] += given
+    return tuple(out)
+
+
+def _figures(written: tuple[Any, Any, Any]) -> _Figures:
+    """An item's quantity, unit price and amount, checked (then kept in _FIGURES), or _Doubt."""
+    quantity = _decimal(written[0], QUANTITY_PLACES)
+    price = _decimal(written[1], PRICE_PLACES)
+    amount = _decimal(written[2], MONEY_PLACES)
+    if not quantity or fen(quantity * price) != amount:
+        raise _Doubt
+    kinds = tuple(map(type, written))
+    texts = all(
+        kind is str or (kind is _Number and _plain(v))
+        for kind, v in zip(kinds, written, strict=True)
+    )
+    figures = (quantity, price, amount, None if texts else kinds)
+    if (texts or int in kinds) and len(_FIGURES) < _KNOWN_LIMIT:
+        _FIGURES[written] = figures
+    return figures
 
 
 def _count(raw: Any) -> Decimal:
@@ -359,30 +399,71 @@ def _count(raw: Any) -> Decimal:
 
 
 def _history(raw: Any, keys: list[int]) -> History:
-    burden_raw = _given(raw.self_burden)
-    burden = ZERO
-    if burden_raw is not None:
-        keys[0] += burden_raw.inpatient is not UNSET
-        burden = _decimal(_given(burden_raw.inpatient, ZERO), MONEY_PLACES)
-    dispensed = _given(raw.dispensed, ())
-    services = _given(raw.services, ())
+    burden = raw.self_burden
+    if burden is UNSET or burden is None:
+        burden = EMPTY_HISTORY.self_burden
+    else:
+        keys[0] += _present(burden, _SELF_BURDEN_FIELDS)
+        inpatient = burden.inpatient
+        burden = _new(
+            SelfBurden,
+            (
+                ZERO
+                if inpatient is UNSET or inpatient is None
+                else _decimal(inpatient, MONEY_PLACES),
+            ),
+        )
+    dispensed, services, admissions = raw.dispensed, raw.services, raw.admissions
+    if dispensed is UNSET or dispensed is None:
+        dispensed = ()
+    if services is UNSET or services is None:
+        services = ()
     keys[0] += (
         _REQUIRED["Dispensed"] * len(dispensed)
         + _REQUIRED["ServiceRecord"] * len(services)
         + _present(raw, _HISTORY_FIELDS)
-        + sum([r.quantity is not UNSET for r in (*dispensed, *services)])
     )
-    return History(
-        _money_map(raw.paid, keys),
-        _money_map(raw.deductible_met, keys),
-        SelfBurden(burden),
-        _given(raw.admissions, 0),
-        tuple([Dispensed(d.code, d.date, d.days_supply, _count(d.quantity)) for d in dispensed]),
-        tuple([ServiceRecord(s.code, s.date, _count(s.quantity)) for s in services]),
-        _money_map(raw.pooled, keys),
-        _given(raw.benefit_year_start),
-        _money_map(raw.paid_today, keys),
+    start = raw.benefit_year_start
+    return _new(
+        History,
+        (
+            _money_map(raw.paid, keys),
+            _money_map(raw.deductible_met, keys),
+            burden,
+            0 if admissions is UNSET or admissions is None else admissions,
+            _dispensed(dispensed, keys),
+            _services(services, keys),
+            _money_map(raw.pooled, keys),
+            None if start is UNSET else start,
+            _money_map(raw.paid_today, keys),
+        ),
     )
+
+
+def _dispensed(raws: Any, keys: list[int]) -> tuple[Dispensed, ...]:
+    out = []
+    for raw in raws:
+        quantity = raw.quantity
+        if quantity is UNSET:
+            quantity = ONE
+        else:
+            keys[0] += 1
+            quantity = _count(quantity)
+        out.append(_new(Dispensed, (raw.code, raw.date, raw.days_supply, quantity)))
+    return tuple(out)
+
+
+def _services(raws: Any, keys: list[int]) -> tuple[ServiceRecord, ...]:
+    out = []
+    for raw in raws:
+        quantity = raw.quantity
+        if quantity is UNSET:
+            quantity = ONE
+        else:
+            keys[0] += 1
+            quantity = _count(quantity)
+        out.append(_new(ServiceRecord, (raw.code, raw.date, quantity)))
+    return tuple(out)
 
 
 __all__ = [
