@@ -57,6 +57,7 @@ INTERNAL_ERROR = "internal_error"  # the error record of a claim the engine fail
 YEARLY_DEDUCTIBLE_POOLS = ("outpatient", "special_outpatient")
 SELF_BURDEN_VISITS = ("inpatient", "special_outpatient")
 CALENDAR = LedgerRules()  # calendar years; the second layer's self-burden without pre-self-pay
+NOTHING = money(ZERO)  # a result's zero amount, as written
 
 
 class DispensedJSON(TypedDict):
@@ -125,15 +126,11 @@ class Ledger:
 
     @classmethod
     def contribution(
-        cls,
-        claim: Claim,
-        result: ResultDict,
-        kind_of: Callable[[str, str], str],
-        rules: LedgerRules = CALENDAR,
+        cls, claim: Claim, result: ResultDict, rules: LedgerRules = CALENDAR
     ) -> Ledger:
         """What one settled claim adds to its person's year."""
         added = cls(year_start(claim.visit.date, rules.year_start), rules=rules)
-        added.record(claim, result, kind_of)
+        added.record(claim, result)
         return added
 
     def absorb(self, other: Ledger) -> None:
@@ -225,7 +222,7 @@ class Ledger:
         self.dispensed = [d for d in self.dispensed if (day - d.date).days < max(d.days_supply, 1)]
         self.services = [s for s in self.services if (day - s.date).days < self.service_days]
 
-    def record(self, claim: Claim, result: ResultDict, kind_of: Callable[[str, str], str]) -> None:
+    def record(self, claim: Claim, result: ResultDict) -> None:
         visit = claim.visit.type
         totals = result["totals"]
         fund = Decimal(totals["payers"]["fund"])
@@ -247,11 +244,17 @@ class Ledger:
                 self.self_burden += Decimal(totals["pre_self_pay"])
         if visit == "inpatient":
             self.admissions += 1
-        denied = {line["line"] for line in result["lines"] if Decimal(line["denied"]) > 0}
+        # (most lines deny nothing: "0.00" is not read as a number)
+        denied = {
+            line["line"]
+            for line in result["lines"]
+            if line["denied"] != NOTHING and Decimal(line["denied"]) > 0
+        }
+        kinds = self.rules.kinds
         for item in sorted(claim.items, key=lambda i: i.line):
             if item.line in denied:
                 continue
-            kind = kind_of(item.code, item.kind)
+            kind = kinds.get(item.code, item.kind)
             if kind == "drug":
                 self.dispensed.append(
                     Dispensed(item.code, claim.visit.date, item.days_supply or 0, item.quantity)
@@ -297,14 +300,13 @@ def order_key(claim: Claim, index: int) -> tuple[Any, int]:
 def settle_person(
     claims: Iterable[tuple[int, Any]],
     settle: Settle,
-    kind_of: Callable[[str, str], str],
     *,
+    rules_of: Callable[[Claim], LedgerRules],
     region: str | None = None,
-    rules_of: Callable[[Claim], LedgerRules] | None = None,
 ) -> Iterator[Settled]:
     """Settle one person's claims (index, raw claim) in date order, carrying the ledger.
-    `rules_of` gives the ledger rules of the policy settling a claim (default: calendar
-    years).
+    `rules_of` gives the ledger rules of the policy settling a claim (Engine.ledger_rules
+    of its region): its benefit year, and the kinds of its catalogue's codes.
 
     Raw claims that break the contract, or that the policy refuses, yield error records and
     do not touch the ledger.
@@ -324,12 +326,13 @@ def settle_person(
             yield Settled(index, None, error_record(None, failure, index, kind=INTERNAL_ERROR))
     ledger: Ledger | None = None
     for index, given in sorted(parsed, key=lambda pair: order_key(pair[1], pair[0])):
-        rules = rules_of(given) if rules_of is not None else CALENDAR
+        rules = rules_of(given)
         if ledger is None or ledger.year != year_start(given.visit.date, rules.year_start):
             ledger = Ledger.open(given, rules)
             claim = given
-        else:
-            claim = given._replace(history=ledger.history(given.visit.date))
+        else:  # the claim with the ledger's history (built whole: _replace costs 1–2 µs)
+            history = ledger.history(given.visit.date)
+            claim = Claim(given.id, given.region, given.person, given.visit, given.items, history)
         try:
             result = settle(claim)
         except ClaimRejected as rejected:  # the policy refuses it (a tier it does not declare)
@@ -340,7 +343,7 @@ def settle_person(
         except Exception as error:  # one claim's failure is its record, never the batch's end
             message, kind = f"{type(error).__name__} while settling: {error}", INTERNAL_ERROR
         else:
-            ledger.record(claim, result, kind_of)
+            ledger.record(claim, result)
             yield Settled(index, result, None)
             continue
         failed: list[ContractErrorDict] = [{"path": "", "message": message}]

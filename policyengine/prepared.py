@@ -8,8 +8,8 @@ them by region.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,11 +35,16 @@ class LedgerRules:
     """What a person's year in batch depends on in the policy (ledger.py): the day its
     benefit year begins (month, day), whether the second layer's self-burden counts the
     pre-self-pay (`base includes pre_self_pay`), and how many days of services a claim may
-    look back on (the longest `within` of its frequency_limit rules; 1: its own day)."""
+    look back on (the longest `within` of its frequency_limit rules; 1: its own day), and
+    the kind of each catalogue code (a line joins the year's dispensings or services by
+    the kind of the policy settling it, which prevails over the kind a claim gives)."""
 
     year_start: tuple[int, int] = (1, 1)
     self_burden_with_pre_self_pay: bool = False
     service_days: int = 1
+    # the catalogue's, as LoadedPolicy.kinds (not compared: the rules of a year are the three
+    # figures above; the catalogue is the policy's, the same for every year)
+    kinds: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +89,8 @@ def loaded_policy(
     fingerprint: str,
     content_hash: str = "",
 ) -> LoadedPolicy:
+    kinds = {code: item.kind for code, item in namespace["_CAT"].items()}
+    year_begins, with_pre_self_pay, service_days = namespace["LEDGER"]
     return LoadedPolicy(
         name=namespace["POLICY"],
         title=namespace["TITLE"],
@@ -98,9 +105,9 @@ def loaded_policy(
         source=source,
         cached=cached,
         is_layer=namespace["IS_LAYER"],
-        kinds={code: item.kind for code, item in namespace["_CAT"].items()},
+        kinds=kinds,
         fingerprint=fingerprint,
         tiers=namespace["TIERS"],
-        ledger=LedgerRules(*namespace["LEDGER"]),
+        ledger=LedgerRules(year_begins, with_pre_self_pay, service_days, kinds),
         content_hash=content_hash,
     )

@@ -134,7 +134,6 @@ def _year(engine: Engine, raws: list[bytes]) -> list[list[tuple[str, int | None]
     settled = settle_person(
         list(enumerate(raws)),
         engine.settle,
-        engine.policy("audits").kind_of,
         rules_of=lambda c: engine.ledger_rules(c.region),
     )
     out = []

@@ -77,7 +77,9 @@ def year(engine: Engine) -> list[tuple[Claim, ResultDict]]:
                 out.append((record, result))
                 return result
 
-            for settled in settle_person(claims, settle, engine.policy(region).kind_of):
+            for settled in settle_person(
+                claims, settle, rules_of=lambda c: engine.ledger_rules(c.region)
+            ):
                 assert settled.error is None, settled.error
     out.extend(_test_policy_cases())
     return out

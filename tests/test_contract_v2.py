@@ -175,12 +175,10 @@ def _settle_year(engine: Engine, raws: list[bytes]) -> list[Any]:
     def settle(claim: Any) -> Any:
         return engine.settle(claim)
 
-    kind_of = engine.policy("yearjiao").kind_of
     return list(
         settle_person(
             list(enumerate(raws)),
             settle,
-            kind_of,
             rules_of=lambda c: engine.ledger_rules(c.region),
         )
     )
@@ -213,7 +211,6 @@ def test_the_ledger_keeps_calendar_years_by_default(engine: Engine) -> None:
         settle_person(
             list(enumerate(raws)),
             engine.settle,
-            engine.policy("constructs").kind_of,
             rules_of=lambda c: engine.ledger_rules(c.region),
         )
     )
@@ -228,7 +225,8 @@ def test_the_ledger_adds_covered_less_deductible_to_the_pool(engine: Engine) -> 
         return engine.settle(claim)
 
     raws = [_outpatient(str(n), f"2024-0{n + 1}-01", "300.00") for n in range(3)]
-    list(settle_person(list(enumerate(raws)), settle, engine.policy("yearjiao").kind_of))
+    rules = engine.policy("yearjiao").ledger
+    list(settle_person(list(enumerate(raws)), settle, rules_of=lambda _claim: rules))
     # each claim: covered 300 − deductible (100 the first time, met afterwards)
     assert seen == [{}, {"outpatient": Decimal("200.00")}, {"outpatient": Decimal("500.00")}]
 

@@ -53,7 +53,9 @@ def settled() -> list[tuple[dict[str, Any], Any]]:
             def settle(record: Claim, raws: dict[int, Any] = raws) -> Any:
                 return engine.settle(record, trace=True)
 
-            for done in settle_person(claims, settle, engine.policy(region).kind_of):
+            for done in settle_person(
+                claims, settle, rules_of=lambda c: engine.ledger_rules(c.region)
+            ):
                 assert done.error is None, done.error
                 out.append((raws[done.index], done.result))
     return out

@@ -16,6 +16,7 @@ import pytest
 
 from policyengine.batch.options import BatchOptions
 from policyengine.batch.worker import settle_group
+from policyengine.contract.claims import load_claim
 from policyengine.contract.fastclaim import Claim
 from policyengine.engine import Engine
 from policyengine.ledger import settle_person
@@ -127,7 +128,7 @@ def test_each_claim_reads_a_bounded_window(engine: Engine) -> None:
 
     claims = dense_year(region, 400, seed=5)
     raw = [(index, json.dumps(claim).encode()) for index, claim in enumerate(claims)]
-    results = list(settle_person(raw, settle, engine.policy(region).kind_of))
+    results = list(settle_person(raw, settle, rules_of=lambda c: engine.ledger_rules(c.region)))
     assert all(s.result is not None for s in results)
     per_day = 400 // 90 + 1
     assert max(d for d, _ in seen) <= 4 * 10 * per_day  # ≤ 4 lines × 10 days of supply
@@ -145,3 +146,25 @@ def test_supplies_running_past_the_last_date_settle_alike_on_both_back_ends() ->
     results = [Engine.load(backend=b).settle(claim) for b in ("compiled", "interpreted")]
     assert results[0] == results[1]
     assert "duplicate_dispensing" in [f["kind"] for f in results[0]["findings"]]
+
+
+def test_a_line_joins_the_year_by_the_kind_its_policys_catalogue_gives(engine: Engine) -> None:
+    """The catalogue's kind prevails over the claim's: a code the claim calls a service but
+    the settling policy's catalogue lists as a drug joins the dispensings, read from that
+    policy's ledger rules (before, batch without --region read the first catalogue listing
+    the code, whatever the claim's region)."""
+    from policyengine.ledger import Ledger
+    from policyengine.prepared import LedgerRules
+
+    for region in engine.regions:
+        assert engine.ledger_rules(region).kinds == engine.policy(region).kinds
+    raw = example_claim()
+    result = engine.settle(raw)
+    record = load_claim(raw)
+    paid = [line["line"] for line in result["lines"] if line["denied"] == "0.00"]
+    item = next(i for i in record.items if i.line in paid)
+    for kind, joins in (("drug", "dispensed"), ("service", "services"), ("material", None)):
+        ledger = Ledger(dt.date(2024, 1, 1), rules=LedgerRules(kinds={item.code: kind}))
+        ledger.record(record, result)
+        joined = {r.code: name for name in ("dispensed", "services") for r in getattr(ledger, name)}
+        assert joined.get(item.code) == joins, (item, kind)

@@ -76,7 +76,6 @@ def test_the_ledger_counts_the_pre_self_pay_where_the_second_layer_does(engine: 
         settle_person(
             enumerate([INPATIENT, second]),
             lambda claim: engine.settle(claim, trace=True),
-            policy.kind_of,
             rules_of=lambda _claim: policy.ledger,
         )
     )
@@ -165,7 +164,6 @@ def test_the_ledger_keeps_what_the_fund_paid_on_the_day_for_caps_per_day(engine:
         settle_person(
             enumerate(claims),
             lambda claim: engine.settle(claim, trace=True),
-            policy.kind_of,
             rules_of=lambda _claim: policy.ledger,
         )
     )

@@ -7,15 +7,18 @@ and runs are read back in blocks of RUN_BLOCK while merging.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import marshal
+import mmap
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import msgspec
 import orjson
 
 from policyengine.contract.claims import ClaimRejected, parse_json
@@ -31,10 +34,41 @@ MIN_TASK_CLAIMS = 100  # below this a task's own cost (its files, fsync'd) begin
 Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
 
 
+class _Named(msgspec.Struct):
+    id: object = None
+
+
+class _Dated(msgspec.Struct):
+    date: object = None
+
+
+class _Keyed(msgspec.Struct):
+    """What the index reads of a claim; msgspec skips everything else without building it
+    (0.8 µs a claim where parsing the whole claim took 2.8)."""
+
+    person: _Named | None = None
+    visit: _Dated | None = None
+
+
+_KEYS = msgspec.json.Decoder(_Keyed)
+
+
 def sort_key(line: bytes, number: int) -> tuple[str, str]:
     """(person, date) for ordering; a line that is not a claim sorts alone and fails later."""
     if len(line) > MAX_CLAIM_BYTES:  # never parsed: refused as too large when settled
         return f"\x00{number}", ""
+    try:
+        keyed = _KEYS.decode(line)
+    except msgspec.DecodeError:  # not JSON, or not shaped like a claim: read as it may be
+        return _parsed_sort_key(line, number)
+    person = keyed.person.id if keyed.person is not None else None
+    date = keyed.visit.date if keyed.visit is not None else None
+    if isinstance(person, str) and isinstance(date, str):
+        return person, date
+    return f"\x00{number}", ""
+
+
+def _parsed_sort_key(line: bytes, number: int) -> tuple[str, str]:
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -148,12 +182,40 @@ def _skip_line(source: BinaryIO) -> int:
             return skipped
 
 
-def read_claim(source: BinaryIO, offset: int, length: int) -> bytes | Oversized:
-    """An indexed line's bytes, or Oversized (unread) when it is larger than a claim may be."""
-    if length > MAX_CLAIM_BYTES:
-        return Oversized(length)
-    source.seek(offset)
-    return source.read(length)
+class ClaimSource:
+    """The input's indexed lines, read by (offset, length): a memory map of the file, so a
+    line costs a slice, not a seek and a read (2.5 µs a claim with the file's buffer)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._map: mmap.mmap | BinaryIO
+        try:
+            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):  # an empty file, or one that cannot be mapped
+            self._map = self._file
+
+    def read(self, offset: int, length: int) -> bytes | Oversized:
+        """An indexed line's bytes, or Oversized (unread) when larger than a claim may be."""
+        if length > MAX_CLAIM_BYTES:
+            return Oversized(length)
+        if isinstance(self._map, mmap.mmap):
+            return self._map[offset : offset + length]
+        self._map.seek(offset)
+        return self._map.read(length)
+
+    def close(self) -> None:
+        if isinstance(self._map, mmap.mmap):
+            self._map.close()
+        self._file.close()
+
+
+@contextlib.contextmanager
+def claim_source(path: Path) -> Iterator[ClaimSource]:
+    source = ClaimSource(path)
+    try:
+        yield source
+    finally:
+        source.close()
 
 
 def _write_run(work: Path, name: str, entries: Iterable[Entry], *, presorted: bool = False) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyengine.batch.files import write_atomic
-from policyengine.batch.index import read_claim
+from policyengine.batch.index import claim_source
 from policyengine.batch.options import BatchOptions, Summary
 from policyengine.engine import Engine, dumps_bytes
 from policyengine.errors import PolicyEngineError
@@ -105,10 +105,10 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
         )
     records: list[tuple[int, bytes]] = []
     summary = Summary()
-    with options.input.open("rb") as source:
+    with claim_source(options.input) as source:
         for group in task:
             raw = [
-                (line_number - 1, read_claim(source, offset, length))
+                (line_number - 1, source.read(offset, length))
                 for _person, _date, line_number, offset, length in group
             ]
             for settled in settle_group(engine, options, raw):
@@ -178,22 +178,7 @@ def settle_claims(
             check(claim)
         return engine.settle(claim, region=region, as_of=as_of, moment=moment, trace=trace)
 
-    def kind_of(code: str, claimed: str) -> str:
-        chosen = region
-        return (
-            engine.policy(chosen).kind_of(code, claimed)
-            if chosen
-            else _any_kind(engine, code, claimed)
-        )
-
     def rules_of(claim: Claim) -> LedgerRules:
         return engine.ledger_rules(region or claim.region)
 
-    return settle_person(raw, settle, kind_of, region=region, rules_of=rules_of)
-
-
-def _any_kind(engine: Engine, code: str, claimed: str) -> str:
-    for policy in engine.describe():
-        if code in policy.kinds:
-            return policy.kinds[code]
-    return claimed
+    return settle_person(raw, settle, region=region, rules_of=rules_of)

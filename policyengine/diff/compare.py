@@ -20,7 +20,7 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from policyengine.batch.index import read_claim, scan, tasks
+from policyengine.batch.index import claim_source, scan, tasks
 from policyengine.batch.local import BatchOptions
 from policyengine.contract.limits import Oversized
 from policyengine.contract.steps import read_steps
@@ -97,14 +97,6 @@ class Side:
             claim, region=self.region, as_of=self.version.as_of, moment=self.moment, trace=True
         )
 
-    def kind_of(self, code: str, claimed: str) -> str:
-        if self.region is not None:
-            return self.engine.policy(self.region).kind_of(code, claimed)
-        for policy in self.engine.describe():
-            if code in policy.kinds:
-                return policy.kinds[code]
-        return claimed
-
     def person(self, raw: list[tuple[int, bytes | Oversized]]) -> dict[int, Settled]:
         current: list[Claim | None] = [None]
 
@@ -117,7 +109,7 @@ class Side:
         def rules_of(claim: Claim) -> LedgerRules:
             return self.engine.ledger_rules(self.region or claim.region)
 
-        people = settle_person(raw, settle, self.kind_of, region=self.region, rules_of=rules_of)
+        people = settle_person(raw, settle, region=self.region, rules_of=rules_of)
         for settled in people:
             claim = current[0] if settled.result is not None else None
             out[settled.index] = Settled(claim, settled.result, settled.error)
@@ -360,11 +352,11 @@ def persons(input_path: Path, progress: Progress) -> Iterator[list[tuple[int, by
         options = BatchOptions(input=input_path, output=Path(work) / "unused")
         claims, _blank, runs = scan(options.input, options.jobs, Path(work), progress)
         progress.start_settling(claims)
-        with input_path.open("rb") as source:
+        with claim_source(input_path) as source:
             for task in tasks(runs):
                 for group in task:
                     raw = [
-                        (number - 1, read_claim(source, offset, length))
+                        (number - 1, source.read(offset, length))
                         for _person, _date, number, offset, length in group
                     ]
                     yield raw

@@ -225,7 +225,7 @@ class LedgerStore:
                 settled = claim
                 opening_json = Ledger.open(claim, rules).to_json()
             result = engine.settle(settled, region=chosen, moment=moment, trace=True)
-            added = Ledger.contribution(settled, result, policy.kind_of, rules)
+            added = Ledger.contribution(settled, result, rules)
             row = self.tables.SettlementRow(
                 region=chosen,
                 claim_id=claim.id,
