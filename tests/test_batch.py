@@ -317,7 +317,7 @@ def test_a_small_batch_is_cut_into_tasks_for_every_job(
     assert one.read_bytes() == two.read_bytes()
     size = batch_index.task_size(len(claims))
     assert size < batch_index.TASK_CLAIMS
-    parts = sorted((tmp_path / "two.jsonl.work").glob("task-*.jsonl"))
+    parts = sorted((tmp_path / "two.jsonl.work").glob("task-*.records"))
     lines = [p.read_bytes().splitlines() for p in parts]
     assert len(parts) > 2 and all(len(part) >= size for part in lines[:-1])
     numbers = sorted(int(line.partition(b"\t")[0]) for part in lines for line in part)

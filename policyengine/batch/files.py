@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import heapq
 import json
+import operator
 import os
 import shutil
 import stat
@@ -154,26 +155,37 @@ def _what_changed(work: Path, old: dict[str, Any], new: dict[str, Any]) -> str:
     )
 
 
+# A task's records, one a line behind its input line number in fixed width: sorted as bytes,
+# the lines of all tasks merge in C (heapq over the files' lines), and the number is cut off
+# by a slice. (Parsing "number<TAB>" per record was 4% of a one-job batch.)
+RECORD_NUMBER_DIGITS = 12
+_RECORD_AT = RECORD_NUMBER_DIGITS + 1  # the record begins after the number and its tab
+
+
+def task_file(work: Path, number: int) -> Path:
+    return work / f"task-{number:06d}.records"
+
+
+def task_records(records: list[tuple[int, bytes]]) -> bytes:
+    """A task file's content: `records` (input line number, record) in input order."""
+    records.sort()
+    return b"".join([b"%012d\t%s\n" % record for record in records])
+
+
 def merge(work: Path, count: int, options: BatchOptions) -> None:
     """The task files merged by input line into the output: written to a temporary that is
     renamed into place (removed if anything fails), or streamed to standard output."""
-
-    def lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with contextlib.ExitStack() as files:
         # bytes throughout: a record is copied as the worker wrote it, never decoded
-        with path.open("rb") as handle:
-            for line in handle:
-                number, _, record = line.partition(b"\t")
-                yield int(number), record
-
-    files = [work / f"task-{n:06d}.jsonl" for n in range(count)]
-    records = (record for _number, record in heapq.merge(*(lines(f) for f in files)))
-    if options.to_stdout:
-        out = sys.stdout.buffer
-        out.writelines(records)
-        out.flush()
-        return
-    with _writing(options.output) as stream:
-        stream.writelines(records)
+        handles = [files.enter_context(task_file(work, n).open("rb")) for n in range(count)]
+        records = map(operator.itemgetter(slice(_RECORD_AT, None)), heapq.merge(*handles))
+        if options.to_stdout:
+            out = sys.stdout.buffer
+            out.writelines(records)
+            out.flush()
+            return
+        with _writing(options.output) as stream:
+            stream.writelines(records)
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from policyengine.batch.files import (
     check_paths,
     merge,
     prepare,
+    task_file,
     work_dir,
     write_atomic,
 )
@@ -100,7 +101,7 @@ def _settle_all(
         for number, task in enumerate(tasks(runs, size)):
             count = number + 1
             finished = done_dir / f"{number:06d}.json"
-            if finished.exists() and (work / f"task-{number:06d}.jsonl").exists():
+            if finished.exists() and task_file(work, number).exists():
                 part = json.loads(finished.read_text())
                 summary.add(Summary.from_json(part))
                 summary.resumed_tasks += 1

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policyengine.batch.files import write_atomic
+from policyengine.batch.files import task_file, task_records, write_atomic
 from policyengine.batch.index import claim_source
 from policyengine.batch.options import BatchOptions, Summary
 from policyengine.engine import Engine, dumps_bytes
@@ -115,10 +115,8 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
                 data, ok = record_json(settled)
                 summary.count(settled.result if ok else None)
                 records.append((settled.index + 1, data))
-    records.sort()
     # the records' UTF-8 as orjson wrote it, each behind its input line number
-    data = b"".join(b"%d\t%s\n" % record for record in records)
-    write_atomic(work / f"task-{number:06d}.jsonl", data)
+    write_atomic(task_file(work, number), task_records(records))
     return summary.as_json()
 
 
