@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -81,3 +82,19 @@ def test_a_line_too_large_to_be_a_claim_is_never_parsed() -> None:
         + b'"}'
     )
     assert sort_key(line, 9) == ("\x009", "")
+
+
+def test_a_line_of_an_input_truncated_under_the_batch_reads_short(tmp_path: Path) -> None:
+    """The index holds offsets; if the input shrinks before its lines are read, a line reads
+    short (then fails as that claim's error record) — it must not kill the batch, as a
+    memory map of the file would (SIGBUS)."""
+    from policyengine.batch.index import claim_source
+
+    path = tmp_path / "claims.jsonl"
+    path.write_bytes(b"a" * 10_000 + b"\n" + b"b" * 100 + b"\n")
+    with claim_source(path) as source:
+        assert source.read(10_001, 101) == b"b" * 100 + b"\n"
+        with path.open("r+b") as handle:
+            handle.truncate(10_050)
+        assert source.read(10_001, 101) == b"b" * 49
+        assert source.read(20_000, 10) == b""

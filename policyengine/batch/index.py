@@ -11,9 +11,8 @@ import contextlib
 import heapq
 import itertools
 import marshal
-import mmap
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -183,30 +182,29 @@ def _skip_line(source: BinaryIO) -> int:
 
 
 class ClaimSource:
-    """The input's indexed lines, read by (offset, length): a memory map of the file, so a
-    line costs a slice, not a seek and a read (2.5 µs a claim with the file's buffer)."""
+    """The input's indexed lines, read by (offset, length) with one positioned read each
+    (os.pread: 1.6 µs a claim where a seek and a buffered read took 3.4). Not a memory
+    map, though it is faster still (0.9 µs): an input truncated while the batch runs would
+    kill the process with SIGBUS, where a short read makes the one claim malformed."""
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("rb")
-        self._map: mmap.mmap | BinaryIO
-        try:
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError):  # an empty file, or one that cannot be mapped
-            self._map = self._file
+        self._fd = self._file.fileno()
 
     def read(self, offset: int, length: int) -> bytes | Oversized:
         """An indexed line's bytes, or Oversized (unread) when larger than a claim may be."""
         if length > MAX_CLAIM_BYTES:
             return Oversized(length)
-        if isinstance(self._map, mmap.mmap):
-            return self._map[offset : offset + length]
-        self._map.seek(offset)
-        return self._map.read(length)
+        if _PREAD is not None:
+            return _PREAD(self._fd, length, offset)
+        self._file.seek(offset)
+        return self._file.read(length)
 
     def close(self) -> None:
-        if isinstance(self._map, mmap.mmap):
-            self._map.close()
         self._file.close()
+
+
+_PREAD: Callable[[int, int, int], bytes] | None = getattr(os, "pread", None)  # POSIX only
 
 
 @contextlib.contextmanager
