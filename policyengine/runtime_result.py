@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeAlias
 
-from policyengine.semantics.money import ZERO, fen
+from policyengine.semantics.money import ZERO, pro_rata
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, LineDict, PolicyDict, ResultDict
@@ -42,23 +42,28 @@ _text = str
 _ZERO_TEXT = str(ZERO)
 
 
-def _shares(payment: Decimal, covered: list[Decimal], taken: list[Decimal] | None) -> list[Decimal]:
-    """Pro rata to line `covered`, half-up to the fen, never more than a line's room (its
-    covered less what earlier payers took: `taken`, None for the first payer); the rounding
+def _shares(
+    payment: Decimal, covered: list[Decimal], total: Decimal, room: list[Decimal] | None
+) -> list[Decimal]:
+    """`payment` (not zero) pro rata to line `covered` (which sums to `total`, not zero),
+    half-up to the fen, never more than a line's room: its covered less what earlier payers
+    took (`room`; None for the first payer, whose room is its covered); the rounding
     remainder goes to the largest line, and where it does not fit, on to the next largest
     (spec §2, kept within every line)."""
-    if not payment:
-        return [ZERO] * len(covered)
-    total = sum(covered, ZERO)
-    if not total:
-        return [ZERO] * len(covered)
-    room = covered if taken is None else [c - t for c, t in zip(covered, taken, strict=True)]
-    shares = []
-    for cover, left in zip(covered, room, strict=True):
-        share = fen(payment * cover / total) if cover else ZERO
-        shares.append(left if left < share else share)  # min(share, left), in one comparison
+    room = covered if room is None else room
+    shares = [
+        left if left < share else share  # min(share, left), in one comparison
+        for share, left in zip(pro_rata(payment, covered, total), room, strict=True)
+    ]
     rest = payment - sum(shares, ZERO)
     if not rest:
+        return shares
+    # mostly the remainder fits the largest line (the first of the largest): the loop below
+    # would take it there in its first step
+    largest = covered.index(max(covered))
+    fits = room[largest] - shares[largest] >= rest if rest > 0 else shares[largest] >= -rest
+    if fits:
+        shares[largest] += rest
         return shares
     # lines are in ascending order, so a stable sort puts the lowest line first among equals
     for index in sorted(range(len(covered)), key=covered.__getitem__, reverse=True):
@@ -84,7 +89,8 @@ def finish(
     """The result: lines with each payer's share, totals, the decision (spec §2–3).
 
     The hot end of settlement (a fifth to a quarter of it): the generated code puts ZERO
-    itself in a line's buckets that are empty, so those are neither added nor formatted."""
+    itself in a line's buckets that are empty, so those are neither added nor formatted; a
+    payer paying nothing (the second layer, mostly) is neither allocated nor formatted."""
     covered: list[Decimal] = []
     billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = covered_sum = ZERO
     denied_count = 0
@@ -101,11 +107,25 @@ def finish(
             over_sum += over
         if pre is not ZERO:
             pre_sum += pre
-    fund_shares = _shares(fund, covered, None)
-    critical_shares = _shares(critical, covered, fund_shares)
+    count = len(lines)
+    fund_shares = (
+        _shares(fund, covered, covered_sum, None) if fund and covered_sum else [ZERO] * count
+    )
+    critical_shares = None  # the second layer pays nothing: mostly
+    if critical and covered_sum:
+        room = [c - f for c, f in zip(covered, fund_shares, strict=True)]
+        critical_shares = _shares(critical, covered, covered_sum, room)
     out_lines: list[LineDict] = []
-    for row, fund_share, critical_share in zip(lines, fund_shares, critical_shares, strict=True):
+    for index, row in enumerate(lines):
         line, billed, cls, _denied_line, denied, excluded, over, pre, cover, refs = row
+        fund_share = fund_shares[index]
+        if critical_shares is None:
+            critical_text = _ZERO_TEXT
+            patient = billed - fund_share if denied is ZERO else billed - denied - fund_share
+        else:
+            critical_share = critical_shares[index]
+            critical_text = _text(critical_share)
+            patient = billed - denied - fund_share - critical_share
         out_lines.append(
             {
                 "line": line,
@@ -115,26 +135,17 @@ def finish(
                 "excluded": _ZERO_TEXT if excluded is ZERO else _text(excluded),
                 "over_limit": _ZERO_TEXT if over is ZERO else _text(over),
                 "pre_self_pay": _ZERO_TEXT if pre is ZERO else _text(pre),
-                "covered": _text(cover),
+                "covered": _ZERO_TEXT if cover is ZERO else _text(cover),
                 "findings": [f["id"] for f in refs] if refs else [],
-                "payers": {
-                    "fund": _text(fund_share),
-                    "critical_illness": _ZERO_TEXT
-                    if critical_share is ZERO
-                    else _text(critical_share),
-                },
-                "patient": _text(
-                    billed - fund_share
-                    if denied is ZERO and critical_share is ZERO
-                    else billed - denied - fund_share - critical_share
-                ),
+                "payers": {"fund": _text(fund_share), "critical_illness": critical_text},
+                "patient": _text(patient),
             }
         )
     patient = billed_sum - denied_sum - fund - critical
     result: ResultDict = {
         "claim_id": claim_id,
         "policy": policy,
-        "decision": _decision(findings, denied_count, len(lines)),
+        "decision": _decision(findings, denied_count, count),
         "totals": {
             "billed": _text(billed_sum),
             "denied": _text(denied_sum),

@@ -35,7 +35,6 @@ from policyengine.runtime import NotInForce as _NotInForce
 from policyengine.runtime import RuleFailure as _RuleFailure
 from policyengine.runtime import ZERO as _Z
 from policyengine.runtime import age_on as _age_on
-from policyengine.runtime import ascending as _ascending
 from policyengine.runtime import audit_table_step as _audit_table_step
 from policyengine.runtime import by_generic as _by_generic
 from policyengine.runtime import by_line as _by_line
@@ -199,10 +198,28 @@ def _non_selected(policy: PolicyIR, in_region: set[str]) -> dict[str, tuple[str,
     return out
 
 
+# How many distinct diagnosis lists `_diagnosed` keeps the conditions of (a claim file
+# repeats few; the cache is bounded so that no input grows it without end)
+DIAGNOSED_KEPT = 4096
+
+
 def conditions_source(policy: PolicyIR) -> Code:
-    """`_diagnosed(diagnoses)`: the names of the conditions the diagnoses match."""
+    """`_diagnosed(diagnoses)`: the names of the conditions the diagnoses match, kept per
+    tuple of diagnoses (a frozenset, so a kept answer cannot be changed by a caller)."""
     w = Code()
+    w("_DIAGNOSED = {}")
+    w()
+    w()
     with w.block("def _diagnosed(diagnoses):"):
+        w("found = _DIAGNOSED.get(diagnoses)")
+        with w.block("if found is None:"):
+            w("found = _match_conditions(diagnoses)")
+            with w.block(f"if len(_DIAGNOSED) < {DIAGNOSED_KEPT}:"):
+                w("_DIAGNOSED[diagnoses] = found")
+        w("return found")
+    w()
+    w()
+    with w.block("def _match_conditions(diagnoses):"):
         w("upper = [d.upper() for d in diagnoses]")
         w("found = set()")
         with w.block("for u in upper:"):

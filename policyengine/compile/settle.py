@@ -253,7 +253,7 @@ class VersionCompiler:
             w("svc = {}")
             with w.block("for rec in history.services:"), w.block("if rec.date == vdate:"):
                 w("svc[rec.code] = svc.get(rec.code, 0) + 1")
-        w("items = c.items if _ascending(c.items) else sorted(c.items, key=_by_line)")
+        w("items = sorted(c.items, key=_by_line)  # in C: mostly in order already")
         w("pending = []")
         with w.block("for it in items:"):
             w("code = it.code")

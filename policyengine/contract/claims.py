@@ -145,13 +145,7 @@ def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
     Returns the claim as the engine reads it: immutable records (fastclaim.py). Valid claims
     take the fast path; anything doubtful is validated by the pydantic models, which report
     every problem with its JSON path."""
-    if isinstance(data, fastclaim.Claim):
-        return _with_region(data, region)
-    if isinstance(data, Claim):
-        return _with_region(fastclaim.from_model(data), region)
-    if isinstance(data, Oversized):
-        raise ClaimRejected(None, [ContractError("", data.message)])
-    if isinstance(data, str | bytes):
+    if isinstance(data, (str, bytes)):  # first: JSON text is what most callers hand over
         too_large = oversized(data)
         if too_large is not None:
             raise ClaimRejected(None, [ContractError("", too_large.message)])
@@ -159,6 +153,12 @@ def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
         if fast is not None:
             return _with_region(fast, region)
         data = parse_json(data)
+    elif isinstance(data, fastclaim.Claim):
+        return _with_region(data, region)
+    elif isinstance(data, Claim):
+        return _with_region(fastclaim.from_model(data), region)
+    elif isinstance(data, Oversized):
+        raise ClaimRejected(None, [ContractError("", data.message)])
     fast = fastclaim.fast_claim(data)
     if fast is not None:
         return _with_region(fast, region)

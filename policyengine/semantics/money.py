@@ -29,6 +29,13 @@ def fen(amount: Decimal) -> Decimal:
     return amount.quantize(FEN, ROUND_HALF_UP)
 
 
+def pro_rata(payment: Decimal, weights: list[Decimal], total: Decimal) -> list[Decimal]:
+    """`payment × weight ÷ total` for each weight, half-up to the fen (each `fen()` of it),
+    ZERO for a weight of zero: the shares of a payment allocated to lines (runtime_result.py).
+    One comprehension, not a call of `fen` per line: the allocation is the hottest rounding."""
+    return [(payment * w / total).quantize(FEN, ROUND_HALF_UP) if w else ZERO for w in weights]
+
+
 # The units a policy may settle to (`money rounds to jiao` in its header; default the fen).
 UNITS: Final[dict[str, Decimal]] = {"fen": FEN, "jiao": Decimal("0.1")}
 
