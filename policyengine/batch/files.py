@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import heapq
+import io
 import json
 import operator
 import os
@@ -155,9 +156,9 @@ def _what_changed(work: Path, old: dict[str, Any], new: dict[str, Any]) -> str:
     )
 
 
-# A task's records, one a line behind its input line number in fixed width: sorted as bytes,
-# the lines of all tasks merge in C (heapq over the files' lines), and the number is cut off
-# by a slice. (Parsing "number<TAB>" per record was 4% of a one-job batch.)
+# A task's records, one a line behind its input line number in fixed width: the files' lines
+# sort as bytes, so they merge as read (heapq compares them in C), and the number is cut off by
+# a slice in C. (Parsing "number<TAB>" per record in a generator was 4% of a one-job batch.)
 RECORD_NUMBER_DIGITS = 12
 _RECORD_AT = RECORD_NUMBER_DIGITS + 1  # the record begins after the number and its tab
 
@@ -177,7 +178,13 @@ def merge(work: Path, count: int, options: BatchOptions) -> None:
     renamed into place (removed if anything fails), or streamed to standard output."""
     with contextlib.ExitStack() as files:
         # bytes throughout: a record is copied as the worker wrote it, never decoded
-        handles = [files.enter_context(task_file(work, n).open("rb")) for n in range(count)]
+        # reading and writing in large blocks: with 8 KiB buffers, the system calls cost three
+        # times the merge itself (memory stays flat: the read buffers share 16 MiB)
+        reading = max(io.DEFAULT_BUFFER_SIZE, min(1 << 20, (16 << 20) // max(count, 1)))
+        handles = [
+            files.enter_context(task_file(work, n).open("rb", buffering=reading))
+            for n in range(count)
+        ]
         records = map(operator.itemgetter(slice(_RECORD_AT, None)), heapq.merge(*handles))
         if options.to_stdout:
             out = sys.stdout.buffer
@@ -197,7 +204,7 @@ def _writing(path: Path) -> Iterator[BinaryIO]:
     if temporary.is_symlink():  # not ours: written through, it would land elsewhere
         temporary.unlink()
     try:
-        with os.fdopen(os.open(temporary, flags, 0o666), "wb") as stream:
+        with os.fdopen(os.open(temporary, flags, 0o666), "wb", buffering=1 << 20) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

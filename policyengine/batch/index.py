@@ -143,7 +143,7 @@ def scan_chunk(
     runs: list[str] = []
     pending: list[Entry] = []
     claims = blank = 0
-    with path.open("rb") as source:
+    with path.open("rb", buffering=1 << 20) as source:  # (8 KiB reads: a system call each)
         source.seek(start)
         offset = start
         number = first
