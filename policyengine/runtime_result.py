@@ -126,16 +126,19 @@ def finish(
             critical_share = critical_shares[index]
             critical_text = _text(critical_share)
             patient = billed - denied - fund_share - critical_share
+        billed_text = _text(billed)
         out_lines.append(
             {
                 "line": line,
-                "billed": _text(billed),
+                "billed": billed_text,
                 "class": cls,
                 "denied": _ZERO_TEXT if denied is ZERO else _text(denied),
                 "excluded": _ZERO_TEXT if excluded is ZERO else _text(excluded),
                 "over_limit": _ZERO_TEXT if over is ZERO else _text(over),
                 "pre_self_pay": _ZERO_TEXT if pre is ZERO else _text(pre),
-                "covered": _ZERO_TEXT if cover is ZERO else _text(cover),
+                "covered": billed_text
+                if cover is billed
+                else (_ZERO_TEXT if cover is ZERO else _text(cover)),
                 "findings": [f["id"] for f in refs] if refs else [],
                 "payers": {"fund": _text(fund_share), "critical_illness": critical_text},
                 "patient": _text(patient),

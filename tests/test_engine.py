@@ -102,6 +102,11 @@ def test_money_does_not_depend_on_the_callers_decimal_context(engine: Engine) ->
     with localcontext() as context:
         context.prec = 4
         assert engine.settle(data) == expected
+        assert getcontext() is context  # the caller's own, back: after a refusal too
+        with pytest.raises(ClaimRejected):
+            engine.settle({"id": "refused"})
+        assert getcontext() is context
+        assert context.prec == 4
     assert getcontext().prec == 28
 
 

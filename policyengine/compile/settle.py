@@ -289,9 +289,10 @@ class VersionCompiler:
             w("cls = e.cls if e is not None else None")
             if self.trace:
                 w("basis = (None, None, None, None)")
-            with w.block("if 'reject' in acts:"):
+            # (mostly no action applies: an empty set is not searched)
+            with w.block("if acts and 'reject' in acts:"):
                 w("row = (it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
-            with w.block("elif 'exclude' in acts:"):
+            with w.block("elif acts and 'exclude' in acts:"):
                 w("row = (it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf)")
             with w.block("else:"):
                 w("over = _Z")
@@ -316,7 +317,9 @@ class VersionCompiler:
                             w(f"sp = {default.trace_source}")
                     extra.ceiling_bound(self, w, ceiling)
                     w("pre = _fen((amount - over) * prop)")
-                w("cov = amount - over - pre")
+                # covered is the amount itself where nothing is over or self-paid (mostly):
+                # runtime.finish then writes the amount's text once
+                w("cov = amount if over is _Z and pre is _Z else amount - over - pre")
                 extra.shares(self, w, extras)
                 w("covered += cov")
                 if by_category:
