@@ -156,7 +156,7 @@ class Engine:
         return Result.settled(data)
 
     def adjudicate_json(self, text: str | bytes, **options: Any) -> str:
-        return dumps(self.settle(text, **options))
+        return dumps(self.settle(text, **options) if options else self.settle(text))
 
     def fingerprint(self) -> dict[str, str]:
         """Each region's compiled rules (their content under this engine): what `batch

@@ -91,22 +91,8 @@ def finish(
     The hot end of settlement (a fifth to a quarter of it): the generated code puts ZERO
     itself in a line's buckets that are empty, so those are neither added nor formatted; a
     payer paying nothing (the second layer, mostly) is neither allocated nor formatted."""
-    covered: list[Decimal] = []
-    billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = covered_sum = ZERO
-    denied_count = 0
-    for _line, billed, _cls, denied_line, denied, excluded, over, pre, cover, _refs in lines:
-        covered.append(cover)
-        denied_count += denied_line
-        billed_sum += billed
-        covered_sum += cover
-        if denied is not ZERO:
-            denied_sum += denied
-        if excluded is not ZERO:
-            excluded_sum += excluded
-        if over is not ZERO:
-            over_sum += over
-        if pre is not ZERO:
-            pre_sum += pre
+    covered = [row[8] for row in lines]
+    covered_sum = sum(covered, ZERO)
     count = len(lines)
     fund_shares = (
         _shares(fund, covered, covered_sum, None) if fund and covered_sum else [ZERO] * count
@@ -115,9 +101,22 @@ def finish(
     if critical and covered_sum:
         room = [c - f for c, f in zip(covered, fund_shares, strict=True)]
         critical_shares = _shares(critical, covered, covered_sum, room)
+    # the totals are added up in the one loop over the lines that writes them
+    billed_sum = denied_sum = excluded_sum = over_sum = pre_sum = ZERO
+    denied_count = 0
     out_lines: list[LineDict] = []
     for index, row in enumerate(lines):
-        line, billed, cls, _denied_line, denied, excluded, over, pre, cover, refs = row
+        line, billed, cls, denied_line, denied, excluded, over, pre, cover, refs = row
+        billed_sum += billed
+        denied_count += denied_line
+        if denied is not ZERO:
+            denied_sum += denied
+        if excluded is not ZERO:
+            excluded_sum += excluded
+        if over is not ZERO:
+            over_sum += over
+        if pre is not ZERO:
+            pre_sum += pre
         fund_share = fund_shares[index]
         if critical_shares is None:
             critical_text = _ZERO_TEXT
@@ -148,7 +147,9 @@ def finish(
     result: ResultDict = {
         "claim_id": claim_id,
         "policy": policy,
-        "decision": _decision(findings, denied_count, count),
+        "decision": "pay"
+        if count and not denied_count and not findings
+        else _decision(findings, denied_count, count),
         "totals": {
             "billed": _text(billed_sum),
             "denied": _text(denied_sum),

@@ -18,6 +18,7 @@ The records are contract/records.py's NamedTuples, re-exported here.
 
 from __future__ import annotations
 
+import operator
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -235,6 +236,7 @@ def _money_map(value: Any, keys: list[int]) -> dict[str, Decimal]:
 _HISTORY_FIELDS: Final = len(models.History.model_fields)
 _SELF_BURDEN_FIELDS: Final = len(models.SelfBurden.model_fields)
 _astuple: Final = msgspec.structs.astuple
+_LINE: Final = operator.attrgetter("line")
 
 
 def _present(raw: Any, fields: int) -> int:
@@ -248,7 +250,7 @@ def _claim(raw: Any, keys: list[int]) -> Claim:
     if person.birth_date > visit.date:
         raise _Doubt
     items = _items(raw.items, keys)
-    if not items or len({item.line for item in items}) != len(items):
+    if not items or len(set(map(_LINE, items))) != len(items):
         raise _Doubt
     history, region = raw.history, raw.region
     keys[0] += _REQUIRED["Claim"] + (region is not UNSET) + (history is not UNSET)
@@ -284,7 +286,7 @@ def _person(raw: Any, keys: list[int]) -> Person:
             raw.birth_date,
             raw.sex,
             () if groups is UNSET or groups is None else groups,
-            tuple([_certification(c, keys) for c in certifications]),
+            tuple([_certification(c, keys) for c in certifications]) if certifications else (),
             None if tier is UNSET else tier,
             None if years is UNSET else years,
         ),
@@ -353,7 +355,7 @@ def _items(raws: Any, keys: list[int]) -> tuple[Item, ...]:
     for raw in raws:
         written = raw.quantity, raw.unit_price, raw.amount
         figures = _FIGURES.get(written)
-        if figures is None or (figures[3] is not None and figures[3] != tuple(map(type, written))):
+        if figures is None or (figures[3] is not None and figures[3] != _types_of(written)):
             figures = _figures(written)
         quantity, price, amount, _types = figures
         name, days = raw.name, raw.days_supply
@@ -370,6 +372,11 @@ def _items(raws: Any, keys: list[int]) -> tuple[Item, ...]:
     return tuple(out)
 
 
+def _types_of(written: tuple[Any, Any, Any]) -> tuple[type, ...]:
+    quantity, price, amount = written
+    return (quantity.__class__, price.__class__, amount.__class__)
+
+
 def _figures(written: tuple[Any, Any, Any]) -> _Figures:
     """An item's quantity, unit price and amount, checked (then kept in _FIGURES), or _Doubt."""
     quantity = _decimal(written[0], QUANTITY_PLACES)
@@ -377,7 +384,7 @@ def _figures(written: tuple[Any, Any, Any]) -> _Figures:
     amount = _decimal(written[2], MONEY_PLACES)
     if not quantity or fen(quantity * price) != amount:
         raise _Doubt
-    kinds = tuple(map(type, written))
+    kinds = _types_of(written)
     texts = all(
         kind is str or (kind is _Number and _plain(v))
         for kind, v in zip(kinds, written, strict=True)
