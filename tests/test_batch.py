@@ -204,6 +204,33 @@ def test_an_interrupted_batch_resumes_without_duplicates(
     assert not (tmp_path / "out.jsonl.work").exists()
 
 
+def test_resume_reindexes_a_work_directory_of_an_older_index_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted batch whose index an earlier engine wrote in another format (its
+    manifest says which) is indexed afresh on --resume, not misread."""
+    path, _claims = claims_file(tmp_path)
+    assert main(["batch", str(path), "-o", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0
+    real = batch.settle_task
+
+    def interrupted(number: int, task: list, work: Path) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "settle_task", interrupted)
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(path), "-o", str(out), "--no-progress"]) == 3
+    manifest_path = tmp_path / "out.jsonl.work" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest.pop("index_format") == batch_index.INDEX_FORMAT
+    runs = [tmp_path / "out.jsonl.work" / name for name in manifest["runs"]]
+    for run in runs:  # what the old format's reader could not have read
+        run.write_bytes(b"\x00not an index")
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(batch, "settle_task", real)
+    assert main(["batch", str(path), "-o", str(out), "--no-progress", "--resume"]) == 0
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
 def test_resume_refuses_a_changed_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, _claims = claims_file(tmp_path, persons=2)
     (tmp_path / "out.jsonl.work").mkdir()

@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from policyengine.batch.index import scan
+from policyengine.batch.index import INDEX_FORMAT, scan
 from policyengine.batch.options import BatchOptions
 from policyengine.errors import PolicyEngineError
 
@@ -119,18 +119,22 @@ def prepare(
                 "remove it"
             )
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-        if manifest and manifest["fingerprint"] == fingerprint and manifest.get("indexed"):
+        indexed = bool(manifest and manifest.get("index_format") == INDEX_FORMAT)
+        if manifest and manifest["fingerprint"] == fingerprint and indexed:
             progress.indexed(manifest["claims"], fingerprint["size"])
             return work, manifest
         if manifest and manifest["fingerprint"] != fingerprint:
             raise ResumeRefused(_what_changed(work, manifest["fingerprint"], fingerprint), work)
-        shutil.rmtree(work)  # ours, interrupted before its index was complete
+        # ours, interrupted before its index was complete, or indexed in another format by
+        # an earlier engine: started afresh
+        shutil.rmtree(work)
     work.mkdir(parents=True, mode=0o700)
     (work / WORK_MARK).write_text("a work directory of `policyengine batch`\n")
     claims, blank, runs = scan(options.input, options.jobs, work, progress, executor)
     manifest = {
         "fingerprint": fingerprint,
         "indexed": True,
+        "index_format": INDEX_FORMAT,
         "claims": claims,
         "blank_lines": blank,
         "runs": [p.name for p in runs],

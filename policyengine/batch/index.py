@@ -31,6 +31,10 @@ TASK_CLAIMS = int(os.environ.get("POLICYENGINE_BATCH_TASK_CLAIMS", "5000"))
 TASKS_PER_BATCH = 16
 MIN_TASK_CLAIMS = 100  # below this a task's own cost (its files, fsync'd) begins to count
 Entry = tuple[str, str, int, int, int]  # person, date, input line, byte offset, length
+BLOCK_LENGTH_BYTES = 4
+# what a work directory's index is written as (its manifest says): --resume re-indexes one
+# written by an engine that wrote another (2: length-prefixed blocks in `index-*.blocks`)
+INDEX_FORMAT = 2
 
 
 class _Named(msgspec.Struct):
@@ -128,6 +132,8 @@ def _chunks(path: Path, parts: int, size: int) -> list[tuple[int, int, int]]:
         handle.seek(0)
         for start, end in itertools.pairwise(bounds):
             chunks.append((start, end, line))
+            if end == size:  # the last chunk's lines number no chunk after it
+                break
             remaining = end - start
             while remaining:
                 block = handle.read(min(remaining, 1 << 23))
@@ -217,34 +223,38 @@ def claim_source(path: Path) -> Iterator[ClaimSource]:
 
 
 def _write_run(work: Path, name: str, entries: Iterable[Entry], *, presorted: bool = False) -> Path:
-    """A sorted run as a sequence of small marshalled blocks, so reading it back streams."""
+    """A sorted run as a sequence of small marshalled blocks, so reading it back streams.
+    Each block is behind its length: marshal.loads of a block's bytes is 20 times faster
+    than marshal.load from the file, which reads it a few bytes at a time."""
     if not presorted:
         entries = sorted(entries)
-    path = work / f"index-{name}.marshal"
+    path = work / f"index-{name}.blocks"
     temporary = path.with_name(f".{path.name}.tmp")
     with temporary.open("wb") as handle:
         block: list[Entry] = []
         for entry in entries:
             block.append(entry)
             if len(block) == RUN_BLOCK:
-                marshal.dump(block, handle)
+                _write_block(handle, block)
                 block = []
         if block:
-            marshal.dump(block, handle)
+            _write_block(handle, block)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     return path
 
 
+def _write_block(handle: BinaryIO, block: list[Entry]) -> None:
+    data = marshal.dumps(block)
+    handle.write(len(data).to_bytes(BLOCK_LENGTH_BYTES, "little"))
+    handle.write(data)
+
+
 def _read_run(path: Path) -> Iterator[Entry]:
     with path.open("rb") as handle:
-        while True:
-            try:
-                block = marshal.load(handle)
-            except EOFError:
-                return
-            yield from block
+        while length := handle.read(BLOCK_LENGTH_BYTES):
+            yield from marshal.loads(handle.read(int.from_bytes(length, "little")))
 
 
 def _merged(runs: list[Path], work: Path) -> Iterator[Entry]:
