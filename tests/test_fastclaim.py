@@ -320,3 +320,20 @@ def test_an_items_cached_figures_are_found_only_by_values_of_their_types(
     assert fast is not None
     assert str(fast.items[0].quantity) == "1.0"  # the digits as written, as pydantic keeps them
     assert as_plain(fast) == as_plain(load_claim_slow(claim))
+
+
+def test_an_items_figures_given_as_decimals_keep_their_digits(
+    valid: list[dict[str, Any]],
+) -> None:
+    """A parsed object's money may be Decimals, and equal Decimals may be written with other
+    digits (1.5, 1.50): the record keeps each as given, as pydantic does, so they are never
+    found among the figures kept from an earlier item."""
+    claim = copy.deepcopy(valid[0])
+    item = claim["items"][0]
+    item["quantity"], item["amount"] = 2, "3.00"
+    for price in (Decimal("1.5"), Decimal("1.50"), Decimal("1.500")):
+        item["unit_price"] = price
+        fast = fastclaim.fast_claim(claim)
+        assert fast is not None
+        assert str(fast.items[0].unit_price) == str(price)
+        assert as_plain(fast) == as_plain(load_claim_slow(claim))

@@ -390,16 +390,25 @@ def _figures(written: tuple[Any, Any, Any]) -> _Figures:
         for kind, v in zip(kinds, written, strict=True)
     )
     figures = (quantity, price, amount, None if texts else kinds)
-    if (texts or int in kinds) and len(_FIGURES) < _KNOWN_LIMIT:
+    # kept: texts and whole numbers, whose equal values are written alike; never a Decimal
+    # (a parsed object's): Decimal("1.5") == Decimal("1.50"), whose digits differ
+    if (texts or _WRITTEN.issuperset(kinds)) and len(_FIGURES) < _KNOWN_LIMIT:
         _FIGURES[written] = figures
     return figures
 
 
-def _count(raw: Any) -> Decimal:
+_WRITTEN: Final = frozenset({str, _Number, int})
+
+
+def _count(raw: Any, keys: list[int]) -> Decimal:
     """A history record's quantity (engine-added; absent: one), above 0."""
-    if raw is UNSET or raw is None:
+    quantity = raw.quantity
+    if quantity is UNSET:
         return ONE
-    quantity = _decimal(raw, QUANTITY_PLACES)
+    keys[0] += 1
+    if quantity is None:
+        return ONE
+    quantity = _decimal(quantity, QUANTITY_PLACES)
     if not quantity:
         raise _Doubt
     return quantity
@@ -448,29 +457,11 @@ def _history(raw: Any, keys: list[int]) -> History:
 
 
 def _dispensed(raws: Any, keys: list[int]) -> tuple[Dispensed, ...]:
-    out = []
-    for raw in raws:
-        quantity = raw.quantity
-        if quantity is UNSET:
-            quantity = ONE
-        else:
-            keys[0] += 1
-            quantity = _count(quantity)
-        out.append(_new(Dispensed, (raw.code, raw.date, raw.days_supply, quantity)))
-    return tuple(out)
+    return tuple([_new(Dispensed, (r.code, r.date, r.days_supply, _count(r, keys))) for r in raws])
 
 
 def _services(raws: Any, keys: list[int]) -> tuple[ServiceRecord, ...]:
-    out = []
-    for raw in raws:
-        quantity = raw.quantity
-        if quantity is UNSET:
-            quantity = ONE
-        else:
-            keys[0] += 1
-            quantity = _count(quantity)
-        out.append(_new(ServiceRecord, (raw.code, raw.date, quantity)))
-    return tuple(out)
+    return tuple([_new(ServiceRecord, (r.code, r.date, _count(r, keys))) for r in raws])
 
 
 __all__ = [
