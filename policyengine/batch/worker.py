@@ -95,7 +95,7 @@ def _alive(pid: int) -> bool:
 
 
 def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any]:
-    """Settle one task's persons; write `task-NNNNNN.jsonl` atomically; return its summary."""
+    """Settle one task's persons; write `task-NNNNNN.records` atomically; return its summary."""
     engine: Engine = _WORKER["engine"]
     options: BatchOptions = _WORKER["options"]
     if engine.fingerprint() != _WORKER["rules"]:
