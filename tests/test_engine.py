@@ -17,7 +17,7 @@ import pytest
 
 from policyengine import Engine
 from policyengine.contract.claims import ClaimRejected, load_claim
-from policyengine.contract.results import Result
+from policyengine.contract.results import Result, ResultDict
 from policyengine.errors import NotInForce, PolicyInvalid, PolicyNotFound
 from tests.support import POLICIES, claim, example_claim
 
@@ -173,7 +173,7 @@ def test_the_interpreted_back_end_settles_with_the_reference_interpreter(
     calls: list[str] = []
     settle = evaluator.Run.settle
 
-    def counted(run: evaluator.Run) -> dict[str, object]:
+    def counted(run: evaluator.Run) -> ResultDict:
         calls.append(run.claim.id)
         return settle(run)
 
