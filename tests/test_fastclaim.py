@@ -80,6 +80,13 @@ def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+def odd_value(rand: random.Random) -> Any:
+    """One of ODD_VALUES, a copy: a later mutation may reach inside a list or dict it put in a
+    claim, and a shared one would then change ODD_VALUES itself (at 30,000 mutations, a
+    list that came to hold itself ended the test in a RecursionError)."""
+    return copy.deepcopy(rand.choice(ODD_VALUES))
+
+
 def mutate(claim: dict[str, Any], rand: random.Random) -> dict[str, Any]:
     claim = copy.deepcopy(claim)
     for _ in range(rand.randint(1, 3)):
@@ -92,9 +99,9 @@ def mutate(claim: dict[str, Any], rand: random.Random) -> dict[str, Any]:
         if action < 0.15 and isinstance(parent, dict):
             del parent[key]
         elif action < 0.25 and isinstance(parent, dict):
-            parent[key + "_extra" if isinstance(key, str) else key] = rand.choice(ODD_VALUES)
+            parent[key + "_extra" if isinstance(key, str) else key] = odd_value(rand)
         else:
-            parent[key] = rand.choice(ODD_VALUES)
+            parent[key] = odd_value(rand)
     return claim
 
 
