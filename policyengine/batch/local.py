@@ -16,6 +16,7 @@ options and rules only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ from policyengine.batch.files import (
 )
 from policyengine.batch.index import task_size, tasks
 from policyengine.batch.options import BatchOptions, Summary
+from policyengine.batch.pool import WorkerPool
 from policyengine.batch.worker import RulesChanged, init_inline, init_worker, settle_task
 from policyengine.engine import Engine
 
@@ -53,23 +55,25 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
     jobs = max(1, options.jobs)
     init_inline(options, rules, engine)  # before the pool forks: its workers inherit the engine
     executor = (
-        ProcessPoolExecutor(jobs, initializer=init_worker, initargs=(options, rules, os.getpid()))
+        WorkerPool(jobs, initializer=init_worker, initargs=(options, rules, os.getpid()))
         if jobs > 1
         else None
     )
-    try:
+    holding = executor.holding_interrupts() if executor else contextlib.nullcontext()
+    with holding:  # an interrupt never lands inside the pool's own code (pool.py)
         try:
-            work, manifest = prepare(options, rules, progress, executor)
-        except BrokenProcessPool as error:
-            raise BatchInterrupted(f"a worker process died while indexing ({error})") from error
-        runs = [work / name for name in manifest["runs"]]
-        progress.start_settling(manifest["claims"])
-        summary = Summary(blank_lines=manifest["blank_lines"])
-        size = task_size(manifest["claims"])
-        count = _settle_all(options, work, runs, size, summary, progress, executor)
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            try:
+                work, manifest = prepare(options, rules, progress, executor)
+            except BrokenProcessPool as error:
+                raise BatchInterrupted(f"a worker process died while indexing ({error})") from error
+            runs = [work / name for name in manifest["runs"]]
+            progress.start_settling(manifest["claims"])
+            summary = Summary(blank_lines=manifest["blank_lines"])
+            size = task_size(manifest["claims"])
+            count = _settle_all(options, work, runs, size, summary, progress, executor)
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
     merge(work, count, options)
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
