@@ -164,6 +164,7 @@ def _what_changed(work: Path, old: dict[str, Any], new: dict[str, Any]) -> str:
 # sort as bytes, so they merge as read (heapq compares them in C), and the number is cut off by
 # a slice in C. (Parsing "number<TAB>" per record in a generator was 4% of a one-job batch.)
 RECORD_NUMBER_DIGITS = 12
+_RECORD_LINE = b"%%0%dd\t%%s\n" % RECORD_NUMBER_DIGITS  # b"%012d\t%s\n"
 _RECORD_AT = RECORD_NUMBER_DIGITS + 1  # the record begins after the number and its tab
 
 
@@ -174,7 +175,7 @@ def task_file(work: Path, number: int) -> Path:
 def task_records(records: list[tuple[int, bytes]]) -> bytes:
     """A task file's content: `records` (input line number, record) in input order."""
     records.sort()
-    return b"".join([b"%012d\t%s\n" % record for record in records])
+    return b"".join([_RECORD_LINE % record for record in records])
 
 
 def merge(work: Path, count: int, options: BatchOptions) -> None:
