@@ -42,8 +42,8 @@ class LedgerRules:
     year_start: tuple[int, int] = (1, 1)
     self_burden_with_pre_self_pay: bool = False
     service_days: int = 1
-    # the catalogue's, as LoadedPolicy.kinds (not compared: the rules of a year are the three
-    # figures above; the catalogue is the policy's, the same for every year)
+    # the catalogue's (not compared: the rules of a year are the three figures above; the
+    # catalogue is the policy's, the same for every year)
     kinds: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -64,7 +64,6 @@ class LoadedPolicy:
     source: str
     cached: bool
     is_layer: bool
-    kinds: dict[str, str]  # catalogue code → kind (the catalogue's kind prevails over a claim's)
     fingerprint: str  # the compiled content under this engine (cache.policy_fingerprint)
     tiers: tuple[str, ...] = ()  # the contribution tiers a claim may name (none: any, ignored)
     ledger: LedgerRules = LedgerRules()
@@ -72,8 +71,11 @@ class LoadedPolicy:
     # document and catalogue it reads): what a service names as the rules it used
     content_hash: str = ""
 
-    def kind_of(self, code: str, claimed: str) -> str:
-        return self.kinds.get(code, claimed)
+    @property
+    def kinds(self) -> Mapping[str, str]:
+        """Catalogue code → kind (the catalogue's kind prevails over a claim's): held by the
+        ledger rules, which file a settled line by it."""
+        return self.ledger.kinds
 
     def words(self) -> PolicyWords:
         """The policy's own names for itself and its conditions (explain's words)."""
@@ -105,7 +107,6 @@ def loaded_policy(
         source=source,
         cached=cached,
         is_layer=namespace["IS_LAYER"],
-        kinds=kinds,
         fingerprint=fingerprint,
         tiers=namespace["TIERS"],
         ledger=LedgerRules(year_begins, with_pre_self_pay, service_days, kinds),
