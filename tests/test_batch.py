@@ -346,6 +346,29 @@ def test_a_small_batch_is_cut_into_tasks_for_every_job(
     assert size < batch_index.TASK_CLAIMS
     parts = sorted((tmp_path / "two.jsonl.work").glob("task-*.records"))
     lines = [p.read_bytes().splitlines() for p in parts]
-    assert len(parts) > 2 and all(len(part) >= size for part in lines[:-1])
+    sizes = [len(part) for part in lines]
+    left = [sum(sizes[n:]) for n in range(len(sizes))]  # claims not yet cut at each task
+    tapered = [min(size, max(10, claims_left // batch_index.TAPER)) for claims_left in left]
+    assert len(parts) > 2 and sizes[0] >= size
+    assert all(s >= least for s, least in zip(sizes[:-1], tapered, strict=False))
     numbers = sorted(int(line.partition(b"\t")[0]) for part in lines for line in part)
     assert numbers == list(range(1, len(claims) + 1))
+
+
+def test_the_last_tasks_taper_so_the_jobs_finish_together(tmp_path: Path) -> None:
+    """Given the batch's claim count, tasks keep their size until a TAPER-th of the claims
+    left is smaller, then shrink to it, never below MIN_TASK_CLAIMS (100): with equal tasks,
+    one job settled the last while the others waited. Without the count (diff), they do not."""
+    path = tmp_path / "keys.jsonl"
+    path.write_text(
+        "".join(
+            f'{{"person":{{"id":"p{n:05d}"}},"visit":{{"date":"2024-01-01"}}}}\n'
+            for n in range(2000)
+        )
+    )
+    _claims, _blank, runs = batch_index.scan(path, 1, tmp_path, Quiet())
+    sizes = [sum(map(len, task)) for task in batch_index.tasks(runs, 200, 2000)]
+    # 1,200 claims in full tasks; then 800 left: 200, 600: 150, 450: 112, 338, 238 and 138:
+    # the least, 100; the 38 left
+    assert sizes == [200] * 6 + [200, 150, 112, 100, 100, 100, 38]
+    assert [sum(map(len, task)) for task in batch_index.tasks(runs, 200)] == [200] * 10

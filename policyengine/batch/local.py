@@ -69,8 +69,9 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
             runs = [work / name for name in manifest["runs"]]
             progress.start_settling(manifest["claims"])
             summary = Summary(blank_lines=manifest["blank_lines"])
-            size = task_size(manifest["claims"])
-            count = _settle_all(options, work, runs, size, summary, progress, executor)
+            count = _settle_all(
+                options, work, runs, manifest["claims"], summary, progress, executor
+            )
         finally:
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -85,7 +86,7 @@ def _settle_all(
     options: BatchOptions,
     work: Path,
     runs: list[Path],
-    size: int,
+    claims: int,
     summary: Summary,
     progress: Any,
     executor: ProcessPoolExecutor | None,
@@ -102,7 +103,7 @@ def _settle_all(
         progress.advance_claims(part["records"])
 
     try:
-        for number, task in enumerate(tasks(runs, size)):
+        for number, task in enumerate(tasks(runs, task_size(claims), claims)):
             count = number + 1
             finished = done_dir / f"{number:06d}.json"
             if finished.exists() and task_file(work, number).exists():

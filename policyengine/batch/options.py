@@ -49,6 +49,7 @@ class BatchOptions:
             "as_of": self.as_of,
             "trace": self.trace,
             "task_claims": index.TASK_CLAIMS,
+            "task_cut": index.TASK_CUT,
             "engine": __version__,
             "rules": dict(sorted(rules.items())),
         }
