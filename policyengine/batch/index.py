@@ -11,6 +11,7 @@ import contextlib
 import heapq
 import itertools
 import marshal
+import operator
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -279,15 +280,13 @@ def _merged(runs: list[Path], work: Path) -> Iterator[Entry]:
 
 def _persons(runs: list[Path]) -> Iterator[list[Entry]]:
     """Each person's entries, persons in order, each person's claims by (date, line)."""
-    group: list[Entry] = []
     work = runs[0].parent if runs else Path(".")
-    for entry in _merged(runs, work):
-        if group and entry[0] != group[0][0]:
-            yield group
-            group = []
-        group.append(entry)
-    if group:
-        yield group
+    # grouped in C: a loop over the entries here was a third of the parent's work with --jobs
+    for _person, entries in itertools.groupby(_merged(runs, work), key=_PERSON):
+        yield list(entries)
+
+
+_PERSON = operator.itemgetter(0)
 
 
 def task_size(claims: int) -> int:
