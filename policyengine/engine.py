@@ -46,8 +46,9 @@ def _money_context() -> Context:
     """This thread's copy of MONEY_CONTEXT, which settlement enters and leaves (threads do
     not share one: a context's flags change as it computes). Cheaper per claim than
     `localcontext`, which copies the context each time (0.56 -> 0.26 us)."""
-    context: Context | None = getattr(_THREAD, "context", None)
-    if context is None:
+    try:
+        context: Context = _THREAD.context
+    except AttributeError:  # once per thread
         context = _THREAD.context = MONEY_CONTEXT.copy()
     return context
 
@@ -132,7 +133,7 @@ class Engine:
             if chosen is None:
                 raise ClaimRejected(parsed.id, [_missing_region()])
             day = _date(as_of) if as_of is not None else parsed.visit.date
-            policy = self.policy(chosen)
+            policy = self._policies.get(chosen) or self.policy(chosen)  # (which raises)
             if policy.tiers or parsed.history.benefit_year_start is not None:
                 refused = policy_errors(parsed, policy.tiers, policy.ledger.year_start)
                 if refused:
@@ -156,7 +157,8 @@ class Engine:
         return Result.settled(data)
 
     def adjudicate_json(self, text: str | bytes, **options: Any) -> str:
-        return dumps(self.settle(text, **options) if options else self.settle(text))
+        # orjson called here, not through dumps(): a call less per claim
+        return orjson.dumps(self.settle(text, **options) if options else self.settle(text)).decode()
 
     def fingerprint(self) -> dict[str, str]:
         """Each region's compiled rules (their content under this engine): what `batch

@@ -10,6 +10,7 @@ that the differential test compares two implementations, not one.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,7 @@ __all__ = [
     "category_parts",
     "category_ratios_step",
     "condition_matches",
+    "day_text",
     "derivation",
     "div",
     "extra_pre_self_pay_step",
@@ -115,6 +117,21 @@ RANK = dict(TITLE_RANK)  # the titles' ranks (vocabulary), a plain dict for the 
 # a claim's items in line order (`sorted(items, key=by_line)`): attrgetter runs in C, and
 # sorting lines mostly in order already is one pass of comparisons
 by_line = operator.attrgetter("line")
+
+
+# Each day's ISO text, made once: `date.isoformat` costs several times a dict lookup, and a
+# claim file's visits fall on a few hundred days (the cache stops growing at 4,096).
+_DAY_TEXTS: dict[dt.date, str] = {}
+
+
+def day_text(day: dt.date) -> str:
+    """`day.isoformat()`: the settlement date as the result's policy writes it."""
+    text = _DAY_TEXTS.get(day)
+    if text is None:
+        text = day.isoformat()
+        if len(_DAY_TEXTS) < 4096:
+            _DAY_TEXTS[day] = text
+    return text
 
 
 def copy(value: Any) -> Any:

@@ -7,6 +7,7 @@ differential test compares two implementations, not one."""
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, TypeAlias
 
 from policyengine.semantics.money import ZERO, pro_rata
@@ -40,6 +41,7 @@ LineRow: TypeAlias = tuple[
 
 _text = str
 _ZERO_TEXT = str(ZERO)
+_covered_of = itemgetter(8)  # a LineRow's covered, read in C
 
 
 def _shares(
@@ -91,12 +93,15 @@ def finish(
     The hot end of settlement (a fifth to a quarter of it): the generated code puts ZERO
     itself in a line's buckets that are empty, so those are neither added nor formatted; a
     payer paying nothing (the second layer, mostly) is neither allocated nor formatted."""
-    covered = [row[8] for row in lines]
+    covered = list(map(_covered_of, lines))
     covered_sum = sum(covered, ZERO)
     count = len(lines)
-    fund_shares = (
-        _shares(fund, covered, covered_sum, None) if fund and covered_sum else [ZERO] * count
-    )
+    if not fund or not covered_sum:
+        fund_shares = [ZERO] * count
+    elif count == 1 and fund <= covered_sum:
+        fund_shares = [fund]  # one line takes the whole payment: what _shares would find
+    else:
+        fund_shares = _shares(fund, covered, covered_sum, None)
     critical_shares = None  # the second layer pays nothing: mostly
     if critical and covered_sum:
         room = [c - f for c, f in zip(covered, fund_shares, strict=True)]
@@ -117,15 +122,20 @@ def finish(
             over_sum += over
         if pre is not ZERO:
             pre_sum += pre
+        billed_text = _text(billed)
         fund_share = fund_shares[index]
         if critical_shares is None:
             critical_text = _ZERO_TEXT
-            patient = billed - fund_share if denied is ZERO else billed - denied - fund_share
+            if denied is not ZERO:
+                patient_text = _text(billed - denied - fund_share)
+            elif fund_share is ZERO:  # billed − 0.00 is written as billed is (both at 2 places)
+                patient_text = billed_text
+            else:
+                patient_text = _text(billed - fund_share)
         else:
             critical_share = critical_shares[index]
             critical_text = _text(critical_share)
-            patient = billed - denied - fund_share - critical_share
-        billed_text = _text(billed)
+            patient_text = _text(billed - denied - fund_share - critical_share)
         out_lines.append(
             {
                 "line": line,
@@ -139,8 +149,11 @@ def finish(
                 if cover is billed
                 else (_ZERO_TEXT if cover is ZERO else _text(cover)),
                 "findings": [f["id"] for f in refs] if refs else [],
-                "payers": {"fund": _text(fund_share), "critical_illness": critical_text},
-                "patient": _text(patient),
+                "payers": {
+                    "fund": _ZERO_TEXT if fund_share is ZERO else _text(fund_share),
+                    "critical_illness": critical_text,
+                },
+                "patient": patient_text,
             }
         )
     patient = billed_sum - denied_sum - fund - critical
@@ -152,13 +165,16 @@ def finish(
         else _decision(findings, denied_count, count),
         "totals": {
             "billed": _text(billed_sum),
-            "denied": _text(denied_sum),
-            "excluded": _text(excluded_sum),
-            "over_limit": _text(over_sum),
-            "pre_self_pay": _text(pre_sum),
+            "denied": _ZERO_TEXT if denied_sum is ZERO else _text(denied_sum),
+            "excluded": _ZERO_TEXT if excluded_sum is ZERO else _text(excluded_sum),
+            "over_limit": _ZERO_TEXT if over_sum is ZERO else _text(over_sum),
+            "pre_self_pay": _ZERO_TEXT if pre_sum is ZERO else _text(pre_sum),
             "covered": _text(covered_sum),
-            "deductible": _text(deductible),
-            "payers": {"fund": _text(fund), "critical_illness": _text(critical)},
+            "deductible": _ZERO_TEXT if deductible is ZERO else _text(deductible),
+            "payers": {
+                "fund": _text(fund),
+                "critical_illness": _ZERO_TEXT if critical is ZERO else _text(critical),
+            },
             "patient": _text(patient),
         },
         "lines": out_lines,

@@ -44,6 +44,7 @@ from policyengine.runtime import category_parts as _category_parts
 from policyengine.runtime import category_ratios_step as _category_ratios_step
 from policyengine.runtime import copy as _copy
 from policyengine.runtime import critical_illness_step as _critical_illness_step
+from policyengine.runtime import day_text as _day_text
 from policyengine.runtime import deductible_step as _deductible_step
 from policyengine.runtime import extra_pre_self_pay_step as _extra_pre_self_pay_step
 from policyengine.runtime import fen as _fen
@@ -267,6 +268,7 @@ def build_source(policy: PolicyIR) -> str:
     out(f"SWITCHES = {literal(tuple(d.toordinal() for d in policy.switches))}")
     out(f"VERSIONS = {literal(tuple(d.isoformat() for d in policy.switches))}")
     out(f"_NOTES = {literal(tuple(str(n) for n in policy.notes))}")
+    out("_NOTE = _NOTES.__getitem__  # a note by id: mapped over a claim's ids in C")
     out(f"TIERS = {literal(tuple(name for name, _title in policy.tiers))}")
     out(f"_DEFAULT_TIER = {literal(policy.default_tier)}")
     ledger = (policy.benefit_year, policy.self_burden_with_pre_self_pay, policy.service_days)

@@ -44,7 +44,8 @@ PRELUDE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         tuple(a.var for a in ATOMS.values()),
     ),
     ("title", "visit.doctor.title", ()),
-    ("udiag", "[d.upper() for d in visit.diagnoses]", ()),
+    # map, not a comprehension: a comprehension is a function call per claim (Python 3.11)
+    ("udiag", "[*map(str.upper, visit.diagnoses)]", ()),
 )
 _USES = {var: uses for var, _source, uses in PRELUDE}
 
@@ -355,7 +356,7 @@ class VersionCompiler:
         w(
             f"return _finish(c.id, {{'region': {self.policy.name!r}, 'version': {version!r}, "
             "'as_of': "
-            f"day.isoformat()}}, F, rows, ded, fund, ci, [_NOTES[i] for i in sorted(N)], {tr})"
+            f"_day_text(day)}}, F, rows, ded, fund, ci, [*map(_NOTE, sorted(N))], {tr})"
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from policyengine.contract import fastclaim
-from policyengine.contract.limits import Oversized, oversized
+from policyengine.contract.limits import MAX_CLAIM_BYTES, Oversized, oversized
 from policyengine.contract.models import (
     MAX_DIGITS_BEFORE_POINT,
     Certification,
@@ -139,6 +139,10 @@ def json_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+# a JSON text of at most this many characters (or bytes) is within MAX_CLAIM_BYTES in UTF-8
+_SURELY_WITHIN = MAX_CLAIM_BYTES // 4
+
+
 def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
     """Validate one claim (dict, JSON text or model); raise ClaimRejected listing every problem.
 
@@ -146,12 +150,12 @@ def load_claim(data: Any, *, region: str | None = None) -> fastclaim.Claim:
     take the fast path; anything doubtful is validated by the pydantic models, which report
     every problem with its JSON path."""
     if isinstance(data, (str, bytes)):  # first: JSON text is what most callers hand over
-        too_large = oversized(data)
+        too_large = oversized(data) if len(data) > _SURELY_WITHIN else None
         if too_large is not None:
             raise ClaimRejected(None, [ContractError("", too_large.message)])
         fast = fastclaim.fast_claim_from_json(data)
         if fast is not None:
-            return _with_region(fast, region)
+            return fast if region is None else _with_region(fast, region)
         data = parse_json(data)
     elif isinstance(data, fastclaim.Claim):
         return _with_region(data, region)
