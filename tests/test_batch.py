@@ -3,8 +3,10 @@ in date order; nothing is lost or duplicated; --jobs and --resume change nothing
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
+import os
 import random
 from collections import defaultdict
 from decimal import Decimal
@@ -372,3 +374,61 @@ def test_the_last_tasks_taper_so_the_jobs_finish_together(tmp_path: Path) -> Non
     # the least, 100; the 38 left
     assert sizes == [200] * 6 + [200, 150, 112, 100, 100, 100, 38]
     assert [sum(map(len, task)) for task in batch_index.tasks(runs, 200)] == [200] * 10
+
+
+def _fsync_names(monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> list[str]:
+    """The names of the files fsync'd from here on (os.fsync watched; Linux /proc); an
+    fsync of a file whose name starts with `fail` fails as a full disk would."""
+    names: list[str] = []
+    real = os.fsync
+
+    def watched(descriptor: int) -> None:
+        name = Path(os.readlink(f"/proc/self/fd/{descriptor}")).name
+        if fail is not None and name.startswith(fail):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        names.append(name)
+        real(descriptor)
+
+    monkeypatch.setattr(batch_files.os, "fsync", watched)
+    return names
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_task_is_marked_done_only_once_its_records_are_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A task's records are flushed to disk (by DoneMarks' thread, whichever process wrote
+    them) before its done mark is written, so --resume never trusts records a crash of the
+    machine could have lost; the settling itself flushes no task file."""
+    path, _claims = claims_file(tmp_path)
+    monkeypatch.setattr(batch_index, "TASK_CLAIMS", 25)
+    names = _fsync_names(monkeypatch)
+    out = tmp_path / "out.jsonl"
+    run_batch(BatchOptions(input=path, output=out, jobs=jobs, keep_work=True), Quiet())
+    tasks = sorted(p.name for p in Path(f"{out}.work").glob("task-*.records"))
+    assert len(tasks) > 2
+    for number, name in enumerate(tasks):
+        assert names.count(name) == 1
+        assert names.index(f".{number:06d}.json.tmp") > names.index(name)
+    assert not [name for name in names if name.startswith(".task-")]
+
+
+def test_a_task_whose_records_cannot_be_flushed_is_not_marked_and_the_batch_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk met while a task's records are flushed stops the batch (exit 3) with that
+    task unmarked; --resume settles it again and the output is the whole batch's."""
+    path, _claims = claims_file(tmp_path)
+    assert main(["batch", str(path), "-o", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0
+    monkeypatch.setattr(batch_index, "TASK_CLAIMS", 25)
+    _fsync_names(monkeypatch, fail="task-000002")
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(path), "-o", str(out), "--no-progress"]) == 3
+    done = Path(f"{out}.work", "done")
+    assert not out.exists() and not (done / "000002.json").exists()
+    assert (done / "000000.json").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(batch_index, "TASK_CLAIMS", 25)
+    assert main(["batch", str(path), "-o", str(out), "--no-progress", "--resume"]) == 0
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()

@@ -24,7 +24,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -201,9 +201,9 @@ def merge(work: Path, count: int, options: BatchOptions) -> None:
 
 
 @contextlib.contextmanager
-def _writing(path: Path) -> Iterator[BinaryIO]:
+def _writing(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A file written whole or not at all: a temporary beside it (not following a link
-    planted in its name), flushed to disk, then renamed over `path`."""
+    planted in its name), flushed to disk (unless not `durable`), then renamed over `path`."""
     temporary = path.with_name(f".{path.name}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     if temporary.is_symlink():  # not ours: written through, it would land elsewhere
@@ -212,13 +212,66 @@ def _writing(path: Path) -> Iterator[BinaryIO]:
         with os.fdopen(os.open(temporary, flags, 0o666), "wb", buffering=1 << 20) as stream:
             yield stream
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:  # a full disk or an interrupt leaves neither half a file nor a temporary
         temporary.unlink(missing_ok=True)
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    with _writing(path) as stream:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """`data` at `path`, whole or not at all; on disk before it is renamed there unless not
+    `durable` (a task's records: DoneMarks flushes them before the task is marked done)."""
+    with _writing(path, durable=durable) as stream:
         stream.write(data)
+
+
+class DoneMarks:
+    """Marks tasks done, in a thread of its own: a task's records file (written, not yet
+    flushed) is flushed to disk, and only then its done mark written, so `--resume` trusts
+    no records that a crash of the machine could have lost. The settling never waits for
+    the disk (the flush of a 5,000-claim task file took 5-40 ms, 3-6% of a one-job batch).
+    A failure is raised at the next mark, or when the marks are closed."""
+
+    def __init__(self, work: Path) -> None:
+        self._work = work
+        self._done = work / "done"
+        self._done.mkdir(exist_ok=True)
+        # (its thread starts at the first mark: after the first task, so after the worker
+        # processes are forked)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="done-marks")
+        self._pending: list[Future[None]] = []
+
+    def path(self, number: int) -> Path:
+        return self._done / f"{number:06d}.json"
+
+    def mark(self, number: int, part: dict[str, Any]) -> None:
+        still = []
+        for earlier in self._pending:
+            if earlier.done():
+                earlier.result()  # raises what failed
+            else:
+                still.append(earlier)
+        self._pending = still
+        records = task_file(self._work, number)
+        done = self._thread.submit(_mark, records, self.path(number), json.dumps(part).encode())
+        self._pending.append(done)
+
+    def __enter__(self) -> DoneMarks:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._thread.shutdown(wait=True)  # the marks of finished tasks, even when interrupted
+        if kind is None:
+            for done in self._pending:
+                done.result()
+
+
+def _mark(records: Path, mark: Path, part: bytes) -> None:
+    descriptor = os.open(records, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)  # the file's data, whichever process wrote it
+    finally:
+        os.close(descriptor)
+    write_atomic(mark, part)

@@ -28,13 +28,13 @@ from typing import Any
 
 from policyengine.batch.files import (
     BatchPathRefused,
+    DoneMarks,
     ResumeRefused,
     check_paths,
     merge,
     prepare,
     task_file,
     work_dir,
-    write_atomic,
 )
 from policyengine.batch.index import task_size, tasks
 from policyengine.batch.options import BatchOptions, Summary
@@ -69,9 +69,10 @@ def run_batch(options: BatchOptions, progress: Any) -> Summary:
             runs = [work / name for name in manifest["runs"]]
             progress.start_settling(manifest["claims"])
             summary = Summary(blank_lines=manifest["blank_lines"])
-            count = _settle_all(
-                options, work, runs, manifest["claims"], summary, progress, executor
-            )
+            with DoneMarks(work) as marks:  # every finished task's mark, even when interrupted
+                count = _settle_all(
+                    options, work, runs, manifest["claims"], summary, progress, executor, marks
+                )
         finally:
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -90,22 +91,21 @@ def _settle_all(
     summary: Summary,
     progress: Any,
     executor: ProcessPoolExecutor | None,
+    marks: DoneMarks,
 ) -> int:
-    done_dir = work / "done"
-    done_dir.mkdir(exist_ok=True)
     jobs = max(1, options.jobs)
     pending: dict[Future[dict[str, Any]], int] = {}
     count = 0
 
     def finish(number: int, part: dict[str, Any]) -> None:
-        write_atomic(done_dir / f"{number:06d}.json", json.dumps(part).encode())
+        marks.mark(number, part)
         summary.add(Summary.from_json(part))
         progress.advance_claims(part["records"])
 
     try:
         for number, task in enumerate(tasks(runs, task_size(claims), claims)):
             count = number + 1
-            finished = done_dir / f"{number:06d}.json"
+            finished = marks.path(number)
             if finished.exists() and task_file(work, number).exists():
                 part = json.loads(finished.read_text())
                 summary.add(Summary.from_json(part))

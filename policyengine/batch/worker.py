@@ -115,8 +115,9 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
                 data, ok = record_json(settled)
                 summary.count(settled.result if ok else None)
                 records.append((settled.index + 1, data))
-    # the records' UTF-8 as orjson wrote it, each behind its input line number
-    write_atomic(task_file(work, number), task_records(records))
+    # the records' UTF-8 as orjson wrote it, each behind its input line number; flushed to
+    # disk by the batch (DoneMarks) before the task is marked done
+    write_atomic(task_file(work, number), task_records(records), durable=False)
     return summary.as_json()
 
 
