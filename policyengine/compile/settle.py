@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from policyengine.compile import categories, extra
 from policyengine.compile import rules as emit_rules
@@ -26,7 +26,8 @@ from policyengine.semantics.values import BandsVal, Formula, Val
 from policyengine.semantics.vocabulary import VISITS
 
 if TYPE_CHECKING:
-    from policyengine.compile.module import ModuleBuilder
+    from policyengine.compile.extra import Extra
+    from policyengine.compile.module import ModuleBuilder, SelfpayDefault
     from policyengine.runtime_figures import DerivationMeta
 
 # The locals the body may need, each with its reading and the locals that reading uses, in
@@ -48,6 +49,15 @@ PRELUDE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("udiag", "[*map(str.upper, visit.diagnoses)]", ()),
 )
 _USES = {var: uses for var, _source, uses in PRELUDE}
+
+
+class Buckets(NamedTuple):
+    """What a line's buckets read of the claim, looked up once before the lines."""
+
+    default: SelfpayDefault  # the pre-self-pay default's lookup
+    extras: list[Extra]  # the extra pre-self-pay tables' rows
+    ceiling: str | None  # the local holding the pre-self-pay ceiling's row
+    by_category: bool  # the ratio is by category: covered is tallied per category
 
 
 class VersionCompiler:
@@ -188,7 +198,6 @@ class VersionCompiler:
         body.level = 1
         self.claim_rules(body)
         self.line_loop(body)
-        self.buckets(body)
         self.payers(body)
         self.finish(body)
         head = Code()
@@ -236,6 +245,43 @@ class VersionCompiler:
         loop.level = w.level + 1
         for rule, guard in zip(rules, guards, strict=True):
             emit_rules.line_rule(self, loop, rule, guard)
+        self.loop_state_setup(w)
+        # The untraced variant settles a line's buckets right after its rules: a tuple and a
+        # second loop less per line. The traced one keeps its steps in their order, every
+        # line's rules then every line's buckets. No line rule raises (a RuleFailure comes
+        # from the buckets' and the payers' lookups), so both raise what the interpreter does.
+        merged = None if self.trace else self.bucket_lookups(w)
+        w("items = sorted(c.items, key=_by_line)  # in C: mostly in order already")
+        if merged is None:
+            w("pending = []")
+        with w.block("for it in items:"):
+            w("code = it.code")
+            w("e = _CAT.get(code)")
+            w("inc = code in _INCAT")
+            w("ek = e.kind if e is not None else it.kind")
+            w("ln = it.line")
+            w("lf = []")
+            w.lines.extend(loop.lines)
+            if self.track_drugs:
+                with w.block("if ek == 'drug':"):
+                    w("firsts.setdefault(code[:10], (ln, code))")
+            if self.track_services:
+                with w.block("if ek == 'service':"):
+                    w("svc[code] = svc.get(code, 0) + 1")
+            if merged is None:
+                w("pending.append((it, e, lf))")
+            else:
+                self.buckets(w, merged)
+        with w.block("for number, f in enumerate(F, 1):"):
+            w("f['id'] = 'F%d' % number")
+        if merged is None:
+            looked_up = self.bucket_lookups(w)
+            with w.block("for it, e, lf in pending:"):
+                self.buckets(w, looked_up)
+            extra.steps(self, w, looked_up.extras)
+
+    def loop_state_setup(self, w: Code) -> None:
+        """Before the lines: the rules' tables for this claim and the state they keep."""
         for var, (source, guard, table_name) in self.rule_tables.items():
             w(f"{var} = {source}")
             if self.trace:
@@ -254,28 +300,9 @@ class VersionCompiler:
             w("svc = {}")
             with w.block("for rec in history.services:"), w.block("if rec.date == vdate:"):
                 w("svc[rec.code] = svc.get(rec.code, 0) + 1")
-        w("items = sorted(c.items, key=_by_line)  # in C: mostly in order already")
-        w("pending = []")
-        with w.block("for it in items:"):
-            w("code = it.code")
-            w("e = _CAT.get(code)")
-            w("inc = code in _INCAT")
-            w("ek = e.kind if e is not None else it.kind")
-            w("ln = it.line")
-            w("lf = []")
-            w.lines.extend(loop.lines)
-            if self.track_drugs:
-                with w.block("if ek == 'drug':"):
-                    w("firsts.setdefault(code[:10], (ln, code))")
-            if self.track_services:
-                with w.block("if ek == 'service':"):
-                    w("svc[code] = svc.get(code, 0) + 1")
-            w("pending.append((it, e, lf))")
-        with w.block("for number, f in enumerate(F, 1):"):
-            w("f['id'] = 'F%d' % number")
 
-    def buckets(self, w: Code) -> None:
-        """Dispositions and the national decomposition of each line (spec §2, buckets 1–5)."""
+    def bucket_lookups(self, w: Code) -> Buckets:
+        """What a line's buckets read of the claim, looked up before the lines."""
         w("rows = []")
         w("covered = _Z")
         default = self.module.selfpay_default(self)
@@ -284,57 +311,58 @@ class VersionCompiler:
         by_category = categories.in_use(self)
         if by_category:
             w("cc = {}")
-        with w.block("for it, e, lf in pending:"):
-            w("amount = it.amount")
-            w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
-            w("cls = e.cls if e is not None else None")
+        return Buckets(default, extras, ceiling, by_category)
+
+    def buckets(self, w: Code, looked_up: Buckets) -> None:
+        """Dispositions and the national decomposition of the line `it` (spec §2, buckets
+        1–5), its row appended to `rows`."""
+        default, extras, ceiling, by_category = looked_up
+        w("amount = it.amount")
+        w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
+        w("cls = e.cls if e is not None else None")
+        if self.trace:
+            w("basis = (None, None, None, None)")
+        # (mostly no action applies: an empty set is not searched)
+        with w.block("if acts and 'reject' in acts:"):
+            w("row = (it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
+        with w.block("elif acts and 'exclude' in acts:"):
+            w("row = (it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf)")
+        with w.block("else:"):
+            w("over = _Z")
+            with w.block("if e is not None and e.price_cap is not None:"):
+                w("over = _fen(amount - e.price_cap * it.quantity)")
+                with w.block("if over <= 0:  # also -0.00"):
+                    w("over = _Z")
+            w("pre = _Z")
             if self.trace:
-                w("basis = (None, None, None, None)")
-            # (mostly no action applies: an empty set is not searched)
-            with w.block("if acts and 'reject' in acts:"):
-                w("row = (it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
-            with w.block("elif acts and 'exclude' in acts:"):
-                w("row = (it.line, amount, cls, False, _Z, amount, _Z, _Z, _Z, lf)")
-            with w.block("else:"):
-                w("over = _Z")
-                with w.block("if e is not None and e.price_cap is not None:"):
-                    w("over = _fen(amount - e.price_cap * it.quantity)")
-                    with w.block("if over <= 0:  # also -0.00"):
-                        w("over = _Z")
-                w("pre = _Z")
+                w("sp = (None, None, None)")
+            with w.block("if cls == 'B':"):
+                w("prop = e.selfpay_prop")
                 if self.trace:
-                    w("sp = (None, None, None)")
-                with w.block("if cls == 'B':"):
-                    w("prop = e.selfpay_prop")
+                    w("sp = (_ratio_text(prop), e.location, None) if prop is not None else None")
+                with w.block("if prop is None:"):
+                    for line in default.get_source.splitlines():
+                        w(line)
                     if self.trace:
-                        w(
-                            "sp = (_ratio_text(prop), e.location, None) if prop is not None "
-                            "else None"
-                        )
-                    with w.block("if prop is None:"):
-                        for line in default.get_source.splitlines():
-                            w(line)
-                        if self.trace:
-                            w(f"sp = {default.trace_source}")
-                    extra.ceiling_bound(self, w, ceiling)
-                    w("pre = _fen((amount - over) * prop)")
-                # covered is the amount itself where nothing is over or self-paid (mostly):
-                # runtime.finish then writes the amount's text once
-                w("cov = amount if over is _Z and pre is _Z else amount - over - pre")
-                extra.shares(self, w, extras)
-                w("covered += cov")
-                if by_category:
-                    categories.tally(w)
-                w("row = (it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
-                if self.trace:
-                    w(
-                        "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "
-                        "not None else None)"
-                    )
+                        w(f"sp = {default.trace_source}")
+                extra.ceiling_bound(self, w, ceiling)
+                w("pre = _fen((amount - over) * prop)")
+            # covered is the amount itself where nothing is over or self-paid (mostly):
+            # runtime.finish then writes the amount's text once
+            w("cov = amount if over is _Z and pre is _Z else amount - over - pre")
+            extra.shares(self, w, extras)
+            w("covered += cov")
+            if by_category:
+                categories.tally(w)
+            w("row = (it.line, amount, cls, False, _Z, _Z, over, pre, cov, lf)")
             if self.trace:
-                w("tr.append(_line_step(it, row, basis, e))")
-            w("rows.append(row)")
-        extra.steps(self, w, extras)
+                w(
+                    "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "
+                    "not None else None)"
+                )
+        if self.trace:
+            w("tr.append(_line_step(it, row, basis, e))")
+        w("rows.append(row)")
 
     def payers(self, w: Code) -> None:
         w("ded = fund = ci = _Z")
