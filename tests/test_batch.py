@@ -187,11 +187,11 @@ def test_an_interrupted_batch_resumes_without_duplicates(
     real = batch.settle_task
     calls = {"n": 0}
 
-    def flaky(number: int, task: list, work: Path) -> dict:
+    def flaky(number: int, task: list, work: Path, *write: Any) -> dict:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
-        return real(number, task, work)
+        return real(number, task, work, *write)
 
     monkeypatch.setattr(batch, "settle_task", flaky)
     out = tmp_path / "out.jsonl"
@@ -215,7 +215,7 @@ def test_resume_reindexes_a_work_directory_of_an_older_index_format(
     assert main(["batch", str(path), "-o", str(tmp_path / "whole.jsonl"), "--no-progress"]) == 0
     real = batch.settle_task
 
-    def interrupted(number: int, task: list, work: Path) -> dict:
+    def interrupted(number: int, task: list, work: Path, *_write: Any) -> dict:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(batch, "settle_task", interrupted)

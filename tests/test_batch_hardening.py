@@ -13,6 +13,7 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,11 +56,11 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, tasks: int) -> dict[str, in
     real = batch.settle_task
     calls = {"n": 0, "tasks": tasks}
 
-    def flaky(number: int, task: list, work: Path) -> dict:
+    def flaky(number: int, task: list, work: Path, *write: Any) -> dict:
         calls["n"] += 1
         if calls["n"] > calls["tasks"]:
             raise KeyboardInterrupt
-        return real(number, task, work)
+        return real(number, task, work, *write)
 
     monkeypatch.setattr(batch, "settle_task", flaky)
     return calls

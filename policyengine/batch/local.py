@@ -113,7 +113,7 @@ def _settle_all(
                 progress.advance_claims(part["records"])
                 continue
             if executor is None:
-                finish(number, settle_task(number, task, work))
+                finish(number, settle_task(number, task, work, marks.take))
                 continue
             pending[executor.submit(settle_task, number, task, work)] = number
             while len(pending) >= jobs * 2:

@@ -45,6 +45,7 @@ class RulesChanged(PolicyEngineError):
 
 
 _WORKER: dict[str, Any] = {}
+TaskWriter = Callable[[int, bytes], None]  # (task number, its file's content)
 
 
 def init_worker(options: BatchOptions, rules: dict[str, str], parent: int) -> None:
@@ -94,8 +95,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any]:
-    """Settle one task's persons; write `task-NNNNNN.records` atomically; return its summary."""
+def settle_task(
+    number: int, task: list[list[Any]], work: Path, write: TaskWriter | None = None
+) -> dict[str, Any]:
+    """Settle one task's persons; write `task-NNNNNN.records` atomically (or hand its content
+    to `write`: DoneMarks.take, with one job); return its summary."""
     engine: Engine = _WORKER["engine"]
     options: BatchOptions = _WORKER["options"]
     if engine.fingerprint() != _WORKER["rules"]:
@@ -117,7 +121,10 @@ def settle_task(number: int, task: list[list[Any]], work: Path) -> dict[str, Any
                 records.append((settled.index + 1, data))
     # the records' UTF-8 as orjson wrote it, each behind its input line number; flushed to
     # disk by the batch (DoneMarks) before the task is marked done
-    write_atomic(task_file(work, number), task_records(records), durable=False)
+    if write is not None:
+        write(number, task_records(records))
+    else:
+        write_atomic(task_file(work, number), task_records(records), durable=False)
     return summary.as_json()
 
 
