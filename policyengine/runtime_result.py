@@ -82,6 +82,7 @@ def finish(
     policy: PolicyDict,
     findings: list[FindingDict],
     lines: list[LineRow],
+    covered_sum: Decimal,
     deductible: Decimal,
     fund: Decimal,
     critical: Decimal,
@@ -89,21 +90,22 @@ def finish(
     trace: list[Step] | None,
 ) -> ResultDict:
     """The result: lines with each payer's share, totals, the decision (spec §2–3).
+    `covered_sum` is the lines' covered added up in line order, as the generated code
+    settled them (it has the total already; the lines' list is built only to allocate).
 
     The hot end of settlement (a fifth to a quarter of it): the generated code puts ZERO
     itself in a line's buckets that are empty, so those are neither added nor formatted; a
     payer paying nothing (the second layer, mostly) is neither allocated nor formatted."""
-    covered = list(map(_covered_of, lines))
-    covered_sum = sum(covered, ZERO)
     count = len(lines)
-    if not fund or not covered_sum:
+    if not fund or not covered_sum:  # (mostly: under the deductible, or nothing covered)
         fund_shares = [ZERO] * count
     elif count == 1 and fund <= covered_sum:
         fund_shares = [fund]  # one line takes the whole payment: what _shares would find
     else:
-        fund_shares = _shares(fund, covered, covered_sum, None)
+        fund_shares = _shares(fund, list(map(_covered_of, lines)), covered_sum, None)
     critical_shares = None  # the second layer pays nothing: mostly
     if critical and covered_sum:
+        covered = list(map(_covered_of, lines))
         room = [c - f for c, f in zip(covered, fund_shares, strict=True)]
         critical_shares = _shares(critical, covered, covered_sum, room)
     # the totals are added up in the one loop over the lines that writes them

@@ -384,7 +384,7 @@ class VersionCompiler:
         w(
             f"return _finish(c.id, {{'region': {self.policy.name!r}, 'version': {version!r}, "
             "'as_of': "
-            f"_day_text(day)}}, F, rows, ded, fund, ci, [*map(_NOTE, sorted(N))], {tr})"
+            f"_day_text(day)}}, F, rows, covered, ded, fund, ci, [*map(_NOTE, sorted(N))], {tr})"
         )
 
 
