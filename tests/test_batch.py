@@ -432,3 +432,47 @@ def test_a_task_whose_records_cannot_be_flushed_is_not_marked_and_the_batch_resu
     monkeypatch.setattr(batch_index, "TASK_CLAIMS", 25)
     assert main(["batch", str(path), "-o", str(out), "--no-progress", "--resume"]) == 0
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def test_an_interrupt_while_the_marks_are_closed_waits_for_the_mark_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt (SIGTERM raises one in a batch) that arrives while DoneMarks waits for
+    its thread is raised once the thread's work is done: the mark is whole and no temporary
+    is left. (Raised inside Thread.join, Python 3.11 took the thread for stopped while it
+    still wrote, and the process exited midway through the write: seen once in the suite.)"""
+    import signal
+    import threading
+    import time
+
+    from policyengine.batch.files import DoneMarks, task_file
+
+    writing = threading.Event()
+    real_write = batch_files.write_atomic
+
+    def slow_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+        writing.set()
+        time.sleep(0.5)  # the interrupt arrives meanwhile
+        real_write(path, data, durable=durable)
+
+    monkeypatch.setattr(batch_files, "write_atomic", slow_write)
+    task_file(tmp_path, 0).write_bytes(b"records\n")
+
+    def interrupt_the_wait() -> None:
+        writing.wait(5)
+        time.sleep(0.1)  # the main thread is waiting in DoneMarks.__exit__ by now
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    interrupt = threading.Thread(target=interrupt_the_wait)
+    marks = DoneMarks(tmp_path)
+
+    def mark_and_close() -> None:
+        with marks:
+            marks.mark(0, {"records": 1})
+            interrupt.start()
+
+    with pytest.raises(KeyboardInterrupt):
+        mark_and_close()
+    interrupt.join()
+    assert json.loads(marks.path(0).read_text()) == {"records": 1}
+    assert not list((tmp_path / "done").glob(".*.tmp"))

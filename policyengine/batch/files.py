@@ -24,7 +24,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -279,10 +279,28 @@ class DoneMarks:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._thread.shutdown(wait=True)  # the marks of finished tasks, even when interrupted
+        # the marks of finished tasks, even when interrupted: waited for as futures, never by
+        # Thread.join alone — on Python 3.11 an interrupt raised inside join marks the thread
+        # stopped while it still runs (threading.py, bpo-45274), and the interpreter then
+        # exits midway through its write, leaving a temporary behind
+        interrupt = self._wait_all()
+        self._thread.shutdown(wait=True)  # an idle thread by now: nothing left to cut short
         if kind is None:
             for done in self._pending:
                 done.result()
+            if interrupt is not None:
+                raise interrupt  # the batch is interrupted, its finished tasks marked
+
+    def _wait_all(self) -> KeyboardInterrupt | None:
+        """Wait until the thread has done everything; an interrupt meanwhile (SIGINT, or
+        SIGTERM as the batch raises it) is returned, once the wait is over (a few flushes)."""
+        interrupt = None
+        while True:
+            try:
+                wait(self._pending)
+                return interrupt
+            except KeyboardInterrupt as arrived:
+                interrupt = arrived
 
 
 def _mark(records: Path, mark: Path, part: bytes) -> None:
