@@ -280,12 +280,18 @@ def test_lines_orjson_refuses_still_sort_with_their_person(tmp_path: Path, engin
     ],
 )
 @pytest.mark.parametrize("parts", [1, 2, 8])
+@pytest.mark.parametrize("pooled", [False, True])
 def test_chunks_cover_the_file_at_line_starts_with_their_line_numbers(
-    tmp_path: Path, content: bytes, parts: int
+    tmp_path: Path, content: bytes, parts: int, pooled: bool
 ) -> None:
+    """Also with each chunk's newlines counted in a pool, as a batch with --jobs counts them."""
+    from concurrent.futures import ThreadPoolExecutor
+
     path = tmp_path / "input.jsonl"
     path.write_bytes(content)
-    chunks = batch_index._chunks(path, parts, len(content))
+    with ThreadPoolExecutor(2) as pool:
+        count_with = pool.map if pooled else map
+        chunks = batch_index._chunks(path, parts, len(content), count_with)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(content)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
     for start, end, first in chunks:
@@ -293,6 +299,15 @@ def test_chunks_cover_the_file_at_line_starts_with_their_line_numbers(
         assert start == 0 or content[start - 1 : start] == b"\n"
         assert first == content[:start].count(b"\n") + 1
     assert len(chunks) <= parts
+
+
+def test_counting_the_lines_of_a_file_that_shrank_ends(tmp_path: Path) -> None:
+    """A range past the end (the input truncated while the batch indexes it) counts the
+    lines there are; the count looped for ever on the empty reads."""
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(b"one\ntwo\n")
+    assert batch_index.count_lines(path, 0, 1000) == 2
+    assert batch_index.count_lines(path, 4, 1000) == 1
 
 
 def test_parallel_scan_and_multi_level_merge_change_nothing(
