@@ -28,7 +28,6 @@ claim's `contribution`, the year the sum of them (`absorb`), stored as history J
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,6 +44,7 @@ from policyengine.contract.fastclaim import (
     ServiceRecord,
     escape_surrogates,
 )
+from policyengine.contract.records import build, by_line
 from policyengine.errors import PolicyEngineError
 from policyengine.prepared import LedgerRules
 from policyengine.semantics.matching import year_start
@@ -202,12 +202,12 @@ class Ledger:
         slides: each claim costs the same however many came before it in the year."""
         if self.dispensed or self.services:
             self.slide(day)
-        return _new(  # the record built in C (see _new)
+        return build(  # the record built in C (see records.build)
             History,
             (
                 dict(self.paid),
                 dict(self.deductible_met),
-                _new(SelfBurden, (self.self_burden,)),
+                build(SelfBurden, (self.self_burden,)),
                 self.admissions,
                 tuple(self.dispensed),
                 tuple(self.services),
@@ -262,21 +262,17 @@ class Ledger:
         }
         kinds = self.rules.kinds
         day = claim.visit.date
-        for item in sorted(claim.items, key=_BY_LINE):
+        for item in sorted(claim.items, key=by_line):
             if item.line in denied:
                 continue
             kind = kinds.get(item.code, item.kind)
             if kind == "drug":
                 record = (item.code, day, item.days_supply or 0, item.quantity)
-                self.dispensed.append(_new(Dispensed, record))
+                self.dispensed.append(build(Dispensed, record))
             elif kind == "service":
-                self.services.append(_new(ServiceRecord, (item.code, day, item.quantity)))
+                self.services.append(build(ServiceRecord, (item.code, day, item.quantity)))
 
 
-# Records built with tuple.__new__, in C: a NamedTuple's own __new__ is a Python function
-# (History's took 0.5 µs a claim). Every field is given, in the NamedTuple's order.
-_new: Final = tuple.__new__
-_BY_LINE: Final = operator.attrgetter("line")
 NOTHING_AMOUNT: Final = Decimal(NOTHING)  # "0.00" as a Decimal: the same digits, unparsed
 
 
@@ -355,9 +351,9 @@ def settle_person(
         if ledger is None or ledger.year != year_start(given.visit.date, rules.year_start):
             ledger = Ledger.open(given, rules)
             claim = given
-        else:  # the claim with the ledger's history, built in C (see _new)
+        else:  # the claim with the ledger's history, built in C (see records.build)
             history = ledger.history(given.visit.date)
-            claim = _new(
+            claim = build(
                 Claim, (given.id, given.region, given.person, given.visit, given.items, history)
             )
         yield _settle_one(index, claim, ledger, settle)

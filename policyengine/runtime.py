@@ -11,11 +11,11 @@ that the differential test compares two implementations, not one.
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from policyengine.catalogue import CatalogueItem
+from policyengine.contract.records import by_line
 from policyengine.errors import NotInForce, RuleFailure
 from policyengine.runtime_figures import (
     Cumulative,
@@ -84,6 +84,7 @@ __all__ = [
     "age_on",
     "banded_total",
     "by_generic",
+    "by_line",
     "category_parts",
     "category_ratios_step",
     "condition_matches",
@@ -112,11 +113,6 @@ _text = str
 
 
 RANK = dict(TITLE_RANK)  # the titles' ranks (vocabulary), a plain dict for the hot path
-
-
-# a claim's items in line order (`sorted(items, key=by_line)`): attrgetter runs in C, and
-# sorting lines mostly in order already is one pass of comparisons
-by_line = operator.attrgetter("line")
 
 
 # Each day's ISO text, made once: `date.isoformat` costs several times a dict lookup, and a

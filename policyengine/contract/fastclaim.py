@@ -18,7 +18,6 @@ The records are contract/records.py's NamedTuples, re-exported here.
 
 from __future__ import annotations
 
-import operator
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -42,6 +41,8 @@ from policyengine.contract.records import (
     SelfBurden,
     ServiceRecord,
     Visit,
+    build,
+    by_line,
     from_model,
 )
 from policyengine.semantics.money import ZERO, fen, to_places
@@ -158,7 +159,6 @@ _KNOWN: Final[dict[int, dict[str, Decimal]]] = {
 _KNOWN_WHOLE: Final[dict[int, dict[int, Decimal]]] = {places: {} for places in _KNOWN}
 _KNOWN_LIMIT: Final = 20_000
 _QUANTITIES, _PRICES, _AMOUNTS = (_KNOWN[p] for p in (QUANTITY_PLACES, PRICE_PLACES, MONEY_PLACES))
-_new = tuple.__new__
 
 
 def _decimal(value: Any, places: int) -> Decimal:
@@ -236,7 +236,6 @@ def _money_map(value: Any, keys: list[int]) -> dict[str, Decimal]:
 _HISTORY_FIELDS: Final = len(models.History.model_fields)
 _SELF_BURDEN_FIELDS: Final = len(models.SelfBurden.model_fields)
 _astuple: Final = msgspec.structs.astuple
-_LINE: Final = operator.attrgetter("line")
 
 
 def _present(raw: Any, fields: int) -> int:
@@ -250,11 +249,11 @@ def _claim(raw: Any, keys: list[int]) -> Claim:
     if person.birth_date > visit.date:
         raise _Doubt
     items = _items(raw.items, keys)
-    if not items or len(set(map(_LINE, items))) != len(items):
+    if not items or len(set(map(by_line, items))) != len(items):
         raise _Doubt
     history, region = raw.history, raw.region
     keys[0] += _REQUIRED["Claim"] + (region is not UNSET) + (history is not UNSET)
-    return _new(
+    return build(
         Claim,
         (
             raw.id,
@@ -277,7 +276,7 @@ def _person(raw: Any, keys: list[int]) -> Person:
         certifications = ()
     keys[0] += _present(raw, _PERSON_FIELDS) + _REQUIRED["Certification"] * len(certifications)
     tier, years = raw.tier, raw.enrolled_years
-    return _new(
+    return build(
         Person,
         (
             raw.id,
@@ -296,7 +295,7 @@ def _person(raw: Any, keys: list[int]) -> Person:
 def _certification(raw: Any, keys: list[int]) -> Certification:
     title, hospital = raw.doctor_title, raw.hospital_id
     keys[0] += (title is not UNSET) + (hospital is not UNSET)
-    return _new(
+    return build(
         Certification,
         (
             raw.condition,
@@ -321,17 +320,17 @@ def _visit(raw: Any, keys: list[int]) -> Visit:
     else:
         keys[0] += _REQUIRED["Referral"] + _REQUIRED["ReferringHospital"]
         sender = referral.from_
-        hospital_from = _new(Hospital, (sender.id, sender.level, sender.kind))
-        referral = _new(Referral, (hospital_from, referral.within_alliance))
+        hospital_from = build(Hospital, (sender.id, sender.level, sender.kind))
+        referral = build(Referral, (hospital_from, referral.within_alliance))
     place, filed, department = raw.place, raw.filed, raw.department
-    return _new(
+    return build(
         Visit,
         (
             raw.type,
             raw.date,
             admitted,
-            _new(Hospital, (hospital.id, hospital.level, hospital.kind)),
-            _new(Doctor, (doctor.id, doctor.title)),
+            build(Hospital, (hospital.id, hospital.level, hospital.kind)),
+            build(Doctor, (doctor.id, doctor.title)),
             raw.diagnoses,
             "local" if place is UNSET or place is None else place,
             True if filed is UNSET or filed is None else filed,
@@ -367,7 +366,7 @@ def _items(raws: Any, keys: list[int]) -> tuple[Item, ...]:
             days = None
         else:
             given += 1
-        out.append(_new(Item, (raw.line, raw.code, name, raw.kind, quantity, price, amount, days)))
+        out.append(build(Item, (raw.line, raw.code, name, raw.kind, quantity, price, amount, days)))
     keys[0] += given
     return tuple(out)
 
@@ -421,7 +420,7 @@ def _history(raw: Any, keys: list[int]) -> History:
     else:
         keys[0] += _present(burden, _SELF_BURDEN_FIELDS)
         inpatient = burden.inpatient
-        burden = _new(
+        burden = build(
             SelfBurden,
             (
                 ZERO
@@ -440,7 +439,7 @@ def _history(raw: Any, keys: list[int]) -> History:
         + _present(raw, _HISTORY_FIELDS)
     )
     start = raw.benefit_year_start
-    return _new(
+    return build(
         History,
         (
             _money_map(raw.paid, keys),
@@ -457,11 +456,11 @@ def _history(raw: Any, keys: list[int]) -> History:
 
 
 def _dispensed(raws: Any, keys: list[int]) -> tuple[Dispensed, ...]:
-    return tuple([_new(Dispensed, (r.code, r.date, r.days_supply, _count(r, keys))) for r in raws])
+    return tuple([build(Dispensed, (r.code, r.date, r.days_supply, _count(r, keys))) for r in raws])
 
 
 def _services(raws: Any, keys: list[int]) -> tuple[ServiceRecord, ...]:
-    return tuple([_new(ServiceRecord, (r.code, r.date, _count(r, keys))) for r in raws])
+    return tuple([build(ServiceRecord, (r.code, r.date, _count(r, keys))) for r in raws])
 
 
 __all__ = [

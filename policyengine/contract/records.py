@@ -7,10 +7,18 @@ later version of the contract added have defaults at the end, so a record reads 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 ONE = Decimal(1)  # a history record without a quantity counts as one
+
+# A record built in C, `build(History, (...))`, every field given in its order: a NamedTuple's
+# own __new__ is a Python function (History's took 0.5 µs a claim). The hot paths (fastclaim,
+# the ledger) build records with it.
+build: Final = tuple.__new__
+# items (or result lines) in line order, `sorted(items, key=by_line)`: attrgetter runs in C
+by_line: Final = operator.attrgetter("line")
 
 
 class Certification(NamedTuple):
