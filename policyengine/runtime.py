@@ -145,8 +145,11 @@ def copy(value: Any) -> Any:
 # generated code passes the figures positionally. Key order is the order the output has
 # always had (JSON text stays byte-identical).
 
-SelfpayBasis = tuple[str | None, str | None, "Citation | None", str | None]
-"""(selfpay proportion, its rule, its source, price cap) of a line, for its step."""
+HeldBasis = tuple[str, str, "Citation | None"]
+"""(proportion, its rule, its source) a `pre_self_pay ceiling` row held, for a line's step."""
+
+SelfpayBasis = tuple[str | None, str | None, "Citation | None", str | None, HeldBasis | None]
+"""(selfpay proportion, its rule, its source, price cap, what a ceiling held) of a line."""
 
 
 def policy_step(version: str, as_of: str, rule: str, source: Citation) -> PolicyStep:
@@ -175,8 +178,8 @@ def audit_table_step(
 def line_step(item: Any, row: LineRow, basis: SelfpayBasis, entry: Any) -> LineStep:
     # a LineRow is read by unpacking it into its names (mypy checks the shape)
     line, billed, cls, _denied_line, denied, excluded, over, pre, covered, findings = row
-    selfpay, selfpay_rule, selfpay_source, price_cap = basis
-    return {
+    selfpay, selfpay_rule, selfpay_source, price_cap, held = basis
+    step: LineStep = {
         "step": "line",
         "code": item.code,
         "line": line,
@@ -193,6 +196,14 @@ def line_step(item: Any, row: LineRow, basis: SelfpayBasis, entry: Any) -> LineS
         "selfpay_rule": selfpay_rule,
         "selfpay_source": selfpay_source,
     }
+    if held is not None:  # a ceiling cut the proportion: the one it cut, beside its bound
+        step["selfpay_held"] = {
+            "origin": "catalogue" if entry.selfpay_prop is not None else "default",
+            "selfpay": held[0],
+            "rule": held[1],
+            "source": held[2],
+        }
+    return step
 
 
 def deductible_step(

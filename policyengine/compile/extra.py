@@ -122,7 +122,7 @@ def ceiling_lookup(vc: VersionCompiler, w: Code) -> str | None:
 def ceiling_bound(vc: VersionCompiler, w: Code, var: str | None) -> None:
     """In a 乙类 line, after its proportion `prop` (the catalogue's or the default's): the
     ceiling's row, where one applies, holds it at most at its bound (the trace's `sp` then
-    names that row)."""
+    names that row, and `held` the proportion it cut)."""
     if var is None:
         return
     table = vc.policy.pre_self_pay_ceiling
@@ -132,4 +132,5 @@ def ceiling_bound(vc: VersionCompiler, w: Code, var: str | None) -> None:
         with w.block(f"if {var}[0] is not None and prop > {var}[0]:"):
             w(f"prop = {var}[0]")
             if vc.trace:
+                w("held = sp")
                 w(f"sp = (_ratio_text(prop), {var}[2], _copy({var}[3]))")

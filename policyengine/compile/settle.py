@@ -321,7 +321,7 @@ class VersionCompiler:
         w("acts = cacts.union([f['action'] for f in lf]) if lf else cacts")
         w("cls = e.cls if e is not None else None")
         if self.trace:
-            w("basis = (None, None, None, None)")
+            w("basis = (None, None, None, None, None)")
         # (mostly no action applies: an empty set is not searched)
         with w.block("if acts and 'reject' in acts:"):
             w("row = (it.line, amount, cls, True, amount, _Z, _Z, _Z, _Z, lf)")
@@ -336,6 +336,7 @@ class VersionCompiler:
             w("pre = _Z")
             if self.trace:
                 w("sp = (None, None, None)")
+                w("held = None  # what a pre_self_pay ceiling cut, where one does")
             with w.block("if cls == 'B':"):
                 w("prop = e.selfpay_prop")
                 if self.trace:
@@ -358,7 +359,7 @@ class VersionCompiler:
             if self.trace:
                 w(
                     "basis = (*sp, _money(e.price_cap) if e is not None and e.price_cap is "
-                    "not None else None)"
+                    "not None else None, held)"
                 )
         if self.trace:
             w("tr.append(_line_step(it, row, basis, e))")

@@ -146,11 +146,14 @@ def _once(before: _Single | None, step: _Single) -> _Single:
 
 
 def step_rules(step: Step) -> Iterator[str]:
-    """Every rule location (`file:line`) a step names: its own, the 乙类 proportion's, a
-    ratio's alias and adjustments, a limit's rows, the figures its row is composed of."""
+    """Every rule location (`file:line`) a step names: its own, the 乙类 proportion's (and the
+    one a ceiling held), a ratio's alias and adjustments, a limit's rows, the figures its row
+    is composed of."""
     if step["step"] == "line":
         if step["selfpay_rule"]:
             yield step["selfpay_rule"]
+        if "selfpay_held" in step:  # the row a ceiling held was read too
+            yield step["selfpay_held"]["rule"]
         return
     if step["step"] == "fund" or step["step"] == "patient":
         return
@@ -172,11 +175,13 @@ def step_rules(step: Step) -> Iterator[str]:
 
 
 def step_sources(step: Step) -> Iterator[Citation]:
-    """Every source a step cites: its own, the 乙类 proportion's, a ratio's adjustments', the
-    figures' its row is composed of."""
+    """Every source a step cites: its own, the 乙类 proportion's (and the one a ceiling held), a
+    ratio's adjustments', the figures' its row is composed of."""
     if step["step"] == "line":
         if step["selfpay_source"]:
             yield step["selfpay_source"]
+        if "selfpay_held" in step and step["selfpay_held"]["source"]:
+            yield step["selfpay_held"]["source"]
         return
     if step["step"] == "fund" or step["step"] == "patient":
         return

@@ -127,6 +127,16 @@ class AuditTableStep(TypedDict):
     provisional: list[str]  # the row's provisional notes, its dates' too (contract/notes.py)
 
 
+class HeldSelfpay(TypedDict):
+    """The 乙类 proportion a `pre_self_pay ceiling` row held at its bound: the catalogue's own
+    for the item, or the `pre_self_pay default` row's where the catalogue gives none."""
+
+    origin: Literal["catalogue", "default"]  # which of the two gave it
+    selfpay: Rate
+    rule: str  # the catalogue's row or the default row
+    source: Citation | None  # the default row's source (None for the catalogue)
+
+
 LineStep = TypedDict(
     "LineStep",
     {
@@ -145,6 +155,9 @@ LineStep = TypedDict(
         "selfpay": Rate | None,  # the 乙类 先行自付 proportion applied
         "selfpay_rule": str | None,  # where it comes from: a catalogue row or a policy row
         "selfpay_source": Citation | None,  # the policy row's source (None for the catalogue)
+        # where a `pre_self_pay ceiling` row held the proportion (`selfpay` is then its bound,
+        # `selfpay_rule` the row): the proportion it cut, so an auditor sees both
+        "selfpay_held": NotRequired[HeldSelfpay],
     },
 )
 LineStep.__doc__ = "One line's disposition and national decomposition (spec §2, buckets 1–5)."

@@ -1,8 +1,9 @@
 """The account `explain` builds (its sections of lines), and the wording its steps share: a
 citation, a provisional note in the reader's language, how a composed figure was built, and
 the words of the steps of contract version 2's settlement constructs (an extra pre-self-pay
-share, a ceiling on the cost entering the fund, caps per visit and per day, ratios by
-category). render.py builds the sections from the trace; html.py links what each line cites."""
+share, the 乙类 proportion a pre-self-pay ceiling held, a ceiling on the cost entering the
+fund, caps per visit and per day, ratios by category). render.py builds the sections from the
+trace; html.py links what each line cites."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         Derivation,
         ExtraPreSelfPayStep,
         FundCeilingStep,
+        HeldSelfpay,
         PeriodCapStep,
         PolicyWords,
         RatioCombination,
@@ -211,6 +213,20 @@ def extra_pre_self_pay(b: Writer, section: Section, number: int, step: ExtraPreS
     if "derivation" in step:  # a rate computed from the claim's facts
         derivation(section, step["derivation"], 1, percent)
     b.flags(section, step["provisional"], 1, step["rule"])
+
+
+def held_selfpay(b: Writer, section: Section, held: HeldSelfpay, bound: str) -> None:
+    """The 乙类 proportion a `pre_self_pay ceiling` row held at `bound`: the catalogue's own
+    for the item, or the default row's (cited) — what an auditor asks for when the line's
+    proportion is not the catalogue's."""
+    section.add(
+        f"{b.word('held_' + held['origin'])} {percent(held['selfpay'])} ({held['rule']}), "
+        f"{b.word('held_at').format(percent(bound))}",
+        2,
+        rule=held["rule"],
+    )
+    if held["source"]:  # the default row's source (the catalogue's rows cite none)
+        b.cite(section, None, held["source"], 3)
 
 
 def fund_ceiling(b: Writer, section: Section, number: int, step: FundCeilingStep) -> None:

@@ -134,6 +134,8 @@ class Builder(Wording):
             )
             if step["selfpay_source"]:
                 self.cite(section, None, step["selfpay_source"], 2)
+            if "selfpay_held" in step:  # a ceiling held it: the proportion it cut, beside it
+                account.held_selfpay(self, section, step["selfpay_held"], selfpay)
         for label, value in extras:
             section.add(f"{label} {value}", 1)
         section.add(f"{self.word('covered')} {step['covered']}", 1)

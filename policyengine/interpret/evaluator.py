@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Composition,
         DeductibleStep,
         FundFigures,
+        HeldSelfpay,
         Step,
     )
 
@@ -245,9 +246,9 @@ class Run:
         pre = ZERO
         basis = SelfpayBasis(price_cap)
         if entry is not None and entry.cls == "B":
-            proportion, rule, source = self.selfpay(entry)
+            proportion, rule, source, held = self.selfpay(entry)
             pre = fen((amount - over) * proportion)
-            basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source)
+            basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source, held)
         covered = amount - over - pre
         for extra in self.extras:
             share = extra.share(item.line, covered)
@@ -256,24 +257,33 @@ class Run:
         split.update(over_limit=over, pre_self_pay=pre, covered=covered)
         return split, basis
 
-    def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None]:
-        """The 乙类 proportion: the catalogue's, else the policy's default row; held at most
-        at the `pre_self_pay ceiling` row that applies to the claim, if any."""
-        found: tuple[Decimal, str, Citation | None]
+    def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None, HeldSelfpay | None]:
+        """The 乙类 proportion, its rule and source: the catalogue's, else the policy's default
+        row; held at most at the `pre_self_pay ceiling` row that applies to the claim, if
+        any, and then with the proportion it held (the trace shows both)."""
+        proportion: Decimal
+        source: Citation | None
         if entry.selfpay_prop is not None:
-            found = entry.selfpay_prop, entry.location, None
+            proportion, rule, source = entry.selfpay_prop, entry.location, None
         else:
             row = self.required(self.policy.pre_self_pay, "pre-self-pay default")
-            found = self.level(self.value(row)), row.location, row.origin.as_json()
+            proportion = self.level(self.value(row))
+            rule, source = row.location, row.origin.as_json()
         table = self.policy.pre_self_pay_ceiling
         if table is None or (table.items and entry.kind not in table.items):
-            return found
+            return proportion, rule, source, None
         ceiling = self.lookup(table)
         if ceiling is not None:
             bound = self.value(ceiling)
-            if isinstance(bound, Val) and bound.amounts and found[0] > bound.amounts[0]:
-                return bound.amounts[0], ceiling.location, ceiling.origin.as_json()
-        return found
+            if isinstance(bound, Val) and bound.amounts and proportion > bound.amounts[0]:
+                held: HeldSelfpay = {
+                    "origin": "catalogue" if entry.selfpay_prop is not None else "default",
+                    "selfpay": ratio_text(proportion),
+                    "rule": rule,
+                    "source": source,
+                }
+                return bound.amounts[0], ceiling.location, ceiling.origin.as_json(), held
+        return proportion, rule, source, None
 
     # ------------------------------------------------------------ payers
     def payers(self, covered: Decimal, pre_self_pay: Decimal) -> tuple[Decimal, Decimal, Decimal]:

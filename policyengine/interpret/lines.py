@@ -14,7 +14,7 @@ from policyengine.semantics.money import fen, money
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, LineDict
-    from policyengine.contract.trace import Citation, LineStep
+    from policyengine.contract.trace import Citation, HeldSelfpay, LineStep
     from policyengine.semantics.vocabulary import Decision, ItemClass
 
 ZERO = Decimal(0)
@@ -38,11 +38,12 @@ class SelfpayBasis(NamedTuple):
     selfpay: str | None = None
     selfpay_rule: str | None = None
     selfpay_source: Citation | None = None
+    held: HeldSelfpay | None = None  # the proportion a `pre_self_pay ceiling` row cut
 
 
 def line_step(code: str, line: SplitLine, basis: SelfpayBasis) -> LineStep:
     buckets = line.buckets
-    return {
+    step: LineStep = {
         "step": "line",
         "code": code,
         "line": line.line,
@@ -59,6 +60,9 @@ def line_step(code: str, line: SplitLine, basis: SelfpayBasis) -> LineStep:
         "selfpay_rule": basis.selfpay_rule,
         "selfpay_source": basis.selfpay_source,
     }
+    if basis.held is not None:  # the ceiling's bound is `selfpay`; what it cut, beside it
+        step["selfpay_held"] = basis.held
+    return step
 
 
 def allocate(lines: list[SplitLine], payments: dict[str, Decimal]) -> list[LineDict]:
