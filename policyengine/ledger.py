@@ -89,6 +89,11 @@ class HistoryJSON(TypedDict):
     services: list[ServiceJSON]
     pooled: dict[str, str]
     benefit_year_start: str
+    # what the fund paid per pool on `today` (for caps `per day`): written where the ledger
+    # holds a day's payments, so that a stored opening keeps what its first claim carried
+    # from outside; absent (openings stored before it was kept) it is nothing
+    today: NotRequired[str]
+    paid_today: NotRequired[dict[str, str]]
 
 
 @dataclass
@@ -154,7 +159,7 @@ class Ledger:
             self.today, self.paid_today = other.today, dict(other.paid_today)
 
     def to_json(self) -> HistoryJSON:
-        return {
+        out: HistoryJSON = {
             "paid": {pool: money(amount) for pool, amount in sorted(self.paid.items())},
             "deductible_met": {
                 pool: money(amount) for pool, amount in sorted(self.deductible_met.items())
@@ -166,6 +171,12 @@ class Ledger:
             "pooled": {pool: money(amount) for pool, amount in sorted(self.pooled.items())},
             "benefit_year_start": self.year.isoformat(),
         }
+        if self.today is not None and self.paid_today:
+            out["today"] = self.today.isoformat()
+            out["paid_today"] = {
+                pool: money(amount) for pool, amount in sorted(self.paid_today.items())
+            }
+        return out
 
     @classmethod
     def from_json(cls, data: HistoryJSON, rules: LedgerRules = CALENDAR) -> Ledger:
@@ -194,7 +205,14 @@ class Ledger:
             {pool: Decimal(amount) for pool, amount in data["pooled"].items()},
             rules.service_days,
             rules,
+            dt.date.fromisoformat(data["today"]) if "today" in data else None,
+            {pool: Decimal(amount) for pool, amount in data.get("paid_today", {}).items()},
         )
+
+    def paid_on(self, day: dt.date) -> dict[str, Decimal]:
+        """What the fund paid per pool on `day` as far as this ledger knows (history.paid_today
+        of a claim of `day`): its day's payments, or nothing on another day."""
+        return dict(self.paid_today) if day == self.today else {}
 
     def history(self, day: dt.date) -> History:
         """The history a claim of `day` reads: the sums, and of the dispensing and service
@@ -213,7 +231,7 @@ class Ledger:
                 tuple(self.services),
                 dict(self.pooled),
                 None,
-                dict(self.paid_today) if day == self.today else {},
+                self.paid_on(day),
             ),
         )
 

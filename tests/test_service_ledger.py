@@ -259,6 +259,74 @@ def test_a_cap_per_day_counts_what_the_stored_year_paid_that_day(store: LedgerSt
     assert [without_trace(dict(s.result)) for s in committed] == [b.result for b in batch]
 
 
+def test_the_first_claims_carried_paid_today_counts_for_its_day(store: LedgerStore) -> None:
+    """The year's first claim carries history.paid_today: the fund paid 150.00 that day
+    outside the service. The day's 500.00 cap leaves it 300.00 (its visit cap); a second
+    claim that day has 500 − 150 − 300 = 50.00 left, and a claim of the next day the full
+    300.00 — as batch settles them (the stored opening keeps the carried day's payments)."""
+    engine = Engine.load(ROOT / "tests" / "policies" / "payments")
+    days = ("2024-04-08", "2024-04-08", "2024-04-09", "2024-04-08")
+    claims = [day_claim(f"PT-{n}", day) for n, day in enumerate(days)]
+    claims[0]["history"] = {"paid_today": {"special_outpatient": "150.00"}}
+    committed = [store.commit(engine, json.dumps(c).encode()) for c in claims]
+    funds = [s.result["totals"]["payers"]["fund"] for s in committed]
+    assert funds == ["300.00", "50.00", "300.00", "0.00"]  # before the fix: 200.00 second
+    batch = settle_claims(  # (batch answers in date order: PT-3 before PT-2)
+        engine, list(enumerate(claims)), region=None, as_of=None, moment="during", trace=False
+    )
+    by_id = {b.result["claim_id"]: b.result for b in batch if b.result is not None}
+    assert [without_trace(dict(s.result)) for s in committed] == [by_id[c["id"]] for c in claims]
+    # the stored claim shows the day's payments it was settled with (carried + the first's)
+    second = store.settlement("payments", "PT-1")
+    assert second is not None
+    assert second.claim["history"]["paid_today"] == {"special_outpatient": "450.00"}
+    opening = store.year("payments", "P-9", 2024).opening
+    assert opening is not None and opening.get("paid_today") == {"special_outpatient": "150.00"}
+
+
+def test_a_cancelled_first_claims_carried_paid_today_still_counts(store: LedgerStore) -> None:
+    """The carried amount was paid before the first claim, outside the service: cancelling
+    that claim takes away what its own fund paid, not what was paid before it. While the
+    year stands the opening (carried paid_today with the carried sums) counts, as batch's
+    opening does; 250.00 carried, the first claim 250.00, the second 0.00; after cancelling
+    the first, a third claim that day has 500 − 250 − 0 = 250.00 left (300.00 without the
+    carried amount)."""
+    engine = Engine.load(ROOT / "tests" / "policies" / "payments")
+    claims = [day_claim(f"PC-{n}", "2024-04-08") for n in range(3)]
+    claims[0]["history"] = {"paid_today": {"special_outpatient": "250.00"}}
+    first, second = (store.commit(engine, json.dumps(c).encode()) for c in claims[:2])
+    assert [s.result["totals"]["payers"]["fund"] for s in (first, second)] == ["250.00", "0.00"]
+    store.cancel("payments", "PC-0")
+    third = store.commit(engine, json.dumps(claims[2]).encode())
+    assert third.result["totals"]["payers"]["fund"] == "250.00"
+    # every claim cancelled closes the year: the next claim opens it with its own history
+    store.cancel("payments", "PC-1")
+    store.cancel("payments", "PC-2")
+    reopened = store.commit(engine, json.dumps(day_claim("PC-3", "2024-04-08")).encode())
+    assert reopened.result["totals"]["payers"]["fund"] == "300.00"
+
+
+def test_an_opening_stored_without_the_days_payments_still_loads(
+    store: LedgerStore, engine: Engine
+) -> None:
+    """Openings stored before the opening kept its day's payments have neither `today` nor
+    `paid_today`: they load as nothing carried, and the year settles on."""
+    from sqlalchemy import update
+
+    payments = Engine.load(ROOT / "tests" / "policies" / "payments")
+    given = day_claim("PO-0", "2024-04-08")
+    given["history"] = {"paid_today": {"special_outpatient": "150.00"}}
+    store.commit(payments, json.dumps(given).encode())
+    opening = store.year("payments", "P-9", 2024).opening
+    assert opening is not None and {"today", "paid_today"} <= set(opening)
+    old = {k: v for k, v in opening.items() if k not in ("today", "paid_today")}
+    with store.database.begin() as connection:
+        connection.execute(update(store.tables.person_years).values(opening=json.dumps(old)))
+    assert store.year("payments", "P-9", 2024).opening == old
+    second = store.commit(payments, json.dumps(day_claim("PO-1", "2024-04-08")).encode())
+    assert second.result["totals"]["payers"]["fund"] == "200.00"  # 500 − 300: none carried
+
+
 def day_claim(claim_id: str, day: str) -> dict[str, Any]:
     item = {"line": 1, "code": "S001", "kind": "service", "quantity": "1",
             "unit_price": "1000.00", "amount": "1000.00"}  # fmt: skip

@@ -30,6 +30,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -212,12 +213,13 @@ class LedgerStore:
             standing = self.tables.contributions(connection, chosen, claim.person.id, year)
             if standing and person.opening is not None:
                 opening = Ledger.from_json(person.opening, rules)
+                day = claim.visit.date
+                carried = opening.paid_on(day)  # by the opening claim's history, from outside
                 for contribution in standing:
                     opening.absorb(Ledger.from_json(contribution))
-                day = claim.visit.date  # what the fund paid earlier that day (caps per day)
-                opening.today = day
-                opening.paid_today = self.tables.paid_on(
-                    connection, chosen, claim.person.id, year, day
+                opening.today = day  # what the fund paid earlier that day (caps per day)
+                opening.paid_today = _added(
+                    carried, self.tables.paid_on(connection, chosen, claim.person.id, year, day)
                 )
                 settled = claim._replace(history=opening.history(claim.visit.date))
                 opening_json = person.opening
@@ -360,10 +362,20 @@ def _digest(raw: Any) -> str:
     return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _added(carried: dict[str, Decimal], paid: dict[str, Decimal]) -> dict[str, Decimal]:
+    """The day's payments per pool: those carried into the year and the stored ones."""
+    total = dict(carried)
+    for pool, amount in paid.items():
+        total[pool] = total.get(pool, Decimal(0)) + amount
+    return total
+
+
 def _claim_json(raw: Any, settled: Claim, rules: LedgerRules) -> dict[str, Any]:
     """The claim as sent, with the history it was settled with (what explain shows)."""
     document = dict(raw) if isinstance(raw, dict) else {}
-    document["history"] = Ledger.open(settled, rules).to_json()
+    history = Ledger.open(settled, rules).to_json()
+    history.pop("today", None)  # the claim's history is of its visit date: not a contract field
+    document["history"] = history
     return document
 
 
