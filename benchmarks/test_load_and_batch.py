@@ -97,18 +97,20 @@ def _claims_file(directory: Path, count: int) -> Path:
     return path
 
 
-def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one batch run in a fresh process.
+def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int, float]:
+    """Seconds, peak RSS (KiB) and cores kept busy (CPU seconds of the batch process, its
+    threads included, over its seconds) of one batch run in a fresh process.
 
     The peak is VmHWM from /proc/self/status, which exec resets: ru_maxrss would also count
     the pytest process this one was forked from. With --jobs, the workers' peaks (from
     RUSAGE_CHILDREN, measured in processes that exec'd nothing) are reported if larger."""
     script = (
         "import resource, sys, time; from policyengine.cli.main import main; t = time.monotonic();"
-        "main(sys.argv[1:]); seconds = time.monotonic() - t;"
+        "cpu = time.process_time(); main(sys.argv[1:]); seconds = time.monotonic() - t;"
+        "cpu = time.process_time() - cpu;"
         "own = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'));"
         "workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
-        "sys.stderr.write('\\n%f %d %d\\n' % (seconds, own, workers))"
+        "sys.stderr.write('\\n%f %d %d %f\\n' % (seconds, own, workers, cpu))"
     )
     done = subprocess.run(
         [
@@ -129,24 +131,33 @@ def _batch(path: Path, jobs: int, output: Path) -> tuple[float, int]:
         env={**os.environ},
     )
     assert done.returncode in (0, 1), done.stderr
-    seconds, own, workers = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), max(int(own), int(workers) if jobs > 1 else 0)
+    seconds, own, workers, cpu = done.stderr.strip().splitlines()[-1].split()
+    return (
+        float(seconds),
+        max(int(own), int(workers) if jobs > 1 else 0),
+        float(cpu) / float(seconds),
+    )
 
 
 def test_batch_throughput(tmp_path_factory: pytest.TempPathFactory) -> None:
     directory = tmp_path_factory.mktemp("batch")
     path = _claims_file(directory, BATCH_CLAIMS)
-    one, _ = _batch(path, 1, directory / "one.jsonl")
-    two, _ = _batch(path, 2, directory / "two.jsonl")
+    one, _, cores = _batch(path, 1, directory / "one.jsonl")
+    two, _, _ = _batch(path, 2, directory / "two.jsonl")
     assert (directory / "one.jsonl").read_bytes() == (directory / "two.jsonl").read_bytes()
+    # one job is more than one core (a thread writes its task files): on two cores, two jobs
+    # that do the same work in total can be at most 2 / cores times as fast
     figure(
         "batch",
         f"{BATCH_CLAIMS:,} claims: 1 job {BATCH_CLAIMS / one:,.0f}/s, "
-        f"2 jobs {BATCH_CLAIMS / two:,.0f}/s ({one / two:.2f}×)"
+        f"2 jobs {BATCH_CLAIMS / two:,.0f}/s ({one / two:.2f}×); one job kept {cores:.2f} "
+        f"cores busy, so two jobs on {os.cpu_count()} cores reach at most "
+        f"{min(2, os.cpu_count() or 1) / cores:.2f}×"
         + ("" if FULL else "; short mode: start-up dominates so few claims, see the full run"),
     )
     MEDIANS["batch/1"] = one / BATCH_CLAIMS
     MEDIANS["batch/floor"] = _floor(path)
+    MEDIANS["batch/core"] = _core(path)
 
 
 def _floor(path: Path) -> float:
@@ -162,12 +173,31 @@ def _floor(path: Path) -> float:
     return min(passes) / len(lines)
 
 
+def _core(path: Path) -> float:
+    """Seconds per claim of `Engine.adjudicate_json` settling each line once, in a fresh
+    process, as a batch sees them: what the batch costs before it is a batch (no ledger, no
+    index, no files)."""
+    script = (
+        "import sys, time; from policyengine import Engine; engine = Engine.load();"
+        "lines = open(sys.argv[1], 'rb').read().splitlines(); settle = engine.adjudicate_json;"
+        "t = time.perf_counter()\n"
+        "for line in lines:\n"
+        "    try: settle(line)\n"
+        "    except Exception: pass\n"  # a claim the policies refuse costs its refusal
+        "print((time.perf_counter() - t) / len(lines))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout)
+
+
 def test_batch_memory_is_flat(tmp_path_factory: pytest.TempPathFactory) -> None:
     directory = tmp_path_factory.mktemp("memory")
     peaks = []
     for count in MEMORY_CLAIMS:
         path = _claims_file(directory, count)
         started = time.monotonic()
-        _, peak = _batch(path, 1, directory / "out.jsonl")
+        _, peak, _ = _batch(path, 1, directory / "out.jsonl")
         peaks.append((count, peak, time.monotonic() - started))
     figure("batch memory", ", ".join(f"{c:,} claims peak {p / 1024:.0f} MiB" for c, p, _s in peaks))
