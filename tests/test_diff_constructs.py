@@ -148,6 +148,35 @@ def test_the_bound_of_combined_adjustments_goes_to_the_combination_row(tmp_path:
     assert english_in_chinese(report) == []
 
 
+def test_two_adjustments_changed_at_once_are_each_attributed_to_their_row(tmp_path: Path) -> None:
+    base = copied(tmp_path / "base", "figures", "benefits.policy")
+    amended = copied(
+        tmp_path / "amended",
+        "figures",
+        "benefits.policy",
+        ("=> 2 pt × max(0, floor", "=> 3 pt × max(0, floor"),
+        ("low_income => 5 pt", "low_income => 3 pt"),
+    )
+    age = row_of(amended, "benefits.policy", "adjust age_uplift")
+    hardship = row_of(amended, "benefits.policy", "adjust hardship")
+    inpatient = {"type": "inpatient", "hospital": {"id": "H1", "level": 1, "kind": "general"}}
+    # born 1970, 54 at the visit, level 1, low income: 92% + 2 pt + 5 pt = 99% → 92% + 3 pt +
+    # 3 pt = 98%; deductible 300 (level 1), 9700 entering: each point is 97.00 — the age uplift
+    # +1 pt (+97.00), the hardship −2 pt (−194.00); the two parts sum to the claim's −97.00
+    both = claim(
+        "BOTH",
+        "figures",
+        inpatient,
+        [("S001", "service", "10000.00")],
+        person={"groups": ["low_income"]},
+    )
+    report = diff(tmp_path, [both], base, amended)
+    assert rows(report) == {age: change("97.00"), hardship: change("-194.00")}
+    assert step_of(report, age) == step_of(report, hardship) == "ratio_adjustment"
+    assert total(report, "fund")["change"] == "-97.00"
+    assert english_in_chinese(report) == []
+
+
 def test_how_adjustments_combine_goes_to_the_combination_row(tmp_path: Path) -> None:
     base = copied(tmp_path / "base", "figures", "benefits.policy")
     amended = copied(

@@ -264,7 +264,39 @@ def _payer_order(base: Cites, amended: Cites) -> list[tuple[tuple[str, ...], Tar
 
 def _payers(walk: _Walk, end: State, base: Cites, amended: Cites) -> None:
     for names, target in _payer_order(base, amended):
+        if names == ("ratio_adjustments",):
+            _adjustments(walk, end, base, amended)
         walk.to(target, **{name: getattr(end, name) for name in names})
+
+
+def _adjustments(walk: _Walk, end: State, base: Cites, amended: Cites) -> None:
+    """The ratio's adjustments substituted one row at a time, so that each row whose points
+    differ gets its own part rather than the first taking the whole change.
+
+    Rows are matched by their location; the amended version's rows in its order, then the
+    rows gone from the base. Where the cites do not describe the walk's points (a side
+    whose payer steps never ran took the other's) or a row applies twice, nothing is done
+    here and the caller's single step takes the change to the first differing row."""
+    old = {cite.rule: points for cite, points in base.adjustments}
+    new = {cite.rule: points for cite, points in amended.adjustments}
+    if (
+        len(old) != len(base.adjustments)
+        or len(new) != len(amended.adjustments)
+        or tuple(old.values()) != walk.state.ratio_adjustments
+        or tuple(new.values()) != end.ratio_adjustments
+    ):
+        return
+    rows: list[tuple[Cite, Side]] = [(cite, "amended") for cite, _ in amended.adjustments]
+    rows += [(cite, "base") for cite, _ in base.adjustments if cite.rule not in new]
+    current = dict(old)
+    for cite, version in rows:
+        if current.get(cite.rule) == new.get(cite.rule):
+            continue
+        if cite.rule in new:
+            current[cite.rule] = new[cite.rule]
+        else:
+            del current[cite.rule]
+        walk.to(cite.target("ratio_adjustment", version), ratio_adjustments=tuple(current.values()))
 
 
 def _category(base: Cites, amended: Cites) -> Target:
