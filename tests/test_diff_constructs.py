@@ -177,6 +177,39 @@ def test_two_adjustments_changed_at_once_are_each_attributed_to_their_row(tmp_pa
     assert english_in_chinese(report) == []
 
 
+def test_an_adjustment_gone_while_another_changes_goes_to_the_base_row(tmp_path: Path) -> None:
+    base = copied(tmp_path / "base", "figures", "benefits.policy")
+    hardship = row_of(base, "benefits.policy", "adjust hardship")
+    amended = copied(
+        tmp_path / "amended",
+        "figures",
+        "benefits.policy",
+        ("=> 2 pt × max(0, floor", "=> 3 pt × max(0, floor"),
+        (
+            "  adjust hardship: when group low_income => 5 pt\n"
+            '    provisional "测试:低保对象提高5个百分点"\n',
+            "",
+        ),
+    )
+    age = row_of(amended, "benefits.policy", "adjust age_uplift")
+    inpatient = {"type": "inpatient", "hospital": {"id": "H1", "level": 1, "kind": "general"}}
+    # 92% + 2 pt + 5 pt = 99% → 92% + 3 pt = 95%; 9700 entering, each point 97.00: the amended
+    # rows first — the age uplift +1 pt (+97.00, to 100%, the bound not reached) — then the
+    # row gone from the base, named at its base line: hardship −5 pt (−485.00); sum −388.00
+    both = claim(
+        "GONE",
+        "figures",
+        inpatient,
+        [("S001", "service", "10000.00")],
+        person={"groups": ["low_income"]},
+    )
+    report = diff(tmp_path, [both], base, amended)
+    assert rows(report) == {age: change("97.00"), hardship: change("-485.00")}
+    assert step_of(report, age) == step_of(report, hardship) == "ratio_adjustment"
+    assert total(report, "fund")["change"] == "-388.00"
+    assert english_in_chinese(report) == []
+
+
 def test_how_adjustments_combine_goes_to_the_combination_row(tmp_path: Path) -> None:
     base = copied(tmp_path / "base", "figures", "benefits.policy")
     amended = copied(
