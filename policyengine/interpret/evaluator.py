@@ -20,32 +20,27 @@ from policyengine.interpret.bands import second_layer
 from policyengine.interpret.extra import ExtraShare, extra_shares
 from policyengine.interpret.lines import (
     BUCKETS,
-    SelfpayBasis,
     SplitLine,
     allocate,
     decision,
     line_step,
+    split_line,
 )
 from policyengine.interpret.ratios import derivation, rate_parts, ratio
 from policyengine.interpret.rules import line_findings, visit_findings
 from policyengine.ir import Note, PolicyIR, RowIR, TableIR
 from policyengine.semantics.domain import dated_out, matches
 from policyengine.semantics.facts import FACTS, FactContext, atom_facts, claim_facts
-from policyengine.semantics.matching import (
-    ratio_text,
-)
-from policyengine.semantics.money import fen, money, to_unit
+from policyengine.semantics.money import money, to_unit
 from policyengine.semantics.values import BandsVal, Val, Value, banded_total
 
 if TYPE_CHECKING:
     from policyengine.contract.results import FindingDict, ResultDict
     from policyengine.contract.trace import (
         CapStep,
-        Citation,
         Composition,
         DeductibleStep,
         FundFigures,
-        HeldSelfpay,
         Step,
     )
 
@@ -212,7 +207,7 @@ class Run:
             entry = self.policy.catalogue.get(item.code)
             if "reject" in actions:
                 denied_lines.add(item.line)
-            split, basis = self.split(item, entry, "reject" in actions, "exclude" in actions)
+            split, basis = split_line(self, item, entry, "reject" in actions, "exclude" in actions)
             line = SplitLine(
                 item.line,
                 item.amount,
@@ -228,62 +223,6 @@ class Run:
         for extra in self.extras:
             self.step(extra.step(self.step_notes(extra.row)))
         return out, denied_lines
-
-    def split(
-        self, item: Any, entry: Any, denied: bool, excluded: bool
-    ) -> tuple[dict[str, Decimal], SelfpayBasis]:
-        """The national decomposition of one line (spec §2, buckets 1–5)."""
-        amount = item.amount
-        split = dict.fromkeys(BUCKETS, ZERO)
-        if denied or excluded:
-            split["denied" if denied else "excluded"] = amount
-            return split, SelfpayBasis()
-        over = ZERO
-        price_cap = None
-        if entry is not None and entry.price_cap is not None:
-            over = max(ZERO, fen(amount - entry.price_cap * item.quantity))
-            price_cap = money(entry.price_cap)
-        pre = ZERO
-        basis = SelfpayBasis(price_cap)
-        if entry is not None and entry.cls == "B":
-            proportion, rule, source, held = self.selfpay(entry)
-            pre = fen((amount - over) * proportion)
-            basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source, held)
-        covered = amount - over - pre
-        for extra in self.extras:
-            share = extra.share(item.line, covered)
-            pre += share
-            covered -= share
-        split.update(over_limit=over, pre_self_pay=pre, covered=covered)
-        return split, basis
-
-    def selfpay(self, entry: Any) -> tuple[Decimal, str, Citation | None, HeldSelfpay | None]:
-        """The 乙类 proportion, its rule and source: the catalogue's, else the policy's default
-        row; held at most at the `pre_self_pay ceiling` row that applies to the claim, if
-        any, and then with the proportion it held (the trace shows both)."""
-        proportion: Decimal
-        source: Citation | None
-        if entry.selfpay_prop is not None:
-            proportion, rule, source = entry.selfpay_prop, entry.location, None
-        else:
-            row = self.required(self.policy.pre_self_pay, "pre-self-pay default")
-            proportion = self.level(self.value(row))
-            rule, source = row.location, row.origin.as_json()
-        table = self.policy.pre_self_pay_ceiling
-        if table is None or (table.items and entry.kind not in table.items):
-            return proportion, rule, source, None
-        ceiling = self.lookup(table)
-        if ceiling is not None:
-            bound = self.value(ceiling)
-            if isinstance(bound, Val) and bound.amounts and proportion > bound.amounts[0]:
-                held: HeldSelfpay = {
-                    "origin": "catalogue" if entry.selfpay_prop is not None else "default",
-                    "selfpay": ratio_text(proportion),
-                    "rule": rule,
-                    "source": source,
-                }
-                return bound.amounts[0], ceiling.location, ceiling.origin.as_json(), held
-        return proportion, rule, source, None
 
     # ------------------------------------------------------------ payers
     def payers(self, covered: Decimal, pre_self_pay: Decimal) -> tuple[Decimal, Decimal, Decimal]:

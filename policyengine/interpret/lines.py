@@ -1,5 +1,6 @@
-"""The reference interpreter's lines: a line's decomposition before the payers, its trace
-step, the allocation of each payer's payment to the lines, and the decision (spec §2–3).
+"""The reference interpreter's lines: a line's decomposition before the payers (with the
+乙类 pre-self-pay proportion it rests on), its trace step, the allocation of each payer's
+payment to the lines, and the decision (spec §2–3).
 
 Written independently of runtime.finish (the compiled evaluator's), so that the
 differential test compares two implementations.
@@ -10,11 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
+from policyengine.semantics.matching import ratio_text
 from policyengine.semantics.money import fen, money
+from policyengine.semantics.values import Val
 
 if TYPE_CHECKING:
+    from policyengine.catalogue import CatalogueItem
+    from policyengine.contract.fastclaim import Item
     from policyengine.contract.results import FindingDict, LineDict
     from policyengine.contract.trace import Citation, HeldSelfpay, LineStep
+    from policyengine.interpret.evaluator import Run
     from policyengine.semantics.vocabulary import Decision, ItemClass
 
 ZERO = Decimal(0)
@@ -39,6 +45,66 @@ class SelfpayBasis(NamedTuple):
     selfpay_rule: str | None = None
     selfpay_source: Citation | None = None
     held: HeldSelfpay | None = None  # the proportion a `pre_self_pay ceiling` row cut
+
+
+def split_line(
+    run: Run, item: Item, entry: CatalogueItem | None, denied: bool, excluded: bool
+) -> tuple[dict[str, Decimal], SelfpayBasis]:
+    """The national decomposition of one line (spec §2, buckets 1–5)."""
+    amount = item.amount
+    split = dict.fromkeys(BUCKETS, ZERO)
+    if denied or excluded:
+        split["denied" if denied else "excluded"] = amount
+        return split, SelfpayBasis()
+    over = ZERO
+    price_cap = None
+    if entry is not None and entry.price_cap is not None:
+        over = max(ZERO, fen(amount - entry.price_cap * item.quantity))
+        price_cap = money(entry.price_cap)
+    pre = ZERO
+    basis = SelfpayBasis(price_cap)
+    if entry is not None and entry.cls == "B":
+        proportion, rule, source, held = selfpay(run, entry)
+        pre = fen((amount - over) * proportion)
+        basis = SelfpayBasis(price_cap, ratio_text(proportion), rule, source, held)
+    covered = amount - over - pre
+    for extra in run.extras:
+        share = extra.share(item.line, covered)
+        pre += share
+        covered -= share
+    split.update(over_limit=over, pre_self_pay=pre, covered=covered)
+    return split, basis
+
+
+def selfpay(
+    run: Run, entry: CatalogueItem
+) -> tuple[Decimal, str, Citation | None, HeldSelfpay | None]:
+    """The 乙类 proportion, its rule and source: the catalogue's, else the policy's default
+    row; held at most at the `pre_self_pay ceiling` row that applies to the claim, if
+    any, and then with the proportion it held (the trace shows both)."""
+    proportion: Decimal
+    source: Citation | None
+    if entry.selfpay_prop is not None:
+        proportion, rule, source = entry.selfpay_prop, entry.location, None
+    else:
+        row = run.required(run.policy.pre_self_pay, "pre-self-pay default")
+        proportion = run.level(run.value(row))
+        rule, source = row.location, row.origin.as_json()
+    table = run.policy.pre_self_pay_ceiling
+    if table is None or (table.items and entry.kind not in table.items):
+        return proportion, rule, source, None
+    ceiling = run.lookup(table)
+    if ceiling is not None:
+        bound = run.value(ceiling)
+        if isinstance(bound, Val) and bound.amounts and proportion > bound.amounts[0]:
+            held: HeldSelfpay = {
+                "origin": "catalogue" if entry.selfpay_prop is not None else "default",
+                "selfpay": ratio_text(proportion),
+                "rule": rule,
+                "source": source,
+            }
+            return bound.amounts[0], ceiling.location, ceiling.origin.as_json(), held
+    return proportion, rule, source, None
 
 
 def line_step(code: str, line: SplitLine, basis: SelfpayBasis) -> LineStep:
