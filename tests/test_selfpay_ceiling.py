@@ -3,6 +3,9 @@
 English: the catalogue's own proportion, or the `pre_self_pay default` row's where the
 catalogue gives none. Both back ends write the same step.
 
+On the service's HTML page the line's pre-self-pay links the rule it names, as the page links
+every rule it can show.
+
 The policy is tests/policies/payments (../outpatient.policy: 乙类 drugs of a special-outpatient
 visit at most 15%); the default-row case adds a default of 25% and a drug listed without a
 proportion to a copy of it."""
@@ -12,15 +15,20 @@ from __future__ import annotations
 import re
 import shutil
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from fastapi.testclient import TestClient
 
 from policyengine.contract.steps import read_steps, step_rules, step_sources
 from policyengine.engine import Engine
 from policyengine.explain import render as explain
 from policyengine.prepared import BACKENDS
+from policyengine.service.app import create_app
+from policyengine.service.config import ServiceConfig
 from tests.support import ROOT
 
 PAYMENTS = ROOT / "tests" / "policies" / "payments"
@@ -167,3 +175,65 @@ def test_a_held_default_proportion_names_and_cites_its_row(with_default: Path) -
         f"      default proportion (none in the catalogue) 25% ({default}), held at the ceiling 15%"
     )
     assert en[row + 1] == "        ⚠ provisional: 测试:目录未列时先行自付25%"
+
+
+class _Links(HTMLParser):
+    """A page's links as (class, href, text), the text as a reader sees it (unescaped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+        self._open: tuple[str, str] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            attributes = dict(attrs)
+            self._open = (attributes.get("class") or "", attributes.get("href") or "")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            self.found.append((*self._open, "".join(self._text)))
+            self._open = None
+
+
+def _links(page: str) -> list[tuple[str, str, str]]:
+    parser = _Links()
+    parser.feed(page)
+    return parser.found
+
+
+def test_the_pre_self_pay_line_links_its_rule_on_the_page() -> None:
+    """The service's HTML account: D003's pre-self-pay names the ceiling row that set its 15%
+    and links it as the page links every rule it can show — to the rule file at that line,
+    where the row is the one marked. D004's names its catalogue row, which the page does not
+    serve: its text stays, without a link."""
+    ceiling = _row(PAYMENTS / "outpatient.policy", "when visit special_outpatient")
+    file, _, number = ceiling.rpartition(":")
+    catalogue = _row(PAYMENTS / "catalogue.csv", "D004,")
+    claim = _claim("special_outpatient", ("D003", "200.00"), ("D004", "100.00"))
+    said = {
+        "zh": f"先行自付 30.00 (自付比例 15%, {ceiling})",
+        "en": f"pre-self-pay 30.00 (self-pay proportion 15%, {ceiling})",
+    }
+    config = ServiceConfig(policy=str(PAYMENTS), reload_seconds=0)
+    with TestClient(create_app(config)) as client:
+        for lang, text in said.items():
+            page = client.post(f"/v1/explain?format=html&lang={lang}", json=claim)
+            assert page.status_code == 200, page.text
+            query = urlencode({"region": "payments", "file": file, "line": number, "lang": lang})
+            href = f"/explain/rule?{query}#line-{number}"
+            assert ("rule", href, text) in _links(page.text), lang
+            assert f"5%, {catalogue})" in page.text
+            assert not any(catalogue in shown for _c, _h, shown in _links(page.text))
+            shown = client.get(href.partition("#")[0])
+            assert shown.status_code == 200
+            marked = re.search(
+                rf'<p class="source-line hit" id="line-{number}">(.*?)</p>', shown.text
+            )
+            assert marked is not None and "when visit special_outpatient" in marked[1]

@@ -127,10 +127,11 @@ class Builder(Wording):
         ]
         own = Decimal(step["pre_self_pay"]) - sum((Decimal(v) for _t, v in extras), Decimal(0))
         if own > 0 and selfpay is not None:
-            section.add(
+            section.add(  # it names its rule: linked to it where the page can show it
                 f"{self.word('pre_self_pay')} {own:.2f} ({self.word('selfpay')} "
                 f"{_percent(selfpay)}, {step['selfpay_rule']})",
                 1,
+                rule=step["selfpay_rule"],
             )
             if step["selfpay_source"]:
                 self.cite(section, None, step["selfpay_source"], 2)
