@@ -28,7 +28,7 @@ claim's `contribution`, the year the sum of them (`absorb`), stored as history J
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, NotRequired
@@ -96,6 +96,12 @@ class HistoryJSON(TypedDict):
     paid_today: NotRequired[dict[str, str]]
 
 
+def add_pools(totals: dict[str, Decimal], amounts: Mapping[str, Decimal]) -> None:
+    """Add `amounts` per pool into `totals` (a pool new to `totals` starts at zero)."""
+    for pool, amount in amounts.items():
+        totals[pool] = totals.get(pool, ZERO) + amount
+
+
 @dataclass
 class Ledger:
     year: dt.date  # the first day of the benefit year it keeps
@@ -142,19 +148,15 @@ class Ledger:
     def absorb(self, other: Ledger) -> None:
         """Add another ledger's sums and records to this one (a year is the sum of what its
         claims added, so taking one away restores the year exactly)."""
-        for pool, amount in other.paid.items():
-            self.paid[pool] = self.paid.get(pool, ZERO) + amount
-        for pool, amount in other.deductible_met.items():
-            self.deductible_met[pool] = self.deductible_met.get(pool, ZERO) + amount
+        add_pools(self.paid, other.paid)
+        add_pools(self.deductible_met, other.deductible_met)
         self.self_burden += other.self_burden
         self.admissions += other.admissions
         self.dispensed.extend(other.dispensed)
         self.services.extend(other.services)
-        for pool, amount in other.pooled.items():
-            self.pooled[pool] = self.pooled.get(pool, ZERO) + amount
+        add_pools(self.pooled, other.pooled)
         if other.today is not None and other.today == self.today:  # the same day's payments
-            for pool, amount in other.paid_today.items():
-                self.paid_today[pool] = self.paid_today.get(pool, ZERO) + amount
+            add_pools(self.paid_today, other.paid_today)
         elif other.today is not None and (self.today is None or other.today > self.today):
             self.today, self.paid_today = other.today, dict(other.paid_today)
 

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from policyengine.contract.claims import ClaimRejected, load_claim
 from policyengine.contract.results import Result
 from policyengine.errors import PolicyEngineError
-from policyengine.ledger import HistoryJSON, Ledger
+from policyengine.ledger import HistoryJSON, Ledger, add_pools
 from policyengine.semantics.matching import year_start
 
 if TYPE_CHECKING:
@@ -365,8 +365,7 @@ def _digest(raw: Any) -> str:
 def _added(carried: dict[str, Decimal], paid: dict[str, Decimal]) -> dict[str, Decimal]:
     """The day's payments per pool: those carried into the year and the stored ones."""
     total = dict(carried)
-    for pool, amount in paid.items():
-        total[pool] = total.get(pool, Decimal(0)) + amount
+    add_pools(total, paid)
     return total
 
 
