@@ -159,17 +159,10 @@ def test_two_adjustments_changed_at_once_are_each_attributed_to_their_row(tmp_pa
     )
     age = row_of(amended, "benefits.policy", "adjust age_uplift")
     hardship = row_of(amended, "benefits.policy", "adjust hardship")
-    inpatient = {"type": "inpatient", "hospital": {"id": "H1", "level": 1, "kind": "general"}}
     # born 1970, 54 at the visit, level 1, low income: 92% + 2 pt + 5 pt = 99% → 92% + 3 pt +
     # 3 pt = 98%; deductible 300 (level 1), 9700 entering: each point is 97.00 — the age uplift
     # +1 pt (+97.00), the hardship −2 pt (−194.00); the two parts sum to the claim's −97.00
-    both = claim(
-        "BOTH",
-        "figures",
-        inpatient,
-        [("S001", "service", "10000.00")],
-        person={"groups": ["low_income"]},
-    )
+    both = _low_income_stay("BOTH")
     report = diff(tmp_path, [both], base, amended)
     assert rows(report) == {age: change("97.00"), hardship: change("-194.00")}
     assert step_of(report, age) == step_of(report, hardship) == "ratio_adjustment"
@@ -192,17 +185,10 @@ def test_an_adjustment_gone_while_another_changes_goes_to_the_base_row(tmp_path:
         ),
     )
     age = row_of(amended, "benefits.policy", "adjust age_uplift")
-    inpatient = {"type": "inpatient", "hospital": {"id": "H1", "level": 1, "kind": "general"}}
     # 92% + 2 pt + 5 pt = 99% → 92% + 3 pt = 95%; 9700 entering, each point 97.00: the amended
     # rows first — the age uplift +1 pt (+97.00, to 100%, the bound not reached) — then the
     # row gone from the base, named at its base line: hardship −5 pt (−485.00); sum −388.00
-    both = claim(
-        "GONE",
-        "figures",
-        inpatient,
-        [("S001", "service", "10000.00")],
-        person={"groups": ["low_income"]},
-    )
+    both = _low_income_stay("GONE")
     report = diff(tmp_path, [both], base, amended)
     assert rows(report) == {age: change("97.00"), hardship: change("-485.00")}
     assert step_of(report, age) == step_of(report, hardship) == "ratio_adjustment"
@@ -410,3 +396,15 @@ def test_per_category_ratios_fall_back_to_the_category_row_with_a_note(tmp_path:
     (row,) = attribution["by_rule"]
     assert row["detail"] == "ratio of category implant"
     assert "not decomposed" in render_table(report)
+
+
+def _low_income_stay(claim_id: str) -> dict[str, Any]:
+    """A low-income employee's 10,000.00 level-1 inpatient stay under the `figures` policy."""
+    inpatient = {"type": "inpatient", "hospital": {"id": "H1", "level": 1, "kind": "general"}}
+    return claim(
+        claim_id,
+        "figures",
+        inpatient,
+        [("S001", "service", "10000.00")],
+        person={"groups": ["low_income"]},
+    )
